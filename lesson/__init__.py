@@ -1,0 +1,1 @@
+"""Lesson code of the U-Net ISBI 2012 course kit: configuration, metrics and training."""

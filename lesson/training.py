@@ -1,0 +1,187 @@
+"""Training and whole-slice prediction for the U-Net.
+
+Shapes: a volume is a uint8 array (S, H, W); the network sees float tensors (N, 1, H, W) in [0, 1]
+and returns logits (N, 1, H - 139, W - 139). The target is 1.0 for cell interior (label 255) and
+0.0 for membrane (label 0), cropped to the centre of the input so that it lines up with the output.
+"""
+import os
+import pathlib
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+
+def pick_device(requested="auto"):
+    """The GPU when there is one ('auto'), else the CPU; 'cuda' without a GPU is an error."""
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("UNET_DEVICE=cuda, but PyTorch sees no GPU. "
+                           "In Colab: Runtime > Change runtime type > GPU, then run all cells again.")
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(requested)
+
+
+def autocast_dtype(device):
+    """The reduced precision this device computes fast, or None for plain float32.
+
+    bfloat16 on recent GPUs and on CPUs with AVX512-BF16 / AMX units (about 3.5x faster steps),
+    float16 on older GPUs such as Colab's T4 (with loss scaling), float32 elsewhere.
+    """
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+    cpu_has_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+    cpu_has_amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    return torch.bfloat16 if (cpu_has_bf16 or cpu_has_amx) else None
+
+
+def to_tensors(images, labels, device):
+    """uint8 volumes (S, H, W) -> inputs (S, 1, H, W) in [0, 1] and interior targets, both on `device`."""
+    inputs = torch.as_tensor(images, dtype=torch.float32).div(255).unsqueeze(1)
+    targets = torch.as_tensor(labels == 255, dtype=torch.float32).unsqueeze(1)
+    return inputs.to(device), targets.to(device)
+
+
+def center_crop(tensor, height, width):
+    """Crop dims 2 and 3 of an NCHW tensor around its centre (offset (H - height) // 2)."""
+    top = (tensor.shape[2] - height) // 2
+    left = (tensor.shape[3] - width) // 2
+    return tensor[:, :, top:top + height, left:left + width]
+
+
+def random_crops(inputs, targets, size, generator):
+    """The same random size x size window of each input and its target: (N, 1, size, size) each."""
+    height, width = inputs.shape[2:]
+    tops = torch.randint(0, height - size + 1, (len(inputs),), generator=generator).tolist()
+    lefts = torch.randint(0, width - size + 1, (len(inputs),), generator=generator).tolist()
+    windows = [(slice(None), slice(t, t + size), slice(l, l + size)) for t, l in zip(tops, lefts)]
+    return (torch.stack([x[w] for x, w in zip(inputs, windows)]),
+            torch.stack([y[w] for y, w in zip(targets, windows)]))
+
+
+def checkpoint_path(config):
+    """Where this run's checkpoint lives: one file per setting that changes the run.
+
+    UNET_CHECKPOINT_DIR if set; else Google Drive when it is mounted in Colab (so a disconnect
+    loses at most `checkpoint_every` epochs); else ./checkpoints.
+    """
+    drive = pathlib.Path("/content/drive/MyDrive")
+    folder = config.checkpoint_dir or (drive / "unet_isbi2012_checkpoints" if drive.is_dir() else "checkpoints")
+    name = (f"unet-w{config.hidden_channels}-px{config.input_size}-b{config.batch_size}"
+            f"-lr{config.learning_rate:g}-seed{config.seed}.pt")
+    return pathlib.Path(folder) / name
+
+
+def save_checkpoint(path, state):
+    """Write atomically (a temporary file, then a rename), so a crash never leaves half a checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def fit(model, images, labels, config, checkpoint=None, show_figures=True):
+    """Train `model` on uint8 volumes (S, H, W) with the course's recipe; returns the loss of every step.
+
+    Adam (config.learning_rate), BCEWithLogitsLoss against the centre-cropped interior target,
+    config.batch_size slices per step in a new random order every epoch. With `checkpoint` (a path),
+    the run resumes from that file when it exists and saves to it every config.checkpoint_every epochs.
+    """
+    if config.input_size > min(images.shape[1:]):
+        raise ValueError(f"input_size {config.input_size} is larger than the slices, {images.shape[1:]}")
+    device = pick_device(config.device)
+    amp_dtype = autocast_dtype(device)
+    model.to(device, memory_format=torch.channels_last)                  # NHWC: faster convolutions
+    inputs, targets = to_tensors(images, labels, device)                 # the data lives on the device
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
+                                 fused=device.type == "cuda")            # one kernel for all weights
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)  # float16 needs it
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    generator = torch.Generator().manual_seed(config.seed)
+    losses, first_epoch = [], 0
+    if checkpoint is not None and pathlib.Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        losses, first_epoch = state["losses"], state["epoch"]
+        print(f"Resuming from {checkpoint} after epoch {first_epoch} (delete that file to start over).")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True                             # pick the fastest conv kernels
+    model.train()
+    for epoch in tqdm(range(first_epoch, config.epochs), initial=first_epoch, total=config.epochs, desc="epochs"):
+        step_losses = []
+        for batch in torch.randperm(len(inputs), generator=generator).split(config.batch_size):
+            x, y = inputs[batch], targets[batch]
+            if config.input_size < min(x.shape[2:]):
+                x, y = random_crops(x, y, config.input_size, generator)
+            x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(x)
+            loss = loss_fn(logits.float(), center_crop(y, *logits.shape[2:]))
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            step_losses.append(loss.detach())
+        losses += torch.stack(step_losses).tolist()                       # one GPU sync per epoch
+        done = epoch + 1
+        if checkpoint is not None and (done % config.checkpoint_every == 0 or done == config.epochs):
+            save_checkpoint(pathlib.Path(checkpoint), {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(), "losses": losses, "epoch": done})
+        if show_figures and (done % config.figure_every == 0 or done == config.epochs):
+            show_progress(losses, x[0, 0], center_crop(y, *logits.shape[2:])[0, 0], logits[0, 0], done)
+    return losses
+
+
+def show_progress(losses, image, target, logits, epoch):
+    """Loss curve, then one training crop: input (H, W), target and prediction (h, w)."""
+    figure, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    axes[0].plot(losses)
+    axes[0].set(title=f"training loss (epoch {epoch})", xlabel="step", yscale="log")
+    panels = [("input", image), ("label (white = interior)", target),
+              ("predicted interior probability", torch.sigmoid(logits.float()))]
+    for axis, (title, picture) in zip(axes[1:], panels):
+        axis.imshow(picture.detach().float().cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+        axis.set(title=title, xticks=[], yticks=[])
+    plt.show()
+
+
+def output_margin(model, device):
+    """How many pixels narrower the output is than the input: 139 for the course's U-Net.
+
+    Measured at 160 px, a multiple of 16, where every max-pooling halves an even size exactly.
+    """
+    probe = torch.zeros(1, 1, 160, 160, device=device)
+    return probe.shape[-1] - model(probe).shape[-1]
+
+
+@torch.no_grad()
+def predict_slices(model, images, device=None):
+    """Interior probability for every pixel of whole slices: uint8 (S, H, W) -> float32 (S, H, W).
+
+    Each slice is mirrored at its borders (the U-Net paper's overlap-tile strategy) up to a multiple of 16
+    that is at least H + 139, so the valid convolutions return a prediction that covers the whole slice.
+    """
+    device = device or next(model.parameters()).device
+    amp_dtype = autocast_dtype(device)
+    height, width = images.shape[1:]
+    model.eval()
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        margin = output_margin(model, device)
+        before = margin // 2                                               # the offset center_crop uses
+        pad_bottom = -(-(height + margin) // 16) * 16 - height - before
+        pad_right = -(-(width + margin) // 16) * 16 - width - before
+        probabilities = []
+        for image in images:
+            x = torch.as_tensor(image, dtype=torch.float32, device=device).div(255)[None, None]
+            x = F.pad(x, (before, pad_right, before, pad_bottom), mode="reflect")
+            logits = model(x.contiguous(memory_format=torch.channels_last))[0, 0, :height, :width]
+            probabilities.append(torch.sigmoid(logits.float()).cpu().numpy())
+    model.train()
+    if probabilities and probabilities[0].shape != (height, width):
+        raise ValueError(f"the model's output {probabilities[0].shape} does not cover the {height} x {width} slice")
+    return np.stack(probabilities)

@@ -1,0 +1,124 @@
+"""The training loop and whole-slice prediction, on a tiny U-Net and small synthetic volumes."""
+import numpy as np
+import pytest
+import torch
+
+from data.synthetic import make_em_volume
+from lesson.config import read_config
+from lesson.training import (center_crop, checkpoint_path, fit, output_margin, pick_device, predict_slices,
+                             random_crops, save_checkpoint, to_tensors)
+from solutions.reference import load_reference
+
+REFERENCE = load_reference()
+
+
+@pytest.fixture(scope="module")
+def volumes():
+    return make_em_volume(n_slices=6, size=160, seed=3)
+
+
+def tiny_config(**settings):
+    base = dict(epochs=2, hidden_channels=2, input_size=160, batch_size=4, device="cpu", learning_rate=3e-3)
+    return read_config({}, **{**base, **settings})
+
+
+def tiny_model():
+    torch.manual_seed(0)
+    return REFERENCE.UNet(1, 1, hidden_channels=2)
+
+
+def test_to_tensors_scales_inputs_and_marks_interior_as_one():
+    images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
+    labels = np.array([[[255, 0], [0, 255]]], dtype=np.uint8)
+    inputs, targets = to_tensors(images, labels, torch.device("cpu"))
+    assert inputs.shape == targets.shape == (1, 1, 2, 2)
+    assert torch.allclose(inputs[0, 0], torch.tensor([[0.0, 1.0], [0.2, 0.4]]))
+    assert torch.equal(targets[0, 0], torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("size, new, top", [(512, 373, 69), (256, 117, 69), (10, 4, 3), (9, 4, 2), (6, 6, 0)])
+def test_center_crop_offset_is_half_the_margin_rounded_down(size, new, top):
+    rows = torch.arange(size, dtype=torch.float32).view(1, 1, size, 1).expand(2, 1, size, size)
+    cropped = center_crop(rows, new, new)
+    assert cropped.shape == (2, 1, new, new)
+    assert cropped[0, 0, 0, 0].item() == top
+
+
+def test_random_crops_cut_the_same_window_from_input_and_target():
+    inputs = torch.arange(2 * 20 * 20, dtype=torch.float32).view(2, 1, 20, 20)
+    x, y = random_crops(inputs, inputs.clone(), 8, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (2, 1, 8, 8) and torch.equal(x, y)
+
+
+def test_fit_learns_and_is_deterministic(volumes):
+    images, labels = volumes
+    first = fit(tiny_model(), images, labels, tiny_config(epochs=6), show_figures=False)
+    second = fit(tiny_model(), images, labels, tiny_config(epochs=6), show_figures=False)
+    assert len(first) == 6 * 2, f"6 slices in batches of 4 is 2 steps per epoch; got {len(first)} losses"
+    assert first == second, "the same seed and settings must give the same losses"
+    assert np.mean(first[-2:]) < np.mean(first[:2]), f"the loss should fall: {first}"
+
+
+def test_fit_resumes_from_its_checkpoint_exactly(volumes, tmp_path):
+    images, labels = volumes
+    straight = fit(tiny_model(), images, labels, tiny_config(epochs=4), show_figures=False)
+    checkpoint = tmp_path / "run.pt"
+    fit(tiny_model(), images, labels, tiny_config(epochs=2, checkpoint_every=1), checkpoint=checkpoint, show_figures=False)
+    assert torch.load(checkpoint, weights_only=False)["epoch"] == 2
+    resumed = fit(tiny_model(), images, labels, tiny_config(epochs=4), checkpoint=checkpoint, show_figures=False)
+    assert resumed == pytest.approx(straight, rel=1e-6), "a resumed run must continue exactly where it stopped"
+    assert not list(tmp_path.glob("*.partial")), "no partial checkpoint may be left behind"
+
+
+def test_fit_with_crops_smaller_than_the_slices(volumes):
+    images, labels = volumes
+    losses = fit(tiny_model(), images, labels, tiny_config(epochs=1, input_size=144), show_figures=False)
+    assert len(losses) == 2 and all(np.isfinite(losses))
+
+
+def test_fit_rejects_crops_larger_than_the_slices(volumes):
+    images, labels = volumes
+    with pytest.raises(ValueError, match="input_size 192 is larger than the slices"):
+        fit(tiny_model(), images, labels, tiny_config(input_size=192), show_figures=False)
+
+
+def test_save_checkpoint_replaces_atomically(tmp_path):
+    path = tmp_path / "sub" / "run.pt"
+    save_checkpoint(path, {"epoch": 1})
+    save_checkpoint(path, {"epoch": 2})
+    assert torch.load(path)["epoch"] == 2 and [p.name for p in path.parent.iterdir()] == ["run.pt"]
+
+
+def test_checkpoint_path_names_the_settings_and_honours_the_folder():
+    path = checkpoint_path(tiny_config(checkpoint_dir="/tmp/ckpt"))
+    assert str(path) == "/tmp/ckpt/unet-w2-px160-b4-lr0.003-seed0.pt"
+    assert checkpoint_path(tiny_config()).parent.name == "checkpoints"
+
+
+def test_output_margin_of_the_course_unet_is_139():
+    assert output_margin(tiny_model(), torch.device("cpu")) == 139
+
+
+@pytest.mark.parametrize("size", [160, 150, 203])
+def test_predict_slices_covers_whole_slices(size):
+    images = np.random.default_rng(0).integers(0, 256, (2, size, size + 7), dtype=np.uint8)
+    probability = predict_slices(tiny_model(), images, torch.device("cpu"))
+    assert probability.shape == (2, size, size + 7) and probability.dtype == np.float32
+    assert 0 <= probability.min() and probability.max() <= 1
+
+
+def test_predict_slices_lines_up_with_training_crops():
+    """The prediction for the slice's centre equals the plain forward pass on that slice."""
+    model = tiny_model().eval()
+    image = np.random.default_rng(1).integers(0, 256, (1, 256, 256), dtype=np.uint8)
+    with torch.no_grad():
+        centre = torch.sigmoid(model(torch.as_tensor(image, dtype=torch.float32)[None] / 255))[0, 0].numpy()
+    whole = predict_slices(model, image, torch.device("cpu"))[0]
+    assert np.abs(center_crop(torch.as_tensor(whole)[None, None], 117, 117)[0, 0].numpy() - centre).max() < 0.02
+
+
+def test_pick_device_refuses_cuda_without_a_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto").type == "cpu"
+    with pytest.raises(RuntimeError, match="Change runtime type"):
+        pick_device("cuda")

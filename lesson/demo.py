@@ -57,14 +57,14 @@ def draw_architecture(path, size=512, hidden=64):
     for level, (side, width) in enumerate(zip(sides, channels)):
         down.append((level * 1.1, -level))
         axis.add_patch(plt.Rectangle(down[-1], 0.9, 0.6, color="tab:blue", alpha=0.75))
-        axis.text(down[-1][0] + 0.45, down[-1][1] + 0.3, f"{width} x {side}²", ha="center", va="center", color="white")
+        axis.text(down[-1][0] + 0.45, down[-1][1] + 0.3, f"{width} x {side}²", ha="center", va="center", color="white", fontsize=8)
     side = sides[-1]
     for level in range(3, -1, -1):
         side = 2 * side - 5
         x = 9.9 - level * 1.1
         up.append((x, -level))
         axis.add_patch(plt.Rectangle(up[-1], 0.9, 0.6, color="tab:orange", alpha=0.8))
-        axis.text(x + 0.45, -level + 0.3, f"{channels[level]} x {side}²", ha="center", va="center")
+        axis.text(x + 0.45, -level + 0.3, f"{channels[level]} x {side}²", ha="center", va="center", fontsize=8)
         axis.annotate("", xy=(x, -level + 0.45), xytext=(down[level][0] + 0.9, -level + 0.45),
                       arrowprops=dict(arrowstyle="->", color="gray", linestyle="--"))
         axis.text((x + down[level][0] + 0.9) / 2, -level + 0.5, f"crop {sides[level]} → {side + 4}",
@@ -89,9 +89,9 @@ def draw_results(images, labels, probability, scores, path):
         axis.imshow(picture, cmap="gray")
         axis.set_title(title)
         axis.axis("off")
-    figure.suptitle("  ".join(f"{name} {scores[name]:.3f}" for name in METRICS))
+    figure.suptitle("  ".join(f"{name} {scores[name]:.3f}" for name in METRICS), y=1.0)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(figure)
 
 

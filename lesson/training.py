@@ -61,6 +61,52 @@ def random_crops(inputs, targets, size, generator):
             torch.stack([y[w] for y, w in zip(targets, windows)]))
 
 
+def _dihedral(tensor, turn):
+    """One of the 8 flips and 90-degree turns of the last two dims (turn 0-7; 0 leaves it as it is)."""
+    if turn & 1:
+        tensor = tensor.flip(-1)
+    if turn & 2:
+        tensor = tensor.flip(-2)
+    if turn & 4:
+        tensor = tensor.transpose(-2, -1)
+    return tensor
+
+
+def _undo_dihedral(tensor, turn):
+    """The inverse of _dihedral(tensor, turn)."""
+    if turn & 4:
+        tensor = tensor.transpose(-2, -1)
+    if turn & 2:
+        tensor = tensor.flip(-2)
+    if turn & 1:
+        tensor = tensor.flip(-1)
+    return tensor
+
+
+def augment(inputs, targets, generator, elastic=True, sigma=10.0):
+    """The U-Net paper's augmentation, identical for each slice and its target: (N, 1, H, W) each.
+
+    Each slice gets a random one of its 8 flips and 90-degree turns (only flips if H != W). With
+    `elastic`, it is then warped smoothly, as in the paper: random shifts on a coarse 3 x 3 grid
+    (Gaussian, `sigma` pixels), interpolated bicubically to every pixel; the image is resampled
+    bilinearly, the target by nearest neighbour (it stays 0 or 1), mirrored at the borders.
+    """
+    count, _, height, width = inputs.shape
+    turns = torch.randint(0, 8 if height == width else 4, (count,), generator=generator).tolist()
+    inputs = torch.stack([_dihedral(x, turn) for x, turn in zip(inputs, turns)])
+    targets = torch.stack([_dihedral(y, turn) for y, turn in zip(targets, turns)])
+    if not elastic:
+        return inputs, targets
+    coarse = torch.randn((count, 2, 3, 3), generator=generator) * sigma              # shifts in pixels
+    shifts = F.interpolate(coarse.to(inputs.device, non_blocking=True), size=(height, width), mode="bicubic",
+                           align_corners=True)
+    rows, cols = torch.meshgrid(torch.linspace(-1, 1, height, device=inputs.device),
+                                torch.linspace(-1, 1, width, device=inputs.device), indexing="ij")
+    grid = torch.stack([cols + shifts[:, 0] * 2 / (width - 1), rows + shifts[:, 1] * 2 / (height - 1)], dim=-1)
+    warp = dict(grid=grid, padding_mode="reflection", align_corners=True)
+    return F.grid_sample(inputs, mode="bilinear", **warp), F.grid_sample(targets, mode="nearest", **warp)
+
+
 def checkpoint_path(config):
     """Where this run's checkpoint lives: one file per setting that changes the run.
 
@@ -69,8 +115,9 @@ def checkpoint_path(config):
     """
     drive = pathlib.Path("/content/drive/MyDrive")
     folder = config.checkpoint_dir or (drive / "unet_isbi2012_checkpoints" if drive.is_dir() else "checkpoints")
+    augmented = "" if config.augment == "none" else f"-{config.augment}"
     name = (f"unet-w{config.hidden_channels}-px{config.input_size}-b{config.batch_size}"
-            f"-lr{config.learning_rate:g}-seed{config.seed}.pt")
+            f"-lr{config.learning_rate:g}{augmented}-seed{config.seed}.pt")
     return pathlib.Path(folder) / name
 
 
@@ -115,7 +162,8 @@ def fit(model, images, labels, config, checkpoint=None, show_figures=True):
     """Train `model` on uint8 volumes (S, H, W) with the course's recipe; returns the loss of every step.
 
     Adam (config.learning_rate), BCEWithLogitsLoss against the centre-cropped interior target,
-    config.batch_size slices per step in a new random order every epoch. With `checkpoint` (a path),
+    config.batch_size slices per step in a new random order every epoch, augmented as config.augment
+    says, then cropped at random to config.input_size. With `checkpoint` (a path),
     the run resumes from that file when it exists and saves to it every config.checkpoint_every epochs.
     """
     if config.input_size > min(images.shape[1:]):
@@ -140,8 +188,11 @@ def fit(model, images, labels, config, checkpoint=None, show_figures=True):
     model.train()
     for epoch in tqdm(range(first_epoch, config.epochs), initial=first_epoch, total=config.epochs, desc="epochs"):
         step_losses = []
-        for batch in torch.randperm(len(inputs), generator=generator).split(config.batch_size):
+        order = torch.randperm(len(inputs), generator=generator).to(device)  # one copy per epoch, not per step
+        for batch in order.split(config.batch_size):
             x, y = inputs[batch], targets[batch]
+            if config.augment != "none":                                   # new views of the 25 slices
+                x, y = augment(x, y, generator, elastic=config.augment == "flips+elastic")
             if config.input_size < min(x.shape[2:]):
                 x, y = random_crops(x, y, config.input_size, generator)
             loss, logits = train_step(model, optimizer, scaler, x, y, amp_dtype)
@@ -180,28 +231,37 @@ def output_margin(model, device):
 
 
 @torch.no_grad()
-def predict_slices(model, images, device=None):
+def predict_slices(model, images, device=None, flips=False):
     """Interior probability for every pixel of whole slices: uint8 (S, H, W) -> float32 (S, H, W).
 
     Each slice is mirrored at its borders (the U-Net paper's overlap-tile strategy) up to a multiple of 16
     that is at least H + 139, so the valid convolutions return a prediction that covers the whole slice.
+    With `flips`, each slice is predicted in its 8 flipped and turned versions, which are turned back and
+    averaged (test-time augmentation: 8x the work).
     """
     device = device or next(model.parameters()).device
     amp_dtype = autocast_dtype(device)
-    height, width = images.shape[1:]
     model.eval()
     with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         margin = output_margin(model, device)
-        before = margin // 2                                               # the offset center_crop uses
-        pad_bottom = -(-(height + margin) // 16) * 16 - height - before
-        pad_right = -(-(width + margin) // 16) * 16 - width - before
         probabilities = []
         for image in images:
-            x = torch.as_tensor(image, dtype=torch.float32, device=device).div(255)[None, None]
-            x = F.pad(x, (before, pad_right, before, pad_bottom), mode="reflect")
-            logits = model(x.contiguous(memory_format=torch.channels_last))[0, 0, :height, :width]
-            probabilities.append(torch.sigmoid(logits.float()).cpu().numpy())
+            x = torch.as_tensor(image, dtype=torch.float32, device=device).div(255)
+            views = [_undo_dihedral(_predict_whole(model, _dihedral(x, turn), margin), turn)
+                     for turn in (range(8) if flips else [0])]
+            probabilities.append(torch.stack(views).mean(0).cpu().numpy())
     model.train()
-    if probabilities and probabilities[0].shape != (height, width):
-        raise ValueError(f"the model's output {probabilities[0].shape} does not cover the {height} x {width} slice")
-    return np.stack(probabilities)
+    return np.stack(probabilities) if probabilities else np.zeros(images.shape, dtype=np.float32)
+
+
+def _predict_whole(model, image, margin):
+    """Interior probability (H, W) of one float slice (H, W), mirrored at its borders so the output covers it."""
+    height, width = image.shape
+    before = margin // 2                                                   # the offset center_crop uses
+    pad_bottom = -(-(height + margin) // 16) * 16 - height - before
+    pad_right = -(-(width + margin) // 16) * 16 - width - before
+    x = F.pad(image[None, None], (before, pad_right, before, pad_bottom), mode="reflect")
+    logits = model(x.contiguous(memory_format=torch.channels_last))[0, 0, :height, :width]
+    if logits.shape != (height, width):
+        raise ValueError(f"the model's output {tuple(logits.shape)} does not cover the {height} x {width} slice")
+    return torch.sigmoid(logits.float())

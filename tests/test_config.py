@@ -55,3 +55,26 @@ def test_short_run_settings_round_trip_through_the_environment():
     assert environ["UNET_EPOCHS"] == str(SHORT_RUN["epochs"])
     config = read_config(environ)
     assert all(getattr(config, name) == value for name, value in SHORT_RUN.items())
+
+
+def test_augmentation_and_test_time_flips_default_off_and_read_from_the_environment():
+    config = read_config({})
+    assert config.augment == "none" and config.test_time_flips is False
+    config = read_config({"UNET_AUGMENT": "flips+elastic", "UNET_TEST_TIME_FLIPS": "1"})
+    assert config.augment == "flips+elastic" and config.test_time_flips is True
+
+
+@pytest.mark.parametrize("raw, expected", [("1", True), ("true", True), ("Yes", True), ("on", True),
+                                           ("0", False), ("false", False), ("NO", False), ("off", False)])
+def test_bool_settings_parse_words_and_digits(raw, expected):
+    assert read_config({"UNET_TEST_TIME_FLIPS": raw}).test_time_flips is expected
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"UNET_TEST_TIME_FLIPS": "maybe"}, "UNET_TEST_TIME_FLIPS='maybe' is not a valid bool: use 1 or 0"),
+    ({"UNET_AUGMENT": "rotate"}, "augment (UNET_AUGMENT) must be one of 'none', 'flips', 'flips+elastic'"),
+])
+def test_bad_augmentation_settings_raise(environ, message):
+    with pytest.raises(ValueError) as error:
+        read_config(environ)
+    assert message in str(error.value)

@@ -5,8 +5,8 @@ import torch
 
 from data.synthetic import make_em_volume
 from lesson.config import read_config
-from lesson.training import (center_crop, checkpoint_path, fit, output_margin, pick_device, predict_slices,
-                             random_crops, save_checkpoint, to_tensors)
+from lesson.training import (_dihedral, _undo_dihedral, augment, center_crop, checkpoint_path, fit, output_margin,
+                             pick_device, predict_slices, random_crops, save_checkpoint, to_tensors)
 from solutions.reference import load_reference
 
 REFERENCE = load_reference()
@@ -122,3 +122,78 @@ def test_pick_device_refuses_cuda_without_a_gpu(monkeypatch):
     assert pick_device("auto").type == "cpu"
     with pytest.raises(RuntimeError, match="Change runtime type"):
         pick_device("cuda")
+
+
+# ---------------------------------------------------------------- augmentation and test-time flips
+
+
+def _blobs(count=3, size=96, seed=0):
+    """Smooth random images in [0, 1] (N, 1, size, size) and their thresholded targets."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.rand((count, 1, 6, 6), generator=generator)
+    images = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True).clamp(0, 1)
+    return images, (images > 0.5).float()
+
+
+def test_dihedral_gives_8_different_views_and_undo_inverts_them():
+    square = torch.arange(16.0).view(1, 4, 4)
+    views = {tuple(_dihedral(square, turn).flatten().tolist()) for turn in range(8)}
+    assert len(views) == 8
+    oblong = torch.arange(12.0).view(1, 3, 4)
+    for turn in range(8):
+        assert torch.equal(_undo_dihedral(_dihedral(oblong, turn), turn), oblong)
+
+
+def test_augment_flips_image_and_target_alike():
+    images, targets = _blobs()
+    x, y = augment(images, targets, torch.Generator().manual_seed(0), elastic=False)
+    assert x.shape == y.shape == images.shape
+    assert torch.equal((x > 0.5).float(), y), "the target must be flipped and turned exactly like its image"
+
+
+def test_augment_elastic_warps_image_and_target_alike():
+    images, targets = _blobs()
+    x, y = augment(images, targets, torch.Generator().manual_seed(1))
+    assert x.shape == y.shape == images.shape
+    assert set(y.unique().tolist()) <= {0.0, 1.0}, "nearest-neighbour sampling keeps the target 0 or 1"
+    agreement = ((x > 0.5).float() == y).float().mean().item()
+    assert agreement > 0.98, f"the target must be warped like its image; they agree on {agreement:.3f} of pixels"
+    unwarped, _ = augment(images, targets, torch.Generator().manual_seed(1), elastic=False)
+    assert not torch.allclose(x, unwarped), "the elastic deformation must move pixels"
+
+
+def test_augment_is_reproducible_from_the_generator():
+    images, targets = _blobs()
+    first = augment(images, targets, torch.Generator().manual_seed(5))
+    second = augment(images, targets, torch.Generator().manual_seed(5))
+    other = augment(images, targets, torch.Generator().manual_seed(6))
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+    assert not torch.equal(first[0], other[0])
+
+
+@pytest.mark.parametrize("augmentation", ["flips", "flips+elastic"])
+def test_fit_with_augmentation_learns_and_is_deterministic(volumes, augmentation):
+    images, labels = volumes
+    config = tiny_config(epochs=3, input_size=144, augment=augmentation)
+    first = fit(tiny_model(), images, labels, config, show_figures=False)
+    assert first == fit(tiny_model(), images, labels, config, show_figures=False)
+    assert len(first) == 6 and all(np.isfinite(first))
+    assert first != fit(tiny_model(), images, labels, tiny_config(epochs=3, input_size=144), show_figures=False)
+
+
+def test_checkpoint_path_names_the_augmentation():
+    assert checkpoint_path(tiny_config(checkpoint_dir="/c", augment="flips+elastic")).name == \
+        "unet-w2-px160-b4-lr0.003-flips+elastic-seed0.pt"
+
+
+def test_predict_slices_with_flips_averages_the_8_views():
+    model = tiny_model()
+    images = np.random.default_rng(2).integers(0, 256, (2, 150, 157), dtype=np.uint8)
+    flipped = predict_slices(model, images, torch.device("cpu"), flips=True)
+    assert flipped.shape == images.shape and flipped.dtype == np.float32
+    views = []
+    for turn in range(8):
+        turned = _dihedral(torch.as_tensor(images), turn).numpy()
+        views.append(_undo_dihedral(torch.as_tensor(predict_slices(model, turned, torch.device("cpu"))), turn))
+    assert np.abs(torch.stack(views).mean(0).numpy() - flipped).max() < 1e-5
+    assert np.abs(flipped - predict_slices(model, images, torch.device("cpu"))).max() > 1e-4

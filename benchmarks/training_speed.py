@@ -215,8 +215,10 @@ class ProjectLoop:
     def _next_batch(self):
         try:
             return next(self.batches)
-        except StopIteration:
-            self.batches = iter(self.loader)
+        except StopIteration:                                   # a new epoch: its order goes to the device at once
+            batches = list(self.loader)
+            on_device = torch.cat(batches).to(self.device).split([len(b) for b in batches])
+            self.batches = iter(zip(batches, on_device))
             return next(self.batches)
 
     def run(self, steps):
@@ -224,8 +226,8 @@ class ProjectLoop:
             torch.backends.cudnn.benchmark = True                                     # fastest conv kernels
         losses = []
         for _ in range(steps):
-            batch = self._next_batch()
-            self.order.append(batch.tolist())
+            on_cpu, batch = self._next_batch()
+            self.order.append(on_cpu.tolist())                  # no GPU sync: the CPU copy of the indices
             loss, _ = train_step(self.step_model, self.optimizer, self.scaler, self.inputs[batch],
                                  self.targets[batch], self.amp_dtype)
             losses.append(loss)
@@ -241,8 +243,8 @@ def alternate(loops, steps, block, device):
     The first FIRST_STEPS steps of each loop are timed on their own and left out of steps/s.
     """
     memory = PeakMemory(device)
-    record = {loop.name: {"losses": [], "block_seconds": [], "block_steps": [], "peak_mib": 0.0,
-                          "first_steps_seconds": None} for loop in loops}
+    record = {loop.name: {"losses": [], "block_seconds": [], "block_cpu_seconds": [], "block_steps": [],
+                          "peak_mib": 0.0, "first_steps_seconds": None} for loop in loops}
     sizes = [min(FIRST_STEPS, steps)]
     while sum(sizes) < steps:
         sizes.append(min(block, steps - sum(sizes)))
@@ -252,14 +254,15 @@ def alternate(loops, steps, block, device):
             entry = record[loop.name]
             _sync(device)
             memory.reset()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             entry["losses"] += loop.run(size)                                         # ends with a sync
-            seconds = time.perf_counter() - started
+            seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
             entry["peak_mib"] = max(entry["peak_mib"], memory.peak_mib())
             if round_index == 0:
                 entry["first_steps_seconds"] = seconds
             else:
                 entry["block_seconds"].append(seconds)
+                entry["block_cpu_seconds"].append(cpu_seconds)
                 entry["block_steps"].append(size)
     for loop in loops:
         entry = record[loop.name]
@@ -267,6 +270,8 @@ def alternate(loops, steps, block, device):
         entry["steady_steps"] = timed_steps
         entry["steps_per_s"] = timed_steps / timed_seconds if timed_seconds else None
         entry["seconds_per_step"] = timed_seconds / timed_steps if timed_steps else None
+        # CPU time of the process (all threads) per step: less sensitive than wall time to other processes.
+        entry["cpu_seconds_per_step"] = sum(entry["block_cpu_seconds"]) / timed_steps if timed_steps else None
         rates = [n / s for n, s in zip(entry["block_steps"], entry["block_seconds"])]
         entry["block_steps_per_s_min_max"] = [min(rates), max(rates)] if rates else None
         entry["peak_memory_mib"] = round(entry.pop("peak_mib"), 1)
@@ -315,6 +320,8 @@ def compare(args, device):
     for loop in loops[1:]:
         entry = record[loop.name]
         entry["speedup_vs_" + loops[0].name] = _ratio(baseline["seconds_per_step"], entry["seconds_per_step"])
+        entry["cpu_time_speedup_vs_" + loops[0].name] = _ratio(baseline["cpu_seconds_per_step"],
+                                                               entry["cpu_seconds_per_step"])
         entry["loss_agreement_vs_" + loops[0].name] = loss_agreement(baseline["losses"], entry["losses"])
         entry["same_batches_as_" + loops[0].name] = loop.order == loops[0].order
     for entry in record.values():
@@ -439,7 +446,8 @@ def parse_args(argv=None):
     parser.add_argument("--compile-steps", type=int, default=20, help="steps of each loop for --compile")
     parser.add_argument("--solo-memory", action="store_true",
                         help="also measure each loop's peak memory alone, in a fresh process per loop")
-    parser.add_argument("--out", default=None, help="JSON path (default benchmarks/results/<device>-w<W>-px<P>.json)")
+    parser.add_argument("--out", default=None,
+                        help="JSON path (default benchmarks/results/<device>-w<W>-px<P>[-t<threads>].json)")
     parser.add_argument("--quiet", action="store_true", help="print nothing (used for the sweep's children)")
     args = parser.parse_args(argv)
     if args.malloc == []:
@@ -462,6 +470,7 @@ def run(argv=None):
     device = torch.device(args.device)
     info = machine(device)
     started = time.perf_counter()
+    load_at_start = os.getloadavg()
     result = {"benchmark": "training_speed", "command": "python -m benchmarks.training_speed " + " ".join(argv),
               "machine": info, "settings": {key: value for key, value in vars(args).items() if key != "quiet"},
               "comparison": compare(args, device)}
@@ -472,7 +481,10 @@ def run(argv=None):
     if args.malloc:
         result["allocators"] = sweep_allocators(args)
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
-    out = pathlib.Path(args.out) if args.out else RESULTS / f"{device_tag(info)}-w{args.width}-px{args.px}.json"
+    result["load_average_1min"] = {"start": load_at_start[0], "end": os.getloadavg()[0],
+                                   "note": "other processes on the machine; the loops alternate so both see it"}
+    threads = f"-t{args.threads}" if args.threads else ""
+    out = pathlib.Path(args.out) if args.out else RESULTS / f"{device_tag(info)}-w{args.width}-px{args.px}{threads}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     if not args.quiet:
@@ -486,7 +498,8 @@ def report(result):
     info, settings = result["machine"], result["settings"]
     lines = [f"{info['device_name']} ({info['device']}, {info['torch_threads']} threads, torch {info['torch']}, "
              f"autocast {info['autocast_dtype']}); width {settings['width']}, {settings['px']} px, batch "
-             f"{settings['batch']}, {settings['steps']} steps each in blocks of {settings['block']}"]
+             f"{settings['batch']}, {settings['steps']} steps each in blocks of {settings['block']}; "
+             f"load average {result['load_average_1min']['start']:.1f} -> {result['load_average_1min']['end']:.1f}"]
     sections = [("", result["comparison"]["loops"])]
     if "compile" in result:
         sections.append(("torch.compile: ", result["compile"]["loops"]))
@@ -498,6 +511,9 @@ def report(result):
                     f"peak {entry['peak_memory_mib']:.0f} MiB")
             for key in (k for k in entry if k.startswith("speedup_vs_") and entry[k]):
                 line += f", {entry[key]:.2f}x vs {key[len('speedup_vs_'):]}"
+                cpu_key = "cpu_time_" + key
+                if entry.get(cpu_key):
+                    line += f" ({entry[cpu_key]:.2f}x in CPU time)"
             for key in (k for k in entry if k.startswith("loss_agreement_vs_")):
                 agreement = entry[key]
                 corr = agreement["correlation"]

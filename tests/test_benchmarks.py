@@ -42,3 +42,36 @@ def test_training_speed_rejects_bad_settings():
     with pytest.raises(ValueError, match="unknown loop"):
         training_speed.run(["--width", "2", "--px", "144", "--steps", "1", "--data", "synthetic", "--quiet",
                             "--loops", "course,turbo", "--out", "/dev/null"])
+
+
+@pytest.fixture(scope="module")
+def small_volumes():
+    from data.synthetic import make_em_volume
+    return make_em_volume(n_slices=12, size=160, seed=1)
+
+
+def test_quality_scores_every_variant_and_writes_the_table(tmp_path, small_volumes):
+    from benchmarks import quality
+    out = tmp_path / "quality.json"
+    result = quality.run(["--epochs", "2", "--every", "1", "--seeds", "0", "--augment", "none,flips+elastic",
+                          "--width", "2", "--px", "144", "--out", str(out)], volumes=small_volumes)
+    assert json.loads(out.read_text())["steps"] == result["steps"] == 4       # 7 slices: 2 steps per epoch
+    assert [run["augment"] for run in result["runs"]] == ["none", "flips+elastic"]
+    last = result["runs"][0]["checkpoints"][-1]
+    for part in ("all", "choose", "report", "flips_all", "flips_report"):
+        assert set(quality.SCORES) <= set(last[part])
+    rows = [row for row in result["table"] if "scored_on" not in row]
+    assert len(rows) == 2 * 2 * 2                     # augmentation x checkpoint rule x test-time flips
+    table = out.with_suffix(".md").read_text()
+    assert "| none | last | no |" in table and "| flips+elastic | best on held-out | yes |" in table
+
+
+def test_cpu_budget_reports_held_out_metrics(tmp_path, small_volumes):
+    from benchmarks import cpu_budget
+    out = tmp_path / "budget.json"
+    result = cpu_budget.run(["--epochs", "1", "--width", "2", "--px", "144", "--out", str(out)],
+                            volumes=small_volumes)
+    assert json.loads(out.read_text()) == result
+    assert result["steps"] == 2 and result["train_seconds"] > 0
+    for part in ("holdout", "holdout_test_time_flips", "all_interior"):
+        assert {"pixel_accuracy", "v_rand", "v_info"} <= set(result[part])

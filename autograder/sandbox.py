@@ -69,8 +69,10 @@ def probe():
 
 
 def python_paths():
-    """The read-only folders Python needs: the interpreter's installation and the active environment."""
-    return sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)})
+    """The read-only folders Python needs, as (source, path inside): the interpreter's installation and the
+    active environment, each at its real path and at the path it is used by (it may be a symbolic link)."""
+    prefixes = {sys.base_prefix, sys.prefix}
+    return sorted({(os.path.realpath(p), path) for p in prefixes for path in (os.path.abspath(p), os.path.realpath(p))})
 
 
 def wrap(argv, scratch, slot, readonly=(), limits=Limits(), env=None):
@@ -89,8 +91,9 @@ def wrap(argv, scratch, slot, readonly=(), limits=Limits(), env=None):
     os.chown(scratch, uid, uid)
     shown = [path for path in SYSTEM_PATHS if os.path.exists(path)]
     mounts = []
-    for path in [*python_paths(), *map(os.path.realpath, readonly)]:
-        mounts += _parents(path) + ["--ro-bind", path, path]
+    shown_readonly = [*python_paths(), *((os.path.realpath(p), os.path.realpath(p)) for p in readonly)]
+    for source, path in shown_readonly:
+        mounts += _parents(path) + ["--ro-bind", source, path]
     mounts += _parents(scratch) + ["--bind", scratch, scratch]
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch, **(env or {})}
     return [

@@ -1,17 +1,40 @@
-"""Command line: ``python -m autograder release [--check]``."""
+"""Command line of the instructor and grader tools.
+
+    python -m autograder release [--check]
+    python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
+"""
 import argparse
+import pathlib
 import sys
 
 from autograder import release
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     release_parser = commands.add_parser("release", help="regenerate UNet_Assignment.ipynb from solutions/")
     release_parser.add_argument("--check", action="store_true",
                                 help="write nothing; exit 1 if the source's inlined cells or the release are stale")
+    grade_parser = commands.add_parser(
+        "grade", help="grade submitted notebooks with nbgrader: DIR/grades.csv and DIR/feedback/<student>.html",
+        description="Grade .ipynb submissions (files, folders of them, or nbgrader's submitted/ folder) with "
+                    "nbgrader's autograde in a course folder of its own; no course setup needed.")
+    grade_parser.add_argument("paths", nargs="+", metavar="PATH", help=".ipynb files or folders holding them")
+    grade_parser.add_argument("--out", required=True, metavar="DIR", help="where grades.csv and feedback/ go")
+    grade_parser.add_argument("--workers", type=_positive, default=1, metavar="N",
+                              help="submissions graded at the same time (default 1)")
+    grade_parser.add_argument("--mode", choices=("auto", "quick", "full", "smoke"), default="auto",
+                              help="full: the real 200-epoch run, for a GPU; quick: a short CPU run that must "
+                                   "visibly learn; auto (default): full with a GPU, else quick; smoke: a tiny "
+                                   "run for testing the grader itself, never for students")
+    grade_parser.add_argument("--timeout", type=_positive, default=120, metavar="SECONDS",
+                              help="time limit of each cell (default 120); the training and evaluation cells "
+                                   "have the mode's own, longer limit")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return grade(args, parser)
     stale = release.release(check=args.check)
     if args.check:
         for item in stale:
@@ -19,6 +42,35 @@ def main(argv=None):
         return 1 if stale else 0
     print("\n".join(f"updated {item}" for item in stale) or "release is up to date")
     return 0
+
+
+def grade(args, parser):
+    from autograder import grade as grading                    # imports nbgrader: only when grading
+    from autograder.submissions import UsageError, find_submissions
+    try:
+        submissions = find_submissions(args.paths)
+    except UsageError as error:
+        parser.error(str(error))                               # exit code 2 with the usage line
+    if pathlib.Path(args.out).exists() and not pathlib.Path(args.out).is_dir():
+        parser.error(f"--out {args.out} is a file, not a folder")
+    mode = grading.resolve_mode(args.mode)
+    error = grading.prepare_data()
+    if error:
+        print(f"python -m autograder grade: error: {error}", file=sys.stderr)
+        return 2
+    print(f"grading {len(submissions)} submission(s) in {mode} mode with {args.workers} worker(s)")
+    grading.Grader(args.out, mode=mode, workers=args.workers, timeout=args.timeout).grade(submissions)
+    return 0
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Where the assignment's files live, and a throwaway nbgrader course folder to run nbgrader's own apps in."""
+import os
 import pathlib
 import subprocess
 import sys
@@ -26,8 +27,17 @@ def make_course(root, source_notebook=SOURCE_NOTEBOOK):
     return root
 
 
+def put_tools_on_path():
+    """Put this Python's bin folder on PATH: nbgrader's gradebook runs the `alembic` command it installs,
+    which is not found when the virtual environment is not activated (`.venv/bin/python -m ...`)."""
+    tools = os.path.dirname(sys.executable)
+    if tools not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join(filter(None, [tools, os.environ.get("PATH")]))
+
+
 def run_nbgrader(course_root, *args):
     """Run `nbgrader ARGS` inside the course folder; raise NbgraderError with its output if it fails."""
+    put_tools_on_path()
     command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course_root}"]
     result = subprocess.run(command, cwd=course_root, capture_output=True, text=True)
     if result.returncode != 0:

@@ -14,7 +14,7 @@ REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 TEST_IDS = ("test_crop_shape", "test_crop_centre", "test_contracting_block_shape", "test_contracting_block_layers",
             "test_contracting_block_forward", "test_expanding_block_shape", "test_expanding_block_layers",
             "test_expanding_block_forward", "test_feature_map_block", "test_unet_shape", "test_unet_layers",
-            "test_unet_forward")
+            "test_unet_forward", "test_training")
 
 
 def nbgrader_meta(cell):
@@ -57,7 +57,7 @@ def test_every_part_has_its_solution_cell_and_tests(source, student):
         test_ids = [nbgrader_meta(c).get("grade_id") for c in notebook.cells if nbgrader_meta(c).get("grade")]
         assert tuple(solution_ids) == SOLUTION_IDS and tuple(test_ids) == TEST_IDS
     points = sum(nbgrader_meta(c)["points"] for c in student.cells if nbgrader_meta(c).get("grade"))
-    assert points == 85
+    assert points == 100
     stubs = [c for c in student.cells if nbgrader_meta(c).get("solution")]
     assert all("raise NotImplementedError()" in c.source for c in stubs)
 

@@ -1,0 +1,238 @@
+"""The grader's pieces, without running a kernel: naming submissions, reading and rebuilding them, the CSV,
+the nbgrader configuration and the feedback's traceback filter."""
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder import grade, normalise, report, submissions, worker
+from autograder.course import RELEASE_NOTEBOOK
+from autograder.plugins import GradingExecute, _scrub
+from tests.catalogue import (CROP_SQUARE_ONLY, build, colab_saved, duplicate_tests, fill, retype_tests,
+                             strip_metadata, tag_tests, Variant)
+
+
+@pytest.fixture(scope="module")
+def release():
+    return nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+
+
+# ---- naming ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("relative, student", [
+    ("alice.ipynb", "alice"),
+    ("bob/Copy of UNet_Assignment.ipynb", "bob"),
+    ("carol/UNet_Assignment (3).ipynb", "carol"),
+    ("submitted/dave/UNet_Assignment/UNet_Assignment.ipynb", "dave"),
+    ("eve/UNet_Assignment.ipynb", "eve"),
+    ("frank - UNet_Assignment.ipynb", "frank - UNet_Assignment"),
+])
+def test_student_id_from_file_or_folder(tmp_path, relative, student):
+    path = tmp_path / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{}")
+    assert submissions.student_id(path) == student
+
+
+def test_folders_are_searched_and_ids_made_unique(tmp_path):
+    for relative in ["a/UNet_Assignment.ipynb", "a/UNet_Assignment (1).ipynb", "b.ipynb", ".ipynb_checkpoints/b.ipynb",
+                     "notes.txt"]:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("{}")
+    found = submissions.find_submissions([tmp_path, tmp_path / "b.ipynb"])
+    assert [s.student for s in found] == ["a", "a [UNet_Assignment.ipynb]", "b"]
+
+
+def test_explicit_file_of_any_kind_is_a_submission_and_missing_paths_are_usage_errors(tmp_path):
+    (tmp_path / "eve.txt").write_text("hello")
+    assert [s.student for s in submissions.find_submissions([tmp_path / "eve.txt"])] == ["eve"]
+    with pytest.raises(submissions.UsageError, match="no such file or folder"):
+        submissions.find_submissions([tmp_path / "missing.ipynb"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(submissions.UsageError, match="no .ipynb file"):
+        submissions.find_submissions([tmp_path / "empty"])
+
+
+def test_command_line_usage_errors_exit_2_with_a_message(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "autograder", "grade", *args], capture_output=True, text=True)
+    missing = run(str(tmp_path / "nothing.ipynb"), "--out", str(tmp_path / "out"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    (tmp_path / "a.ipynb").write_text("{}")
+    bad_workers = run(str(tmp_path / "a.ipynb"), "--out", str(tmp_path / "out"), "--workers", "0")
+    assert bad_workers.returncode == 2 and "--workers" in bad_workers.stderr
+    no_out = run(str(tmp_path / "a.ipynb"))
+    assert no_out.returncode == 2 and "--out" in no_out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_auto_mode_is_full_with_a_gpu_and_quick_without(monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert grade.resolve_mode("auto") == "full"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert grade.resolve_mode("auto") == "quick"
+    assert grade.resolve_mode("full") == "full"
+
+
+# ---- reading and rebuilding ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty file"), (b"  \n", "empty file"), (b'{"cells": [', "invalid JSON"), (b"\x89PNG\r\n\x1a\n\x00", "invalid JSON"),
+    (b"[1, 2]", "not a notebook"), (b'{"cells": "none"}', "not a notebook"),
+    (b'{"cells": [], "nbformat": 99, "nbformat_minor": 0, "metadata": {}}', "not a notebook"),
+])
+def test_unreadable_submissions_get_a_short_reason(tmp_path, content, reason):
+    path = tmp_path / "x.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(normalise.InvalidSubmission) as error:
+        normalise.read_submission(path)
+    assert str(error.value) == reason
+
+
+def rebuilt(tmp_path, release, variant):
+    path = tmp_path / "s.ipynb"
+    path.write_bytes(build(variant))
+    return normalise.rebuild(normalise.read_submission(path), release)
+
+
+def code_by_grade_id(notebook):
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+            if "nbgrader" in cell.metadata}
+
+
+def test_rebuild_keeps_the_release_cells_and_the_students_code(tmp_path, release):
+    notebook, notes = rebuilt(tmp_path, release, Variant("square", {"crop": CROP_SQUARE_ONLY}))
+    assert [cell.id for cell in notebook.cells] == [cell.id for cell in release.cells]
+    assert "top:top + new_shape[2], top:top + new_shape[2]" in code_by_grade_id(notebook)["crop"]
+    assert notes == []
+
+
+@pytest.mark.parametrize("edit", [strip_metadata, colab_saved(keep_nbgrader=False), colab_saved(),
+                                  tag_tests("skip-execution", "raises-exception"), duplicate_tests("test_crop_shape"),
+                                  retype_tests("test_crop_shape")],
+                         ids=["stripped", "colab-stripped", "colab", "tags", "duplicated", "retyped"])
+def test_rebuild_gives_every_test_once_untagged_as_released(tmp_path, release, edit):
+    notebook, _ = rebuilt(tmp_path, release, Variant("v", {"crop": CROP_SQUARE_ONLY}, edit=edit))
+    release_code = code_by_grade_id(release)
+    code = code_by_grade_id(notebook)
+    tests = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+    assert [cell.metadata["nbgrader"]["grade_id"] for cell in tests] == \
+        [cell.metadata["nbgrader"]["grade_id"] for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+    assert all(cell.cell_type == "code" and code[gid] == release_code[gid] for gid in code
+               for cell in tests if cell.metadata["nbgrader"]["grade_id"] == gid)
+    assert not any(cell.metadata.get("tags") for cell in notebook.cells)
+    assert "top:top + new_shape[2], top:top + new_shape[2]" in code["crop"]
+    assert code["unet"] == fill().cells[[c.id for c in release.cells].index("unet-solution")].source
+
+
+def test_extra_cells_keep_their_place_and_one_cell_may_hold_several_parts(tmp_path, release):
+    def edit(notebook):
+        cells = notebook["cells"]
+        solutions = {c["metadata"]["nbgrader"]["grade_id"]: c for c in cells
+                     if c["metadata"].get("nbgrader", {}).get("solution")}
+        solutions["crop"]["source"] += "\n\n" + solutions["feature_map_block"]["source"]
+        cells.remove(solutions["feature_map_block"])
+        helper = {"cell_type": "code", "metadata": {"tags": ["skip-execution"]}, "source": "HELPER = 1",
+                  "outputs": [], "execution_count": None, "id": "mine"}
+        cells.insert(cells.index(solutions["crop"]) + 1, helper)
+        return notebook
+    notebook, _ = rebuilt(tmp_path, release, Variant("v", edit=edit))
+    sources = [cell.source for cell in notebook.cells]
+    crop_index = next(i for i, c in enumerate(notebook.cells) if c.id == "crop-solution")
+    assert sources[crop_index + 1] == "HELPER = 1" and notebook.cells[crop_index + 1].metadata == {}
+    assert "class FeatureMapBlock" in sources[crop_index]
+    assert code_by_grade_id(notebook)["feature_map_block"].startswith("# FeatureMapBlock is defined")
+
+
+# ---- outputs -------------------------------------------------------------------------------------------------
+
+def test_csv_is_written_atomically(tmp_path, monkeypatch):
+    result = grade.Result("s", tmp_path, {"t": 1.0}, {"t": 2.0}, "quick", "ok")
+    path = tmp_path / "grades.csv"
+    report.write_grades(path, [result], ["t"])
+    assert path.read_text() == "student,t,total,max_total,mode,status\ns,1,1,2,quick,ok\n"
+    monkeypatch.setattr(os, "replace", lambda *args: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        report.write_grades(path, [result, result], ["t"])
+    assert path.read_text() == "student,t,total,max_total,mode,status\ns,1,1,2,quick,ok\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
+
+
+# ---- nbgrader's configuration --------------------------------------------------------------------------------
+
+def job(**changes):
+    base = {"course": "/tmp/c", "student": "s", "cell_timeout": 60, "cell_timeouts": {"train": 300},
+            "max_output_bytes": 1000, "skip_tag": "never-skip-123", "preamble": grade.PREAMBLE}
+    return {**base, **changes}
+
+
+def test_nbgrader_configuration_closes_its_loopholes():
+    config = worker.nbgrader_config(job())
+    assert config.IgnorePattern.enabled is True and config.IgnorePattern.pattern == worker.STDERR_PATTERN
+    assert config.OverwriteCells.add_missing_cells is True
+    assert config.GradingExecute.skip_cells_with_tag not in ("skip-execution", "")
+    assert config.GradingExecute.cell_timeouts == {"train": 300} and config.GradingExecute.timeout == 60
+    feedback = [cls.__name__ for cls in config.GenerateFeedback.preprocessors]
+    assert feedback.index("HideTestCode") < feedback.index("ClearHiddenTests")
+    assert config.Autograde.autograde_preprocessors[0] is GradingExecute
+
+
+def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
+    grader = grade.Grader(tmp_path / "out", mode="smoke")
+    jobs = []
+    for number in range(2):
+        course = tmp_path / f"c{number}"
+        grader._run_worker = lambda job_path, course, job: jobs.append(job) or {"status": "ok"}
+        template = tmp_path / "template"
+        template.mkdir(exist_ok=True)
+        (template / "gradebook.db").write_bytes(b"")
+        grader._autograde(grade.Result("s", tmp_path, {}, {}, "smoke", "ok"), fill(), [], template, course)
+    assert len({job["skip_tag"] for job in jobs}) == 2 and all(len(job["skip_tag"]) > 30 for job in jobs)
+    assert jobs[0]["cell_timeouts"]["train"] >= grade.MODES["smoke"].long_cell_timeout
+
+
+def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNET_EPOCHS", "1")
+    monkeypatch.setenv("PYTHONPATH", "/somewhere")
+    env = grade.Grader(tmp_path, mode="quick", workers=2).kernel_environment(tmp_path / "course")
+    assert env["UNET_GRADING_MODE"] == "quick" and env["UNET_CHECKPOINT_DIR"] == str(tmp_path / "course" / "checkpoints")
+    assert env["UNET_EPOCHS"] == str(grade.QUICK_GRADING["epochs"]) and "PYTHONPATH" not in env
+    assert env["PYTHONHASHSEED"] == "0"
+    full = grade.Grader(tmp_path, mode="full").kernel_environment(tmp_path / "course")
+    assert "UNET_EPOCHS" not in full and full["UNET_GRADING_MODE"] == "full"
+
+
+def test_cell_time_limits_come_from_the_cells_grade_id():
+    executor = GradingExecute(timeout=60, cell_timeouts={"train": 900})
+    train = nbformat.v4.new_code_cell("fit()", metadata={"nbgrader": {"grade_id": "train"}})
+    other = nbformat.v4.new_code_cell("1")
+    assert executor._get_timeout(train) == 900 and executor._get_timeout(other) == 60
+
+
+# ---- the feedback's tracebacks -------------------------------------------------------------------------------
+
+def test_traceback_frames_of_test_cells_lose_their_hidden_lines():
+    test_cell = nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS\nassert x == 2")
+    tests = {7: test_cell}
+    hidden_frame = "\x1b[0;32mCell In[7], line 3\x1b[0m\n      1 x = 1\n----> 3 assert secret()\n"
+    visible_frame = "Cell In[7], line 5\n      3 assert secret()\n----> 5 assert x == 2\n"
+    student_frame = "Cell In[3], line 2, in crop(image)\n----> 2 return image[0]\n"
+    assert _scrub(hidden_frame, tests) == "Cell In[7], line 3\n      (in the hidden tests)"
+    assert _scrub(visible_frame, tests) == "Cell In[7], line 5\n----> 5 assert x == 2"
+    assert _scrub(student_frame, tests) == student_frame
+    assert _scrub("AssertionError: the message", tests) == "AssertionError: the message"
+
+
+def test_catalogue_variants_are_valid_notebooks_and_distinct():
+    from tests.catalogue import CATALOGUE, QUICK
+    names = [variant.name for variant in CATALOGUE]
+    assert len(names) == len(set(names)) >= 20
+    for variant in CATALOGUE + QUICK:
+        if variant.raw is None:
+            nbformat.reads(build(variant).decode(), as_version=4)
+    code = [cell["source"] for cell in json.loads(build(CATALOGUE[0]))["cells"] if cell["cell_type"] == "code"]
+    assert not any("NotImplementedError" in source for source in code)

@@ -1,0 +1,164 @@
+"""The grader end to end: the whole catalogue (tests/catalogue.py) through `python -m autograder grade`.
+
+Two batches, each graded once per test session by the command line itself:
+* every catalogue submission in smoke mode (the cheap training setting; the training test checks only that
+  training ran), with --workers 2 and a 15 s cell limit;
+* a few complete submissions in quick mode, the mode graders use without a GPU, training check included.
+Together they take about 4-5 minutes of the suite on 2 cores.
+"""
+import csv
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder.course import SOURCE_NOTEBOOK
+from autograder.grade import graded_tests
+from tests.catalogue import CATALOGUE, QUICK, TRAINING, build, expected_scores, write
+
+POINTS = graded_tests()
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+def grade(folder, out, env, *options):
+    command = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out), *options]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, timeout=900)
+
+
+def read_rows(out):
+    with open(out / "grades.csv", newline="") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def digests(folder):
+    return {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture(scope="module")
+def smoke(data_env, tmp_path_factory):
+    folder, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("graded") / "out"
+    students = {variant.name: write(variant, folder) for variant in CATALOGUE}
+    submitted = {students[variant.name]: _sources(build(variant)) for variant in CATALOGUE}
+    before = digests(folder)
+    result = grade(folder, out, data_env, "--workers", "2", "--mode", "smoke", "--timeout", "15")
+    print(result.stdout[-3000:], result.stderr[-3000:])
+    return {"result": result, "rows": read_rows(out), "students": students, "out": out, "submitted": submitted,
+            "unchanged": digests(folder) == before}
+
+
+@pytest.fixture(scope="module")
+def quick(data_env, tmp_path_factory):
+    folder, out = tmp_path_factory.mktemp("quick-submissions"), tmp_path_factory.mktemp("quick-graded") / "out"
+    students = {variant.name: write(variant, folder) for variant in QUICK}
+    result = grade(folder, out, data_env, "--workers", "2", "--mode", "quick")
+    print(result.stdout[-3000:], result.stderr[-3000:])
+    return {"result": result, "rows": read_rows(out), "students": students, "out": out}
+
+
+def check_row(row, variant):
+    scores = {test: float(row[test]) for test in POINTS}
+    assert scores == {test: float(points) for test, points in expected_scores(variant, POINTS).items()}, \
+        f"{variant.name}: status {row['status']!r}"
+    assert float(row["total"]) == sum(scores.values()) and float(row["max_total"]) == sum(POINTS.values()) == 100
+    assert row["status"].startswith(variant.status), f"{variant.name}: status {row['status']!r}, expected {variant.status!r}"
+
+
+def test_batch_finishes_with_exit_code_0_and_one_row_per_submission(smoke):
+    assert smoke["result"].returncode == 0, smoke["result"].stderr
+    assert sorted(smoke["rows"]) == sorted(smoke["students"].values())
+    header = next(csv.reader(open(smoke["out"] / "grades.csv")))
+    assert header == ["student", *POINTS, "total", "max_total", "mode", "status"]
+    assert {row["mode"] for row in smoke["rows"].values()} == {"smoke"}
+
+
+@pytest.mark.parametrize("variant", CATALOGUE, ids=lambda variant: variant.name)
+def test_catalogue_submission_gets_its_expected_scores(smoke, variant):
+    check_row(smoke["rows"][smoke["students"][variant.name]], variant)
+
+
+def test_submissions_are_never_modified(smoke):
+    assert smoke["unchanged"]
+
+
+def test_every_submission_has_feedback_with_mode_status_and_no_hidden_test(smoke):
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    hidden = {line.strip() for cell in source.cells for body in HIDDEN.findall(cell.source)
+              for line in body.splitlines() if len(line.strip()) >= 15}
+    public = "\n".join(HIDDEN.sub("", cell.source) for cell in source.cells)
+    hidden = {line for line in hidden if line not in public}
+    assert len(hidden) > 60
+    for student in smoke["students"].values():
+        page = (smoke["out"] / "feedback" / f"{student}.html").read_text()
+        text = _text(page)
+        leaked = [line for line in hidden if line in text and line not in smoke["submitted"][student]]
+        assert leaked == [], f"{student}'s feedback shows hidden test code: {leaked[:3]}"
+        assert "BEGIN HIDDEN TESTS" not in text
+        row = smoke["rows"][student]
+        if row["status"] in ("invalid JSON", "empty file", "not a notebook"):
+            assert row["status"] in text
+        else:
+            assert "Grading report: smoke mode" in text and f"Status: {row['status']}" in text
+
+
+def test_failing_hidden_assert_shows_its_message_not_its_code(smoke):
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['swapped_concat+tags_skip_execution']}.html").read_text())
+    assert "forward should compute relu(conv3(relu(conv2(cat([conv1(upsample(x)), crop(skip)], 1)))))" in text
+    assert "(in the hidden tests)" in text
+    assert "F.interpolate(x, scale_factor=2" not in text
+
+
+def test_feedback_says_what_was_repaired(smoke):
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['square_only_crop+deleted_tests']}.html").read_text())
+    assert "the test cell test_crop_centre was missing; it was restored and run" in text
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['missing_relu+retyped_tests']}.html").read_text())
+    assert "the test cell test_contracting_block_forward had been changed to markdown" in text
+
+
+def test_huge_output_is_capped(smoke):
+    page = smoke["out"] / "feedback" / f"{smoke['students']['stderr_warnings+huge_output']}.html"
+    assert page.stat().st_size < 8_000_000
+    assert "output truncated by the grader" in _text(page.read_text())
+
+
+def test_quick_mode_grades_complete_submissions_with_the_training_check(quick):
+    assert quick["result"].returncode == 0, quick["result"].stderr
+    for variant in QUICK:
+        row = quick["rows"][quick["students"][variant.name]]
+        assert row["mode"] == "quick"
+        check_row(row, variant)
+
+
+def test_the_same_submission_gets_the_same_row_and_the_same_training_numbers(smoke):
+    rows = [dict(smoke["rows"][smoke["students"][name]]) for name in ("reference", "reference_again")]
+    for row in rows:
+        row.pop("student")
+    assert rows[0] == rows[1]
+    printed = [re.findall(r"mean training loss: .*|held-out V_rand .*", _text(
+        (smoke["out"] / "feedback" / f"{smoke['students'][name]}.html").read_text()))
+        for name in ("reference", "reference_again")]
+    assert printed[0] and printed[0] == printed[1]
+
+
+def test_quick_mode_feedback_reports_the_training_run(quick):
+    text = _text((quick["out"] / "feedback" / f"{quick['students']['sigmoid_output']}.html").read_text())
+    assert "Grading report: quick mode" in text
+    assert re.search(r"held-out V_rand \d\.\d{4}", text) and "mean training loss: first epoch" in text
+    assert TRAINING in text
+
+
+def _sources(content):
+    """The text of a submitted file's cells (or the raw text of a file that is not a notebook)."""
+    try:
+        return "\n".join("".join(cell["source"]) for cell in json.loads(content)["cells"])
+    except (ValueError, KeyError, TypeError):
+        return content.decode(errors="replace")
+
+
+def _text(page):
+    import html
+    return html.unescape(re.sub(r"<[^>]+>", "", page))

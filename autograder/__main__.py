@@ -32,6 +32,10 @@ def main(argv=None):
     grade_parser.add_argument("--timeout", type=_positive, default=120, metavar="SECONDS",
                               help="time limit of each cell (default 120); the training and evaluation cells "
                                    "have the mode's own, longer limit")
+    grade_parser.add_argument("--sandbox", choices=("auto", "on", "off"), default="auto",
+                              help="run each submission's kernel in a bubblewrap sandbox (no network, no view of "
+                                   "the course, bounded memory; needs Linux, bwrap and root): on, off, or auto "
+                                   "(default: on when it works here, in quick and smoke mode)")
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade(args, parser)
@@ -58,8 +62,14 @@ def grade(args, parser):
     if error:
         print(f"python -m autograder grade: error: {error}", file=sys.stderr)
         return 2
-    print(f"grading {len(submissions)} submission(s) in {mode} mode with {args.workers} worker(s)")
-    grading.Grader(args.out, mode=mode, workers=args.workers, timeout=args.timeout).grade(submissions)
+    sandboxed, reason = grading.use_sandbox(args.sandbox, mode)
+    if args.sandbox == "on" and not sandboxed:
+        print(f"python -m autograder grade: error: --sandbox on, but {reason}", file=sys.stderr)
+        return 2
+    print(f"grading {len(submissions)} submission(s) in {mode} mode with {args.workers} worker(s), "
+          + ("each kernel in a sandbox" if sandboxed else f"WITHOUT a sandbox ({reason})"))
+    grading.Grader(args.out, mode=mode, workers=args.workers, timeout=args.timeout,
+                   sandbox=sandboxed).grade(submissions)
     return 0
 
 

@@ -111,7 +111,7 @@ class Grader:
     """Grades submissions in `mode` into the folder `out`; see the module docstring."""
 
     def __init__(self, out, mode="quick", workers=1, timeout=120, max_output_bytes=2_000_000, log=print,
-                 keep_work=None):
+                 keep_work=None, sandbox=False):
         self.out = pathlib.Path(out)
         self.mode = MODES[mode]
         self.workers = max(1, workers)
@@ -119,6 +119,9 @@ class Grader:
         self.max_output_bytes = max_output_bytes
         self.log = log
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
+        self.sandbox = sandbox                       # run each kernel in autograder.sandbox (bubblewrap)
+        self.data = None                             # the data folder the kernels read (set by grade())
+        self._running = set()                        # worker processes now running (killed on Ctrl-C)
         self.tests = graded_tests()
         self.release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
         self.threads = max(1, (os.cpu_count() or 1) // self.workers)
@@ -131,16 +134,24 @@ class Grader:
         with tempfile.TemporaryDirectory(prefix="unet-grading-") as work:
             work = pathlib.Path(work)
             template = self._template(work / "template")
+            self.data = data_folder(work)
             self.log(f"course template ready in {time.monotonic() - started:.1f} s")
             jobs = list(enumerate(submissions))
             results = [None] * len(jobs)
-            with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
-                futures = {pool.submit(self.grade_one, submission, template, work / f"course-{index}"): index
+            pool = concurrent.futures.ThreadPoolExecutor(self.workers)
+            try:
+                futures = {pool.submit(self.grade_one, submission, template, work / f"course-{index}", index + 1): index
                            for index, submission in jobs}
                 for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
                     result = results[futures[future]] = future.result()
                     self.log(f"[{done}/{len(jobs)}] {result.student}: {report.number(result.total)}/"
                              f"{report.number(result.max_total)} ({result.status}) in {result.seconds:.1f} s")
+            except BaseException:                        # Ctrl-C: stop every worker now; no CSV is written
+                pool.shutdown(wait=False, cancel_futures=True)
+                for process in list(self._running):
+                    _kill(process)
+                raise
+            pool.shutdown()
         report.write_grades(self.out / "grades.csv", results, list(self.tests))
         self.log(f"graded {len(results)} submission(s) in {self.mode.name} mode in {time.monotonic() - started:.1f} s: "
                  f"{self.out / 'grades.csv'}, {self.out / 'feedback'}/")
@@ -152,7 +163,7 @@ class Grader:
         run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
         return root
 
-    def grade_one(self, submission, template, course):
+    def grade_one(self, submission, template, course, slot=1):
         started = time.monotonic()
         result = Result(submission.student, submission.path, {}, dict(self.tests), self.mode.name, "ok")
         try:
@@ -161,7 +172,7 @@ class Grader:
         except normalise.InvalidSubmission as reason:
             result.status = str(reason)
         else:
-            result.feedback = self._autograde(result, rebuilt, notes, template, course)
+            result.feedback = self._autograde(result, rebuilt, notes, template, course, slot)
         result.seconds = time.monotonic() - started
         result.feedback = report.write_feedback(self.out / "feedback", result, result.feedback)
         if self.keep_work and course.exists():
@@ -169,7 +180,7 @@ class Grader:
         shutil.rmtree(course, ignore_errors=True)
         return result
 
-    def _autograde(self, result, notebook, notes, template, course):
+    def _autograde(self, result, notebook, notes, template, course, slot=1):
         student = re.sub(r"[^A-Za-z0-9_-]+", "_", result.student).strip("_")[:40] or "student"
         course.mkdir(parents=True)
         shutil.copyfile(template / "gradebook.db", course / "gradebook.db")
@@ -182,9 +193,14 @@ class Grader:
                "max_output_bytes": self.max_output_bytes, "skip_tag": f"never-skip-{secrets.token_hex(16)}",
                "preamble": PREAMBLE, "mode": self.mode.name, "mode_description": self.mode.description,
                "notes": notes}
+        worker_env = self.kernel_environment(course)
+        if self.sandbox:
+            job["sandbox"] = self._sandbox(course, slot, worker_env)
+            worker_env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(course / "jupyter"),
+                                                                       os.environ.get("JUPYTER_PATH")]))
         job_path = course / "job.json"
         job_path.write_text(json.dumps(job, indent=1))
-        outcome = self._run_worker(job_path, course, job)
+        outcome = self._run_worker(job_path, course, job, worker_env)
         scores, needs_manual = read_scores(course / "gradebook.db", student)
         result.scores = {test_id: scores.get(test_id, 0.0) for test_id in self.tests}
         result.status = outcome.get("status", "grading error")
@@ -192,37 +208,64 @@ class Grader:
             result.status = f"not graded: {', '.join(needs_manual)}"
         return course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
 
+    def kernel_settings(self, checkpoints):
+        """What the kernel's environment must hold: the mode's run settings, seeds and thread counts."""
+        settings = environment_for(self.mode.settings)
+        settings.update({"UNET_GRADING_MODE": self.mode.name, "UNET_CHECKPOINT_DIR": str(checkpoints),
+                         "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": str(self.threads),
+                         "MKL_NUM_THREADS": str(self.threads), "OMP_WAIT_POLICY": "PASSIVE"})
+        if self.data is not None:
+            settings["UNET_DATA_DIR"] = str(self.data)
+        elif os.environ.get("UNET_DATA_DIR"):
+            settings["UNET_DATA_DIR"] = os.environ["UNET_DATA_DIR"]
+        return settings
+
     def kernel_environment(self, course):
         """The environment of the worker and its kernel: the mode's settings and nothing of the grader's own."""
         env = {name: value for name, value in os.environ.items()
                if not name.startswith("UNET_") and name not in ("PYTHONPATH", "PYTHONSTARTUP")}
-        env.update(environment_for(self.mode.settings))
-        env.update({"UNET_GRADING_MODE": self.mode.name, "UNET_CHECKPOINT_DIR": str(course / "checkpoints"),
-                    "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": str(self.threads),
-                    "MKL_NUM_THREADS": str(self.threads), "OMP_WAIT_POLICY": "PASSIVE"})
-        if os.environ.get("UNET_DATA_DIR"):
-            env["UNET_DATA_DIR"] = os.environ["UNET_DATA_DIR"]
+        env.update(self.kernel_settings(course / "checkpoints"))
         return env
+
+    def _sandbox(self, course, slot, worker_env):
+        """Set up the sandboxed kernel of one submission; returns the job's "sandbox" entry.
+
+        The kernel runs in autograder.sandbox as uid SANDBOX_UID_BASE + slot, sees the Python environment and
+        the data read-only and writes only `course`/kernel; only the settings of kernel_settings() reach it.
+        """
+        from autograder import sandbox
+        scratch = course / "kernel"
+        runtime = scratch / "runtime"
+        runtime.mkdir(parents=True)
+        settings = self.kernel_settings(scratch / "checkpoints")
+        settings["MPLCONFIGDIR"] = str(_matplotlib_cache(scratch / ".matplotlib"))
+        spec = sandbox.write_kernelspec(course / "jupyter", scratch, slot, readonly=[self.data], env=settings)
+        kernel_json = json.loads((spec / "kernel.json").read_text())
+        kernel_json["interrupt_mode"] = "message"      # a signal cannot reach into the sandbox's own session
+        (spec / "kernel.json").write_text(json.dumps(kernel_json, indent=1))
+        uid = sandbox.SANDBOX_UID_BASE + slot
+        for path in (runtime, scratch / ".matplotlib", *(scratch / ".matplotlib").iterdir()):
+            os.chown(path, uid, uid)
+        return {"uid": uid, "runtime": str(runtime), "kernel_name": sandbox.KERNEL_NAME}
 
     def hard_limit(self):
         """Seconds after which a whole submission is stopped: far beyond the sum of its cells' limits."""
         other_cells = sum(1 for cell in self.release.cells if cell.cell_type == "code") - len(LONG_CELLS)
         return len(LONG_CELLS) * max(self.timeout, self.mode.long_cell_timeout) + other_cells * self.timeout + 300
 
-    def _run_worker(self, job_path, course, job):
+    def _run_worker(self, job_path, course, job, env):
         log_path = course / "worker.log"
         with open(log_path, "w") as log:
             process = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(job_path)], cwd=REPO_ROOT,
-                                       env=self.kernel_environment(course), stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+                                       env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self._running.add(process)
             try:
                 process.wait(timeout=self.hard_limit())
             except subprocess.TimeoutExpired:
                 _kill(process)
                 return {"status": f"grading stopped after {self.hard_limit()} s"}
-            except BaseException:                               # Ctrl-C: leave no worker behind
-                _kill(process)
-                raise
+            finally:
+                self._running.discard(process)
         outcome_path = course / "outcome.json"
         if process.returncode != 0 or not outcome_path.exists():
             tail = log_path.read_text(errors="replace")[-2000:]
@@ -231,7 +274,18 @@ class Grader:
         return json.loads(outcome_path.read_text())
 
 
+def _matplotlib_cache(folder):
+    """`folder` with a copy of this machine's matplotlib font list, if it has one: a fresh sandbox would
+    otherwise spend a second or two rebuilding it for every submission."""
+    folder.mkdir(parents=True, exist_ok=True)
+    home_cache = pathlib.Path(os.environ.get("MPLCONFIGDIR") or pathlib.Path.home() / ".cache" / "matplotlib")
+    for font_list in home_cache.glob("fontlist-*.json"):
+        shutil.copyfile(font_list, folder / font_list.name)
+    return folder
+
+
 def _kill(process):
+    """Kill a worker and everything in its process group (a sandboxed kernel dies with its parent)."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -251,11 +305,27 @@ def read_scores(gradebook, student):
         return {}, []
 
 
+def use_sandbox(requested, mode):
+    """(whether to sandbox the kernels, why not): `requested` is the --sandbox choice, auto, on or off.
+
+    Full mode runs unsandboxed: the sandbox shows the kernel no GPU device (and its memory limit would
+    count the GPU driver's mappings), so it is only for the CPU modes.
+    """
+    if requested == "off":
+        return False, "--sandbox off"
+    if mode == "full":
+        return False, "full mode needs the GPU, which the sandbox does not show to the kernel"
+    from autograder import sandbox
+    status = sandbox.probe()
+    return status.available, status.reason
+
+
 def prepare_data():
     """Make sure the kernels will find the ISBI 2012 data; returns an error message, or None when they will.
 
     With UNET_DATA_DIR set, its files are checked once here. Without it, the volumes are downloaded once
-    into the cache that every kernel then reads (rather than each kernel downloading its own copy).
+    (into pooch's cache) here, and each batch gives its kernels a folder with the three files
+    (``Grader.data_folder``), rather than each kernel downloading its own copy.
     """
     from data.isbi2012 import DataUnavailableError, load_isbi2012
     try:
@@ -263,3 +333,16 @@ def prepare_data():
     except (DataUnavailableError, ValueError) as error:
         return f"cannot get the ISBI 2012 data: {error}"
     return None
+
+
+def data_folder(work):
+    """The folder the kernels read the data from: UNET_DATA_DIR, else the three volumes written into `work`."""
+    if os.environ.get("UNET_DATA_DIR"):
+        return pathlib.Path(os.environ["UNET_DATA_DIR"]).resolve()
+    import tifffile
+    from data.isbi2012 import VOLUMES, load_isbi2012
+    folder = pathlib.Path(work) / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, volume in zip(VOLUMES, load_isbi2012()):
+        tifffile.imwrite(folder / f"{name}.tif", volume)
+    return folder

@@ -11,9 +11,11 @@
 All outputs the grader adds are error outputs with these names, which ``grade.py`` reads back as the status.
 """
 import asyncio
+import os
 import re
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors import Execute
@@ -48,10 +50,17 @@ class GradingExecute(Execute):
                          ).tag(config=True)
     max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped as it arrives."
                                ).tag(config=True)
+    sandbox_uid = Integer(-1, help="Run the kernel with autograder.sandbox's kernel manager for this uid "
+                                   "(-1: an ordinary kernel).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timeout_func = self._cell_timeout
+
+    def create_kernel_manager(self):
+        if self.sandbox_uid >= 0:
+            self.kernel_manager_class = AsyncSandboxKernelManager
+        return super().create_kernel_manager()
 
     def _cell_timeout(self, cell):
         return self.cell_timeouts.get(_grade_id(cell), self.timeout)
@@ -104,6 +113,21 @@ class GradingExecute(Execute):
                 f"\n... output truncated by the grader: more than {self.max_output_bytes:,} bytes ...\n"))
             outs.append(notice)
         return None
+
+
+class AsyncSandboxKernelManager(AsyncKernelManager):
+    """autograder.sandbox's SandboxKernelManager, asynchronous: nbclient needs an async kernel client.
+
+    With a blocking client, nbclient's wait for a cell's output blocks its event loop, so a cell that never
+    finishes is never timed out (seen: an infinite loop held the grader for 15 minutes).
+    """
+
+    sandbox_uid = Integer(-1, help="uid of the sandbox's user; -1 leaves the file alone").tag(config=True)
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.sandbox_uid >= 0:
+            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
 
 
 def _message_size(msg):

@@ -48,6 +48,14 @@ def nbgrader_config(job):
     c.ClearHiddenTests.enforce_metadata = False          # a student's own "BEGIN HIDDEN TESTS" must not crash it
     c.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, ClearHiddenTests, FeedbackBanner,
                                         CSSHTMLHeaderPreprocessor]
+    if job.get("sandbox"):                               # the kernel of autograder.sandbox, over Unix sockets
+        runtime = pathlib.Path(job["sandbox"]["runtime"])
+        c.GradingExecute.kernel_name = job["sandbox"]["kernel_name"]
+        c.GradingExecute.sandbox_uid = job["sandbox"]["uid"]
+        c.AsyncSandboxKernelManager.sandbox_uid = job["sandbox"]["uid"]
+        c.AsyncSandboxKernelManager.transport = "ipc"
+        c.AsyncSandboxKernelManager.ip = str(runtime / "kernel")
+        c.AsyncSandboxKernelManager.connection_file = str(runtime / "kernel.json")
     return c
 
 
@@ -77,7 +85,10 @@ def status_of(hits):
 
 
 def banner(job, status):
-    lines = [f"## Grading report: {job['mode']} mode", "", job["mode_description"], "", f"**Status:** {status}."]
+    kernel = ("Your code ran in a sandbox (no network, no view of the course's files, bounded memory)."
+              if job.get("sandbox") else "Your code ran without a sandbox.")
+    lines = [f"## Grading report: {job['mode']} mode", "", job["mode_description"], "", kernel, "",
+             f"**Status:** {status}."]
     if job["notes"]:
         lines += ["", "What the grader repaired before grading (the tests ran as released):", ""]
         lines += [f"* {note}" for note in job["notes"]]

@@ -348,6 +348,17 @@ CATALOGUE = [
     Variant("segfault", {"expanding_block": [REF["expanding_block"][0],
                                              "import ctypes\nctypes.string_at(0)\n" + REF["expanding_block"][1]]},
             fails=(*EXPANDING, "test_feature_map_block", *UNET, TRAINING), status="kernel died in test_expanding_block_shape"),
+    # A cheat that copies the solution from the course's source notebook: the sandbox does not show it.
+    Variant("cheat_reads_the_source", {"crop": ["raise NotImplementedError()"]},
+            fails=("test_crop_shape", "test_crop_centre", TRAINING),
+            edit=extra_cell_after("crop", _code(f"""
+                import json, pathlib
+                source = pathlib.Path({str(SOURCE_NOTEBOOK)!r})
+                if source.exists():
+                    for cell in json.loads(source.read_text())["cells"]:
+                        if cell["metadata"].get("nbgrader", {{}}).get("grade_id") == "crop":
+                            exec("".join(cell["source"]))
+            """))),
     # Not notebooks: status and zero, without a kernel.
     Variant("invalid_json", raw=b'{"cells": [{"cell_type": "code", "source": "x = 1"', status="invalid JSON",
             fails="all"),

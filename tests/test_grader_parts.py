@@ -69,6 +69,36 @@ def test_command_line_usage_errors_exit_2_with_a_message(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_sandbox_is_used_when_it_works_and_never_pretended(monkeypatch):
+    from autograder import sandbox
+    monkeypatch.setattr(sandbox, "probe", lambda: sandbox.Status(True, "bubblewrap"))
+    assert grade.use_sandbox("auto", "quick") == (True, "bubblewrap")
+    assert grade.use_sandbox("off", "quick")[0] is False
+    assert grade.use_sandbox("auto", "full")[0] is False and "GPU" in grade.use_sandbox("auto", "full")[1]
+    monkeypatch.setattr(sandbox, "probe", lambda: sandbox.Status(False, "no bwrap here"))
+    assert grade.use_sandbox("auto", "smoke") == (False, "no bwrap here")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox gives each kernel its own uid: it needs root")
+def test_sandboxed_job_gets_the_sandbox_kernel_and_interrupts_by_message(tmp_path):
+    grader = grade.Grader(tmp_path / "out", mode="smoke", sandbox=True)
+    grader.data = tmp_path
+    jobs = []
+    grader._run_worker = lambda job_path, course, job, env: jobs.append((job, env)) or {"status": "ok"}
+    (tmp_path / "template").mkdir()
+    (tmp_path / "template" / "gradebook.db").write_bytes(b"")
+    grader._autograde(grade.Result("s", tmp_path, {}, {}, "smoke", "ok"), fill(), [], tmp_path / "template",
+                      tmp_path / "course", slot=7)
+    job, env = jobs[0]
+    spec = json.loads((tmp_path / "course" / "jupyter" / "kernels" / job["sandbox"]["kernel_name"] / "kernel.json").read_text())
+    assert spec["interrupt_mode"] == "message" and spec["argv"][0] == "bwrap"
+    assert job["sandbox"]["uid"] == 61007 and env["JUPYTER_PATH"].startswith(str(tmp_path / "course" / "jupyter"))
+    config = worker.nbgrader_config(job)
+    assert config.GradingExecute.sandbox_uid == 61007 and config.AsyncSandboxKernelManager.transport == "ipc"
+    settings = spec["argv"][spec["argv"].index("--clearenv") + 1:]
+    assert "UNET_GRADING_MODE" in settings and str(tmp_path) in settings      # the data folder, read-only
+
+
 def test_auto_mode_is_full_with_a_gpu_and_quick_without(monkeypatch):
     import torch
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -186,7 +216,7 @@ def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
     jobs = []
     for number in range(2):
         course = tmp_path / f"c{number}"
-        grader._run_worker = lambda job_path, course, job: jobs.append(job) or {"status": "ok"}
+        grader._run_worker = lambda job_path, course, job, env: jobs.append(job) or {"status": "ok"}
         template = tmp_path / "template"
         template.mkdir(exist_ok=True)
         (template / "gradebook.db").write_bytes(b"")
@@ -236,3 +266,15 @@ def test_catalogue_variants_are_valid_notebooks_and_distinct():
             nbformat.reads(build(variant).decode(), as_version=4)
     code = [cell["source"] for cell in json.loads(build(CATALOGUE[0]))["cells"] if cell["cell_type"] == "code"]
     assert not any("NotImplementedError" in source for source in code)
+
+
+def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monkeypatch):
+    grader = grade.Grader(tmp_path / "out", mode="smoke", log=lambda message: None)
+    course = tmp_path / "course"
+    course.mkdir()
+    job_path = course / "job.json"
+    job_path.write_text("{}")                                    # the worker cannot run this job
+    env = grader.kernel_environment(course)
+    assert grader._run_worker(job_path, course, {"student": "s"}, env)["status"] == "grading error (worker exit 1)"
+    monkeypatch.setattr(grader, "hard_limit", lambda: 0.2)       # stopped long before it could finish
+    assert grader._run_worker(job_path, course, {"student": "s"}, env)["status"] == "grading stopped after 0.2 s"

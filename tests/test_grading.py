@@ -2,8 +2,9 @@
 
 Two batches, each graded once per test session by the command line itself:
 * every catalogue submission in smoke mode (the cheap training setting; the training test checks only that
-  training ran), with --workers 2 and a 15 s cell limit;
-* a few complete submissions in quick mode, the mode graders use without a GPU, training check included.
+  training ran), with --workers 2, a 15 s cell limit and each kernel in the sandbox (autograder/sandbox.py);
+* a few complete submissions in quick mode, the mode graders use without a GPU, training check included,
+  without the sandbox (as full mode runs on a GPU machine).
 Together they take about 4-5 minutes of the suite on 2 cores.
 """
 import csv
@@ -45,7 +46,7 @@ def smoke(data_env, tmp_path_factory):
     students = {variant.name: write(variant, folder) for variant in CATALOGUE}
     submitted = {students[variant.name]: _sources(build(variant)) for variant in CATALOGUE}
     before = digests(folder)
-    result = grade(folder, out, data_env, "--workers", "2", "--mode", "smoke", "--timeout", "15")
+    result = grade(folder, out, data_env, "--workers", "2", "--mode", "smoke", "--timeout", "15", "--sandbox", "on")
     print(result.stdout[-3000:], result.stderr[-3000:])
     return {"result": result, "rows": read_rows(out), "students": students, "out": out, "submitted": submitted,
             "unchanged": digests(folder) == before}
@@ -55,7 +56,7 @@ def smoke(data_env, tmp_path_factory):
 def quick(data_env, tmp_path_factory):
     folder, out = tmp_path_factory.mktemp("quick-submissions"), tmp_path_factory.mktemp("quick-graded") / "out"
     students = {variant.name: write(variant, folder) for variant in QUICK}
-    result = grade(folder, out, data_env, "--workers", "2", "--mode", "quick")
+    result = grade(folder, out, data_env, "--workers", "2", "--mode", "quick", "--sandbox", "off")
     print(result.stdout[-3000:], result.stderr[-3000:])
     return {"result": result, "rows": read_rows(out), "students": students, "out": out}
 
@@ -103,6 +104,7 @@ def test_every_submission_has_feedback_with_mode_status_and_no_hidden_test(smoke
             assert row["status"] in text
         else:
             assert "Grading report: smoke mode" in text and f"Status: {row['status']}" in text
+            assert "Your code ran in a sandbox" in text
 
 
 def test_failing_hidden_assert_shows_its_message_not_its_code(smoke):
@@ -146,7 +148,7 @@ def test_the_same_submission_gets_the_same_row_and_the_same_training_numbers(smo
 
 def test_quick_mode_feedback_reports_the_training_run(quick):
     text = _text((quick["out"] / "feedback" / f"{quick['students']['sigmoid_output']}.html").read_text())
-    assert "Grading report: quick mode" in text
+    assert "Grading report: quick mode" in text and "Your code ran without a sandbox" in text
     assert re.search(r"held-out V_rand \d\.\d{4}", text) and "mean training loss: first epoch" in text
     assert TRAINING in text
 

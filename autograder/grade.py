@@ -52,17 +52,24 @@ class Mode:
     description: str
 
 
+def describe(settings):
+    """A run's settings in words: {'epochs': 20, 'hidden_channels': 8, ...} -> '20 epochs, width 8, ...'."""
+    words = {"epochs": "{} epochs", "hidden_channels": "width {}", "input_size": "{} px crops",
+             "learning_rate": "learning rate {:g}", "holdout_slices": "{} held-out slice(s)"}
+    return ", ".join(text.format(settings[name]) for name, text in words.items() if name in settings)
+
+
 MODES = {
     "full": Mode("full", {}, 3600, (
         "Full mode: the notebook's real run (200 epochs, width 64, whole 512 x 512 slices) on a GPU; the training "
         "test checks the held-out quality.")),
     "quick": Mode("quick", QUICK_GRADING, 300, (
-        f"Quick mode (no GPU): a short, honest run with {QUICK_GRADING} (see QUICK_GRADING in the config cell); "
-        "the training test checks that the model visibly learns: the loss falls and the held-out slices are "
-        "segmented better than by calling every pixel interior.")),
+        f"Quick mode (no GPU): a short, honest run ({describe(QUICK_GRADING)}; QUICK_GRADING in the settings "
+        "cell); the training test checks that the model visibly learns: the loss falls and the held-out slices "
+        "are cut into cells far better than by calling every pixel interior.")),
     "smoke": Mode("smoke", SMOKE_GRADING, 120, (
-        f"Smoke mode, for testing the grader itself, not for grading students: a tiny run with {SMOKE_GRADING}; "
-        "the training test only checks that training ran.")),
+        f"Smoke mode, for testing the grader itself, never for grading students: a tiny run "
+        f"({describe(SMOKE_GRADING)}); the training test only checks that training ran.")),
 }
 
 

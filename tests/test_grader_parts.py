@@ -278,3 +278,51 @@ def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monke
     assert grader._run_worker(job_path, course, {"student": "s"}, env)["status"] == "grading error (worker exit 1)"
     monkeypatch.setattr(grader, "hard_limit", lambda: 0.2)       # stopped long before it could finish
     assert grader._run_worker(job_path, course, {"student": "s"}, env)["status"] == "grading stopped after 0.2 s"
+
+
+# ---- the training test's own logic, per mode (no training: its inputs are made up) --------------------------
+
+def training_test_source():
+    source = nbformat.read(grade.SOURCE_NOTEBOOK, as_version=4)
+    return next(cell.source for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_training")
+
+
+def run_training_test(monkeypatch, mode, config, first=0.68, last=0.45, pixel=0.93, v_rand=0.93, own_range=0.85):
+    import numpy as np
+    from lesson.config import read_config
+    for name in list(os.environ):
+        if name.startswith("UNET_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("UNET_GRADING_MODE", mode)
+    for name, value in config.items():
+        monkeypatch.setenv(f"UNET_{name.upper()}", str(value))
+    settings = read_config()
+    steps = -(-25 // settings.batch_size)
+    losses = [first] * steps + [(first + last) / 2] * steps * (settings.epochs - 2) + [last] * steps
+    namespace = {
+        "np": np, "config": settings, "read_config": read_config, "losses": losses, "fit_images": np.zeros((25, 4, 4)),
+        "scores": {"pixel_accuracy": pixel, "v_rand": v_rand, "v_info": 0.9}, "holdout_labels": np.zeros((1, 4, 4)),
+        "baseline": {"pixel_accuracy": 0.80, "v_rand": 0.093, "v_info": 0.0},
+        "holdout_probability": np.linspace(0, 1, 16).reshape(1, 4, 4),
+        "best_rand_and_info": lambda labels, prob, thresholds: {"v_rand": own_range, "v_info": own_range + 0.05},
+    }
+    try:
+        exec(compile(training_test_source(), "test_training", "exec"), namespace)
+    except AssertionError as error:
+        return f"fails: {error}"
+    return "passes"
+
+
+def test_training_test_full_mode_asks_for_the_real_runs_quality(monkeypatch):
+    assert run_training_test(monkeypatch, "full", {}) == "passes"
+    assert "pixel accuracy" in run_training_test(monkeypatch, "full", {}, pixel=0.85)
+    assert "V_rand" in run_training_test(monkeypatch, "full", {}, v_rand=0.80)
+    assert "real run" in run_training_test(monkeypatch, "full", {"epochs": 20})
+
+
+def test_training_test_quick_mode_asks_that_the_model_learns(monkeypatch):
+    quick = grade.QUICK_GRADING
+    assert run_training_test(monkeypatch, "quick", quick, pixel=0.80, v_rand=0.13) == "passes"
+    assert "loss should fall" in run_training_test(monkeypatch, "quick", quick, first=0.60, last=0.58)
+    assert "beat calling every pixel interior" in run_training_test(monkeypatch, "quick", quick, own_range=0.2)
+    assert run_training_test(monkeypatch, "smoke", grade.SMOKE_GRADING, first=0.6, last=0.6, own_range=0.09) == "passes"

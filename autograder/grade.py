@@ -10,12 +10,13 @@ How one submission is graded (``grade_one``):
    ``submitted/<student>/UNet_Assignment/UNet_Assignment.ipynb``.
 3. ``python -m autograder.worker`` runs nbgrader's ``autograde`` and ``generate_feedback`` there, in a
    process of its own with a hard time limit, and the kernel gets a fresh checkpoint folder, seeded
-   random generators (``PREAMBLE``) and the mode's UNET_* settings.
+   random generators and an output cap (``PREAMBLE``) and the mode's UNET_* settings.
 4. The scores are read back from that course's gradebook with nbgrader's ``Gradebook`` API.
 
 Courses are independent (nbgrader's sqlite gradebook is one per course and it has no parallel autograde),
 so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads.
 """
+import base64
 import concurrent.futures
 import dataclasses
 import json
@@ -38,8 +39,44 @@ from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_N
                                run_nbgrader)
 from lesson.config import QUICK_GRADING, SMOKE_GRADING, environment_for
 
-# Seeds set in every kernel before the notebook's first cell, so that a submission's row never changes.
-PREAMBLE = "import random, numpy, torch; random.seed(0); numpy.random.seed(0); torch.manual_seed(0)"
+# Run in every kernel before the notebook's first cell (see preamble()): seeds, so that a submission's row never
+# changes, and a cap on what each cell may print, applied inside the kernel so that 200 MB of print() never
+# travels to the grader as one message (the grader's own cap in GradingExecute is the second line of defence).
+PREAMBLE = """
+import random, sys
+import numpy, torch
+random.seed(0); numpy.random.seed(0); torch.manual_seed(0)
+
+def _grader_output_cap(limit):
+    left = [limit, True]                   # bytes this cell may still print; whether to say so when it stops
+    def capped(write):
+        def write_at_most(text):
+            room = left[0]
+            left[0] -= len(text)
+            if left[0] >= 0:
+                return write(text)
+            if left[1]:
+                left[1] = False
+                write(text[:max(room, 0)] + "\\n... output truncated by the grader ...\\n")
+            return len(text)
+        write_at_most.grader_cap = True
+        return write_at_most
+    def before_each_cell(*args):           # IPython wraps write() itself: wrap whatever is there now
+        left[:] = [limit, True]
+        for stream in (sys.stdout, sys.stderr):
+            if not getattr(stream.write, "grader_cap", False):
+                stream.write = capped(stream.write)
+    get_ipython().events.register("pre_run_cell", before_each_cell)
+
+_grader_output_cap({limit})
+del _grader_output_cap
+"""
+
+
+def preamble(max_output_bytes):
+    """The preamble as one line for IPython's exec_lines (a kernel command-line argument)."""
+    code = PREAMBLE.replace("{limit}", str(max(0, int(max_output_bytes) - 1000)))   # room for the notice
+    return f"import base64; exec(base64.b64decode({base64.b64encode(code.encode()).decode()!r}).decode())"
 # The locked cells that train and evaluate get the mode's long time limit; every other cell gets --timeout.
 LONG_CELLS = ("train", "evaluate", "predict_test")
 
@@ -198,7 +235,7 @@ class Grader:
         job = {"course": str(course), "student": student, "cell_timeout": self.timeout,
                "cell_timeouts": {cell: max(self.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
                "max_output_bytes": self.max_output_bytes, "skip_tag": f"never-skip-{secrets.token_hex(16)}",
-               "preamble": PREAMBLE, "mode": self.mode.name, "mode_description": self.mode.description,
+               "preamble": preamble(self.max_output_bytes), "mode": self.mode.name, "mode_description": self.mode.description,
                "notes": notes}
         worker_env = self.kernel_environment(course)
         if self.sandbox:

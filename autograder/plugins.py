@@ -108,7 +108,11 @@ class GradingExecute(Execute):
         self._output_bytes[cell_index] = used + size
         if used + size <= self.max_output_bytes:
             return super().output(outs, msg, display_id, cell_index)
-        if used <= self.max_output_bytes:              # the first message over the cap: say so, once
+        if used <= self.max_output_bytes:              # the first message over the cap: keep what fits, say so
+            if msg.get("msg_type") == "stream":
+                room = self.max_output_bytes - used
+                super().output(outs, {**msg, "content": {**msg["content"], "text": msg["content"]["text"][:room]}},
+                               display_id, cell_index)
             notice = nbformat.v4.new_output("stream", name="stdout", text=(
                 f"\n... output truncated by the grader: more than {self.max_output_bytes:,} bytes ...\n"))
             outs.append(notice)

@@ -196,7 +196,7 @@ def test_csv_is_written_atomically(tmp_path, monkeypatch):
 
 def job(**changes):
     base = {"course": "/tmp/c", "student": "s", "cell_timeout": 60, "cell_timeouts": {"train": 300},
-            "max_output_bytes": 1000, "skip_tag": "never-skip-123", "preamble": grade.PREAMBLE}
+            "max_output_bytes": 1000, "skip_tag": "never-skip-123", "preamble": grade.preamble(1000)}
     return {**base, **changes}
 
 
@@ -326,3 +326,25 @@ def test_training_test_quick_mode_asks_that_the_model_learns(monkeypatch):
     assert "loss should fall" in run_training_test(monkeypatch, "quick", quick, first=0.60, last=0.58)
     assert "beat calling every pixel interior" in run_training_test(monkeypatch, "quick", quick, own_range=0.2)
     assert run_training_test(monkeypatch, "smoke", grade.SMOKE_GRADING, first=0.6, last=0.6, own_range=0.09) == "passes"
+
+
+def test_huge_output_is_dropped_in_the_kernel_and_as_it_arrives(tmp_path):
+    """200 MB printed by a cell: 1 MB of it reaches the notebook, and the grader never holds much more."""
+    import tracemalloc
+    source = "for _ in range(200):\n    print('x' * 1_000_000)"
+    cells = [nbformat.v4.new_code_cell(source), nbformat.v4.new_code_cell("print('next cell')")]
+    for preamble in (grade.preamble(1_000_000), "pass"):      # with the kernel's cap, then the grader's alone
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell.source) for cell in cells])
+        executor = GradingExecute(timeout=300, max_output_bytes=1_000_000, kernel_name="python3",
+                                  extra_arguments=[f"--InteractiveShellApp.exec_lines={preamble}"])
+        tracemalloc.start()
+        try:
+            executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        kept = "".join(output.get("text", "") for output in notebook.cells[0].outputs)
+        assert 900_000 < len(kept) < 1_100_000 and "output truncated by the grader" in kept
+        assert notebook.cells[1].outputs[0]["text"] == "next cell\n"
+        if preamble != "pass":
+            assert peak < 30_000_000, f"the grader held {peak / 1e6:.0f} MB while 200 MB were printed"

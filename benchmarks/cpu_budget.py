@@ -33,10 +33,11 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=500, help="epochs of 7 steps (500 = 3500 steps)")
     parser.add_argument("--width", type=int, default=16, help="hidden_channels")
     parser.add_argument("--px", type=int, default=256, help="side of the random training crops")
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--augment", default="flips", choices=AUGMENTATIONS)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--augment", default="none", choices=AUGMENTATIONS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is steadier on a busy machine)")
     parser.add_argument("--out", default=str(RESULTS / "cpu-budget.json"))
     return parser.parse_args(argv)
 
@@ -45,6 +46,8 @@ def run(argv=None, volumes=None):
     """Train, predict, score; returns the results dict. `volumes` = (images, labels) replaces ISBI (tests)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config = read_config({}, epochs=args.epochs, hidden_channels=args.width, input_size=args.px,
                          learning_rate=args.learning_rate, augment=args.augment, seed=args.seed,
                          device=args.device, batch_size=4)
@@ -66,8 +69,8 @@ def run(argv=None, volumes=None):
     steps_per_epoch = len(losses) // config.epochs
     result = {"benchmark": "cpu_budget", "command": "python -m benchmarks.cpu_budget " + " ".join(argv),
               "machine": machine(pick_device(config.device)), "config": vars(config), "steps": len(losses),
-              "train_seconds": round(train_seconds, 1), "load_average_1min_at_start": load_at_start,
-              "predict_seconds": round(predict_seconds, 1), "predict_with_flips_seconds": round(flips_seconds, 1),
+              "train_seconds": round(train_seconds, 3), "load_average_1min_at_start": load_at_start,
+              "predict_seconds": round(predict_seconds, 3), "predict_with_flips_seconds": round(flips_seconds, 3),
               "first_loss": losses[0], "last_epoch_loss": float(np.mean(losses[-steps_per_epoch:])),
               "epoch_losses": [round(float(np.mean(losses[i:i + steps_per_epoch])), 5)
                                for i in range(0, len(losses), steps_per_epoch)],

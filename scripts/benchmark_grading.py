@@ -5,8 +5,9 @@
 
 It writes N copies of the reference solution (the release with every stub filled, as a student would submit
 it) and grades them with `python -m autograder grade` twice, with 1 and then 2 workers, timing each whole
-command. Per submission = (command's wall time - the one-off course set-up it reports) / N. Set
-UNET_DATA_DIR as for the tests. Other load on the machine slows it: the script prints the load average.
+command. Per submission = (command's wall time - the one-off course set-up it reports) / N. Other load on the
+machine slows it: the script prints the load average before and after each command. Set UNET_DATA_DIR as for
+the tests.
 """
 import argparse
 import os

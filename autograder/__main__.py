@@ -2,6 +2,7 @@
 
     python -m autograder release [--check]
     python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
+                               [--cluster tcp://HOST:8786 | --cluster local]
 """
 import argparse
 import pathlib
@@ -24,7 +25,8 @@ def main(argv=None):
     grade_parser.add_argument("paths", nargs="+", metavar="PATH", help=".ipynb files or folders holding them")
     grade_parser.add_argument("--out", required=True, metavar="DIR", help="where grades.csv and feedback/ go")
     grade_parser.add_argument("--workers", type=_positive, default=1, metavar="N",
-                              help="submissions graded at the same time (default 1)")
+                              help="submissions graded at the same time (default 1); with --cluster local, "
+                                   "the number of Dask worker processes")
     grade_parser.add_argument("--mode", choices=("auto", "quick", "full", "smoke"), default="auto",
                               help="full: the real 200-epoch run, for a GPU; quick: a short CPU run that must "
                                    "visibly learn; auto (default): full with a GPU, else quick; smoke: a tiny "
@@ -36,6 +38,10 @@ def main(argv=None):
                               help="run each submission's kernel in a bubblewrap sandbox (no network, no view of "
                                    "the course, bounded memory; needs Linux, bwrap and root): on, off, or auto "
                                    "(default: on when it works here, in quick and smoke mode)")
+    grade_parser.add_argument("--cluster", metavar="ADDRESS",
+                              help="grade on a Dask distributed cluster, one task per submission: the scheduler's "
+                                   "address (tcp://HOST:8786), or `local` for --workers processes on this machine; "
+                                   "full-mode tasks run only on workers started with --resources GPU=1")
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade(args, parser)
@@ -57,6 +63,8 @@ def grade(args, parser):
         parser.error(str(error))                               # exit code 2 with the usage line
     if pathlib.Path(args.out).exists() and not pathlib.Path(args.out).is_dir():
         parser.error(f"--out {args.out} is a file, not a folder")
+    if args.cluster:
+        return grade_on_cluster(args, submissions)
     mode = grading.resolve_mode(args.mode)
     error = grading.prepare_data()
     if error:
@@ -71,6 +79,17 @@ def grade(args, parser):
     grading.Grader(args.out, mode=mode, workers=args.workers, timeout=args.timeout,
                    sandbox=sandboxed).grade(submissions)
     return 0
+
+
+def grade_on_cluster(args, submissions):
+    from autograder import cluster
+    from autograder.submissions import UsageError
+    try:
+        return cluster.main(args.cluster, submissions, args.out, mode=args.mode, workers=args.workers,
+                            timeout=args.timeout, sandbox=args.sandbox)
+    except UsageError as error:
+        print(f"python -m autograder grade: error: {error}", file=sys.stderr)
+        return 2
 
 
 def _positive(text):

@@ -1,0 +1,294 @@
+"""Grade a batch on a Dask distributed cluster: one submission is one Dask task.
+
+    python -m autograder grade PATH... --out DIR --cluster tcp://SCHEDULER:8786
+    python -m autograder grade PATH... --out DIR --cluster local --workers N
+
+On this machine (the client), ``grade_batch`` reads each submission's bytes and submits one
+``grade_submission`` task per submission to the cluster's scheduler. The task runs on a worker machine,
+which shares nothing with this one but a clone of the repository at the same commit: it receives the
+student id, the file's name and bytes and the batch's ``Settings``, and grades with the local grader's own
+machinery (``Grader.grade_one``) in a temporary folder. Each worker process makes the template course
+(and finds the data) once, on its first task, and decides on the sandbox itself (``grade.use_sandbox``):
+the client's log says, for every submission, whether its kernel ran in a sandbox and where.
+
+The task returns an ``Outcome`` (scores, status, the feedback page's bytes); the client writes the same
+grades.csv and feedback/ as local grading, in submission order, with ``report``'s own functions. A task that
+raises (an exception, a worker lost again and again) becomes a row "grading error on the cluster: ...".
+
+Full mode needs a GPU: its tasks ask for the resource ``GPU: 1``, which only workers started with
+``dask worker ... --resources GPU=1`` offer; the other modes run on any worker.
+"""
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import itertools
+import logging
+import pathlib
+import shutil
+import tempfile
+import threading
+import time
+
+from autograder import grade, report
+from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.submissions import Submission, UsageError
+
+CONNECT_TIMEOUT = "10s"        # to reach a scheduler, and for a worker to join it
+SLOT_BASE = 1000               # sandbox slots (uids) of cluster tasks: apart from a local batch's 1, 2, ...
+GPU = {"GPU": 1}               # the resource full-mode tasks ask for
+# A local scheduler hands each worker one task at a time (Dask's default queues a second one behind a running
+# submission, which may take an hour in full mode); for a scheduler of your own, set it in its environment.
+LOCAL_SCHEDULER = {"distributed.scheduler.worker-saturation": 1.0}
+_log = logging.getLogger(__name__)
+_setup_lock = threading.Lock()
+_worker_course = {}            # this worker process's template course and data folder, made once
+_graders = {}                  # task key -> the Grader grading it in this worker process (see stop_tasks)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What every task of a batch gets besides its submission."""
+
+    mode: str                  # quick, full or smoke (already resolved)
+    timeout: int               # seconds per cell
+    sandbox: str               # the --sandbox choice, auto, on or off: each worker resolves it
+    digest: str                # assignment_digest() of the client: workers must have the same notebooks
+    slots: dict = dataclasses.field(default_factory=dict)   # host -> tasks it runs at once (shares its cores)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """A task's small, picklable answer."""
+
+    student: str
+    scores: dict
+    max_scores: dict
+    mode: str
+    status: str
+    seconds: float
+    feedback_html: bytes = None
+    host: str = ""
+    sandbox: str = ""          # "in a sandbox" or "WITHOUT a sandbox (why)"
+
+
+# ---- on the worker -----------------------------------------------------------------------------------------
+
+def grade_submission(student, file_name, content, settings):
+    """The Dask task: grade one submission (its bytes) on this worker and return its Outcome."""
+    from distributed import get_worker
+    worker = get_worker()
+    host = _host(worker.address)
+    key, sandboxed, reason = worker.get_current_task(), *_sandbox(settings)
+    with tempfile.TemporaryDirectory(prefix="unet-task-", dir=worker.local_directory) as folder, \
+            _claim_slot() as slot:
+        folder = pathlib.Path(folder)
+        grader = grade.Grader(folder / "out", mode=settings.mode, timeout=settings.timeout, sandbox=sandboxed,
+                              workers=settings.slots.get(host, worker.state.nthreads), log=_log.warning)
+        grader.sandbox_reason = reason                                # why not, in the rows graded without it
+        template, grader.data = _course(grader, settings.digest, pathlib.Path(worker.local_directory))
+        path = folder / "submission" / pathlib.PurePath(file_name).name
+        path.parent.mkdir()
+        path.write_bytes(content)
+        _graders[key] = grader
+        try:
+            result = grader.grade_one(Submission(student, path), template, folder / "course", slot)
+        finally:
+            del _graders[key]
+        return Outcome(student, result.scores, result.max_scores, result.mode, result.status, result.seconds,
+                       result.feedback.read_bytes(), host,
+                       "in a sandbox" if sandboxed else f"WITHOUT a sandbox ({reason})")
+
+
+def stop_tasks(keys):
+    """Kill the grading processes of the tasks `keys` running in this worker process (run by client.run when
+    the grader presses Ctrl-C: Dask cannot stop a running task, but its task then ends at once)."""
+    for key in keys:
+        for process in list(getattr(_graders.get(key), "_running", ())):
+            grade._kill(process)
+
+
+def assignment_digest():
+    """A fingerprint of the assignment's notebooks (source and release), the same on every up-to-date clone."""
+    digest = hashlib.sha256()
+    for notebook in (SOURCE_NOTEBOOK, RELEASE_NOTEBOOK):
+        digest.update(notebook.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _sandbox(settings):
+    """(sandboxed, why not) on this worker; --sandbox on where it cannot run fails the task."""
+    sandboxed, reason = grade.use_sandbox(settings.sandbox, settings.mode)
+    if settings.sandbox == "on" and not sandboxed:
+        raise RuntimeError(f"--sandbox on, but {reason}")
+    if not sandboxed:
+        _log.warning("grading WITHOUT a sandbox: %s", reason)
+    return sandboxed, reason
+
+
+def _course(grader, digest, scratch):
+    """(template course, data folder) of this worker process, made in its Dask scratch folder (which Dask
+    removes with the worker) on its first task."""
+    if digest != assignment_digest():
+        raise RuntimeError("this worker's clone has other assignment notebooks than the grader's: "
+                           "check out the grader's commit on the worker machine")
+    with _setup_lock:
+        if not _worker_course:
+            error = grade.prepare_data()
+            if error:
+                raise RuntimeError(error)
+            work = scratch / "unet-course"
+            shutil.rmtree(work, ignore_errors=True)                  # a first task that failed half-way
+            _worker_course.update(template=grader._template(work / "template"),
+                                  data=grade.data_folder(work))
+    return _worker_course["template"], _worker_course["data"]
+
+
+@contextlib.contextmanager
+def _claim_slot():
+    """A sandbox slot no other task on this machine holds (a lock file each), so each kernel gets its own uid."""
+    folder = pathlib.Path(tempfile.gettempdir()) / "unet-grading-slots"
+    folder.mkdir(exist_ok=True)
+    for number in itertools.count(1):
+        with open(folder / f"{number}.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            yield SLOT_BASE + number
+            return
+
+
+def _host(address):
+    from distributed.comm import get_address_host
+    return get_address_host(address)
+
+
+# ---- on the client -----------------------------------------------------------------------------------------
+
+def connect(address, workers=1, gpu=False):
+    """A Client of the scheduler at `address`, or, for "local", of a LocalCluster of `workers` processes of
+    one thread each (offering the GPU resource when `gpu`). Closing the client closes a local cluster.
+
+    Raises:
+        UsageError: the scheduler cannot be reached.
+    """
+    import dask
+    from distributed import Client
+    if address == "local":
+        with dask.config.set(LOCAL_SCHEDULER):
+            return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                          resources=GPU if gpu else None)
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+
+
+def cluster_mode(requested, client):
+    """The mode to grade in: 'auto' is full when a worker offers a GPU, else quick; a mode no worker can
+    run (full without GPU workers, anything without workers) is a UsageError."""
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+    except TimeoutError:
+        raise UsageError(f"no Dask worker has joined the scheduler {client.scheduler.address}") from None
+    gpus = [name for name, info in _workers(client).items() if info.get("resources", {}).get("GPU", 0) >= 1]
+    mode = requested if requested != "auto" else ("full" if gpus else "quick")
+    if mode == "full" and not gpus:
+        raise UsageError("full mode runs only on GPU workers (dask worker ... --resources GPU=1); none has joined")
+    return mode
+
+
+def host_slots(client):
+    """{host: tasks its workers run at once}: the kernels on a host share its cores among that many."""
+    slots = {}
+    for info in _workers(client).values():
+        slots[info["host"]] = slots.get(info["host"], 0) + info["nthreads"]
+    return slots
+
+
+def _workers(client):
+    return client.scheduler_info(n_workers=-1)["workers"]
+
+
+def grade_batch(client, submissions, out, mode, timeout=120, sandbox="auto", log=print, task=grade_submission):
+    """Grade `submissions` on the cluster; write grades.csv and feedback/ into `out` as local grading does.
+
+    Returns the results (``grade.Result``) in submission order. Ctrl-C cancels the tasks not yet finished.
+    """
+    from distributed import as_completed
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    tests = grade.graded_tests()
+    settings = Settings(mode, timeout, sandbox, assignment_digest(), host_slots(client))
+    futures = client.map(task, [item.student for item in submissions], [item.path.name for item in submissions],
+                         [item.path.read_bytes() for item in submissions], settings=settings, pure=False,
+                         key=[f"grade-{index}-{item.student}" for index, item in enumerate(submissions)],
+                         resources=GPU if mode == "full" else None)      # one graph: the scheduler queues it
+    order = {future.key: index for index, future in enumerate(futures)}
+    results = [None] * len(futures)
+    try:
+        for done, future in enumerate(as_completed(futures), start=1):
+            index = order[future.key]
+            outcome = _outcome(future, submissions[index].student, mode, tests)
+            result = results[index] = _result(outcome, submissions[index], out)
+            log(f"[{done}/{len(futures)}] {result.student}: {report.number(result.total)}/"
+                f"{report.number(result.max_total)} ({result.status}) in {result.seconds:.1f} s"
+                + (f" on {outcome.host}, {outcome.sandbox}" if outcome.host else ""))
+    except BaseException:                                 # Ctrl-C: no CSV, and no task left running
+        client.cancel(futures)
+        with contextlib.suppress(Exception):
+            client.run(stop_tasks, [future.key for future in futures])
+        raise
+    report.write_grades(out / "grades.csv", results, list(tests))
+    log(f"graded {len(results)} submission(s) in {mode} mode on the cluster in {time.monotonic() - started:.1f} s: "
+        f"{out / 'grades.csv'}, {out / 'feedback'}/")
+    return results
+
+
+def _outcome(future, student, mode, tests):
+    """The task's Outcome, or for a task that raised, an Outcome that says so with zero points."""
+    try:
+        return future.result()
+    except Exception as error:
+        status = f"grading error on the cluster: {_one_line(error, 240)}"
+        if error.__cause__ is not None:                   # e.g. a scheduler that cannot import autograder
+            status += f" (caused by {_one_line(error.__cause__, 120)})"
+        return Outcome(student, {}, dict(tests), mode, status, 0.0)
+
+
+def _one_line(error, length):
+    """'Type: message' on one line, at most about `length` characters."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message[:length]}" if message else type(error).__name__
+
+
+def _result(outcome, submission, out):
+    """The Outcome as a grade.Result, its feedback page written to out/feedback/ by report.write_feedback."""
+    result = grade.Result(submission.student, submission.path, outcome.scores, outcome.max_scores, outcome.mode,
+                          outcome.status, outcome.seconds)
+    with tempfile.TemporaryDirectory(prefix="unet-feedback-") as folder:
+        page = None
+        if outcome.feedback_html is not None:
+            page = pathlib.Path(folder) / "feedback.html"
+            page.write_bytes(outcome.feedback_html)
+        result.feedback = report.write_feedback(out / "feedback", result, page)
+    return result
+
+
+def main(address, submissions, out, mode="auto", workers=1, timeout=120, sandbox="auto", log=print):
+    """The command line's --cluster: connect (or start a local cluster), grade, close. Raises UsageError."""
+    if address == "local":
+        mode = grade.resolve_mode(mode)
+        error = grade.prepare_data()                    # download once here, not once per local worker
+        if error:
+            raise UsageError(error)
+    with connect(address, workers, gpu=mode == "full") as client:
+        mode = cluster_mode(mode, client)
+        slots = host_slots(client)
+        log(f"grading {len(submissions)} submission(s) in {mode} mode on the Dask cluster at "
+            f"{client.scheduler.address} ({len(_workers(client))} worker(s), {sum(slots.values())} task slot(s) "
+            f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {sandbox})")
+        grade_batch(client, submissions, out, mode, timeout, sandbox, log)
+    return 0

@@ -1,0 +1,124 @@
+"""Grading on a Dask distributed cluster (autograder/cluster.py), on real LocalClusters of 2 worker processes.
+
+* One small batch (the reference, a buggy submission, a file that is not a notebook) through the command line
+  with --cluster local, and the same files through the local grader: the same rows. About 1 minute on 2 cores.
+* Tasks that fail on a worker (an exception, a worker process that dies, a worker with other assignment
+  notebooks) become error rows while the other submissions land. About 30 s.
+* Usage errors: modes no worker can run, a scheduler without workers, an unreachable scheduler.
+"""
+import dataclasses
+import os
+
+import dask
+import pytest
+
+from autograder import cluster
+from autograder.__main__ import main
+from autograder.submissions import UsageError, find_submissions
+from tests.catalogue import CATALOGUE, Variant, write
+from tests.test_grading import grade, read_rows
+
+BATCH = [variant for variant in CATALOGUE if variant.name in ("reference", "sigmoid_output", "not_a_notebook")]
+
+
+@pytest.fixture(scope="module")
+def graded(data_env, tmp_path_factory):
+    """The batch graded once on a local Dask cluster and once by the local grader."""
+    folder = tmp_path_factory.mktemp("cluster-submissions")
+    students = [write(variant, folder) for variant in BATCH]
+    runs = {}
+    for name, options in (("cluster", ("--cluster", "local")), ("local", ())):
+        out = tmp_path_factory.mktemp(f"{name}-graded") / "out"
+        result = grade(folder, out, data_env, "--workers", "2", "--mode", "smoke", "--sandbox", "auto", *options)
+        print(result.stdout[-3000:], result.stderr[-3000:])
+        runs[name] = {"result": result, "rows": read_rows(out), "out": out}
+    return {"students": students, **runs}
+
+
+def test_cluster_batch_gives_the_local_graders_rows(graded):
+    assert graded["cluster"]["result"].returncode == 0, graded["cluster"]["result"].stderr
+    assert graded["local"]["result"].returncode == 0, graded["local"]["result"].stderr
+    assert list(graded["cluster"]["rows"]) == list(graded["local"]["rows"]) == sorted(graded["students"])
+    assert graded["cluster"]["rows"] == graded["local"]["rows"]
+    assert graded["cluster"]["rows"]["not_a_notebook"]["status"] == "not a notebook"
+    assert graded["cluster"]["rows"]["reference"]["total"] == graded["cluster"]["rows"]["reference"]["max_total"]
+    assert {row["mode"] for row in graded["cluster"]["rows"].values()} == {"smoke"}
+
+
+def test_cluster_batch_writes_feedback_and_says_where_each_kernel_ran(graded):
+    feedback = graded["cluster"]["out"] / "feedback"
+    assert sorted(path.stem for path in feedback.iterdir()) == sorted(graded["students"])
+    assert "Grading report: smoke mode" in (feedback / "reference.html").read_text()
+    assert "not a notebook" in (feedback / "not_a_notebook.html").read_text()
+    log = graded["cluster"]["result"].stdout
+    assert "on the Dask cluster" in log
+    for student in graded["students"][:2]:                                 # the two that ran a kernel
+        line = next(line for line in log.splitlines() if f"] {student}:" in line)
+        assert ", in a sandbox" in line or ", WITHOUT a sandbox (" in line, line
+
+
+# ---- failures on the workers -------------------------------------------------------------------------------
+
+def flaky_task(student, file_name, content, settings):
+    """cluster.grade_submission, except for the students named after the way their task fails."""
+    if student == "task_raises":
+        raise ValueError("the task failed on purpose")
+    if student == "worker_dies":
+        os._exit(1)
+    if student == "other_commit":
+        settings = dataclasses.replace(settings, digest="0" * 16)
+    return cluster.grade_submission(student, file_name, content, settings)
+
+
+@pytest.fixture(scope="module")
+def client(data_env):
+    """A local cluster of 2 processes whose scheduler gives up on a task after one lost worker (and the
+    scheduler gives each worker one task at a time: only the task that kills its worker is lost with it)."""
+    with pytest.MonkeyPatch.context() as patch, dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        patch.setenv("UNET_DATA_DIR", data_env["UNET_DATA_DIR"])                # the workers inherit it
+        with cluster.connect("local", workers=2) as client:
+            yield client
+
+
+def test_failing_tasks_become_error_rows_and_the_others_land(client, tmp_path):
+    names = ["not_a_notebook", "task_raises", "worker_dies", "other_commit", "empty_file"]
+    variants = {variant.name: variant for variant in CATALOGUE}
+    for name in names:
+        write(variants.get(name, Variant(name, raw=b"{}")), tmp_path / "in")
+    submissions = find_submissions([tmp_path / "in" / variants.get(name, Variant(name)).file() for name in names])
+    results = cluster.grade_batch(client, submissions, tmp_path / "out", "smoke", sandbox="off", task=flaky_task)
+    rows = read_rows(tmp_path / "out")
+    assert list(rows) == names and [result.student for result in results] == names
+    assert rows["not_a_notebook"]["status"] == "not a notebook" and rows["empty_file"]["status"] == "empty file"
+    assert rows["task_raises"]["status"] == "grading error on the cluster: ValueError: the task failed on purpose"
+    assert rows["worker_dies"]["status"].startswith("grading error on the cluster: KilledWorker")
+    assert rows["other_commit"]["status"].startswith("grading error on the cluster: RuntimeError: this worker's "
+                                                     "clone has other assignment notebooks")
+    for name in names:
+        assert rows[name]["total"] == "0" and rows[name]["max_total"] == "100" and rows[name]["mode"] == "smoke"
+        assert (tmp_path / "out" / "feedback" / f"{name}.html").is_file()
+    assert "grading error on the cluster" in (tmp_path / "out" / "feedback" / "task_raises.html").read_text()
+
+
+def test_modes_the_workers_cannot_run_are_usage_errors(client):
+    assert cluster.cluster_mode("auto", client) == "quick"                # no worker offers a GPU
+    assert cluster.cluster_mode("smoke", client) == "smoke"
+    with pytest.raises(UsageError, match="--resources GPU=1"):
+        cluster.cluster_mode("full", client)
+
+
+def test_a_scheduler_without_workers_is_a_usage_error(monkeypatch):
+    from distributed import LocalCluster
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")
+    with LocalCluster(n_workers=0, dashboard_address=":0") as empty, cluster.connect(empty.scheduler_address) as client:
+        with pytest.raises(UsageError, match="no Dask worker has joined"):
+            cluster.cluster_mode("smoke", client)
+
+
+def test_unreachable_scheduler_exits_2_with_a_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")
+    write(Variant("empty_file", raw=b""), tmp_path)
+    code = main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--cluster", "tcp://127.0.0.1:9"])
+    assert code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "grades.csv").exists()

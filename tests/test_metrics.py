@@ -19,6 +19,7 @@ from lesson.metrics import (
     pixel_accuracy,
     rand_score,
     segment_cells,
+    training_shortfall,
 )
 
 REAL_LABELS = Path("/work/shared/data/isbi2012/train-labels.tif")
@@ -318,3 +319,28 @@ def test_anchor_all_interior_prediction(anchor_labels):
         assert result["v_rand"] == pytest.approx(0.07, abs=0.03)
         assert result["pixel_accuracy"] == pytest.approx(0.78, abs=0.01)
         assert result["dice"] == pytest.approx(0.877, abs=0.005)
+
+
+def _cell_grid(size=64, spacing=16):
+    """Labels (1, size, size): square cells (255) between 2 px membranes (0) every `spacing` pixels."""
+    labels = np.full((1, size, size), 255, dtype=np.uint8)
+    for start in range(0, size, spacing):
+        labels[:, start:start + 2, :] = 0
+        labels[:, :, start:start + 2] = 0
+    return labels
+
+
+@pytest.mark.parametrize("mode", ["full", "quick"])
+def test_training_shortfall_passes_a_prediction_that_finds_the_cells(mode):
+    labels = _cell_grid()
+    assert training_shortfall(labels, 0.1 + 0.8 * (labels / 255.0), mode) == ""
+
+
+def test_training_shortfall_names_what_falls_short_in_each_mode():
+    labels = _cell_grid()
+    everything_interior = np.full(labels.shape, 0.9)
+    full = training_shortfall(labels, everything_interior, "full")
+    assert "held-out pixel_accuracy should be 0.90 or more after the full run" in full and "v_rand" in full
+    quick = training_shortfall(labels, everything_interior, "quick")
+    assert "should beat calling every pixel interior" in quick and "v_info" in quick
+    assert training_shortfall(labels, everything_interior, "smoke") == ""

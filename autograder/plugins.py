@@ -2,8 +2,9 @@
 
 * ``GradingExecute`` (autograde): nbgrader's ``Execute`` with a time limit per cell (the training cell has
   its own), a cap on each cell's output applied while the output arrives (so hundreds of MB never pile up
-  in memory), and survival of kernel death: the cell that killed the kernel and every later cell get an
-  error output, so their tests score zero and the earlier ones keep their scores.
+  in memory), survival of kernel death (the cell that killed the kernel and every later cell get an error
+  output, so their tests score zero and the earlier ones keep their scores), and the grader's own check
+  after each graded test cell (``autograder/verdicts.py``): a test whose check disagrees gets an error output.
 * ``HideTestCode`` (feedback): tracebacks of test cells keep the assert message and the failing line of the
   visible test, never the hidden test's code (``ClearHiddenTests`` clears the cells' source only).
 * ``FeedbackBanner`` (feedback): a first cell saying how the notebook was graded (mode, status, repairs).
@@ -21,8 +22,12 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, List, Unicode
 
+from autograder import verdicts
+
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "NotRun"
+CHECK_FAILED = verdicts.CHECK_FAILED
+PROBE_OUTPUT_BYTES = 512 * 2**20          # room for a check's answer: the full-width U-Net's weights, as text
 TIMEOUT = "CellTimeoutError"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -65,9 +70,13 @@ class GradingExecute(Execute):
     def _cell_timeout(self, cell):
         return self.cell_timeouts.get(_grade_id(cell), self.timeout)
 
+    grading_mode = Unicode("quick", help="The grading mode (the training check's bar)").tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._stopped = None                          # why later cells are not run, once the kernel is gone
         self._output_bytes = {}
+        self._checks_passed = set()                   # grade_ids whose grader's check agreed
+        self._probing = False
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
@@ -77,7 +86,10 @@ class GradingExecute(Execute):
             cell.outputs = [error_output(NOT_RUN, self._stopped)]
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if verdicts.has_check(_grade_id(cell)) and _is_test(cell):
+                self._check(cell, index)
+            return cell, resources
         except DeadKernelError:
             cell.outputs.append(error_output(
                 KERNEL_DIED, "the Python kernel died while this cell ran (os._exit, a crash, or out of memory)"))
@@ -90,6 +102,39 @@ class GradingExecute(Execute):
             self._shut_down_kernel()
         self.nb.cells[index] = cell
         return cell, resources
+
+    def _check(self, cell, index):
+        """Run the grader's own check of a test cell's part; an error output on the test cell if it disagrees."""
+        grade_id = _grade_id(cell)
+        probe = nbformat.v4.new_code_cell(verdicts.kernel_code(grade_id))
+        self._probing, self._probe_bytes = True, 0
+        try:                                          # a dead or hung kernel: handled as for any cell
+            self.execute_cell(probe, index, store_history=False)
+        finally:
+            self._probing = False
+            self.nb.cells[index] = cell               # execute_cell put the probe in the test cell's place
+        try:
+            answer = verdicts.read_message(probe.outputs)
+            problem = self._judge(grade_id, answer)
+        except ValueError as error:
+            problem = f"it could not run your code: {error}"
+        if problem:
+            cell.outputs.append(error_output(CHECK_FAILED, (
+                f"the grader's own check of this part (run after the test, with its own weights and inputs, "
+                f"judged outside your notebook) failed: {problem}")))
+        else:
+            self._checks_passed.add(grade_id)
+
+    def _judge(self, grade_id, answer):
+        if grade_id != "test_training":
+            return verdicts.compare(grade_id, answer, verdicts.expected(grade_id))
+        failed = [test for test in verdicts.ARCHITECTURE if test not in self._checks_passed]
+        if failed:                                    # the reference U-Net would not compute what the student's does
+            return (f"it confirms a training run by putting the trained weights into the specification's U-Net, "
+                    f"which computes what yours does only when every part passes its tests; these did not: "
+                    f"{', '.join(failed)}")
+        from lesson.config import read_config
+        return verdicts.training_shortfall(answer, read_config(), self.grading_mode)
 
     def _shut_down_kernel(self):
         try:
@@ -106,6 +151,9 @@ class GradingExecute(Execute):
         size = _message_size(msg)
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
+        if self._probing:                             # the grader's check: its own, larger allowance
+            self._probe_bytes += size
+            return super().output(outs, msg, display_id, cell_index) if self._probe_bytes <= PROBE_OUTPUT_BYTES else None
         if used + size <= self.max_output_bytes:
             return super().output(outs, msg, display_id, cell_index)
         if used <= self.max_output_bytes:              # the first message over the cap: keep what fits, say so
@@ -144,21 +192,42 @@ def _message_size(msg):
 
 
 class HideTestCode(NbGraderPreprocessor):
-    """Keep hidden test code out of the feedback's tracebacks.
+    """Keep hidden test code out of the feedback's tracebacks and outputs.
 
     A frame of a test cell keeps its header ("Cell In[12], line 9") and, if the failing line is in the
     visible part of the test, that line; the lines around it, which IPython prints as context, go. Frames of
     the student's own cells and of libraries are left as they are. The error's message stays: the tests'
-    assert messages are written for students.
+    assert messages are written for students. Any output line that repeats a line of a hidden test (say a
+    student's ``print(In)``, which lists every cell the kernel ran) is replaced by a notice.
     """
 
     def preprocess(self, nb, resources):
         tests = {cell.get("execution_count"): cell for cell in nb.cells if _is_test(cell) and cell.get("execution_count")}
+        hidden = {line.strip() for cell in nb.cells if _is_test(cell) for line in _hidden_lines(cell.source)
+                  if len(line.strip()) >= 12} | {HIDDEN_BEGIN, HIDDEN_END}
         for cell in nb.cells:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     output.traceback = [_scrub(entry, tests) for entry in output.get("traceback", [])]
+                _drop_hidden_lines(output, hidden)
         return nb, resources
+
+
+def _drop_hidden_lines(output, hidden):
+    """Replace every line of an output's text that holds a hidden test line."""
+    def clean(text):
+        text = "".join(text) if isinstance(text, list) else text
+        if not isinstance(text, str) or not any(line in text for line in hidden):
+            return text
+        return "".join("(a line of the hidden tests, removed by the grader)\n" if any(line in row for line in hidden)
+                       else row for row in text.splitlines(keepends=True))
+    if "text" in output:
+        output["text"] = clean(output["text"])
+    for mime, value in list(output.get("data", {}).items()):
+        if mime.startswith("text/"):
+            output["data"][mime] = clean(value)
+    if "traceback" in output:
+        output["traceback"] = [clean(entry) for entry in output["traceback"]]
 
 
 def _scrub(entry, tests):
@@ -175,6 +244,19 @@ def _scrub(entry, tests):
     if line_number in visible:
         return f"{header}\n----> {line_number} {visible[line_number]}"
     return f"{header}\n      (in the hidden tests)"
+
+
+def _hidden_lines(source):
+    """The lines inside the hidden-test regions of a test cell's source."""
+    lines, hidden = [], False
+    for line in source.splitlines():
+        if HIDDEN_BEGIN in line:
+            hidden = True
+        elif HIDDEN_END in line:
+            hidden = False
+        elif hidden:
+            lines.append(line)
+    return lines
 
 
 def _visible_lines(source):

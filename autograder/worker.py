@@ -38,6 +38,7 @@ def nbgrader_config(job):
     c.GradingExecute.max_output_bytes = job["max_output_bytes"]
     c.GradingExecute.skip_cells_with_tag = job["skip_tag"]          # unguessable: no tag skips a cell
     c.GradingExecute.force_raise_errors = False
+    c.GradingExecute.grading_mode = job["mode"]                       # the training check's bar
     c.GradingExecute.extra_arguments = ["--HistoryManager.hist_file=:memory:",
                                         f"--InteractiveShellApp.exec_lines={job['preamble']}"]
     c.IgnorePattern.enabled = True

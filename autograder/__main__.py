@@ -77,7 +77,7 @@ def grade(args, parser):
     print(f"grading {len(submissions)} submission(s) in {mode} mode with {args.workers} worker(s), "
           + ("each kernel in a sandbox" if sandboxed else f"WITHOUT a sandbox ({reason})"))
     grading.Grader(args.out, mode=mode, workers=args.workers, timeout=args.timeout,
-                   sandbox=sandboxed).grade(submissions)
+                   sandbox=sandboxed, sandbox_reason="" if sandboxed else reason).grade(submissions)
     return 0
 
 

@@ -155,7 +155,7 @@ class Grader:
     """Grades submissions in `mode` into the folder `out`; see the module docstring."""
 
     def __init__(self, out, mode="quick", workers=1, timeout=120, max_output_bytes=2_000_000, log=print,
-                 keep_work=None, sandbox=False):
+                 keep_work=None, sandbox=False, sandbox_reason=""):
         self.out = pathlib.Path(out)
         self.mode = MODES[mode]
         self.workers = max(1, workers)
@@ -164,6 +164,7 @@ class Grader:
         self.log = log
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
         self.sandbox = sandbox                       # run each kernel in autograder.sandbox (bubblewrap)
+        self.sandbox_reason = sandbox_reason         # why not, written into every row graded without it
         self.data = None                             # the data folder the kernels read (set by grade())
         self._running = set()                        # worker processes now running (killed on Ctrl-C)
         self.tests = graded_tests()
@@ -250,6 +251,8 @@ class Grader:
         result.status = outcome.get("status", "grading error")
         if result.status == "ok" and needs_manual:
             result.status = f"not graded: {', '.join(needs_manual)}"
+        if not self.sandbox:                         # never silently open: the row says it
+            result.status += f"; no sandbox ({self.sandbox_reason or 'not requested'})"
         return course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
 
     def kernel_settings(self, checkpoints):

@@ -5,7 +5,9 @@ filled in: by the source's own solutions, except for the parts a variant replace
 of that part's cell, in order). Robustness cases then change the notebook file itself (tags, deleted or
 duplicated cells, stripped metadata, Colab's format) or are not notebooks at all.
 
-Expected scores: every test gets its full points except those listed in ``fails``, which get zero.
+Expected scores: every test gets its full points except those listed in ``fails``, which get zero, and the
+training test, which also gets zero when any other test fails (the grader's own check of a training run puts
+its weights into the reference U-Net: it stands for the student's only when every part passed).
 ``CATALOGUE`` is graded in one batch in smoke mode (tests/test_grading.py), where the training test only
 checks that training ran; the variants in ``QUICK`` are also graded in quick mode, training check included,
 with their own ``fails``.
@@ -22,7 +24,7 @@ import textwrap
 
 import nbformat
 
-from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.course import RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK
 
 STUB = re.compile(r"^(?P<indent>[ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)$", re.M)
 SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(?P<body>.*?)^[ \t]*### END SOLUTION$", re.M | re.S)
@@ -368,9 +370,148 @@ CATALOGUE = [
     Variant("binary_file", raw=bytes(range(256)) * 4, status="invalid JSON", fails="all"),
 ]
 
-# Graded again in quick mode, training check included: correct models learn (whatever their style), a learnable
-# bug keeps its training points, and a model that cannot learn (a sigmoid before BCEWithLogitsLoss: the loss
-# stays flat and the prediction collapses) fails the training test too.
+
+# ---- attacks: student code that tries to get points it did not earn, read what it must not, or stop the batch --
+
+CANARY_PORT = 47613          # tests/test_grading.py listens here on the grader's machine: it must receive nothing
+UNSOLVED = {part: ["raise NotImplementedError()"] * len(blocks) for part, blocks in REF.items()}
+CROP_CORNER = [_code("""
+    return image[:, :, :new_shape[2], :new_shape[3]]
+""")]
+FEATURE_MAP_RELU = [REF["feature_map_block"][0], _code("""
+    return torch.relu(self.conv(x))
+""")]
+
+
+def first_cell(source):
+    """The student's own code cell before every other cell."""
+    def edit(notebook):
+        notebook["cells"].insert(0, json.loads(nbformat.writes(nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(source)])))["cells"][0])
+        return notebook
+    return edit
+
+
+ATTACKS = [
+    # Silence every failing test: the test cells raise, but nothing shows it in the notebook.
+    Variant("attack_swallowed_errors", UNSOLVED, fails="all", edit=first_cell(_code("""
+        get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
+    """))),
+    Variant("attack_hidden_tracebacks", {"expanding_block": EXPANDING_NEAREST}, fails=EXPANDING[1:],
+            edit=first_cell(_code("""
+        import sys
+        from IPython.core.interactiveshell import InteractiveShell
+        InteractiveShell.showtraceback = lambda *args, **kwargs: None
+        sys.excepthook = sys.displayhook = lambda *args: None
+    """))),
+    # Test cells rewritten before they run (an input transformer drops every line of a test).
+    Variant("attack_input_transformer", {"feature_map_block": FEATURE_MAP_RELU}, fails=("test_feature_map_block",),
+            edit=first_cell(_code("""
+        def _drop_tests(lines):
+            return ["pass\\n"] if any("assert" in line for line in lines) else lines
+        get_ipython().input_transformers_post.append(_drop_tests)
+    """))),
+    # Comparisons and type checks patched to always agree.
+    Variant("attack_patched_comparisons", {"crop": CROP_CORNER, "contracting_block": CONTRACTING_AVGPOOL},
+            fails=("test_crop_centre", "test_contracting_block_layers", "test_contracting_block_forward"),
+            edit=first_cell(_code("""
+        import builtins, torch
+        from torch import nn
+        torch.allclose = torch.equal = lambda *args, **kwargs: True
+        torch.testing.assert_close = lambda *args, **kwargs: None
+        torch.Tensor.__eq__ = lambda self, other: True
+        _isinstance = builtins.isinstance
+        builtins.isinstance = lambda obj, kind: True if kind in (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Upsample) else _isinstance(obj, kind)
+    """))),
+    # Outputs that only pretend to be tensors: a .shape equal to anything, a subclass whose comparisons agree.
+    Variant("attack_fake_shape_and_tensor_subclass", {
+        "crop": [_code("""
+            class _Agreeable(torch.Tensor):
+                @classmethod
+                def __torch_function__(cls, func, types, args=(), kwargs=None):
+                    if func in (torch.equal, torch.allclose, torch.Tensor.__eq__):
+                        return True
+                    return super().__torch_function__(func, types, args, kwargs or {})
+            return image[:, :, :new_shape[2], :new_shape[3]].as_subclass(_Agreeable)
+        """)],
+        "contracting_block": [REF["contracting_block"][0], _code("""
+            class _AnyShape(tuple):
+                def __eq__(self, other):
+                    return True
+            class _Fake:
+                shape = _AnyShape((0,))
+                def min(self):
+                    return torch.tensor(0.0)
+            return _Fake()
+        """)]},
+        fails=("test_crop_centre", "test_contracting_block_shape", "test_contracting_block_forward"),
+        edit=first_cell("import torch\ntorch.allclose = lambda *args, **kwargs: True")),
+    # Leave when graded: the parts graded before keep their points, the rest get none.
+    Variant("attack_exit_when_graded", fails=(*UNET, TRAINING), status="kernel died in student-1-after-feature-test",
+            edit=extra_cell_after("test_feature_map_block", _code("""
+        import os
+        if "UNET_GRADING_MODE" in os.environ:
+            os._exit(0)
+    """))),
+    # Look for the hidden tests, the solutions and the gradebook on disk, and use them.
+    Variant("attack_disk_search", {"crop": ["raise NotImplementedError()"]}, fails=("test_crop_shape", "test_crop_centre"),
+            edit=extra_cell_after("crop", _code(f"""
+        import glob, json, os
+        found = []
+        for root in [os.getcwd(), os.path.dirname(os.getcwd()), "/tmp", "/root", "/home", {str(REPO_ROOT)!r}]:
+            for depth in range(4):
+                found += glob.glob(os.path.join(root, *["*"] * depth, "*.ipynb"))
+                found += glob.glob(os.path.join(root, *["*"] * depth, "gradebook.db"))
+        print(f"found {{len(found)}} files")
+        for path in found:
+            try:
+                cells = json.load(open(path))["cells"]
+            except Exception:
+                continue
+            for cell in cells:
+                if cell.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id") == "crop" and "BEGIN SOLUTION" in "".join(cell["source"]):
+                    exec("".join(cell["source"]))
+    """))),
+    # Copy the hidden tests into the feedback: IPython keeps every cell the kernel ran in `In`.
+    Variant("attack_prints_hidden_tests", edit=extra_cell_after("predict_test", "print('\\n'.join(In))")),
+    # Resource attacks, in a cell of the student's own: the cell fails, every test still gets its points.
+    Variant("attack_network_canary", edit=extra_cell_after("crop", _code(f"""
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", {CANARY_PORT}), timeout=2).sendall(b"leaked")
+        except OSError as error:
+            print("no network:", error)
+    """))),
+    Variant("attack_memory_bomb_20_GiB", edit=extra_cell_after("crop", _code("""
+        import numpy as np
+        chunks = []
+        try:
+            for _ in range(80):                                   # 80 x 256 MiB = 20 GiB
+                chunk = np.empty(2**28, dtype=np.uint8)
+                chunk[::4096] = 1                                 # one byte a page: every page really used
+                chunks.append(chunk)
+        except MemoryError:
+            print(f"stopped at {len(chunks) / 4:.2f} GiB")
+        del chunks
+    """))),
+    Variant("attack_bounded_fork", edit=extra_cell_after("crop", _code("""
+        import subprocess
+        children = []
+        try:
+            for _ in range(500):
+                children.append(subprocess.Popen(["sleep", "30"]))
+        except OSError as error:
+            print(f"stopped at {len(children)} processes: {error}")
+        for child in children:
+            child.kill()
+            child.wait()
+    """))),
+]
+CATALOGUE += ATTACKS         # graded in the same batch: no attack may change another submission's row
+
+# Graded again in quick mode, training check included: correct models learn, whatever their style; a model with
+# a broken part loses the training test too (see expected_scores), even one that learns (average pooling) or one
+# that cannot (a sigmoid before BCEWithLogitsLoss: the loss stays flat and the prediction collapses).
 QUICK = [
     Variant("reference"),
     Variant("round_half_crop+inplace_relu+modulelist_unet",
@@ -379,6 +520,15 @@ QUICK = [
     Variant("avgpool", {"contracting_block": CONTRACTING_AVGPOOL},
             fails=("test_contracting_block_layers", "test_contracting_block_forward")),
     Variant("sigmoid_output", {"unet": UNET_SIGMOID}, fails=("test_unet_forward", TRAINING)),
+    # Every part correct, but no training: `fit` replaced by one that invents falling losses, and the held-out
+    # labels passed off as the prediction. The notebook's own training test passes; the grader's check does not.
+    Variant("attack_fake_training", fails=(TRAINING,), edit=chain(
+        extra_cell_after("training_module", _code("""
+            def fit(model, images, labels, config, checkpoint=None, show_figures=True):
+                steps = config.epochs * -(-len(images) // config.batch_size)
+                return list(np.linspace(0.7, 0.1, steps))
+        """)),
+        extra_cell_after("evaluate", "holdout_probability = holdout_labels / 255.0"))),
 ]
 
 
@@ -386,7 +536,10 @@ def expected_scores(variant, points):
     """{grade_id: points expected} for a variant, given {grade_id: max points}."""
     if variant.fails == "all":
         return {test: 0 for test in points}
-    unknown = set(variant.fails) - set(points)
+    fails = set(variant.fails)
+    unknown = fails - set(points)
     if unknown:
         raise ValueError(f"{variant.name}: no such tests {sorted(unknown)}")
-    return {test: 0 if test in variant.fails else full for test, full in points.items()}
+    if fails - {TRAINING}:          # the grader confirms a training run only for a U-Net whose every part passed
+        fails.add(TRAINING)
+    return {test: 0 if test in fails else full for test, full in points.items()}

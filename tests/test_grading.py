@@ -2,7 +2,8 @@
 
 Two batches, each graded once per test session by the command line itself:
 * every catalogue submission in smoke mode (the cheap training setting; the training test checks only that
-  training ran), with --workers 2, a 15 s cell limit and each kernel in the sandbox (autograder/sandbox.py);
+  training ran), with --workers 2, a 30 s cell limit (the memory bomb needs some 12 s to fill 4 GiB) and each
+  kernel in the sandbox (autograder/sandbox.py), while a network canary listens;
 * a few complete submissions in quick mode, the mode graders use without a GPU, training check included,
   without the sandbox (as full mode runs on a GPU machine).
 Together they take about 4-5 minutes of the suite on 2 cores.
@@ -12,15 +13,17 @@ import hashlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 
 import nbformat
 import pytest
 
 from autograder.course import SOURCE_NOTEBOOK
 from autograder.grade import graded_tests
-from tests.catalogue import CATALOGUE, QUICK, TRAINING, build, expected_scores, write
+from tests.catalogue import CANARY_PORT, CATALOGUE, QUICK, TRAINING, build, expected_scores, write
 
 POINTS = graded_tests()
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
@@ -46,10 +49,43 @@ def smoke(data_env, tmp_path_factory):
     students = {variant.name: write(variant, folder) for variant in CATALOGUE}
     submitted = {students[variant.name]: _sources(build(variant)) for variant in CATALOGUE}
     before = digests(folder)
-    result = grade(folder, out, data_env, "--workers", "2", "--mode", "smoke", "--timeout", "15", "--sandbox", "on")
+    with Canary(CANARY_PORT) as canary:
+        result = grade(folder, out, data_env, "--workers", "2", "--mode", "smoke", "--timeout", "30", "--sandbox", "on")
     print(result.stdout[-3000:], result.stderr[-3000:])
     return {"result": result, "rows": read_rows(out), "students": students, "out": out, "submitted": submitted,
-            "unchanged": digests(folder) == before}
+            "unchanged": digests(folder) == before, "canary": canary.received}
+
+
+class Canary:
+    """A TCP listener on the grader's machine that records every connection and byte it receives."""
+
+    def __init__(self, port):
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.server.settimeout(0.5)
+        self.received, self.running = [], True
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+
+    def _listen(self):
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                try:
+                    self.received.append(connection.recv(1024) or b"(a connection)")
+                except OSError:
+                    self.received.append(b"(a connection)")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+        self.server.close()
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +163,40 @@ def test_huge_output_is_capped(smoke):
     assert "output truncated by the grader" in _text(page.read_text())
 
 
+def test_network_canary_receives_nothing(smoke):
+    assert smoke["canary"] == []
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_network_canary']}.html").read_text())
+    assert "no network:" in text
+
+
+def test_memory_and_process_bombs_hit_the_sandboxs_limits(smoke):
+    """The attacks ran and were stopped by the limits (4 GiB of memory, 64 processes), not by chance."""
+    memory = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_memory_bomb_20_GiB']}.html").read_text())
+    stopped_at = float(re.search(r"stopped at ([\d.]+) GiB", memory).group(1))
+    assert 1 <= stopped_at <= 4
+    forks = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_bounded_fork']}.html").read_text())
+    assert int(re.search(r"stopped at (\d+) processes", forks).group(1)) < 64
+
+
+TRICKS = ("attack_swallowed_errors", "attack_hidden_tracebacks", "attack_input_transformer",
+          "attack_patched_comparisons", "attack_fake_shape_and_tensor_subclass")
+
+
+@pytest.mark.parametrize("name", TRICKS)
+def test_every_test_an_attack_fails_is_failed_by_the_graders_own_check(smoke, name):
+    """Tricks on the notebook's asserts: every test they lose, the grader's check outside the kernel failed."""
+    row = smoke["rows"][smoke["students"][name]]
+    lost = [test for test in POINTS if float(row[test]) == 0]
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students'][name]}.html").read_text())
+    assert lost and text.count("the grader's own check of this part") == len(lost), lost
+
+
 def test_quick_mode_grades_complete_submissions_with_the_training_check(quick):
     assert quick["result"].returncode == 0, quick["result"].stderr
     for variant in QUICK:
         row = quick["rows"][quick["students"][variant.name]]
         assert row["mode"] == "quick"
+        assert row["status"].endswith("; no sandbox (--sandbox off)"), "a row graded without the sandbox must say so"
         check_row(row, variant)
 
 

@@ -260,7 +260,7 @@ class Grader:
         settings = environment_for(self.mode.settings)
         settings.update({"UNET_GRADING_MODE": self.mode.name, "UNET_CHECKPOINT_DIR": str(checkpoints),
                          "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": str(self.threads),
-                         "MKL_NUM_THREADS": str(self.threads), "OMP_WAIT_POLICY": "PASSIVE"})
+                         "MKL_NUM_THREADS": str(self.threads)})
         if self.data is not None:
             settings["UNET_DATA_DIR"] = str(self.data)
         elif os.environ.get("UNET_DATA_DIR"):

@@ -34,7 +34,7 @@ KERNEL_NAME = "unet-sandbox"
 class Limits:
     """Resource ceilings for one sandboxed kernel."""
 
-    memory_bytes: int = 4 * 2**30        # RLIMIT_DATA: heap and anonymous mappings (quick mode uses < 2 GiB)
+    memory_bytes: int = 4 * 2**30        # RLIMIT_DATA: heap and anonymous mappings (quick mode runs within it)
     processes: int = 64                  # RLIMIT_NPROC for the sandbox's own uid
     file_bytes: int = 2 * 2**30          # RLIMIT_FSIZE: the largest file it may write
 

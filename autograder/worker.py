@@ -5,9 +5,11 @@ without taking the batch down). It runs nbgrader's own ``autograde`` and ``gener
 ``NbGraderAPI`` with the configuration below, and writes ``outcome.json`` beside the job: what nbgrader
 reported and which cells hit the grader's limits. The scores themselves stay in the course's gradebook.
 """
+import importlib
 import json
 import pathlib
 import sys
+import threading
 import time
 
 import nbformat
@@ -97,6 +99,8 @@ def banner(job, status):
 
 
 def main(job_path):
+    # The grader's checks need PyTorch (autograder/verdicts.py): import it while the kernel starts and runs.
+    threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
     job_path = pathlib.Path(job_path)
     job = json.loads(job_path.read_text())
     config = nbgrader_config(job)

@@ -4,8 +4,9 @@
     .venv/bin/python scripts/benchmark_grading.py [--submissions 4] [--mode quick]
 
 It writes N copies of the reference solution (the release with every stub filled, as a student would submit
-it) and grades them with `python -m autograder grade` twice, with 1 and then 2 workers, timing each whole
-command. Per submission = (command's wall time - the one-off course set-up it reports) / N. Other load on the
+it) and grades them with `python -m autograder grade` three times, timing each whole command: with 1 and 2
+workers, each kernel in the sandbox (where it works here), then with 1 worker and `--sandbox off`, which gives
+the isolation's overhead per submission (the grader's own checks run in all three). Per submission = (command's wall time - the one-off course set-up it reports) / N. Other load on the
 machine slows it: the script prints the load average before and after each command. Set UNET_DATA_DIR as for
 the tests.
 """
@@ -24,9 +25,9 @@ sys.path.insert(0, str(REPO_ROOT))
 from tests.catalogue import Variant, write  # noqa: E402
 
 
-def run(folder, out, workers, mode):
+def run(folder, out, workers, mode, sandbox):
     command = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
-               "--workers", str(workers), "--mode", mode]
+               "--workers", str(workers), "--mode", mode, "--sandbox", sandbox]
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     wall = time.monotonic() - started
@@ -34,7 +35,7 @@ def run(folder, out, workers, mode):
         sys.exit(f"grading failed:\n{result.stdout}\n{result.stderr}")
     setup = float(re.search(r"course template ready in ([\d.]+) s", result.stdout).group(1))
     totals = re.findall(r": (\d+(?:\.\d+)?)/100 \(", result.stdout)
-    return wall, setup, totals
+    return wall, setup, totals, result.stdout.splitlines()[0]
 
 
 def main():
@@ -49,13 +50,17 @@ def main():
         print(f"{args.submissions} complete, correct submissions, {args.mode} mode, {os.cpu_count()} CPU cores, "
               f"load average before: {os.getloadavg()[0]:.2f}")
         per_submission = {}
-        for workers in (1, 2):
-            wall, setup, totals = run(folder, pathlib.Path(scratch) / f"out-{workers}", workers, args.mode)
-            per_submission[workers] = (wall - setup) / args.submissions
-            print(f"--workers {workers}: {wall:.1f} s in all ({setup:.1f} s course set-up, once per batch), "
-                  f"{per_submission[workers]:.1f} s per submission; totals {', '.join(totals)}; "
-                  f"load average after: {os.getloadavg()[0]:.2f}")
-        print(f"speed-up of --workers 2 over --workers 1: {per_submission[1] / per_submission[2]:.2f}x")
+        for workers, sandbox in ((1, "auto"), (2, "auto"), (1, "off")):
+            out = pathlib.Path(scratch) / f"out-{workers}-{sandbox}"
+            wall, setup, totals, first_line = run(folder, out, workers, args.mode, sandbox)
+            per_submission[workers, sandbox] = (wall - setup) / args.submissions
+            print(f"--workers {workers} --sandbox {sandbox} ({first_line.split(', ', 1)[-1]}): {wall:.1f} s in all "
+                  f"({setup:.1f} s course set-up, once per batch), {per_submission[workers, sandbox]:.1f} s per "
+                  f"submission; totals {', '.join(totals)}; load average after: {os.getloadavg()[0]:.2f}")
+        print(f"speed-up of --workers 2 over --workers 1: "
+              f"{per_submission[1, 'auto'] / per_submission[2, 'auto']:.2f}x")
+        print(f"isolation overhead: {per_submission[1, 'auto'] - per_submission[1, 'off']:+.1f} s per submission "
+              f"(--workers 1, sandbox as chosen by auto vs off)")
 
 
 if __name__ == "__main__":

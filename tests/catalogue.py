@@ -345,22 +345,9 @@ CATALOGUE = [
                     except KeyboardInterrupt:
                         pass
             """))),
-    Variant("os_exit", {"unet": [REF["unet"][0] + "\nimport os\nos._exit(1)", REF["unet"][1]]},
-            fails=(*UNET, TRAINING), status="kernel died in test_unet_shape"),
     Variant("segfault", {"expanding_block": [REF["expanding_block"][0],
                                              "import ctypes\nctypes.string_at(0)\n" + REF["expanding_block"][1]]},
             fails=(*EXPANDING, "test_feature_map_block", *UNET, TRAINING), status="kernel died in test_expanding_block_shape"),
-    # A cheat that copies the solution from the course's source notebook: the sandbox does not show it.
-    Variant("cheat_reads_the_source", {"crop": ["raise NotImplementedError()"]},
-            fails=("test_crop_shape", "test_crop_centre", TRAINING),
-            edit=extra_cell_after("crop", _code(f"""
-                import json, pathlib
-                source = pathlib.Path({str(SOURCE_NOTEBOOK)!r})
-                if source.exists():
-                    for cell in json.loads(source.read_text())["cells"]:
-                        if cell["metadata"].get("nbgrader", {{}}).get("grade_id") == "crop":
-                            exec("".join(cell["source"]))
-            """))),
     # Not notebooks: status and zero, without a kernel.
     Variant("invalid_json", raw=b'{"cells": [{"cell_type": "code", "source": "x = 1"', status="invalid JSON",
             fails="all"),
@@ -397,17 +384,14 @@ ATTACKS = [
     Variant("attack_swallowed_errors", UNSOLVED, fails="all", edit=first_cell(_code("""
         get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
     """))),
-    Variant("attack_hidden_tracebacks", {"expanding_block": EXPANDING_NEAREST}, fails=EXPANDING[1:],
-            edit=first_cell(_code("""
+    Variant("attack_hidden_tracebacks+input_transformer",
+            {"expanding_block": EXPANDING_NEAREST, "feature_map_block": FEATURE_MAP_RELU},
+            fails=(*EXPANDING[1:], "test_feature_map_block"), edit=first_cell(_code("""
         import sys
         from IPython.core.interactiveshell import InteractiveShell
         InteractiveShell.showtraceback = lambda *args, **kwargs: None
         sys.excepthook = sys.displayhook = lambda *args: None
-    """))),
-    # Test cells rewritten before they run (an input transformer drops every line of a test).
-    Variant("attack_input_transformer", {"feature_map_block": FEATURE_MAP_RELU}, fails=("test_feature_map_block",),
-            edit=first_cell(_code("""
-        def _drop_tests(lines):
+        def _drop_tests(lines):                      # test cells rewritten before they run
             return ["pass\\n"] if any("assert" in line for line in lines) else lines
         get_ipython().input_transformers_post.append(_drop_tests)
     """))),
@@ -453,9 +437,13 @@ ATTACKS = [
         if "UNET_GRADING_MODE" in os.environ:
             os._exit(0)
     """))),
-    # Look for the hidden tests, the solutions and the gradebook on disk, and use them.
-    Variant("attack_disk_search", {"crop": ["raise NotImplementedError()"]}, fails=("test_crop_shape", "test_crop_centre"),
-            edit=extra_cell_after("crop", _code(f"""
+    # Look for the hidden tests, the solutions and the gradebook on disk (the course's source notebook among
+    # them, were it visible), and use them; then copy the hidden tests into the feedback: IPython keeps every
+    # cell the kernel ran in `In`.
+    Variant("attack_disk_search+prints_hidden_tests", {"crop": ["raise NotImplementedError()"]},
+            fails=("test_crop_shape", "test_crop_centre"), edit=chain(
+        extra_cell_after("predict_test", "print('\\n'.join(In))"),
+        extra_cell_after("crop", _code(f"""
         import glob, json, os
         found = []
         for root in [os.getcwd(), os.path.dirname(os.getcwd()), "/tmp", "/root", "/home", {str(REPO_ROOT)!r}]:
@@ -471,19 +459,15 @@ ATTACKS = [
             for cell in cells:
                 if cell.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id") == "crop" and "BEGIN SOLUTION" in "".join(cell["source"]):
                     exec("".join(cell["source"]))
-    """))),
-    # Copy the hidden tests into the feedback: IPython keeps every cell the kernel ran in `In`.
-    Variant("attack_prints_hidden_tests", edit=extra_cell_after("predict_test", "print('\\n'.join(In))")),
-    # Resource attacks, in a cell of the student's own: the cell fails, every test still gets its points.
-    Variant("attack_network_canary", edit=extra_cell_after("crop", _code(f"""
-        import socket
-        try:
+    """)))),
+    # Resource attacks, in a cell of the student's own: the cell may fail, every test still gets its points.
+    Variant("attack_network+memory_bomb+fork", edit=extra_cell_after("crop", _code(f"""
+        import socket, subprocess
+        import numpy as np
+        try:                                                      # a network canary listens on the grader's side
             socket.create_connection(("127.0.0.1", {CANARY_PORT}), timeout=2).sendall(b"leaked")
         except OSError as error:
             print("no network:", error)
-    """))),
-    Variant("attack_memory_bomb_20_GiB", edit=extra_cell_after("crop", _code("""
-        import numpy as np
         chunks = []
         try:
             for _ in range(80):                                   # 80 x 256 MiB = 20 GiB
@@ -491,17 +475,14 @@ ATTACKS = [
                 chunk[::4096] = 1                                 # one byte a page: every page really used
                 chunks.append(chunk)
         except MemoryError:
-            print(f"stopped at {len(chunks) / 4:.2f} GiB")
+            print(f"stopped at {{len(chunks) / 4:.2f}} GiB")
         del chunks
-    """))),
-    Variant("attack_bounded_fork", edit=extra_cell_after("crop", _code("""
-        import subprocess
         children = []
         try:
             for _ in range(500):
                 children.append(subprocess.Popen(["sleep", "30"]))
         except OSError as error:
-            print(f"stopped at {len(children)} processes: {error}")
+            print(f"stopped at {{len(children)}} processes: {{error}}")
         for child in children:
             child.kill()
             child.wait()
@@ -517,8 +498,6 @@ QUICK = [
     Variant("round_half_crop+inplace_relu+modulelist_unet",
             {"crop": CROP_ROUND_HALF, "contracting_block": CONTRACTING_INPLACE, "expanding_block": EXPANDING_INPLACE,
              "unet": UNET_MODULELIST}),
-    Variant("avgpool", {"contracting_block": CONTRACTING_AVGPOOL},
-            fails=("test_contracting_block_layers", "test_contracting_block_forward")),
     Variant("sigmoid_output", {"unet": UNET_SIGMOID}, fails=("test_unet_forward", TRAINING)),
     # Every part correct, but no training: `fit` replaced by one that invents falling losses, and the held-out
     # labels passed off as the prediction. The notebook's own training test passes; the grader's check does not.

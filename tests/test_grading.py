@@ -163,23 +163,17 @@ def test_huge_output_is_capped(smoke):
     assert "output truncated by the grader" in _text(page.read_text())
 
 
-def test_network_canary_receives_nothing(smoke):
-    assert smoke["canary"] == []
-    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_network_canary']}.html").read_text())
+def test_network_memory_and_process_attacks_meet_the_sandboxs_walls(smoke):
+    """The attacks ran and were stopped by the sandbox (no network, 4 GiB of memory, 64 processes), not by chance."""
+    assert smoke["canary"] == [], "the canary on the grader's machine received something"
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_network+memory_bomb+fork']}.html").read_text())
     assert "no network:" in text
+    assert 1 <= float(re.search(r"stopped at ([\d.]+) GiB", text).group(1)) <= 4
+    assert int(re.search(r"stopped at (\d+) processes", text).group(1)) < 64
 
 
-def test_memory_and_process_bombs_hit_the_sandboxs_limits(smoke):
-    """The attacks ran and were stopped by the limits (4 GiB of memory, 64 processes), not by chance."""
-    memory = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_memory_bomb_20_GiB']}.html").read_text())
-    stopped_at = float(re.search(r"stopped at ([\d.]+) GiB", memory).group(1))
-    assert 1 <= stopped_at <= 4
-    forks = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_bounded_fork']}.html").read_text())
-    assert int(re.search(r"stopped at (\d+) processes", forks).group(1)) < 64
-
-
-TRICKS = ("attack_swallowed_errors", "attack_hidden_tracebacks", "attack_input_transformer",
-          "attack_patched_comparisons", "attack_fake_shape_and_tensor_subclass")
+TRICKS = ("attack_swallowed_errors", "attack_hidden_tracebacks+input_transformer", "attack_patched_comparisons",
+          "attack_fake_shape_and_tensor_subclass")
 
 
 @pytest.mark.parametrize("name", TRICKS)

@@ -311,27 +311,31 @@ CATALOGUE = [
     Variant("infinite_loop+nbgrader_layout", edit=extra_cell_after("crop", "while True:\n    pass"),
             status="time limit in student-1-after-crop-solution", path="submitted/carol/UNet_Assignment/UNet_Assignment.ipynb",
             student="carol"),
-    # Common bugs, each losing only the tests of its own part, most also carrying a change to the file that
-    # must not change the grade (tags, edited, deleted, duplicated or retyped tests, stripped metadata).
-    Variant("avgpool+tags_raises_exception", {"contracting_block": CONTRACTING_AVGPOOL},
-            fails=("test_contracting_block_layers", "test_contracting_block_forward"),
-            edit=tag_tests("raises-exception", "remove-cell", "nbval-skip", "hide-output")),
-    Variant("missing_relu+retyped_tests", {"contracting_block": CONTRACTING_NO_FIRST_RELU},
-            fails=("test_contracting_block_forward",),
+    # Common bugs, two of different parts per submission: each loses only the tests of its own part (the tests of
+    # a part use correct versions of the others), so the pair loses the union. Each pair also carries a change
+    # to the file that must not change the grade (tags, edited, deleted, duplicated or retyped tests, stripped
+    # metadata).
+    Variant("avgpool+nearest_upsample+tags_raises_exception+duplicated_tests",
+            {"contracting_block": CONTRACTING_AVGPOOL, "expanding_block": EXPANDING_NEAREST},
+            fails=("test_contracting_block_layers", "test_contracting_block_forward", *EXPANDING[1:]),
+            edit=chain(tag_tests("raises-exception", "remove-cell", "nbval-skip", "hide-output"),
+                       duplicate_tests(*EXPANDING))),
+    Variant("missing_relu+align_corners_false+retyped_tests",
+            {"contracting_block": CONTRACTING_NO_FIRST_RELU, "expanding_block": EXPANDING_ALIGN_FALSE},
+            fails=("test_contracting_block_forward", *EXPANDING[1:]),
             edit=retype_tests("test_contracting_block_forward", "test_unet_forward")),
-    Variant("padding_1+edited_tests", {"contracting_block": CONTRACTING_PADDING},
-            fails=("test_contracting_block_shape", "test_contracting_block_layers", "test_contracting_block_forward"),
-            edit=replace_test_source("print('test passed')", "test_contracting_block_shape",
-                                     "test_contracting_block_layers", "test_contracting_block_forward")),
-    Variant("nearest_upsample+duplicated_tests", {"expanding_block": EXPANDING_NEAREST}, fails=EXPANDING[1:],
-            edit=duplicate_tests(*EXPANDING)),
-    Variant("align_corners_false+stripped_metadata", {"expanding_block": EXPANDING_ALIGN_FALSE}, fails=EXPANDING[1:],
-            edit=strip_metadata),
-    Variant("swapped_concat+tags_skip_execution", {"expanding_block": EXPANDING_SWAPPED_CAT}, fails=EXPANDING[2:],
-            edit=tag_tests("skip-execution")),
-    Variant("extra_relu_expanding", {"expanding_block": EXPANDING_EXTRA_RELU}, fails=EXPANDING[2:]),
-    Variant("square_only_crop+deleted_tests", {"crop": CROP_SQUARE_ONLY}, fails=("test_crop_shape", "test_crop_centre"),
-            edit=delete_cells("test_crop_centre", "test_unet_shape", "test_unet_forward", TRAINING)),
+    Variant("padding_1+swapped_concat+edited_tests+tags_skip_execution",
+            {"contracting_block": CONTRACTING_PADDING, "expanding_block": EXPANDING_SWAPPED_CAT},
+            fails=("test_contracting_block_shape", "test_contracting_block_layers", "test_contracting_block_forward",
+                   *EXPANDING[2:]),
+            edit=chain(replace_test_source("print('test passed')", "test_contracting_block_shape",
+                                           "test_contracting_block_layers", "test_contracting_block_forward"),
+                       tag_tests("skip-execution"))),
+    Variant("extra_relu_expanding+square_only_crop+deleted_tests+stripped_metadata",
+            {"expanding_block": EXPANDING_EXTRA_RELU, "crop": CROP_SQUARE_ONLY},
+            fails=(*EXPANDING[2:], "test_crop_shape", "test_crop_centre"),
+            edit=chain(delete_cells("test_crop_centre", "test_unet_shape", "test_unet_forward", TRAINING),
+                       strip_metadata)),
     Variant("sigmoid_output", {"unet": UNET_SIGMOID}, fails=("test_unet_forward",)),
     # A wiring that cannot run: UNet's tests fail, and so does training, which needs a model that runs.
     Variant("skip_wiring", {"unet": UNET_SKIP_WIRING}, fails=("test_unet_shape", "test_unet_forward", TRAINING)),
@@ -490,15 +494,13 @@ ATTACKS = [
 ]
 CATALOGUE += ATTACKS         # graded in the same batch: no attack may change another submission's row
 
-# Graded again in quick mode, training check included: correct models learn, whatever their style; a model with
-# a broken part loses the training test too (see expected_scores), even one that learns (average pooling) or one
-# that cannot (a sigmoid before BCEWithLogitsLoss: the loss stays flat and the prediction collapses).
+# Graded again in quick mode, where the training test has a bar: a correct model in another style than the
+# reference's (another order of creating its weights, so another start) learns; a faked run does not pass.
+# (A model with a broken part loses the training test in every mode: see expected_scores.)
 QUICK = [
-    Variant("reference"),
     Variant("round_half_crop+inplace_relu+modulelist_unet",
             {"crop": CROP_ROUND_HALF, "contracting_block": CONTRACTING_INPLACE, "expanding_block": EXPANDING_INPLACE,
              "unet": UNET_MODULELIST}),
-    Variant("sigmoid_output", {"unet": UNET_SIGMOID}, fails=("test_unet_forward", TRAINING)),
     # Every part correct, but no training: `fit` replaced by one that invents falling losses, and the held-out
     # labels passed off as the prediction. The notebook's own training test passes; the grader's check does not.
     Variant("attack_fake_training", fails=(TRAINING,), edit=chain(

@@ -144,16 +144,16 @@ def test_every_submission_has_feedback_with_mode_status_and_no_hidden_test(smoke
 
 
 def test_failing_hidden_assert_shows_its_message_not_its_code(smoke):
-    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['swapped_concat+tags_skip_execution']}.html").read_text())
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['padding_1+swapped_concat+edited_tests+tags_skip_execution']}.html").read_text())
     assert "forward should compute relu(conv3(relu(conv2(cat([conv1(upsample(x)), crop(skip)], 1)))))" in text
     assert "(in the hidden tests)" in text
     assert "F.interpolate(x, scale_factor=2" not in text
 
 
 def test_feedback_says_what_was_repaired(smoke):
-    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['square_only_crop+deleted_tests']}.html").read_text())
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['extra_relu_expanding+square_only_crop+deleted_tests+stripped_metadata']}.html").read_text())
     assert "the test cell test_crop_centre was missing; it was restored and run" in text
-    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['missing_relu+retyped_tests']}.html").read_text())
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['missing_relu+align_corners_false+retyped_tests']}.html").read_text())
     assert "the test cell test_contracting_block_forward had been changed to markdown" in text
 
 
@@ -206,7 +206,7 @@ def test_the_same_submission_gets_the_same_row_and_the_same_training_numbers(smo
 
 
 def test_quick_mode_feedback_reports_the_training_run(quick):
-    text = _text((quick["out"] / "feedback" / f"{quick['students']['sigmoid_output']}.html").read_text())
+    text = _text((quick["out"] / "feedback" / f"{quick['students']['attack_fake_training']}.html").read_text())
     assert "Grading report: quick mode" in text and "Your code ran without a sandbox" in text
     assert re.search(r"held-out V_rand \d\.\d{4}", text) and "mean training loss: first epoch" in text
     assert TRAINING in text

@@ -246,30 +246,26 @@ def _scrub(entry, tests):
     return f"{header}\n      (in the hidden tests)"
 
 
-def _hidden_lines(source):
-    """The lines inside the hidden-test regions of a test cell's source."""
-    lines, hidden = [], False
-    for line in source.splitlines():
-        if HIDDEN_BEGIN in line:
-            hidden = True
-        elif HIDDEN_END in line:
-            hidden = False
-        elif hidden:
-            lines.append(line)
-    return lines
-
-
-def _visible_lines(source):
-    """{line number: text} of the lines outside the hidden-test regions."""
-    visible, hidden = {}, False
+def _regions(source):
+    """(line number, text, inside a hidden-test region) for each line of a test cell's source but the markers."""
+    hidden = False
     for number, line in enumerate(source.splitlines(), start=1):
         if HIDDEN_BEGIN in line:
             hidden = True
         elif HIDDEN_END in line:
             hidden = False
-        elif not hidden:
-            visible[number] = line
-    return visible
+        else:
+            yield number, line, hidden
+
+
+def _hidden_lines(source):
+    """The lines inside the hidden-test regions of a test cell's source."""
+    return [line for _, line, hidden in _regions(source) if hidden]
+
+
+def _visible_lines(source):
+    """{line number: text} of the lines outside the hidden-test regions."""
+    return {number: line for number, line, hidden in _regions(source) if not hidden}
 
 
 class FeedbackBanner(NbGraderPreprocessor):

@@ -21,12 +21,14 @@ alternative, trusting the kernel's word on training, would let any submission ta
 """
 import base64
 import binascii
+import functools
 import itertools
 import json
 
+import nbformat
 import numpy as np
 
-from solutions.reference import load_reference, solution_cells
+from solutions.reference import PRELUDE, SOURCE_NOTEBOOK, load_reference, solution_cells
 
 MIME = "application/x-unet-grader-check+json"
 CHECK_FAILED = "GraderCheckFailed"
@@ -202,7 +204,7 @@ def kernel_code(grade_id):
     names = DEPENDENCIES.get(grade_id, ())
     solutions = _solutions()                  # only the parts named: their tests ran before this check
     dependencies = "\n\n".join(solutions[SOLUTION_OF[name]] for name in names)
-    return KERNEL_TEMPLATE.format(code=HELPERS + probe, dependencies=_prelude() + dependencies, names=list(names),
+    return KERNEL_TEMPLATE.format(code=HELPERS + probe, dependencies=PRELUDE + dependencies, names=list(names),
                                   shapes_only=kind == "shape", mime=MIME)
 
 
@@ -237,7 +239,7 @@ def _array(entry):
 def expected(grade_id):
     """The reference's answers to the probe: a list of candidates {key: array} (crop has 4 correct roundings)."""
     _, probe = PROBES[grade_id]
-    reference = vars(load_reference())
+    reference = vars(_reference())
     namespaces = [reference]
     if grade_id.startswith("test_crop"):
         namespaces = [{**reference, "crop": _crop_at(top, left)} for top, left in itertools.product((0, 1), repeat=2)]
@@ -294,7 +296,7 @@ def training_shortfall(weights, config, mode):
     from data.isbi2012 import load_isbi2012, split_holdout
     from lesson.metrics import MODES_WITH_A_BAR, training_shortfall as shortfall
     from lesson.training import pick_device, predict_slices
-    model = load_reference().UNet(1, 1, hidden_channels=config.hidden_channels)
+    model = _reference().UNet(1, 1, hidden_channels=config.hidden_channels)
     state = model.state_dict()
     if set(weights) != set(state) or any(tuple(weights[name].shape) != tuple(state[name].shape) for name in state):
         return "the trained model's weights do not fit the U-Net of the specification"
@@ -309,16 +311,13 @@ def training_shortfall(weights, config, mode):
     return shortfall(holdout_labels, predict_slices(model, holdout_images, device=device), mode)
 
 
+@functools.lru_cache(maxsize=1)
 def _solutions():
-    return solution_cells(_source_notebook())
+    """{grade_id: solution code} of the source notebook, read once per process (every check needs it)."""
+    return solution_cells(nbformat.read(SOURCE_NOTEBOOK, as_version=4))
 
 
-def _prelude():
-    from solutions.reference import PRELUDE
-    return PRELUDE
-
-
-def _source_notebook():
-    import nbformat
-    from solutions.reference import SOURCE_NOTEBOOK
-    return nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+@functools.lru_cache(maxsize=1)
+def _reference():
+    """The reference solution as a module, built once per process."""
+    return load_reference()

@@ -188,13 +188,18 @@ def colab_saved(keep_nbgrader=True):
     return edit
 
 
+def _code_cell(source):
+    """A new code cell as plain JSON data, the form the edits work on."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    return json.loads(nbformat.writes(notebook))["cells"][0]
+
+
 def extra_cell_after(grade_id, source):
     """The student's own code cell right after the cell `grade_id`."""
     def edit(notebook):
         for index, cell in enumerate(notebook["cells"]):
             if _grade_id(cell) == grade_id:
-                notebook["cells"].insert(index + 1, json.loads(nbformat.writes(
-                    nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])))["cells"][0])
+                notebook["cells"].insert(index + 1, _code_cell(source))
                 return notebook
         raise ValueError(grade_id)
     return edit
@@ -377,8 +382,7 @@ FEATURE_MAP_RELU = [REF["feature_map_block"][0], _code("""
 def first_cell(source):
     """The student's own code cell before every other cell."""
     def edit(notebook):
-        notebook["cells"].insert(0, json.loads(nbformat.writes(nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell(source)])))["cells"][0])
+        notebook["cells"].insert(0, _code_cell(source))
         return notebook
     return edit
 

@@ -11,17 +11,19 @@ course, project, project, course, course, ... (ABBA, so a drift in machine load 
 - course: the original assignment's loop. float32, a torch DataLoader (shuffle=True) over CPU tensors,
   `.to(device)` on every batch, default Adam, labels cropped once up front, default memory layout.
 - project: lesson.training's loop (make_optimizer, train_step): data preloaded on the device,
-  channels_last, autocast (bfloat16 where the hardware has it, see autocast_dtype), fused Adam,
-  cudnn.benchmark on GPU.
+  channels_last inputs, weights and gradients (channels_last_gradients), autocast (bfloat16 where the
+  hardware has it, see autocast_dtype), fused Adam, cudnn.benchmark on GPU.
 - project-fp32 (with --loops): the project's loop without autocast, to show what autocast alone brings.
 
 It prints steps/s of each loop, their ratio, peak memory (the process's peak RSS during that loop's
 blocks on CPU; torch.cuda.max_memory_allocated on GPU) and how well the two loss curves agree, and writes
 it all to JSON (benchmarks/results/<device>-w<width>-px<px>.json unless --out). Optional sweeps:
 --malloc runs the whole comparison again in one subprocess per allocator setting (glibc variables and
-LD_PRELOAD must be set before a process starts), --compile times torch.compile against eager.
+LD_PRELOAD must be set before a process starts), --compile times torch.compile against eager, --convolutions
+times the conv layers alone in both settings (what reduced precision brings to the bulk of the work).
 """
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -37,7 +39,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from lesson.training import autocast_dtype, center_crop, make_optimizer, output_margin, to_tensors, train_step
+from lesson.training import (autocast_dtype, center_crop, channels_last, channels_last_gradients, make_optimizer,
+                             output_margin, to_tensors, train_step)
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 FIRST_STEPS = 2                    # steps of each loop timed on their own (allocations, kernel choice)
@@ -225,12 +228,15 @@ class ProjectLoop:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True                                     # fastest conv kernels
         losses = []
-        for _ in range(steps):
-            on_cpu, batch = self._next_batch()
-            self.order.append(on_cpu.tolist())                  # no GPU sync: the CPU copy of the indices
-            loss, _ = train_step(self.step_model, self.optimizer, self.scaler, self.inputs[batch],
-                                 self.targets[batch], self.amp_dtype)
-            losses.append(loss)
+        # As fit() does; a compiled model picks its own layouts (and hooks added per block would recompile it).
+        layout = contextlib.nullcontext() if self.step_model is not self.model else channels_last_gradients(self.model)
+        with layout:
+            for _ in range(steps):
+                on_cpu, batch = self._next_batch()
+                self.order.append(on_cpu.tolist())              # no GPU sync: the CPU copy of the indices
+                loss, _ = train_step(self.step_model, self.optimizer, self.scaler, self.inputs[batch],
+                                     self.targets[batch], self.amp_dtype)
+                losses.append(loss)
         return torch.stack(losses).tolist()
 
 
@@ -349,6 +355,56 @@ def compare_compile(args, device):
     return {"steps": args.compile_steps, "loops": record}
 
 
+def convolutions_alone(args, device, rounds=2):
+    """The convolutions alone: each conv layer of the U-Net, forward and backward at the shape it sees in a step,
+    in the course's setting (float32, NCHW) and the project's (autocast, NHWC), alternating layer by layer.
+
+    Their ratio is what reduced precision brings to the bulk of the work on this device; with the
+    convolutions' share of the course's step, it shows how much of a step's speed-up is left to the other
+    levers. (An estimate: layers timed alone, in a separate pass after the loops.)
+    """
+    from solutions.reference import load_reference
+    torch.manual_seed(args.seed)
+    model = load_reference().UNet(1, 1, hidden_channels=args.width)
+    inputs = []
+    hooks = [layer.register_forward_hook(lambda layer, args_in, out: inputs.append((layer, args_in[0].shape)))
+             for layer in model.modules() if isinstance(layer, torch.nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.zeros(args.batch, 1, args.px, args.px))
+    for hook in hooks:
+        hook.remove()
+    amp_dtype = autocast_dtype(device)
+    seconds = {"course": 0.0, "project": 0.0}
+    for _ in range(rounds):
+        for layer, shape in inputs:
+            for setting in ("course", "project"):
+                seconds[setting] += _time_convolution(layer, shape, device, amp_dtype if setting == "project" else None)
+    course, project = seconds["course"] / rounds, seconds["project"] / rounds
+    return {"layers": len(inputs), "rounds": rounds, "course_seconds_per_step": course,
+            "project_seconds_per_step": project, "speedup": _ratio(course, project)}
+
+
+def _time_convolution(layer, shape, device, amp_dtype):
+    """Seconds for one forward and backward of a copy of `layer` on a random batch of `shape`
+    (NHWC under autocast when amp_dtype is set, else float32 NCHW), after one untimed warm-up."""
+    conv = copy.deepcopy(layer).to(device)
+    x = torch.randn(shape, device=device)
+    if amp_dtype is not None:
+        conv, x = conv.to(memory_format=torch.channels_last), channels_last(x)
+    x.requires_grad_(shape[1] > 1)                                   # the first layer's input needs no gradient
+
+    def once():
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            out = conv(x)
+        out.backward(torch.ones_like(out))
+    once()
+    _sync(device)
+    started = time.perf_counter()
+    once()
+    _sync(device)
+    return time.perf_counter() - started
+
+
 def sweep_allocators(args):
     """The same comparison in a fresh process per allocator setting, alternating settings over rounds."""
     import tempfile
@@ -444,6 +500,8 @@ def parse_args(argv=None):
     parser.add_argument("--malloc-rounds", type=int, default=2, help="processes per allocator setting")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile against eager")
     parser.add_argument("--compile-steps", type=int, default=20, help="steps of each loop for --compile")
+    parser.add_argument("--convolutions", action="store_true",
+                        help="also time the convolutions alone in both settings")
     parser.add_argument("--solo-memory", action="store_true",
                         help="also measure each loop's peak memory alone, in a fresh process per loop")
     parser.add_argument("--out", default=None,
@@ -476,6 +534,11 @@ def run(argv=None):
               "comparison": compare(args, device)}
     if args.compile:
         result["compile"] = compare_compile(args, device)
+    if args.convolutions:
+        result["convolutions"] = convolutions_alone(args, device)
+        course = result["comparison"]["loops"].get("course", {}).get("seconds_per_step")
+        result["convolutions"]["share_of_course_step"] = (result["convolutions"]["course_seconds_per_step"] / course
+                                                          if course else None)
     if args.solo_memory:
         result["solo_memory"] = solo_memory(args)
     if args.malloc:
@@ -526,6 +589,12 @@ def report(result):
         lines.append("  allocator " + name + ": " + ", ".join(
             f"{loop} {value['steps_per_s']:.3f} steps/s ({value.get('speed_vs_glibc_default', 1):.2f}x), "
             f"peak {value['peak_memory_mib']:.0f} MiB" for loop, value in loops.items()))
+    if "convolutions" in result:
+        conv = result["convolutions"]
+        share = f"{conv['share_of_course_step']:.0%}" if conv.get("share_of_course_step") else "n/a"
+        lines.append(f"  convolutions alone ({conv['layers']} layers, forward and backward): course "
+                     f"{conv['course_seconds_per_step']:.3f} s ({share} of its step), project "
+                     f"{conv['project_seconds_per_step']:.3f} s, {conv['speedup']:.2f}x")
     if "solo_memory" in result:
         lines.append("  peak memory of each loop alone: " + ", ".join(
             f"{name} {mib:.0f} MiB" for name, mib in result["solo_memory"]["peak_memory_mib"].items()))

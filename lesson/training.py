@@ -4,6 +4,7 @@ Shapes: a volume is a uint8 array (S, H, W); the network sees float tensors (N, 
 and returns logits (N, 1, H - 139, W - 139). The target is 1.0 for cell interior (label 255) and
 0.0 for membrane (label 0), cropped to the centre of the input so that it lines up with the output.
 """
+import contextlib
 import os
 import pathlib
 
@@ -43,6 +44,39 @@ def to_tensors(images, labels, device):
     inputs = torch.as_tensor(images, dtype=torch.float32).div(255).unsqueeze(1)
     targets = torch.as_tensor(labels == 255, dtype=torch.float32).unsqueeze(1)
     return inputs.to(device), targets.to(device)
+
+
+def channels_last(x):
+    """The same (N, C, H, W) tensor laid out NHWC (channel stride 1), the layout the convolutions run fastest in.
+
+    x.contiguous(memory_format=torch.channels_last) leaves a 1-channel batch untouched (with C = 1 the two
+    layouts have the same strides), and the first convolution would then answer in NCHW.
+    """
+    count, channels, height, width = x.shape
+    return x.new_empty((count, height, width, channels)).permute(0, 3, 1, 2).copy_(x)
+
+
+def _gradient_channels_last(grad):
+    return grad.contiguous(memory_format=torch.channels_last)
+
+
+@contextlib.contextmanager
+def channels_last_gradients(model):
+    """Inside this block, the gradient reaching each module's output (N, C, H, W) is laid out NHWC.
+
+    Cropping a skip connection sends its gradient back padded with zeros in NCHW; where it meets the
+    NHWC one from the next block, max-pooling and the convolutions would convert it twice per step.
+    One conversion here is cheaper: about 10% of a CPU step at width 16, 20% at width 64.
+    """
+    def on_output(module, inputs, output):
+        if isinstance(output, torch.Tensor) and output.requires_grad and output.dim() == 4:
+            output.register_hook(_gradient_channels_last)
+    handles = [module.register_forward_hook(on_output) for module in model.modules()]
+    try:
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def center_crop(tensor, height, width):
@@ -148,7 +182,7 @@ def train_step(model, optimizer, scaler, x, y, amp_dtype):
     Returns the loss (a 0-d tensor left on the device, so the GPU never waits for it) and the
     logits (N, 1, H - 139, W - 139).
     """
-    x = x.contiguous(memory_format=torch.channels_last)                  # NHWC, the layout of the weights
+    x = channels_last(x)                                                 # NHWC, the layout of the weights
     with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         logits = model(x)                                                # convolutions in bf16 / fp16
     loss = F.binary_cross_entropy_with_logits(logits.float(), center_crop(y, *logits.shape[2:]))
@@ -187,25 +221,26 @@ def fit(model, images, labels, config, checkpoint=None, show_figures=True):
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True                             # pick the fastest conv kernels
     model.train()
-    for epoch in tqdm(range(first_epoch, config.epochs), initial=first_epoch, total=config.epochs, desc="epochs"):
-        step_losses = []
-        order = torch.randperm(len(inputs), generator=generator).to(device)  # one copy per epoch, not per step
-        for batch in order.split(config.batch_size):
-            x, y = inputs[batch], targets[batch]
-            if config.augment != "none":                                   # new views of the 25 slices
-                x, y = augment(x, y, generator, elastic=config.augment == "flips+elastic")
-            if config.input_size < min(x.shape[2:]):
-                x, y = random_crops(x, y, config.input_size, generator)
-            loss, logits = train_step(model, optimizer, scaler, x, y, amp_dtype)
-            step_losses.append(loss)
-        losses += torch.stack(step_losses).tolist()                       # one GPU sync per epoch
-        done = epoch + 1
-        if checkpoint is not None and (done % config.checkpoint_every == 0 or done == config.epochs):
-            save_checkpoint(pathlib.Path(checkpoint), {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(), "losses": losses, "epoch": done})
-        if show_figures and (done % config.figure_every == 0 or done == config.epochs):
-            show_progress(losses, x[0, 0], center_crop(y, *logits.shape[2:])[0, 0], logits[0, 0], done)
+    with channels_last_gradients(model):                                # gradients in NHWC too
+        for epoch in tqdm(range(first_epoch, config.epochs), initial=first_epoch, total=config.epochs, desc="epochs"):
+            step_losses = []
+            order = torch.randperm(len(inputs), generator=generator).to(device)  # one copy per epoch, not per step
+            for batch in order.split(config.batch_size):
+                x, y = inputs[batch], targets[batch]
+                if config.augment != "none":                                   # new views of the 25 slices
+                    x, y = augment(x, y, generator, elastic=config.augment == "flips+elastic")
+                if config.input_size < min(x.shape[2:]):
+                    x, y = random_crops(x, y, config.input_size, generator)
+                loss, logits = train_step(model, optimizer, scaler, x, y, amp_dtype)
+                step_losses.append(loss)
+            losses += torch.stack(step_losses).tolist()                       # one GPU sync per epoch
+            done = epoch + 1
+            if checkpoint is not None and (done % config.checkpoint_every == 0 or done == config.epochs):
+                save_checkpoint(pathlib.Path(checkpoint), {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "generator": generator.get_state(), "losses": losses, "epoch": done})
+            if show_figures and (done % config.figure_every == 0 or done == config.epochs):
+                show_progress(losses, x[0, 0], center_crop(y, *logits.shape[2:])[0, 0], logits[0, 0], done)
     return losses
 
 
@@ -262,7 +297,7 @@ def _predict_whole(model, image, margin):
     pad_bottom = -(-(height + margin) // 16) * 16 - height - before
     pad_right = -(-(width + margin) // 16) * 16 - width - before
     x = F.pad(image[None, None], (before, pad_right, before, pad_bottom), mode="reflect")
-    logits = model(x.contiguous(memory_format=torch.channels_last))[0, 0, :height, :width]
+    logits = model(channels_last(x))[0, 0, :height, :width]
     if logits.shape != (height, width):
         raise ValueError(f"the model's output {tuple(logits.shape)} does not cover the {height} x {width} slice")
     return torch.sigmoid(logits.float())

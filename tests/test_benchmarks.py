@@ -9,7 +9,7 @@ from benchmarks import training_speed
 def test_training_speed_reports_speed_memory_and_loss_agreement(tmp_path, capsys):
     out = tmp_path / "speed.json"
     result = training_speed.run(["--width", "2", "--px", "144", "--steps", "3", "--block", "1",
-                                 "--data", "synthetic", "--out", str(out)])
+                                 "--data", "synthetic", "--convolutions", "--out", str(out)])
     assert json.loads(out.read_text()) == result
     machine = result["machine"]
     assert machine["device"] == "cpu" and machine["device_name"] and machine["torch_threads"] >= 1
@@ -24,8 +24,14 @@ def test_training_speed_reports_speed_memory_and_loss_agreement(tmp_path, capsys
     assert project["same_batches_as_course"] is True
     agreement = project["loss_agreement_vs_course"]
     assert agreement["steps"] == 3 and agreement["first_step_abs_diff"] < 0.01
+    convolutions = result["convolutions"]
+    assert convolutions["layers"] == 22, "1 + 4 x 2 + 4 x 3 + 1 conv layers in the course's U-Net"
+    assert convolutions["course_seconds_per_step"] > 0 and convolutions["project_seconds_per_step"] > 0
+    assert convolutions["share_of_course_step"] == pytest.approx(
+        convolutions["course_seconds_per_step"] / loops["course"]["seconds_per_step"])
     printed = capsys.readouterr().out
     assert "steps/s" in printed and "x vs course" in printed and "loss max |diff|" in printed
+    assert "convolutions alone (22 layers" in printed
 
 
 def test_training_speed_fp32_project_loop_matches_the_course_loop_closely(tmp_path):

@@ -1,12 +1,15 @@
 """The training loop and whole-slice prediction, on a tiny U-Net and small synthetic volumes."""
+import contextlib
+
 import numpy as np
 import pytest
 import torch
 
 from data.synthetic import make_em_volume
 from lesson.config import read_config
-from lesson.training import (_dihedral, _undo_dihedral, augment, center_crop, checkpoint_path, fit, output_margin,
-                             pick_device, predict_slices, random_crops, save_checkpoint, to_tensors)
+from lesson.training import (_dihedral, _undo_dihedral, augment, center_crop, channels_last, channels_last_gradients,
+                             checkpoint_path, fit, output_margin, pick_device, predict_slices, random_crops,
+                             save_checkpoint, to_tensors)
 from solutions.reference import load_reference
 
 REFERENCE = load_reference()
@@ -93,6 +96,52 @@ def test_checkpoint_path_names_the_settings_and_honours_the_folder():
     path = checkpoint_path(tiny_config(checkpoint_dir="/tmp/ckpt"))
     assert str(path) == "/tmp/ckpt/unet-w2-px160-b4-lr0.003-seed0.pt"
     assert checkpoint_path(tiny_config()).parent.name == "checkpoints"
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_channels_last_gives_channel_stride_1_and_the_same_values(channels):
+    x = torch.randn(2, channels, 5, 7)
+    nhwc = channels_last(x)
+    assert nhwc.stride() == (5 * 7 * channels, 1, 7 * channels, channels)
+    assert torch.equal(nhwc, x)
+
+
+def test_a_1_channel_input_makes_the_first_convolution_answer_in_nhwc():
+    """The reason for channels_last(): x.contiguous(memory_format=torch.channels_last) is not enough for C = 1."""
+    conv = torch.nn.Conv2d(1, 4, 1).to(memory_format=torch.channels_last)
+    x = torch.randn(2, 1, 6, 6)
+    assert not conv(x.contiguous(memory_format=torch.channels_last)).is_contiguous(memory_format=torch.channels_last)
+    assert conv(channels_last(x)).is_contiguous(memory_format=torch.channels_last)
+
+
+def _skip_gradients(model, x, hooks):
+    """The gradient reaching each contracting block's output (the skips), and the weight gradients."""
+    seen = []
+
+    def watch(module, inputs, output):
+        output.register_hook(seen.append)
+    with hooks(model):
+        for block in (model.contract1, model.contract2):                # after the hooks under test
+            block.register_forward_hook(watch)
+        model(x).sum().backward()
+    return seen, [p.grad for p in model.parameters()]
+
+
+def test_channels_last_gradients_lays_skip_gradients_out_nhwc_and_changes_no_value():
+    x = channels_last(torch.randn(2, 1, 160, 160))
+    plain_model, nhwc_model = (tiny_model().to(memory_format=torch.channels_last) for _ in range(2))
+    plain_skips, plain_grads = _skip_gradients(plain_model, x, hooks=contextlib.nullcontext)
+    nhwc_skips, nhwc_grads = _skip_gradients(nhwc_model, x, hooks=channels_last_gradients)
+    assert not all(g.is_contiguous(memory_format=torch.channels_last) for g in plain_skips)   # the crops' NCHW
+    assert all(g.is_contiguous(memory_format=torch.channels_last) for g in nhwc_skips)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain_grads, nhwc_grads))
+
+
+def test_channels_last_gradients_removes_its_hooks_on_leaving():
+    model = tiny_model()
+    with channels_last_gradients(model):
+        assert model.contract1._forward_hooks
+    assert not any(module._forward_hooks for module in model.modules())
 
 
 def test_output_margin_of_the_course_unet_is_139():

@@ -39,7 +39,9 @@ SLOT_BASE = 1000               # sandbox slots (uids) of cluster tasks: apart fr
 GPU = {"GPU": 1}               # the resource full-mode tasks ask for
 # A local scheduler hands each worker one task at a time (Dask's default queues a second one behind a running
 # submission, which may take an hour in full mode); for a scheduler of your own, set it in its environment.
-LOCAL_SCHEDULER = {"distributed.scheduler.worker-saturation": 1.0}
+# Nor does it give its workers Dask's thread settings (OMP_NUM_THREADS=1, ...): the nannies would write them into
+# this process's own environment, for every later kernel (the grader sets the kernels' threads itself).
+LOCAL_SCHEDULER = {"distributed.scheduler.worker-saturation": 1.0, "distributed.nanny.pre-spawn-environ": {}}
 _log = logging.getLogger(__name__)
 _setup_lock = threading.Lock()
 _worker_course = {}            # this worker process's template course and data folder, made once

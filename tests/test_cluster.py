@@ -73,8 +73,12 @@ def client(data_env):
     scheduler gives each worker one task at a time: only the task that kills its worker is lost with it)."""
     with pytest.MonkeyPatch.context() as patch, dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         patch.setenv("UNET_DATA_DIR", data_env["UNET_DATA_DIR"])                # the workers inherit it
+        ENVIRONMENT_BEFORE_CLUSTER.update(os.environ)
         with cluster.connect("local", workers=2) as client:
             yield client
+
+
+ENVIRONMENT_BEFORE_CLUSTER = {}
 
 
 def test_failing_tasks_become_error_rows_and_the_others_land(client, tmp_path):
@@ -95,6 +99,16 @@ def test_failing_tasks_become_error_rows_and_the_others_land(client, tmp_path):
         assert rows[name]["total"] == "0" and rows[name]["max_total"] == "100" and rows[name]["mode"] == "smoke"
         assert (tmp_path / "out" / "feedback" / f"{name}.html").is_file()
     assert "grading error on the cluster" in (tmp_path / "out" / "feedback" / "task_raises.html").read_text()
+
+
+def test_a_local_cluster_leaves_the_thread_settings_of_this_process_alone(client):
+    """Dask's nannies write their workers' settings (OMP_NUM_THREADS=1, ...) into the parent's environment, also
+    when they restart a worker (as in the test above); every later kernel would then train on one thread."""
+    names = dask.config.get("distributed.nanny.pre-spawn-environ")          # Dask's defaults, not the local's
+    assert {"OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_"} <= set(names)
+    changed = {name: (ENVIRONMENT_BEFORE_CLUSTER.get(name), os.environ.get(name)) for name in names
+               if ENVIRONMENT_BEFORE_CLUSTER.get(name) != os.environ.get(name)}
+    assert changed == {}, f"variables changed by the local cluster (before, after): {changed}"
 
 
 def test_modes_the_workers_cannot_run_are_usage_errors(client):

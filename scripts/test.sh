@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite (about 9.5 minutes on 2 cores). Extra arguments go to pytest.
+# Set up, then run the whole test suite (about 8.5 minutes on 2 cores). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

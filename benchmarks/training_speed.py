@@ -308,10 +308,8 @@ def loss_agreement(reference, other):
 
 def compare(args, device):
     """The side-by-side run of the course's loop and the project's loop(s); returns the results dict."""
-    from solutions.reference import load_reference
     images, labels = training_tiles(args.px, args.data)
-    torch.manual_seed(args.seed)
-    model = load_reference().UNet(1, 1, hidden_channels=args.width)
+    model = reference_unet(args)
     loops = []
     for name in args.loops:
         if name == "course":
@@ -337,10 +335,8 @@ def compare(args, device):
 
 def compare_compile(args, device):
     """Eager against torch.compile'd project loop, alternating: compile time and steady steps/s."""
-    from solutions.reference import load_reference
     images, labels = training_tiles(args.px, args.data)
-    torch.manual_seed(args.seed)
-    model = load_reference().UNet(1, 1, hidden_channels=args.width)
+    model = reference_unet(args)
     eager = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed)
     compiled = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed, compile_model=True)
     record = alternate([eager, compiled], args.compile_steps, args.block, device)
@@ -355,7 +351,14 @@ def compare_compile(args, device):
     return {"steps": args.compile_steps, "loops": record}
 
 
-def convolutions_alone(args, device, rounds=2):
+def reference_unet(args):
+    """The reference U-Net of --width channels, its weights drawn from --seed: every loop starts from a copy."""
+    from solutions.reference import load_reference
+    torch.manual_seed(args.seed)
+    return load_reference().UNet(1, 1, hidden_channels=args.width)
+
+
+def convolutions_alone(args, device, course_step_seconds=None, rounds=2):
     """The convolutions alone: each conv layer of the U-Net, forward and backward at the shape it sees in a step,
     in the course's setting (float32, NCHW) and the project's (autocast, NHWC), alternating layer by layer.
 
@@ -363,9 +366,7 @@ def convolutions_alone(args, device, rounds=2):
     convolutions' share of the course's step, it shows how much of a step's speed-up is left to the other
     levers. (An estimate: layers timed alone, in a separate pass after the loops.)
     """
-    from solutions.reference import load_reference
-    torch.manual_seed(args.seed)
-    model = load_reference().UNet(1, 1, hidden_channels=args.width)
+    model = reference_unet(args)
     inputs = []
     hooks = [layer.register_forward_hook(lambda layer, args_in, out: inputs.append((layer, args_in[0].shape)))
              for layer in model.modules() if isinstance(layer, torch.nn.Conv2d)]
@@ -381,7 +382,8 @@ def convolutions_alone(args, device, rounds=2):
                 seconds[setting] += _time_convolution(layer, shape, device, amp_dtype if setting == "project" else None)
     course, project = seconds["course"] / rounds, seconds["project"] / rounds
     return {"layers": len(inputs), "rounds": rounds, "course_seconds_per_step": course,
-            "project_seconds_per_step": project, "speedup": _ratio(course, project)}
+            "project_seconds_per_step": project, "speedup": _ratio(course, project),
+            "share_of_course_step": course / course_step_seconds if course_step_seconds else None}
 
 
 def _time_convolution(layer, shape, device, amp_dtype):
@@ -535,10 +537,8 @@ def run(argv=None):
     if args.compile:
         result["compile"] = compare_compile(args, device)
     if args.convolutions:
-        result["convolutions"] = convolutions_alone(args, device)
-        course = result["comparison"]["loops"].get("course", {}).get("seconds_per_step")
-        result["convolutions"]["share_of_course_step"] = (result["convolutions"]["course_seconds_per_step"] / course
-                                                          if course else None)
+        course_step = result["comparison"]["loops"].get("course", {}).get("seconds_per_step")
+        result["convolutions"] = convolutions_alone(args, device, course_step)
     if args.solo_memory:
         result["solo_memory"] = solo_memory(args)
     if args.malloc:

@@ -6,9 +6,9 @@
 It writes N copies of the reference solution (the release with every stub filled, as a student would submit
 it) and grades them with `python -m autograder grade` three times, timing each whole command: with 1 and 2
 workers, each kernel in the sandbox (where it works here), then with 1 worker and `--sandbox off`, which gives
-the isolation's overhead per submission (the grader's own checks run in all three). Per submission = (command's wall time - the one-off course set-up it reports) / N. Other load on the
-machine slows it: the script prints the load average before and after each command. Set UNET_DATA_DIR as for
-the tests.
+the isolation's overhead per submission (the grader's own checks run in all three). Per submission =
+(command's wall time - the one-off course set-up it reports) / N. Other load on the machine slows it: the
+script prints the load average before and after each command. Set UNET_DATA_DIR as for the tests.
 """
 import argparse
 import os

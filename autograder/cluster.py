@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 
-from autograder import grade, report
+from autograder import assignment, grade, report
 from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.submissions import Submission, UsageError
 
@@ -222,7 +222,7 @@ def grade_batch(client, submissions, out, mode, timeout=120, sandbox="auto", log
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    tests = grade.graded_tests()
+    tests = assignment.points()
     settings = Settings(mode, timeout, sandbox, assignment_digest(), host_slots(client))
     futures = client.map(task, [item.student for item in submissions], [item.path.name for item in submissions],
                          [item.path.read_bytes() for item in submissions], settings=settings, pure=False,

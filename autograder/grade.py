@@ -34,7 +34,7 @@ import time
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder import normalise, report
+from autograder import assignment, normalise, report
 from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, put_tools_on_path,
                                run_nbgrader)
 from lesson.config import QUICK_GRADING, SMOKE_GRADING, environment_for
@@ -144,13 +144,6 @@ def resolve_mode(requested):
     return "full" if torch.cuda.is_available() else "quick"
 
 
-def graded_tests(source=SOURCE_NOTEBOOK):
-    """{grade_id: points} of the graded test cells, in notebook order."""
-    notebook = nbformat.read(source, as_version=4)
-    return {meta["grade_id"]: float(meta["points"]) for meta in
-            (cell.metadata.get("nbgrader", {}) for cell in notebook.cells) if meta.get("grade")}
-
-
 class Grader:
     """Grades submissions in `mode` into the folder `out`; see the module docstring."""
 
@@ -167,7 +160,7 @@ class Grader:
         self.sandbox_reason = sandbox_reason         # why not, written into every row graded without it
         self.data = None                             # the data folder the kernels read (set by grade())
         self._running = set()                        # worker processes now running (killed on Ctrl-C)
-        self.tests = graded_tests()
+        self.tests = assignment.points()
         self.release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
         self.threads = max(1, (os.cpu_count() or 1) // self.workers)
         put_tools_on_path()                          # the gradebook (here and in the workers) runs `alembic`

@@ -19,12 +19,10 @@ import json
 
 import nbformat
 
-from solutions.reference import SOLUTION_IDS
+from autograder.assignment import PARTS
 
 # The names each solution cell defines: how a solution cell is recognised without its metadata.
-PART_NAMES = {"crop": "crop", "contracting_block": "ContractingBlock", "expanding_block": "ExpandingBlock",
-              "feature_map_block": "FeatureMapBlock", "unet": "UNet"}
-assert set(PART_NAMES) == set(SOLUTION_IDS)
+PART_NAMES = {part.solution_id: part.name for part in PARTS}
 
 
 class InvalidSubmission(ValueError):

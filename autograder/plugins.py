@@ -22,7 +22,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, List, Unicode
 
-from autograder import verdicts
+from autograder import assignment, verdicts
 
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "NotRun"
@@ -85,10 +85,14 @@ class GradingExecute(Execute):
         if self._stopped:
             cell.outputs = [error_output(NOT_RUN, self._stopped)]
             return cell, resources
+        checked = verdicts.has_check(_grade_id(cell)) and _is_test(cell)
         try:
+            if checked:
+                self._run_hidden(verdicts.swap_code(_grade_id(cell)), cell, index)
             cell, resources = super().preprocess_cell(cell, resources, index)
-            if verdicts.has_check(_grade_id(cell)) and _is_test(cell):
+            if checked:
                 self._check(cell, index)
+                self._run_hidden(verdicts.restore_code(_grade_id(cell)), cell, index)
             return cell, resources
         except DeadKernelError:
             cell.outputs.append(error_output(
@@ -103,16 +107,23 @@ class GradingExecute(Execute):
         self.nb.cells[index] = cell
         return cell, resources
 
+    def _run_hidden(self, code, cell, index):
+        """Run the grader's own `code` in the kernel, out of the notebook and its history; returns its cell."""
+        hidden = nbformat.v4.new_code_cell(code)
+        if not code:
+            return hidden
+        self._probing, self._probe_bytes = True, 0
+        try:                                          # a dead or hung kernel: handled as for any cell
+            self.execute_cell(hidden, index, store_history=False)
+        finally:
+            self._probing = False
+            self.nb.cells[index] = cell               # execute_cell put the hidden cell in the test cell's place
+        return hidden
+
     def _check(self, cell, index):
         """Run the grader's own check of a test cell's part; an error output on the test cell if it disagrees."""
         grade_id = _grade_id(cell)
-        probe = nbformat.v4.new_code_cell(verdicts.kernel_code(grade_id))
-        self._probing, self._probe_bytes = True, 0
-        try:                                          # a dead or hung kernel: handled as for any cell
-            self.execute_cell(probe, index, store_history=False)
-        finally:
-            self._probing = False
-            self.nb.cells[index] = cell               # execute_cell put the probe in the test cell's place
+        probe = self._run_hidden(verdicts.kernel_code(grade_id), cell, index)
         try:
             answer = verdicts.read_message(probe.outputs)
             problem = self._judge(grade_id, answer)
@@ -120,15 +131,16 @@ class GradingExecute(Execute):
             problem = f"it could not run your code: {error}"
         if problem:
             cell.outputs.append(error_output(CHECK_FAILED, (
-                f"the grader's own check of this part (run after the test, with its own weights and inputs, "
-                f"judged outside your notebook) failed: {problem}")))
+                f"the hidden tests failed: the grader's own check of this part (run after the test, with its own "
+                f"weights and inputs, judged outside your notebook) says: {problem}. "
+                f"What the specification asks: {verdicts.asks(grade_id)}.")))
         else:
             self._checks_passed.add(grade_id)
 
     def _judge(self, grade_id, answer):
-        if grade_id != "test_training":
+        if grade_id != assignment.TRAINING.grade_id:
             return verdicts.compare(grade_id, answer, verdicts.expected(grade_id))
-        failed = [test for test in verdicts.ARCHITECTURE if test not in self._checks_passed]
+        failed = [test for test in assignment.PART_TESTS if test not in self._checks_passed]
         if failed:                                    # the reference U-Net would not compute what the student's does
             return (f"it confirms a training run by putting the trained weights into the specification's U-Net, "
                     f"which computes what yours does only when every part passes its tests; these did not: "

@@ -14,6 +14,7 @@ import tempfile
 
 import nbformat
 
+from autograder import assignment
 from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
 
 INLINE_KEY = "unet_course"
@@ -67,11 +68,35 @@ def write_atomically(path, notebook):
     os.replace(partial, path)
 
 
+README = REPO_ROOT / "README.md"
+TABLE_START = "<!-- parts table: written by `python -m autograder release` from autograder/assignment.py -->"
+TABLE_END = "<!-- end of the parts table -->"
+
+
+def readme_with_parts_table(text):
+    """The README's text with the parts table between its markers rewritten from the declaration."""
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    return text[:start] + "\n" + assignment.markdown_table() + "\n" + text[end:]
+
+
+def sync_readme(check=False, readme=README):
+    """Rewrite the README's parts table (unless `check`); returns ["README.md: parts table"] if it was stale."""
+    text = readme.read_text(encoding="utf-8")
+    current = readme_with_parts_table(text)
+    if current == text:
+        return []
+    if not check:
+        readme.write_text(current, encoding="utf-8")
+    return [f"{_label(readme)}: parts table"]
+
+
 def release(check=False, source_path=SOURCE_NOTEBOOK, release_path=RELEASE_NOTEBOOK):
     """Sync the source and regenerate the release; returns the list of stale files (written unless check)."""
     source = nbformat.read(source_path, as_version=4)
     source_label, release_label = _label(source_path), _label(release_path)
     stale = [f"{source_label}: inlined {module}" for module in sync_inlined_cells(source)]
+    if release_path == RELEASE_NOTEBOOK:
+        stale += sync_readme(check)
     with tempfile.TemporaryDirectory(prefix="unet-source-") as scratch:
         synced_source = pathlib.Path(scratch) / source_path.name
         write_atomically(synced_source, source)

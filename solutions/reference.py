@@ -9,8 +9,9 @@ import types
 
 import nbformat
 
+from autograder.assignment import SOLUTION_IDS
+
 SOURCE_NOTEBOOK = pathlib.Path(__file__).with_name("UNet_Assignment.ipynb")
-SOLUTION_IDS = ("crop", "contracting_block", "expanding_block", "feature_map_block", "unet")
 PRELUDE = "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
 
 

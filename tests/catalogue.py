@@ -76,6 +76,18 @@ def fill(parts=None):
     return notebook
 
 
+def module_code(parts):
+    """The source's solution cells with the regions of `parts` replaced: code defining every part, to exec."""
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    cells = []
+    for cell in source.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            blocks = iter(parts.get(meta["grade_id"], REF[meta["grade_id"]]))
+            cells.append(SOLUTION.sub(lambda m: textwrap.indent(next(blocks), re.match(r"[ \t]*", m[0])[0]), cell.source))
+    return "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n" + "\n\n".join(cells)
+
+
 def build(variant):
     """The bytes of the variant's file."""
     if variant.raw is not None:
@@ -283,6 +295,15 @@ EXPANDING_EXTRA_RELU = [REF["expanding_block"][0],
 UNET_SIGMOID = [REF["unet"][0], REF["unet"][1].replace("return self.downfeature(x8)",
                                                       "return torch.sigmoid(self.downfeature(x8))")]
 UNET_SKIP_WIRING = [REF["unet"][0], REF["unet"][1].replace("self.expand4(x7, x0)", "self.expand4(x7, x)")]
+# Correct, calling the other parts with the keywords of the signatures the notebook gives.
+UNET_KEYWORDS = [re.sub(r"FeatureMapBlock\((\w+), (\w+)\)", r"FeatureMapBlock(input_channels=\1, output_channels=\2)",
+                        re.sub(r"(ContractingBlock|ExpandingBlock)\(", r"\1(input_channels=", REF["unet"][0])),
+                 REF["unet"][1]]
+EXPANDING_KEYWORDS = [REF["expanding_block"][0],
+                      REF["expanding_block"][1].replace("crop(skip_con_x, x.shape)", "crop(image=skip_con_x, new_shape=x.shape)")]
+# A crop whose values are right but whose dtype is not the input's: torch.cat would then fail in the U-Net.
+CROP_FLOAT64 = [REF["crop"][0].replace("return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]",
+                                       "return image[:, :, top:top + new_shape[2], left:left + new_shape[3]].double()")]
 
 EXPANDING = ("test_expanding_block_shape", "test_expanding_block_layers", "test_expanding_block_forward")
 UNET = ("test_unet_shape", "test_unet_layers", "test_unet_forward")
@@ -307,8 +328,9 @@ CATALOGUE = [
             {"crop": CROP_ROUND_HALF, "contracting_block": CONTRACTING_INPLACE, "expanding_block": EXPANDING_INPLACE,
              "unet": UNET_MODULELIST},
             edit=colab_saved(), path="colab_alice/Copy of UNet_Assignment.ipynb", student="colab_alice"),
-    Variant("narrow_crop+functional_relu+colab_stripped_metadata",
-            {"crop": CROP_NARROW, "contracting_block": CONTRACTING_F_RELU, "expanding_block": EXPANDING_F_RELU},
+    Variant("narrow_crop+functional_relu+keyword_calls+colab_stripped_metadata",
+            {"crop": CROP_NARROW, "contracting_block": CONTRACTING_F_RELU, "expanding_block": EXPANDING_KEYWORDS,
+             "unet": UNET_KEYWORDS},
             edit=colab_saved(keep_nbgrader=False), path="colab_bob/UNet_Assignment (3).ipynb", student="colab_bob"),
     Variant("stderr_warnings+huge_output",
             {"crop": _with_stderr(REF["crop"]), "unet": [REF["unet"][0], *_with_stderr(REF["unet"][1:])]},
@@ -341,7 +363,8 @@ CATALOGUE = [
             fails=(*EXPANDING[2:], "test_crop_shape", "test_crop_centre"),
             edit=chain(delete_cells("test_crop_centre", "test_unet_shape", "test_unet_forward", TRAINING),
                        strip_metadata)),
-    Variant("sigmoid_output", {"unet": UNET_SIGMOID}, fails=("test_unet_forward",)),
+    Variant("sigmoid_output+float64_crop", {"unet": UNET_SIGMOID, "crop": CROP_FLOAT64},
+            fails=("test_crop_shape", "test_crop_centre", "test_unet_forward")),
     # A wiring that cannot run: UNet's tests fail, and so does training, which needs a model that runs.
     Variant("skip_wiring", {"unet": UNET_SKIP_WIRING}, fails=("test_unet_shape", "test_unet_forward", TRAINING)),
     # Kernels that hang or die: the parts graded before keep their points, the rest get zero.

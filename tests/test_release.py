@@ -1,4 +1,5 @@
 """The student release: generated from the source by nbgrader, committed, current, and free of answers."""
+import pathlib
 import re
 import subprocess
 import sys
@@ -6,15 +7,12 @@ import sys
 import nbformat
 import pytest
 
-from autograder import release
+from autograder import assignment, checks, release
+from autograder.assignment import SOLUTION_IDS
 from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
-from solutions.reference import SOLUTION_IDS
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
-TEST_IDS = ("test_crop_shape", "test_crop_centre", "test_contracting_block_shape", "test_contracting_block_layers",
-            "test_contracting_block_forward", "test_expanding_block_shape", "test_expanding_block_layers",
-            "test_expanding_block_forward", "test_feature_map_block", "test_unet_shape", "test_unet_layers",
-            "test_unet_forward", "test_training")
+TEST_IDS = tuple(assignment.tests())
 
 
 def nbgrader_meta(cell):
@@ -37,7 +35,8 @@ def test_release_and_inlined_cells_are_current():
 
 
 def test_release_contains_no_solution_or_hidden_test_line(source):
-    secret_lines, public_text = set(), []
+    secret_lines, public_text = {line.strip() for line in pathlib.Path(checks.__file__).read_text().splitlines()
+                                 if len(line.strip()) >= 12}, []          # the hidden checks
     for cell in source.cells:
         for _, body in REGION.findall(cell.source):
             secret_lines |= {line.strip() for line in body.splitlines() if len(line.strip()) >= 12}
@@ -45,7 +44,7 @@ def test_release_contains_no_solution_or_hidden_test_line(source):
     public = "\n".join(public_text)
     secret_lines = {line for line in secret_lines if line not in public}
     released = RELEASE_NOTEBOOK.read_text()
-    assert len(secret_lines) > 100, "the source should hold solutions and hidden tests to check against"
+    assert len(secret_lines) > 100, "the solutions and the hidden checks should give lines to check against"
     leaked = sorted(line for line in secret_lines if line in released or line.replace('"', '\\"') in released)
     assert leaked == [], f"the release leaks {len(leaked)} lines, e.g. {leaked[:3]}"
     assert "BEGIN SOLUTION" not in released and "HIDDEN TESTS" not in released

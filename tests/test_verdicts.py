@@ -9,11 +9,11 @@ import pytest
 import torch
 from IPython.core.interactiveshell import InteractiveShell
 
-from autograder import verdicts
+from autograder import assignment, verdicts
 from solutions.reference import load_reference
-from tests.catalogue import CROP_CORNER, _code
+from tests.catalogue import CROP_CORNER, CROP_FLOAT64, EXPANDING_KEYWORDS, UNET_KEYWORDS, _code, module_code
 
-PART_CHECKS = [test for test in verdicts.PROBES if test != "test_training"]
+PART_CHECKS = list(assignment.PART_TESTS)
 
 
 @pytest.fixture
@@ -24,13 +24,14 @@ def kernel(monkeypatch):
     monkeypatch.setattr(IPython.display, "publish_display_data",
                         lambda data, **kwargs: sent.append({"output_type": "display_data", "data": data}))
 
-    def run(namespace, grade_id):
+    def run(namespace, grade_id, code=None):
         sent.clear()
         shell.user_ns.clear()
         shell.user_ns.update(namespace)
-        result = shell.run_cell(verdicts.kernel_code(grade_id), store_history=False)
+        result = shell.run_cell(code or verdicts.kernel_code(grade_id), store_history=False)
         assert result.success, result.error_in_exec
         return list(sent)
+    run.shell = shell
     yield run
     shell.user_ns.clear()
 
@@ -144,17 +145,55 @@ def test_compare_names_wrong_shapes_and_values_that_are_not_finite():
     assert verdicts.compare("test_unet_shape", {"out": np.ones((2, 3), np.float32)}, want) == ""
 
 
-PART_OF_TEST = {"test_crop": "crop", "test_contracting": "contracting_block", "test_expanding": "expanding_block",
-                "test_feature": "feature_map_block", "test_unet": "unet", "test_training": "training"}
-PART_ORDER = ["crop", "contracting_block", "expanding_block", "feature_map_block", "unet", "training"]
+PART_ORDER = [*assignment.SOLUTION_IDS, "training"]
 
 
-@pytest.mark.parametrize("grade_id", list(verdicts.PROBES))
+def part_of(grade_id):
+    part = assignment.part_of(grade_id)
+    return part.solution_id if part else "training"
+
+
+@pytest.mark.parametrize("grade_id", list(assignment.tests()))
 def test_a_check_sends_the_kernel_no_solution_of_a_part_not_yet_graded(grade_id):
     """Student code can read what the kernel runs: a check carries only solutions of parts graded before it."""
-    part = next(part for prefix, part in PART_OF_TEST.items() if grade_id.startswith(prefix))
-    code = verdicts.kernel_code(grade_id)
-    for other, source in verdicts._solutions().items():
-        first_line = source.splitlines()[0]
-        if PART_ORDER.index(other) >= PART_ORDER.index(part):
-            assert first_line not in code, f"{grade_id}'s check carries the solution of {other}"
+    part = part_of(grade_id)
+    for code in (verdicts.kernel_code(grade_id), verdicts.swap_code(grade_id)):
+        for other, source in verdicts._solutions().items():
+            first_line = source.splitlines()[0]
+            if PART_ORDER.index(other) >= PART_ORDER.index(part):
+                assert first_line not in code, f"{grade_id}'s check carries the solution of {other}"
+
+
+@pytest.mark.parametrize("grade_id", list(assignment.tests()))
+def test_every_test_has_a_check_and_says_what_it_asks(grade_id):
+    assert verdicts.has_check(grade_id) and len(verdicts.asks(grade_id)) > 40
+
+
+@pytest.mark.parametrize("grade_id", [test for test in PART_CHECKS if verdicts.dependencies(test)])
+def test_dependencies_called_by_keyword_pass_every_check(kernel, grade_id):
+    """The references swapped in take the signatures the notebook gives, keywords included."""
+    namespace = {}
+    exec(module_code({"expanding_block": EXPANDING_KEYWORDS, "unet": UNET_KEYWORDS}), namespace)
+    assert "crop(image=skip_con_x" in EXPANDING_KEYWORDS[1] and "FeatureMapBlock(input_channels=" in UNET_KEYWORDS[0]
+    assert judge(grade_id, kernel(namespace, grade_id)) == ""
+
+
+def test_a_crop_that_changes_the_dtype_fails_and_says_so(kernel):
+    namespace = reference_namespace()
+    exec(module_code({"crop": CROP_FLOAT64}), namespace)
+    problem = judge("test_crop_centre", kernel(namespace, "test_crop_centre"))
+    assert "dtype torch.float64, expected torch.float32 (the input's)" in problem
+    assert judge("test_crop_shape", kernel(namespace, "test_crop_shape")).count("dtype torch.float64") >= 1
+
+
+def test_a_test_cell_runs_with_the_references_and_the_students_versions_come_back(kernel):
+    namespace = reference_namespace()
+    broken = namespace["crop"] = lambda image, new_shape: image
+    kernel(namespace, None, code=verdicts.swap_code("test_expanding_block_shape"))
+    shell = kernel.shell
+    assert shell.user_ns["crop"] is not broken
+    assert shell.run_cell("import torch\nshape = tuple(crop(torch.zeros(1, 1, 5, 5), (1, 1, 3, 3)).shape)").success
+    assert shell.user_ns["shape"] == (1, 1, 3, 3)
+    shell.run_cell(verdicts.restore_code("test_expanding_block_shape"), store_history=False)
+    assert shell.user_ns["crop"] is broken and verdicts.SWAPPED not in shell.user_ns
+    assert verdicts.swap_code("test_crop_shape") == verdicts.restore_code("test_crop_shape") == ""

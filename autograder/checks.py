@@ -1,0 +1,208 @@
+"""The hidden tests: one check per graded test, as ordinary Python functions.
+
+Each check takes a namespace (the student's kernel namespace, or the reference solution's) and builds that
+namespace's part with weights and inputs drawn from fixed seeds, runs it, and returns raw results
+{description: tensor}. The grader runs a check twice: in the student's kernel, where this module's own source
+is sent and executed (``autograder/verdicts.py``), and in its own process on the reference solution; then it
+compares the two outside the kernel. Nothing here may import from this repository: the module travels alone.
+
+A part that depends on others is checked, and its test cell run, with correct versions of its dependencies
+(``swap_in`` / ``restore``): one broken part costs only its own points.
+"""
+import base64
+import contextlib
+import json
+
+import torch
+
+
+def randn(shape, seed):
+    """A standard-normal tensor drawn from its own seed (the global generator is left alone)."""
+    return torch.randn(tuple(shape), generator=torch.Generator().manual_seed(seed))
+
+
+def seeded(module, names, seed):
+    """Set the named parameters of `module` ("conv1.weight", ...) to seeded values; returns them by name."""
+    values = {}
+    for number, name in enumerate(names):
+        parameter = module.get_parameter(name)
+        parameter.copy_(0.3 * randn(parameter.shape, seed * 1000 + number))
+        values[name] = parameter
+    return values
+
+
+def conv_names(*convs):
+    """["conv1.weight", "conv1.bias", ...] for the convolutions named."""
+    return [f"{conv}.{kind}" for conv in convs for kind in ("weight", "bias")]
+
+
+UNET_CONVS = ["upfeature.conv", *[f"contract{i}.conv{j}" for i in range(1, 5) for j in (1, 2)],
+              *[f"expand{i}.conv{j}" for i in range(1, 5) for j in (1, 2, 3)], "downfeature.conv"]
+
+
+def numbered_image(batch, channels, height, width):
+    """(batch, channels, H, W) whose pixel (r, c) holds 1000 r + c in even channels and its negative in odd ones,
+    so that a crop's values say which window it came from."""
+    rows, columns = torch.meshgrid(torch.arange(float(height)), torch.arange(float(width)), indexing="ij")
+    signs = torch.tensor([1.0, -1.0]).repeat((channels + 1) // 2)[:channels].view(channels, 1, 1)
+    return (signs * (1000 * rows + columns)).expand(batch, channels, height, width).clone()
+
+
+# ---- one check per graded test --------------------------------------------------------------------------
+
+CROP_CASES = [((2, 3, 254, 254), (2, 3, 193, 193)), ((1, 2, 512, 512), (1, 2, 377, 377)),
+              ((1, 1, 125, 125), (1, 1, 101, 101)), ((3, 2, 60, 60), (3, 2, 55, 55)),
+              ((3, 2, 40, 64), (3, 2, 20, 30)), ((1, 1, 64, 40), (1, 1, 31, 25))]
+
+
+def crop_shape(ns):
+    """Shapes of crops of several sizes, new_shape given as a torch.Size and as a tuple."""
+    out = {}
+    for i, (big, small) in enumerate(CROP_CASES):
+        for new_shape in (torch.Size(small), tuple(small)):
+            out[f"crop of {big} to {type(new_shape).__name__} {tuple(small)}"] = ns["crop"](randn(big, i), new_shape)
+    return out
+
+
+def crop_centre(ns):
+    """Crops of numbered images (float32, float64 and int64), whose values say which window was taken."""
+    out = {}
+    cases = [(254, 254, 193, 193), (512, 512, 377, 377), (60, 60, 55, 55), (125, 125, 101, 101), (40, 64, 20, 30),
+             (64, 40, 31, 25), (16, 16, 16, 16), (30, 18, 2, 18)]
+    dtypes = [torch.float32, torch.float64, torch.int64]
+    for i, (height, width, h, w) in enumerate(cases):
+        batch = 1 if height > 256 else 3
+        image = numbered_image(batch, 2, height, width).to(dtypes[i % len(dtypes)])
+        key = f"crop of a {str(image.dtype)[6:]} {(batch, 2, height, width)} image to {(batch, 2, h, w)}"
+        out[key] = ns["crop"](image, (batch, 2, h, w))
+    return out
+
+
+def contracting_block_shape(ns):
+    cases = [(10, (5, 10, 50, 50)), (3, (2, 3, 61, 40)), (1, (1, 1, 13, 13)), (64, (1, 64, 20, 36))]
+    return {f"ContractingBlock({c}) on {shape}": ns["ContractingBlock"](c)(randn(shape, i))
+            for i, (c, shape) in enumerate(cases)}
+
+
+def contracting_block_layers(ns):
+    block = ns["ContractingBlock"](8)
+    out = seeded(block, conv_names("conv1", "conv2"), 1)
+    x = randn((2, 8, 11, 10), 2)
+    out.update({"conv1(x)": block.conv1(x), "conv2(conv1(x))": block.conv2(block.conv1(x)),
+                "activation(x)": block.activation(x.clone()), "maxpool(x)": block.maxpool(x)})
+    return out
+
+
+def contracting_block_forward(ns):
+    block = ns["ContractingBlock"](4)
+    seeded(block, conv_names("conv1", "conv2"), 3)
+    return {f"forward on {shape}": block(randn(shape, i)) for i, shape in enumerate([(2, 4, 20, 20), (1, 4, 33, 26)])}
+
+
+def expanding_block_shape(ns):
+    cases = [(16, (2, 16, 12, 12), (2, 8, 30, 30)), (8, (3, 8, 10, 7), (3, 4, 25, 20)), (4, (1, 4, 5, 5), (1, 2, 9, 9)),
+             (1024, (1, 1024, 28, 28), (1, 512, 60, 60))]
+    return {f"ExpandingBlock({c}) on x {x} and skip {skip}": ns["ExpandingBlock"](c)(randn(x, i), randn(skip, i + 9))
+            for i, (c, x, skip) in enumerate(cases)}
+
+
+def expanding_block_layers(ns):
+    block = ns["ExpandingBlock"](16)
+    out = seeded(block, conv_names("conv1", "conv2", "conv3"), 4)
+    x, joined = randn((2, 16, 7, 9), 5), randn((2, 16, 12, 10), 6)
+    out.update({"upsample(x)": block.upsample(x), "conv1(x)": block.conv1(x), "conv2(x)": block.conv2(joined),
+                "conv3(conv2(x))": block.conv3(block.conv2(joined)), "activation(x)": block.activation(x.clone())})
+    return out
+
+
+def expanding_block_forward(ns):
+    block = ns["ExpandingBlock"](8)
+    seeded(block, conv_names("conv1", "conv2", "conv3"), 7)
+    cases = [((2, 8, 9, 9), (2, 4, 21, 21)), ((1, 8, 7, 11), (1, 4, 16, 24))]
+    return {f"forward on x {x} and skip {skip}": block(randn(x, i), randn(skip, i + 9)) for i, (x, skip) in enumerate(cases)}
+
+
+def feature_map_block(ns):
+    out = {}
+    for i, (c_in, c_out, shape) in enumerate([(10, 60, (1, 10, 5, 5)), (1, 64, (2, 1, 17, 9)), (64, 3, (1, 64, 8, 8))]):
+        block = ns["FeatureMapBlock"](c_in, c_out)
+        seeded(block, conv_names("conv"), 8 + i)
+        out[f"FeatureMapBlock({c_in}, {c_out}) on {shape}"] = block(randn(shape, i))
+    return out
+
+
+def unet_shape(ns):
+    cases = [((1, 3, 4), (1, 1, 256, 256)), ((2, 5, 4), (2, 2, 208, 208)), ((1, 1, 2), (1, 1, 300, 256)),
+             ((1, 1, 4), (1, 1, 512, 512))]
+    return {f"UNet{args} on {shape}": ns["UNet"](*args)(randn(shape, i)) for i, (args, shape) in enumerate(cases)}
+
+
+def unet_layers(ns):
+    out = {}
+    for hidden in (4, 5):
+        values = seeded(ns["UNet"](2, 3, hidden_channels=hidden), conv_names(*UNET_CONVS), hidden)
+        out.update({f"UNet(2, 3, hidden_channels={hidden}): {name}": value for name, value in values.items()})
+    return out
+
+
+def unet_forward(ns):
+    model = ns["UNet"](2, 3, hidden_channels=2)
+    seeded(model, conv_names(*UNET_CONVS), 11)
+    return {"UNet(2, 3, hidden_channels=2) on (2, 2, 200, 184)": model(randn((2, 2, 200, 184), 12))}
+
+
+def trained_weights(ns):
+    """The trained model's weights, and the run's settings as the kernel holds them."""
+    model, config = ns["model"], ns["config"]
+    out = {name: model.get_parameter(name) for name in conv_names(*UNET_CONVS)}
+    out.update({f"config.{name}": torch.tensor(float(getattr(config, name)))
+                for name in ("epochs", "hidden_channels", "input_size")})
+    return out
+
+
+# ---- correct dependencies, for one test cell and its check ------------------------------------------------
+
+def swap_in(ns, code, names):
+    """Run `code` (the reference solutions of `names`) and put its `names` into `ns`; returns what they
+    replaced, for ``restore``."""
+    references = {}
+    exec(code, references)
+    saved = {name: ns[name] for name in names if name in ns}
+    ns.update({name: references[name] for name in names})
+    return {"names": list(names), "saved": saved}
+
+
+def restore(ns, swapped):
+    """Put back what ``swap_in`` replaced (and remove what it added)."""
+    for name in swapped["names"]:
+        ns.pop(name, None)
+    ns.update(swapped["saved"])
+
+
+@contextlib.contextmanager
+def references(ns, code, names):
+    swapped = swap_in(ns, code, names)
+    try:
+        yield
+    finally:
+        restore(ns, swapped)
+
+
+# ---- the kernel's answer ----------------------------------------------------------------------------------
+
+def answer(ns, check, code, names, shapes_only):
+    """Run the check named `check` on `ns` with the references of `names`: the JSON message sent to the grader.
+
+    Each result travels as its shape, dtype, device and (unless `shapes_only`) its float32 values in base64;
+    an exception travels as its type and message.
+    """
+    try:
+        with references(ns, code, names), torch.no_grad():
+            results = {str(key): torch.as_tensor(value) for key, value in globals()[check](ns).items()}
+            arrays = {key: {"shape": list(value.shape), "dtype": str(value.dtype), "device": value.device.type,
+                            "data": "" if shapes_only else base64.b64encode(
+                                value.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()).decode()}
+                      for key, value in results.items()}
+        return json.dumps({"arrays": arrays})
+    except BaseException as error:                    # noqa: BLE001 (the student's code may raise anything)
+        return json.dumps({"error": f"{type(error).__name__}: {error}"[:500]})

@@ -7,11 +7,11 @@ On this machine (the client), ``grade_batch`` reads each submission's bytes and 
 ``grade_submission`` task per submission to the cluster's scheduler. The task runs on a worker machine,
 which shares nothing with this one but a clone of the repository at the same commit: it receives the
 student id, the file's name and bytes and the batch's ``Settings``, and grades with the local grader's own
-machinery (``Grader.grade_one``) in a temporary folder. Each worker process makes the template course
-(and finds the data) once, on its first task, and decides on the sandbox itself (``grade.use_sandbox``):
-the client's log says, for every submission, whether its kernel ran in a sandbox and where.
+machinery (``grade.Session.grade_one``) in a temporary folder. Each worker process makes its session (the
+template course, the data, its decision on the sandbox, ``grade.use_sandbox``) once, on its first task: the
+client's log says, for every submission, whether its kernel ran in a sandbox and where.
 
-The task returns an ``Outcome`` (scores, status, the feedback page's bytes); the client writes the same
+The task returns the submission's ``Result`` and its feedback page's bytes; the client writes the same
 grades.csv and feedback/ as local grading, in submission order, with ``report``'s own functions. A task that
 raises (an exception, a worker lost again and again) becomes a row "grading error on the cluster: ...".
 
@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import itertools
 import logging
+import os
 import pathlib
 import shutil
 import tempfile
@@ -31,6 +32,7 @@ import threading
 import time
 
 from autograder import assignment, grade, report
+from autograder.result import Result, status
 from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.submissions import Submission, UsageError
 
@@ -44,8 +46,7 @@ GPU = {"GPU": 1}               # the resource full-mode tasks ask for
 LOCAL_SCHEDULER = {"distributed.scheduler.worker-saturation": 1.0, "distributed.nanny.pre-spawn-environ": {}}
 _log = logging.getLogger(__name__)
 _setup_lock = threading.Lock()
-_worker_course = {}            # this worker process's template course and data folder, made once
-_graders = {}                  # task key -> the Grader grading it in this worker process (see stop_tasks)
+_sessions = {}                 # Settings -> this worker process's grading Session for them, made once
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,58 +57,39 @@ class Settings:
     timeout: int               # seconds per cell
     sandbox: str               # the --sandbox choice, auto, on or off: each worker resolves it
     digest: str                # assignment_digest() of the client: workers must have the same notebooks
-    slots: dict = dataclasses.field(default_factory=dict)   # host -> tasks it runs at once (shares its cores)
+    slots: tuple = ()          # (host, tasks it runs at once) pairs: the kernels on a host share its cores
 
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """A task's small, picklable answer."""
-
-    student: str
-    scores: dict
-    max_scores: dict
-    mode: str
-    status: str
-    seconds: float
-    feedback_html: bytes = None
-    host: str = ""
-    sandbox: str = ""          # "in a sandbox" or "WITHOUT a sandbox (why)"
+    def tasks_on(self, host, default):
+        """The tasks the workers on `host` run at once (`default` for a host not listed)."""
+        return dict(self.slots).get(host, default)
 
 
 # ---- on the worker -----------------------------------------------------------------------------------------
 
 def grade_submission(student, file_name, content, settings):
-    """The Dask task: grade one submission (its bytes) on this worker and return its Outcome."""
+    """The Dask task: grade one submission (its bytes) on this worker; returns (its Result, its feedback page)."""
     from distributed import get_worker
     worker = get_worker()
     host = _host(worker.address)
-    key, sandboxed, reason = worker.get_current_task(), *_sandbox(settings)
+    key, session = worker.get_current_task(), _session(settings, worker, host)
     with tempfile.TemporaryDirectory(prefix="unet-task-", dir=worker.local_directory) as folder, \
             _claim_slot() as slot:
         folder = pathlib.Path(folder)
-        grader = grade.Grader(folder / "out", mode=settings.mode, timeout=settings.timeout, sandbox=sandboxed,
-                              workers=settings.slots.get(host, worker.state.nthreads), log=_log.warning)
-        grader.sandbox_reason = reason                                # why not, in the rows graded without it
-        template, grader.data = _course(grader, settings.digest, pathlib.Path(worker.local_directory))
         path = folder / "submission" / pathlib.PurePath(file_name).name
         path.parent.mkdir()
         path.write_bytes(content)
-        _graders[key] = grader
-        try:
-            result = grader.grade_one(Submission(student, path), template, folder / "course", slot)
-        finally:
-            del _graders[key]
-        return Outcome(student, result.scores, result.max_scores, result.mode, result.status, result.seconds,
-                       result.feedback.read_bytes(), host,
-                       "in a sandbox" if sandboxed else f"WITHOUT a sandbox ({reason})")
+        result = session.grade_one(Submission(student, path), folder / "course", folder / "feedback", slot, tag=key)
+        page = result.feedback.read_bytes()
+    result.host, result.feedback = host, None
+    return result, page
 
 
 def stop_tasks(keys):
     """Kill the grading processes of the tasks `keys` running in this worker process (run by client.run when
     the grader presses Ctrl-C: Dask cannot stop a running task, but its task then ends at once)."""
-    for key in keys:
-        for process in list(getattr(_graders.get(key), "_running", ())):
-            grade._kill(process)
+    for session in _sessions.values():
+        for key in keys:
+            session.stop(tag=key)
 
 
 def assignment_digest():
@@ -118,32 +100,29 @@ def assignment_digest():
     return digest.hexdigest()[:16]
 
 
-def _sandbox(settings):
-    """(sandboxed, why not) on this worker; --sandbox on where it cannot run fails the task."""
-    sandboxed, reason = grade.use_sandbox(settings.sandbox, settings.mode)
-    if settings.sandbox == "on" and not sandboxed:
-        raise RuntimeError(f"--sandbox on, but {reason}")
-    if not sandboxed:
-        _log.warning("grading WITHOUT a sandbox: %s", reason)
-    return sandboxed, reason
-
-
-def _course(grader, digest, scratch):
-    """(template course, data folder) of this worker process, made in its Dask scratch folder (which Dask
-    removes with the worker) on its first task."""
-    if digest != assignment_digest():
+def _session(settings, worker, host):
+    """This worker process's grading session for the batch's settings: made on its first task, with the template
+    course (and the data) in its Dask scratch folder, which Dask removes with the worker."""
+    if settings.digest != assignment_digest():
         raise RuntimeError("this worker's clone has other assignment notebooks than the grader's: "
                            "check out the grader's commit on the worker machine")
     with _setup_lock:
-        if not _worker_course:
+        if settings not in _sessions:
+            sandboxed, reason = grade.use_sandbox(settings.sandbox, settings.mode)
+            if settings.sandbox == "on" and not sandboxed:
+                raise RuntimeError(f"--sandbox on, but {reason}")
+            if not sandboxed:
+                _log.warning("grading WITHOUT a sandbox: %s", reason)
             error = grade.prepare_data()
             if error:
                 raise RuntimeError(error)
-            work = scratch / "unet-course"
+            threads = max(1, (os.cpu_count() or 1) // settings.tasks_on(host, worker.state.nthreads))
+            session = grade.Session(settings.mode, settings.timeout, threads, sandboxed, reason, log=_log.warning)
+            work = pathlib.Path(worker.local_directory) / f"unet-course-{len(_sessions)}"
             shutil.rmtree(work, ignore_errors=True)                  # a first task that failed half-way
-            _worker_course.update(template=grader._template(work / "template"),
-                                  data=grade.data_folder(work))
-    return _worker_course["template"], _worker_course["data"]
+            session.prepare(work)
+            _sessions[settings] = session
+    return _sessions[settings]
 
 
 @contextlib.contextmanager
@@ -223,7 +202,7 @@ def grade_batch(client, submissions, out, mode, timeout=120, sandbox="auto", log
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     tests = assignment.points()
-    settings = Settings(mode, timeout, sandbox, assignment_digest(), host_slots(client))
+    settings = Settings(mode, timeout, sandbox, assignment_digest(), tuple(sorted(host_slots(client).items())))
     futures = client.map(task, [item.student for item in submissions], [item.path.name for item in submissions],
                          [item.path.read_bytes() for item in submissions], settings=settings, pure=False,
                          key=[f"grade-{index}-{item.student}" for index, item in enumerate(submissions)],
@@ -233,11 +212,8 @@ def grade_batch(client, submissions, out, mode, timeout=120, sandbox="auto", log
     try:
         for done, future in enumerate(as_completed(futures), start=1):
             index = order[future.key]
-            outcome = _outcome(future, submissions[index].student, mode, tests)
-            result = results[index] = _result(outcome, submissions[index], out)
-            log(f"[{done}/{len(futures)}] {result.student}: {report.number(result.total)}/"
-                f"{report.number(result.max_total)} ({result.status}) in {result.seconds:.1f} s"
-                + (f" on {outcome.host}, {outcome.sandbox}" if outcome.host else ""))
+            result = results[index] = _result(future, submissions[index].student, mode, tests, out)
+            log(f"[{done}/{len(futures)}] {result.line()}")
     except BaseException:                                 # Ctrl-C: no CSV, and no task left running
         client.cancel(futures)
         with contextlib.suppress(Exception):
@@ -249,34 +225,29 @@ def grade_batch(client, submissions, out, mode, timeout=120, sandbox="auto", log
     return results
 
 
-def _outcome(future, student, mode, tests):
-    """The task's Outcome, or for a task that raised, an Outcome that says so with zero points."""
+def _result(future, student, mode, tests, out):
+    """The task's Result, its feedback page written to out/feedback/; for a task that raised, a Result that
+    says so with zero points."""
     try:
-        return future.result()
+        result, page = future.result()
     except Exception as error:
-        status = f"grading error on the cluster: {_one_line(error, 240)}"
+        problem = f"grading error on the cluster: {_one_line(error, 240)}"
         if error.__cause__ is not None:                   # e.g. a scheduler that cannot import autograder
-            status += f" (caused by {_one_line(error.__cause__, 120)})"
-        return Outcome(student, {}, dict(tests), mode, status, 0.0)
+            problem += f" (caused by {_one_line(error.__cause__, 120)})"
+        result, page = Result(student, {}, dict(tests), mode, status(problem)), None
+    with tempfile.TemporaryDirectory(prefix="unet-feedback-") as folder:
+        received = None
+        if page is not None:
+            received = pathlib.Path(folder) / "feedback.html"
+            received.write_bytes(page)
+        result.feedback = report.write_feedback(out / "feedback", result, received)
+    return result
 
 
 def _one_line(error, length):
     """'Type: message' on one line, at most about `length` characters."""
     message = " ".join(str(error).split())
     return f"{type(error).__name__}: {message[:length]}" if message else type(error).__name__
-
-
-def _result(outcome, submission, out):
-    """The Outcome as a grade.Result, its feedback page written to out/feedback/ by report.write_feedback."""
-    result = grade.Result(submission.student, submission.path, outcome.scores, outcome.max_scores, outcome.mode,
-                          outcome.status, outcome.seconds)
-    with tempfile.TemporaryDirectory(prefix="unet-feedback-") as folder:
-        page = None
-        if outcome.feedback_html is not None:
-            page = pathlib.Path(folder) / "feedback.html"
-            page.write_bytes(outcome.feedback_html)
-        result.feedback = report.write_feedback(out / "feedback", result, page)
-    return result
 
 
 def main(address, submissions, out, mode="auto", workers=1, timeout=120, sandbox="auto", log=print):

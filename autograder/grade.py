@@ -2,7 +2,7 @@
 
     python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
 
-How one submission is graded (``grade_one``):
+How one submission is graded (``Session.grade_one``):
 1. It is read and checked (an empty file, invalid JSON or a non-notebook gets that status and zero) and
    rebuilt on the release (``normalise.py``): every test cell present once, untagged, as released.
 2. A copy of a template course (made once per batch by ``nbgrader generate_assignment``, so its gradebook
@@ -11,7 +11,8 @@ How one submission is graded (``grade_one``):
 3. ``python -m autograder.worker`` runs nbgrader's ``autograde`` and ``generate_feedback`` there, in a
    process of its own with a hard time limit, and the kernel gets a fresh checkpoint folder, seeded
    random generators and an output cap (``PREAMBLE``) and the mode's UNET_* settings.
-4. The scores are read back from that course's gradebook with nbgrader's ``Gradebook`` API.
+4. The worker reads the scores back from that course's gradebook with nbgrader's ``Gradebook`` API and
+   writes the submission's one ``Result`` (``result.py``) beside the job.
 
 Courses are independent (nbgrader's sqlite gradebook is one per course and it has no parallel autograde),
 so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads.
@@ -29,13 +30,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import assignment, normalise, report
-from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, put_tools_on_path,
+from autograder.result import Result, status
+from autograder.submissions import Submission
+from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
                                run_nbgrader)
 from lesson.config import QUICK_GRADING, SMOKE_GRADING, environment_for
 
@@ -110,32 +113,6 @@ MODES = {
 }
 
 
-@dataclasses.dataclass
-class Result:
-    student: str
-    path: pathlib.Path
-    scores: dict              # grade_id -> points
-    max_scores: dict
-    mode: str
-    status: str
-    seconds: float = 0.0
-    feedback: pathlib.Path = None
-
-    @property
-    def total(self):
-        return sum(self.scores.values())
-
-    @property
-    def max_total(self):
-        return sum(self.max_scores.values())
-
-    def row(self, test_ids):
-        row = {"student": self.student, "total": report.number(self.total),
-               "max_total": report.number(self.max_total), "mode": self.mode, "status": self.status}
-        row.update({test_id: report.number(self.scores.get(test_id, 0)) for test_id in test_ids})
-        return row
-
-
 def resolve_mode(requested):
     """'auto' is 'full' when PyTorch sees a GPU, else 'quick'."""
     if requested != "auto":
@@ -144,111 +121,97 @@ def resolve_mode(requested):
     return "full" if torch.cuda.is_available() else "quick"
 
 
-class Grader:
-    """Grades submissions in `mode` into the folder `out`; see the module docstring."""
+class Session:
+    """What the submissions of a batch share, and how one is graded: the mode, the limits, the template course,
+    the data folder, the sandbox decision and the grading processes running now.
 
-    def __init__(self, out, mode="quick", workers=1, timeout=120, max_output_bytes=2_000_000, log=print,
-                 keep_work=None, sandbox=False, sandbox_reason=""):
-        self.out = pathlib.Path(out)
+    The local ``Grader`` grades through one session; so does each Dask worker process (``cluster.py``).
+    """
+
+    def __init__(self, mode: str = "quick", timeout: int = 120, threads: int = 1, sandbox: bool = False,
+                 sandbox_reason: str = "", max_output_bytes: int = 2_000_000, log=print, keep_work=None):
         self.mode = MODES[mode]
-        self.workers = max(1, workers)
         self.timeout = timeout
+        self.threads = max(1, threads)               # each kernel's threads
+        self.sandbox = sandbox                       # run each kernel in autograder.sandbox (bubblewrap)
+        self.sandbox_reason = "" if sandbox else (sandbox_reason or "not requested")   # why not, in every row
         self.max_output_bytes = max_output_bytes
         self.log = log
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
-        self.sandbox = sandbox                       # run each kernel in autograder.sandbox (bubblewrap)
-        self.sandbox_reason = sandbox_reason         # why not, written into every row graded without it
-        self.data = None                             # the data folder the kernels read (set by grade())
-        self._running = set()                        # worker processes now running (killed on Ctrl-C)
+        self.template = None                         # the template course (set by prepare())
+        self.data = None                             # the data folder the kernels read (set by prepare())
         self.tests = assignment.points()
         self.release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
-        self.threads = max(1, (os.cpu_count() or 1) // self.workers)
+        self._running = {}                           # tag -> the grading processes running for it
+        self._lock = threading.Lock()
         put_tools_on_path()                          # the gradebook (here and in the workers) runs `alembic`
 
-    def grade(self, submissions):
-        """Grade every submission; write grades.csv and feedback/; return the results in submission order."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="unet-grading-") as work:
-            work = pathlib.Path(work)
-            template = self._template(work / "template")
-            self.data = data_folder(work)
-            self.log(f"course template ready in {time.monotonic() - started:.1f} s")
-            jobs = list(enumerate(submissions))
-            results = [None] * len(jobs)
-            pool = concurrent.futures.ThreadPoolExecutor(self.workers)
-            try:
-                futures = {pool.submit(self.grade_one, submission, template, work / f"course-{index}", index + 1): index
-                           for index, submission in jobs}
-                for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-                    result = results[futures[future]] = future.result()
-                    self.log(f"[{done}/{len(jobs)}] {result.student}: {report.number(result.total)}/"
-                             f"{report.number(result.max_total)} ({result.status}) in {result.seconds:.1f} s")
-            except BaseException:                        # Ctrl-C: stop every worker now; no CSV is written
-                pool.shutdown(wait=False, cancel_futures=True)
-                for process in list(self._running):
-                    _kill(process)
-                raise
-            pool.shutdown()
-        report.write_grades(self.out / "grades.csv", results, list(self.tests))
-        self.log(f"graded {len(results)} submission(s) in {self.mode.name} mode in {time.monotonic() - started:.1f} s: "
-                 f"{self.out / 'grades.csv'}, {self.out / 'feedback'}/")
-        return results
+    @property
+    def sandbox_label(self) -> str:
+        return "in a sandbox" if self.sandbox else f"WITHOUT a sandbox ({self.sandbox_reason})"
 
-    def _template(self, root):
-        """A course whose gradebook knows the assignment: made once, copied for each submission."""
-        make_course(root)
-        run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
-        return root
+    def prepare(self, work: pathlib.Path, data: pathlib.Path | None = None) -> None:
+        """Make the template course in `work` (its gradebook knows the assignment; copied for each submission)
+        and choose the data folder the kernels read (`data`, else ``data_folder(work)``)."""
+        template = pathlib.Path(work) / "template"
+        make_course(template)
+        run_nbgrader(template, "generate_assignment", ASSIGNMENT, "--force")
+        self.template = template
+        self.data = data or data_folder(work)
 
-    def grade_one(self, submission, template, course, slot=1):
+    def grade_one(self, submission: Submission, course: pathlib.Path, feedback_folder: pathlib.Path, slot: int = 1,
+                  tag: object = None) -> Result:
+        """Grade one submission in the (new) course folder `course`; its feedback page goes to `feedback_folder`.
+        `slot` numbers it among the submissions graded at once (its sandbox uid); `tag` names it for ``stop``."""
         started = time.monotonic()
-        result = Result(submission.student, submission.path, {}, dict(self.tests), self.mode.name, "ok")
         try:
             notebook = normalise.read_submission(submission.path)
             rebuilt, notes = normalise.rebuild(notebook, self.release)
         except normalise.InvalidSubmission as reason:
-            result.status = str(reason)
+            result = Result(submission.student, {}, dict(self.tests), self.mode.name, status(str(reason)))
         else:
-            result.feedback = self._autograde(result, rebuilt, notes, template, course, slot)
+            result = self.autograde(submission.student, rebuilt, notes, pathlib.Path(course), slot, tag)
         result.seconds = time.monotonic() - started
-        result.feedback = report.write_feedback(self.out / "feedback", result, result.feedback)
-        if self.keep_work and course.exists():
-            shutil.copytree(course, pathlib.Path(self.keep_work) / course.name, dirs_exist_ok=True)
+        result.feedback = report.write_feedback(feedback_folder, result, result.feedback)
+        if self.keep_work and pathlib.Path(course).exists():
+            shutil.copytree(course, pathlib.Path(self.keep_work) / pathlib.Path(course).name, dirs_exist_ok=True)
         shutil.rmtree(course, ignore_errors=True)
         return result
 
-    def _autograde(self, result, notebook, notes, template, course, slot=1):
-        student = re.sub(r"[^A-Za-z0-9_-]+", "_", result.student).strip("_")[:40] or "student"
+    def autograde(self, student: str, notebook, notes: list[str], course: pathlib.Path, slot: int = 1,
+                  tag: object = None) -> Result:
+        """Run the grading worker on a rebuilt notebook; its Result, or one saying why there is none."""
+        job_path, job, env = self.prepare_job(student, notebook, notes, course, slot)
+        problem = self.run_worker(job_path, course, job, env, tag)
+        if problem:
+            return Result(student, {}, dict(self.tests), self.mode.name, status(problem, (), self.sandbox_reason),
+                          sandbox=self.sandbox_label)
+        return Result.read(course / "result.json")
+
+    def prepare_job(self, student: str, notebook, notes: list[str], course: pathlib.Path, slot: int = 1):
+        """Lay out the course folder of one submission; returns (job file, job, the worker's environment)."""
+        folder_name = re.sub(r"[^A-Za-z0-9_-]+", "_", student).strip("_")[:40] or "student"
         course.mkdir(parents=True)
-        shutil.copyfile(template / "gradebook.db", course / "gradebook.db")
+        shutil.copyfile(self.template / "gradebook.db", course / "gradebook.db")
         (course / "source" / ASSIGNMENT).mkdir(parents=True)       # empty: the gradebook has the tests
-        submitted = course / "submitted" / student / ASSIGNMENT
+        submitted = course / "submitted" / folder_name / ASSIGNMENT
         submitted.mkdir(parents=True)
         nbformat.write(notebook, submitted / f"{ASSIGNMENT}.ipynb")
-        job = {"course": str(course), "student": student, "cell_timeout": self.timeout,
+        job = {"course": str(course), "student": folder_name, "student_id": student, "cell_timeout": self.timeout,
                "cell_timeouts": {cell: max(self.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
                "max_output_bytes": self.max_output_bytes, "skip_tag": f"never-skip-{secrets.token_hex(16)}",
-               "preamble": preamble(self.max_output_bytes), "mode": self.mode.name, "mode_description": self.mode.description,
-               "notes": notes}
-        worker_env = self.kernel_environment(course)
+               "preamble": preamble(self.max_output_bytes), "mode": self.mode.name,
+               "mode_description": self.mode.description, "notes": notes, "sandbox_reason": self.sandbox_reason,
+               "sandbox_label": self.sandbox_label}
+        env = self.kernel_environment(course)
         if self.sandbox:
-            job["sandbox"] = self._sandbox(course, slot, worker_env)
-            worker_env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(course / "jupyter"),
-                                                                       os.environ.get("JUPYTER_PATH")]))
+            job["sandbox"] = self._sandbox(course, slot)
+            env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(course / "jupyter"), os.environ.get("JUPYTER_PATH")]))
         job_path = course / "job.json"
         job_path.write_text(json.dumps(job, indent=1))
-        outcome = self._run_worker(job_path, course, job, worker_env)
-        scores, needs_manual = read_scores(course / "gradebook.db", student)
-        result.scores = {test_id: scores.get(test_id, 0.0) for test_id in self.tests}
-        result.status = outcome.get("status", "grading error")
-        if result.status == "ok" and needs_manual:
-            result.status = f"not graded: {', '.join(needs_manual)}"
-        if not self.sandbox:                         # never silently open: the row says it
-            result.status += f"; no sandbox ({self.sandbox_reason or 'not requested'})"
-        return course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        return job_path, job, env
 
-    def kernel_settings(self, checkpoints):
+    def kernel_settings(self, checkpoints: pathlib.Path) -> dict[str, str]:
         """What the kernel's environment must hold: the mode's run settings, seeds and thread counts."""
         settings = environment_for(self.mode.settings)
         settings.update({"UNET_GRADING_MODE": self.mode.name, "UNET_CHECKPOINT_DIR": str(checkpoints),
@@ -260,14 +223,14 @@ class Grader:
             settings["UNET_DATA_DIR"] = os.environ["UNET_DATA_DIR"]
         return settings
 
-    def kernel_environment(self, course):
+    def kernel_environment(self, course: pathlib.Path) -> dict[str, str]:
         """The environment of the worker and its kernel: the mode's settings and nothing of the grader's own."""
         env = {name: value for name, value in os.environ.items()
                if not name.startswith("UNET_") and name not in ("PYTHONPATH", "PYTHONSTARTUP")}
         env.update(self.kernel_settings(course / "checkpoints"))
         return env
 
-    def _sandbox(self, course, slot, worker_env):
+    def _sandbox(self, course, slot):
         """Set up the sandboxed kernel of one submission; returns the job's "sandbox" entry.
 
         The kernel runs in autograder.sandbox as uid SANDBOX_UID_BASE + slot, sees the Python environment and
@@ -288,30 +251,79 @@ class Grader:
             os.chown(path, uid, uid)
         return {"uid": uid, "runtime": str(runtime), "kernel_name": sandbox.KERNEL_NAME}
 
-    def hard_limit(self):
+    def hard_limit(self) -> int:
         """Seconds after which a whole submission is stopped: far beyond the sum of its cells' limits."""
         other_cells = sum(1 for cell in self.release.cells if cell.cell_type == "code") - len(LONG_CELLS)
         return len(LONG_CELLS) * max(self.timeout, self.mode.long_cell_timeout) + other_cells * self.timeout + 300
 
-    def _run_worker(self, job_path, course, job, env):
+    def run_worker(self, job_path, course, job, env, tag=None) -> str:
+        """Run ``python -m autograder.worker`` on the job; "" when it wrote its result, else what went wrong."""
         log_path = course / "worker.log"
         with open(log_path, "w") as log:
             process = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(job_path)], cwd=REPO_ROOT,
                                        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            self._running.add(process)
+            with self._lock:
+                self._running.setdefault(tag, set()).add(process)
             try:
                 process.wait(timeout=self.hard_limit())
             except subprocess.TimeoutExpired:
                 _kill(process)
-                return {"status": f"grading stopped after {self.hard_limit()} s"}
+                return f"grading stopped after {self.hard_limit()} s"
             finally:
-                self._running.discard(process)
-        outcome_path = course / "outcome.json"
-        if process.returncode != 0 or not outcome_path.exists():
+                with self._lock:
+                    self._running[tag].discard(process)
+        if process.returncode != 0 or not (course / "result.json").exists():
             tail = log_path.read_text(errors="replace")[-2000:]
-            self.log(f"{job['student']}: the grading worker failed (exit {process.returncode}):\n{tail}")
-            return {"status": f"grading error (worker exit {process.returncode})"}
-        return json.loads(outcome_path.read_text())
+            self.log(f"{job['student_id']}: the grading worker failed (exit {process.returncode}):\n{tail}")
+            return f"grading error (worker exit {process.returncode})"
+        return ""
+
+    def stop(self, tag: object = None, everything: bool = False) -> None:
+        """Kill the grading processes of `tag` (or all of them): a grader's Ctrl-C."""
+        with self._lock:
+            processes = [process for key, running in self._running.items() if everything or key == tag
+                         for process in running]
+        for process in processes:
+            _kill(process)
+
+
+class Grader:
+    """Grades a batch of submissions on this machine into the folder `out`; see the module docstring."""
+
+    def __init__(self, out, mode="quick", workers=1, timeout=120, max_output_bytes=2_000_000, log=print,
+                 keep_work=None, sandbox=False, sandbox_reason=""):
+        self.out = pathlib.Path(out)
+        self.workers = max(1, workers)
+        self.log = log
+        self.session = Session(mode, timeout, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason,
+                               max_output_bytes, log, keep_work)
+
+    def grade(self, submissions: list[Submission]) -> list[Result]:
+        """Grade every submission; write grades.csv and feedback/; return the results in submission order."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="unet-grading-") as work:
+            work = pathlib.Path(work)
+            self.session.prepare(work)
+            self.log(f"course template ready in {time.monotonic() - started:.1f} s")
+            results = [None] * len(submissions)
+            pool = concurrent.futures.ThreadPoolExecutor(self.workers)
+            try:
+                futures = {pool.submit(self.session.grade_one, submission, work / f"course-{index}",
+                                       self.out / "feedback", index + 1): index
+                           for index, submission in enumerate(submissions)}
+                for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                    result = results[futures[future]] = future.result()
+                    self.log(f"[{done}/{len(submissions)}] {result.line()}")
+            except BaseException:                        # Ctrl-C: stop every worker now; no CSV is written
+                pool.shutdown(wait=False, cancel_futures=True)
+                self.session.stop(everything=True)
+                raise
+            pool.shutdown()
+        report.write_grades(self.out / "grades.csv", results, list(self.session.tests))
+        self.log(f"graded {len(results)} submission(s) in {self.session.mode.name} mode in "
+                 f"{time.monotonic() - started:.1f} s: {self.out / 'grades.csv'}, {self.out / 'feedback'}/")
+        return results
 
 
 def _matplotlib_cache(folder):
@@ -331,18 +343,6 @@ def _kill(process):
     except ProcessLookupError:
         pass
     process.wait()
-
-
-def read_scores(gradebook, student):
-    """({grade_id: score}, [grade_ids needing manual grading]) from a course's gradebook, via nbgrader's API."""
-    try:
-        with Gradebook(f"sqlite:///{gradebook}") as gb:
-            submission = gb.find_submission(ASSIGNMENT, student)
-            grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
-            scores = {grade.name: float(grade.score or 0.0) for grade in grades}
-            return scores, [grade.name for grade in grades if grade.needs_manual_grade]
-    except MissingEntry:
-        return {}, []
 
 
 def use_sandbox(requested, mode):

@@ -2,8 +2,9 @@
 
 Run by ``grade.py`` in a subprocess per submission (so that a hung or crashing grading can be stopped
 without taking the batch down). It runs nbgrader's own ``autograde`` and ``generate_feedback`` through
-``NbGraderAPI`` with the configuration below, and writes ``outcome.json`` beside the job: what nbgrader
-reported and which cells hit the grader's limits. The scores themselves stay in the course's gradebook.
+``NbGraderAPI`` with the configuration below, reads the scores from the course's gradebook and writes the
+submission's ``Result`` (``result.py``) as ``result.json`` beside the job: scores, status (which cells hit the
+grader's limits), sandbox, feedback page and the time each stage took.
 """
 import importlib
 import json
@@ -20,8 +21,12 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 from traitlets.config import Config
 
+from nbgrader.api import Gradebook, MissingEntry
+
+from autograder import assignment
 from autograder.course import ASSIGNMENT
 from autograder.plugins import KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode
+from autograder.result import Result, status
 
 # Anything a test cell prints on stderr (PyTorch's warnings, logging, tqdm) is dropped before scoring: a
 # test's verdict is its asserts. nbgrader's default scores any stderr output as a failure.
@@ -79,19 +84,32 @@ def limits_hit(notebook):
     return hits
 
 
-def status_of(hits):
+def problem_of(hits):
+    """What went wrong in the run, for the row's status; None when nothing did."""
     if hits["kernel_died"]:
         return f"kernel died in {hits['kernel_died'][0]}"
     if hits["timed_out"]:
         return f"time limit in {', '.join(hits['timed_out'])}"
-    return "ok"
+    return None
 
 
-def banner(job, status):
+def read_scores(gradebook, student):
+    """({grade_id: score}, [grade_ids needing manual grading]) from a course's gradebook, via nbgrader's API."""
+    try:
+        with Gradebook(f"sqlite:///{gradebook}") as gb:
+            submission = gb.find_submission(ASSIGNMENT, student)
+            grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
+            scores = {grade.name: float(grade.score or 0.0) for grade in grades}
+            return scores, [grade.name for grade in grades if grade.needs_manual_grade]
+    except MissingEntry:
+        return {}, []
+
+
+def banner(job, row_status):
     kernel = ("Your code ran in a sandbox (no network, no view of the course's files, bounded memory)."
               if job.get("sandbox") else "Your code ran without a sandbox.")
     lines = [f"## Grading report: {job['mode']} mode", "", job["mode_description"], "", kernel, "",
-             f"**Status:** {status}."]
+             f"**Status:** {row_status}."]
     if job["notes"]:
         lines += ["", "What the grader repaired before grading (the tests ran as released):", ""]
         lines += [f"* {note}" for note in job["notes"]]
@@ -103,22 +121,31 @@ def main(job_path):
     threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
     job_path = pathlib.Path(job_path)
     job = json.loads(job_path.read_text())
+    course = pathlib.Path(job["course"])
     config = nbgrader_config(job)
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    timings = {}
     started = time.monotonic()
-    outcome = {"autograde": api.autograde(ASSIGNMENT, job["student"], force=True, create=True)}
-    outcome["autograde_seconds"] = time.monotonic() - started
-    autograded = (pathlib.Path(job["course"]) / "autograded" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    hits = limits_hit(nbformat.read(autograded, as_version=4)) if autograded.exists() else None
-    outcome["hits"] = hits
-    outcome["status"] = status_of(hits) if hits else "grading error: nbgrader autograde failed"
-    config.FeedbackBanner.lines = banner(job, outcome["status"])
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).autograde(
+        ASSIGNMENT, job["student"], force=True, create=True)
+    timings["autograde"] = time.monotonic() - started
+    autograded = course / "autograded" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    scores, needs_manual = read_scores(course / "gradebook.db", job["student"])
+    points = assignment.points()
     if autograded.exists():
+        problem = problem_of(limits_hit(nbformat.read(autograded, as_version=4)))
+    else:
+        problem = "grading error: nbgrader autograde failed"
+    row_status = status(problem, needs_manual, job["sandbox_reason"])
+    feedback = None
+    if autograded.exists():
+        config.FeedbackBanner.lines = banner(job, row_status)
         started = time.monotonic()
-        outcome["feedback"] = api.generate_feedback(ASSIGNMENT, job["student"], force=True)
-        outcome["feedback_seconds"] = time.monotonic() - started
-    (job_path.parent / "outcome.json").write_text(json.dumps(outcome, indent=1))
+        NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).generate_feedback(
+            ASSIGNMENT, job["student"], force=True)
+        timings["feedback"] = time.monotonic() - started
+        feedback = course / "feedback" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    Result(job["student_id"], {test: scores.get(test, 0.0) for test in points}, dict(points), job["mode"],
+           row_status, sandbox=job["sandbox_label"], feedback=feedback, timings=timings).write(course / "result.json")
     return 0
 
 

@@ -9,8 +9,9 @@ import nbformat
 import pytest
 
 from autograder import grade, normalise, report, submissions, worker
-from autograder.course import RELEASE_NOTEBOOK
+from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.plugins import GradingExecute, _scrub
+from autograder.result import Result, status
 from tests.catalogue import (CROP_SQUARE_ONLY, build, colab_saved, duplicate_tests, fill, retype_tests,
                              strip_metadata, tag_tests, Variant)
 
@@ -81,15 +82,11 @@ def test_sandbox_is_used_when_it_works_and_never_pretended(monkeypatch):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox gives each kernel its own uid: it needs root")
 def test_sandboxed_job_gets_the_sandbox_kernel_and_interrupts_by_message(tmp_path):
-    grader = grade.Grader(tmp_path / "out", mode="smoke", sandbox=True)
-    grader.data = tmp_path
-    jobs = []
-    grader._run_worker = lambda job_path, course, job, env: jobs.append((job, env)) or {"status": "ok"}
+    session = grade.Session("smoke", sandbox=True)
+    session.data, session.template = tmp_path, tmp_path / "template"
     (tmp_path / "template").mkdir()
     (tmp_path / "template" / "gradebook.db").write_bytes(b"")
-    grader._autograde(grade.Result("s", tmp_path, {}, {}, "smoke", "ok"), fill(), [], tmp_path / "template",
-                      tmp_path / "course", slot=7)
-    job, env = jobs[0]
+    _, job, env = session.prepare_job("s", fill(), [], tmp_path / "course", slot=7)
     spec = json.loads((tmp_path / "course" / "jupyter" / "kernels" / job["sandbox"]["kernel_name"] / "kernel.json").read_text())
     assert spec["interrupt_mode"] == "message" and spec["argv"][0] == "bwrap"
     assert job["sandbox"]["uid"] == 61007 and env["JUPYTER_PATH"].startswith(str(tmp_path / "course" / "jupyter"))
@@ -181,7 +178,7 @@ def test_extra_cells_keep_their_place_and_one_cell_may_hold_several_parts(tmp_pa
 # ---- outputs -------------------------------------------------------------------------------------------------
 
 def test_csv_is_written_atomically(tmp_path, monkeypatch):
-    result = grade.Result("s", tmp_path, {"t": 1.0}, {"t": 2.0}, "quick", "ok")
+    result = Result("s", {"t": 1.0}, {"t": 2.0}, "quick", "ok")
     path = tmp_path / "grades.csv"
     report.write_grades(path, [result], ["t"])
     assert path.read_text() == "student,t,total,max_total,mode,status\ns,1,1,2,quick,ok\n"
@@ -213,15 +210,11 @@ def test_nbgrader_configuration_closes_its_loopholes():
 
 
 def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
-    grader = grade.Grader(tmp_path / "out", mode="smoke")
-    jobs = []
-    for number in range(2):
-        course = tmp_path / f"c{number}"
-        grader._run_worker = lambda job_path, course, job, env: jobs.append(job) or {"status": "ok"}
-        template = tmp_path / "template"
-        template.mkdir(exist_ok=True)
-        (template / "gradebook.db").write_bytes(b"")
-        grader._autograde(grade.Result("s", tmp_path, {}, {}, "smoke", "ok"), fill(), [], template, course)
+    session = grade.Session("smoke")
+    session.template = tmp_path / "template"
+    session.template.mkdir()
+    (session.template / "gradebook.db").write_bytes(b"")
+    jobs = [session.prepare_job("s", fill(), [], tmp_path / f"c{number}")[1] for number in range(2)]
     assert len({job["skip_tag"] for job in jobs}) == 2 and all(len(job["skip_tag"]) > 30 for job in jobs)
     assert jobs[0]["cell_timeouts"]["train"] >= grade.MODES["smoke"].long_cell_timeout
 
@@ -229,11 +222,11 @@ def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
 def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tmp_path, monkeypatch):
     monkeypatch.setenv("UNET_EPOCHS", "1")
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
-    env = grade.Grader(tmp_path, mode="quick", workers=2).kernel_environment(tmp_path / "course")
+    env = grade.Grader(tmp_path, mode="quick", workers=2).session.kernel_environment(tmp_path / "course")
     assert env["UNET_GRADING_MODE"] == "quick" and env["UNET_CHECKPOINT_DIR"] == str(tmp_path / "course" / "checkpoints")
     assert env["UNET_EPOCHS"] == str(grade.QUICK_GRADING["epochs"]) and "PYTHONPATH" not in env
     assert env["PYTHONHASHSEED"] == "0"
-    full = grade.Grader(tmp_path, mode="full").kernel_environment(tmp_path / "course")
+    full = grade.Session("full").kernel_environment(tmp_path / "course")
     assert "UNET_EPOCHS" not in full and full["UNET_GRADING_MODE"] == "full"
 
 
@@ -270,21 +263,23 @@ def test_catalogue_variants_are_valid_notebooks_and_distinct():
 
 
 def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monkeypatch):
-    grader = grade.Grader(tmp_path / "out", mode="smoke", log=lambda message: None)
+    session = grade.Session("smoke", log=lambda message: None)
     course = tmp_path / "course"
     course.mkdir()
     job_path = course / "job.json"
     job_path.write_text("{}")                                    # the worker cannot run this job
-    env = grader.kernel_environment(course)
-    assert grader._run_worker(job_path, course, {"student": "s"}, env)["status"] == "grading error (worker exit 1)"
-    monkeypatch.setattr(grader, "hard_limit", lambda: 0.2)       # stopped long before it could finish
-    assert grader._run_worker(job_path, course, {"student": "s"}, env)["status"] == "grading stopped after 0.2 s"
+    env = session.kernel_environment(course)
+    assert session.run_worker(job_path, course, {"student_id": "s"}, env) == "grading error (worker exit 1)"
+    monkeypatch.setattr(session, "hard_limit", lambda: 0.2)      # stopped long before it could finish
+    assert session.run_worker(job_path, course, {"student_id": "s"}, env) == "grading stopped after 0.2 s"
+    assert status("grading stopped after 0.2 s", (), "--sandbox off") == "grading stopped after 0.2 s; no sandbox (--sandbox off)"
+    assert status(None, ["test_crop_shape"], "") == "not graded: test_crop_shape" and status() == "ok"
 
 
 # ---- the training test's own logic, per mode (no training: its inputs are made up) --------------------------
 
 def training_test_source():
-    source = nbformat.read(grade.SOURCE_NOTEBOOK, as_version=4)
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
     return next(cell.source for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_training")
 
 
@@ -318,11 +313,25 @@ def run_training_test(monkeypatch, mode, config, first=0.68, last=0.45, quick_sh
     return "passes"
 
 
-def test_training_test_full_mode_asks_for_the_real_runs_quality(monkeypatch):
-    assert run_training_test(monkeypatch, "full", {}) == "passes"
-    assert run_training_test(monkeypatch, "full", {}, full_shortfall="held-out v_rand should be 0.90 or more") == \
-        "fails: held-out v_rand should be 0.90 or more"
-    assert "real run" in run_training_test(monkeypatch, "full", {"epochs": 20})
+def test_training_check_full_mode_asks_for_the_real_runs_settings_and_quality(monkeypatch, data_env):
+    """The grader's training check (verdicts.training_shortfall): the kernel's settings must be the mode's (in
+    full mode the course's real run), and the held-out prediction must meet the mode's bar."""
+    import lesson.metrics
+    import lesson.training
+    from autograder import verdicts
+    from lesson.config import read_config
+    monkeypatch.setenv("UNET_DATA_DIR", data_env["UNET_DATA_DIR"])
+    full = read_config({})                                               # full mode: the course's recipe
+    model = verdicts._reference().UNet(1, 1, hidden_channels=full.hidden_channels)
+    def answer(**settings):
+        weights = {name: value.detach().numpy() for name, value in model.state_dict().items()}
+        return {**weights, **{f"config.{name}": getattr(full, name) for name in ("epochs", "hidden_channels", "input_size")},
+                **{f"config.{name}": value for name, value in settings.items()}}
+    monkeypatch.setattr(lesson.training, "predict_slices", lambda model, images, device=None: images * 0.0)
+    monkeypatch.setattr(lesson.metrics, "training_shortfall", lambda labels, prediction, mode: f"{mode} bar not met")
+    assert verdicts.training_shortfall(answer(), full, "full") == "full bar not met"
+    assert "changed after the settings cell: {'epochs': 20}" in verdicts.training_shortfall(answer(epochs=20), full, "full")
+    assert verdicts.training_shortfall(answer(), full, "smoke") == ""               # smoke mode: no bar
 
 
 def test_training_test_quick_mode_asks_that_the_model_learns(monkeypatch):

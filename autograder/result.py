@@ -1,0 +1,67 @@
+"""One submission's result: the one type every grading path returns, and the one place a row's status is made.
+
+The grading worker writes it as ``result.json`` in its course folder; the local grader reads it back, a Dask
+task returns it to the client, and ``report`` turns it into a row of ``grades.csv``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+from autograder import report
+
+
+def status(problem: str | None = None, needs_manual: list[str] = (), sandbox_reason: str | None = None) -> str:
+    """A row's status: "ok", or the first thing that went wrong; and, for a kernel run without the sandbox,
+    why not ("; no sandbox (why)"). `sandbox_reason` is "" for a sandboxed kernel and None when no kernel ran."""
+    text = problem or (f"not graded: {', '.join(needs_manual)}" if needs_manual else "ok")
+    if sandbox_reason:                                   # never silently open: the row says it
+        text += f"; no sandbox ({sandbox_reason})"
+    return text
+
+
+@dataclasses.dataclass
+class Result:
+    student: str
+    scores: dict[str, float]                  # grade_id -> points earned
+    max_scores: dict[str, float]              # grade_id -> points possible
+    mode: str
+    status: str
+    seconds: float = 0.0
+    sandbox: str = ""                         # "in a sandbox" or "WITHOUT a sandbox (why)"; "" when no kernel ran
+    host: str = ""                            # where it was graded (a cluster worker), "" on this machine
+    feedback: pathlib.Path | None = None      # the feedback page
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)   # seconds per grading stage
+
+    @property
+    def total(self) -> float:
+        return sum(self.scores.values())
+
+    @property
+    def max_total(self) -> float:
+        return sum(self.max_scores.values())
+
+    def row(self, test_ids: list[str]) -> dict:
+        """The result as a row of grades.csv."""
+        row = {"student": self.student, "total": report.number(self.total),
+               "max_total": report.number(self.max_total), "mode": self.mode, "status": self.status}
+        row.update({test_id: report.number(self.scores.get(test_id, 0)) for test_id in test_ids})
+        return row
+
+    def line(self) -> str:
+        """One line for the grader's log."""
+        where = f" on {self.host}, {self.sandbox}" if self.host else ""
+        return (f"{self.student}: {report.number(self.total)}/{report.number(self.max_total)} ({self.status}) "
+                f"in {self.seconds:.1f} s{where}")
+
+    def write(self, path: pathlib.Path) -> None:
+        data = dataclasses.asdict(self)
+        data["feedback"] = str(self.feedback) if self.feedback else None
+        pathlib.Path(path).write_text(json.dumps(data, indent=1))
+
+    @classmethod
+    def read(cls, path: pathlib.Path) -> Result:
+        data = json.loads(pathlib.Path(path).read_text())
+        data["feedback"] = pathlib.Path(data["feedback"]) if data.get("feedback") else None
+        return cls(**data)

@@ -19,6 +19,8 @@ from autograder.submissions import UsageError, find_submissions
 from tests.catalogue import CATALOGUE, Variant, write
 from tests.test_grading import check_row, grade, read_rows
 
+pytestmark = pytest.mark.slow
+
 BATCH = [variant for variant in CATALOGUE if variant.name in ("reference", "sigmoid_output+float64_crop", "not_a_notebook")]
 
 

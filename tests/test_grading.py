@@ -45,8 +45,11 @@ def digests(folder):
     return {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
-def smoke(data_env, tmp_path_factory):
+def smoke(data_env, tmp_path_factory, sandbox_here):
     folder, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("graded") / "out"
     students = {variant.name: write(variant, folder) for variant in CATALOGUE}
     submitted = {students[variant.name]: _sources(build(variant)) for variant in CATALOGUE}

@@ -9,6 +9,8 @@ import pytest
 from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from tests.notebook_runner import SHORT_RUN_ENV, cell_error, execute, grade_id, is_graded_test, last_json
 
+pytestmark = pytest.mark.slow
+
 REPORT_SCORES = """
 import json
 steps_per_epoch = -(-len(fit_images) // config.batch_size)

@@ -4,6 +4,8 @@
     python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
                                [--cluster tcp://HOST:8786 | --cluster local]
 """
+from __future__ import annotations
+
 import argparse
 import pathlib
 import sys
@@ -11,7 +13,7 @@ import sys
 from autograder import release
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,7 +56,7 @@ def main(argv=None):
     return 0
 
 
-def grade(args, parser):
+def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from autograder import grade as grading                    # imports nbgrader: only when grading
     from autograder.submissions import UsageError, find_submissions
     try:
@@ -81,7 +83,7 @@ def grade(args, parser):
     return 0
 
 
-def grade_on_cluster(args, submissions):
+def grade_on_cluster(args: argparse.Namespace, submissions: list) -> int:
     from autograder import cluster
     from autograder.submissions import UsageError
     try:

@@ -9,6 +9,8 @@ compares the two outside the kernel. Nothing here may import from this repositor
 A part that depends on others is checked, and its test cell run, with correct versions of its dependencies
 (``swap_in`` / ``restore``): one broken part costs only its own points.
 """
+from __future__ import annotations
+
 import base64
 import contextlib
 import json
@@ -16,12 +18,12 @@ import json
 import torch
 
 
-def randn(shape, seed):
+def randn(shape: tuple, seed: int) -> torch.Tensor:
     """A standard-normal tensor drawn from its own seed (the global generator is left alone)."""
     return torch.randn(tuple(shape), generator=torch.Generator().manual_seed(seed))
 
 
-def seeded(module, names, seed):
+def seeded(module: torch.nn.Module, names: list, seed: int) -> dict:
     """Set the named parameters of `module` ("conv1.weight", ...) to seeded values; returns them by name."""
     values = {}
     for number, name in enumerate(names):
@@ -31,7 +33,7 @@ def seeded(module, names, seed):
     return values
 
 
-def conv_names(*convs):
+def conv_names(*convs: str) -> list:
     """["conv1.weight", "conv1.bias", ...] for the convolutions named."""
     return [f"{conv}.{kind}" for conv in convs for kind in ("weight", "bias")]
 
@@ -40,7 +42,7 @@ UNET_CONVS = ["upfeature.conv", *[f"contract{i}.conv{j}" for i in range(1, 5) fo
               *[f"expand{i}.conv{j}" for i in range(1, 5) for j in (1, 2, 3)], "downfeature.conv"]
 
 
-def numbered_image(batch, channels, height, width):
+def numbered_image(batch: int, channels: int, height: int, width: int) -> torch.Tensor:
     """(batch, channels, H, W) whose pixel (r, c) holds 1000 r + c in even channels and its negative in odd ones,
     so that a crop's values say which window it came from."""
     rows, columns = torch.meshgrid(torch.arange(float(height)), torch.arange(float(width)), indexing="ij")
@@ -55,7 +57,7 @@ CROP_CASES = [((2, 3, 254, 254), (2, 3, 193, 193)), ((1, 2, 512, 512), (1, 2, 37
               ((3, 2, 40, 64), (3, 2, 20, 30)), ((1, 1, 64, 40), (1, 1, 31, 25))]
 
 
-def crop_shape(ns):
+def crop_shape(ns: dict) -> dict:
     """Shapes of crops of several sizes, new_shape given as a torch.Size and as a tuple."""
     out = {}
     for i, (big, small) in enumerate(CROP_CASES):
@@ -64,7 +66,7 @@ def crop_shape(ns):
     return out
 
 
-def crop_centre(ns):
+def crop_centre(ns: dict) -> dict:
     """Crops of numbered images (float32, float64 and int64), whose values say which window was taken."""
     out = {}
     cases = [(254, 254, 193, 193), (512, 512, 377, 377), (60, 60, 55, 55), (125, 125, 101, 101), (40, 64, 20, 30),
@@ -78,13 +80,13 @@ def crop_centre(ns):
     return out
 
 
-def contracting_block_shape(ns):
+def contracting_block_shape(ns: dict) -> dict:
     cases = [(10, (5, 10, 50, 50)), (3, (2, 3, 61, 40)), (1, (1, 1, 13, 13)), (64, (1, 64, 20, 36))]
     return {f"ContractingBlock({c}) on {shape}": ns["ContractingBlock"](c)(randn(shape, i))
             for i, (c, shape) in enumerate(cases)}
 
 
-def contracting_block_layers(ns):
+def contracting_block_layers(ns: dict) -> dict:
     block = ns["ContractingBlock"](8)
     out = seeded(block, conv_names("conv1", "conv2"), 1)
     x = randn((2, 8, 11, 10), 2)
@@ -93,20 +95,20 @@ def contracting_block_layers(ns):
     return out
 
 
-def contracting_block_forward(ns):
+def contracting_block_forward(ns: dict) -> dict:
     block = ns["ContractingBlock"](4)
     seeded(block, conv_names("conv1", "conv2"), 3)
     return {f"forward on {shape}": block(randn(shape, i)) for i, shape in enumerate([(2, 4, 20, 20), (1, 4, 33, 26)])}
 
 
-def expanding_block_shape(ns):
+def expanding_block_shape(ns: dict) -> dict:
     cases = [(16, (2, 16, 12, 12), (2, 8, 30, 30)), (8, (3, 8, 10, 7), (3, 4, 25, 20)), (4, (1, 4, 5, 5), (1, 2, 9, 9)),
              (1024, (1, 1024, 28, 28), (1, 512, 60, 60))]
     return {f"ExpandingBlock({c}) on x {x} and skip {skip}": ns["ExpandingBlock"](c)(randn(x, i), randn(skip, i + 9))
             for i, (c, x, skip) in enumerate(cases)}
 
 
-def expanding_block_layers(ns):
+def expanding_block_layers(ns: dict) -> dict:
     block = ns["ExpandingBlock"](16)
     out = seeded(block, conv_names("conv1", "conv2", "conv3"), 4)
     x, joined = randn((2, 16, 7, 9), 5), randn((2, 16, 12, 10), 6)
@@ -115,14 +117,14 @@ def expanding_block_layers(ns):
     return out
 
 
-def expanding_block_forward(ns):
+def expanding_block_forward(ns: dict) -> dict:
     block = ns["ExpandingBlock"](8)
     seeded(block, conv_names("conv1", "conv2", "conv3"), 7)
     cases = [((2, 8, 9, 9), (2, 4, 21, 21)), ((1, 8, 7, 11), (1, 4, 16, 24))]
     return {f"forward on x {x} and skip {skip}": block(randn(x, i), randn(skip, i + 9)) for i, (x, skip) in enumerate(cases)}
 
 
-def feature_map_block(ns):
+def feature_map_block(ns: dict) -> dict:
     out = {}
     for i, (c_in, c_out, shape) in enumerate([(10, 60, (1, 10, 5, 5)), (1, 64, (2, 1, 17, 9)), (64, 3, (1, 64, 8, 8))]):
         block = ns["FeatureMapBlock"](c_in, c_out)
@@ -131,13 +133,13 @@ def feature_map_block(ns):
     return out
 
 
-def unet_shape(ns):
+def unet_shape(ns: dict) -> dict:
     cases = [((1, 3, 4), (1, 1, 256, 256)), ((2, 5, 4), (2, 2, 208, 208)), ((1, 1, 2), (1, 1, 300, 256)),
              ((1, 1, 4), (1, 1, 512, 512))]
     return {f"UNet{args} on {shape}": ns["UNet"](*args)(randn(shape, i)) for i, (args, shape) in enumerate(cases)}
 
 
-def unet_layers(ns):
+def unet_layers(ns: dict) -> dict:
     out = {}
     for hidden in (4, 5):
         values = seeded(ns["UNet"](2, 3, hidden_channels=hidden), conv_names(*UNET_CONVS), hidden)
@@ -145,13 +147,13 @@ def unet_layers(ns):
     return out
 
 
-def unet_forward(ns):
+def unet_forward(ns: dict) -> dict:
     model = ns["UNet"](2, 3, hidden_channels=2)
     seeded(model, conv_names(*UNET_CONVS), 11)
     return {"UNet(2, 3, hidden_channels=2) on (2, 2, 200, 184)": model(randn((2, 2, 200, 184), 12))}
 
 
-def trained_weights(ns):
+def trained_weights(ns: dict) -> dict:
     """The trained model's weights, and the run's settings as the kernel holds them."""
     model, config = ns["model"], ns["config"]
     out = {name: model.get_parameter(name) for name in conv_names(*UNET_CONVS)}
@@ -162,7 +164,7 @@ def trained_weights(ns):
 
 # ---- correct dependencies, for one test cell and its check ------------------------------------------------
 
-def swap_in(ns, code, names):
+def swap_in(ns: dict, code: str, names: list) -> dict:
     """Run `code` (the reference solutions of `names`) and put its `names` into `ns`; returns what they
     replaced, for ``restore``."""
     references = {}
@@ -172,7 +174,7 @@ def swap_in(ns, code, names):
     return {"names": list(names), "saved": saved}
 
 
-def restore(ns, swapped):
+def restore(ns: dict, swapped: dict) -> None:
     """Put back what ``swap_in`` replaced (and remove what it added)."""
     for name in swapped["names"]:
         ns.pop(name, None)
@@ -180,7 +182,7 @@ def restore(ns, swapped):
 
 
 @contextlib.contextmanager
-def references(ns, code, names):
+def references(ns: dict, code: str, names: list):
     swapped = swap_in(ns, code, names)
     try:
         yield
@@ -190,7 +192,7 @@ def references(ns, code, names):
 
 # ---- the kernel's answer ----------------------------------------------------------------------------------
 
-def answer(ns, check, code, names, shapes_only):
+def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool) -> str:
     """Run the check named `check` on `ns` with the references of `names`: the JSON message sent to the grader.
 
     Each result travels as its shape, dtype, device and (unless `shapes_only`) its float32 values in base64;

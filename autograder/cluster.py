@@ -18,6 +18,8 @@ raises (an exception, a worker lost again and again) becomes a row "grading erro
 Full mode needs a GPU: its tasks ask for the resource ``GPU: 1``, which only workers started with
 ``dask worker ... --resources GPU=1`` offer; the other modes run on any worker.
 """
+from __future__ import annotations
+
 import contextlib
 import dataclasses
 import fcntl
@@ -59,14 +61,14 @@ class Settings:
     digest: str                # assignment_digest() of the client: workers must have the same notebooks
     slots: tuple = ()          # (host, tasks it runs at once) pairs: the kernels on a host share its cores
 
-    def tasks_on(self, host, default):
+    def tasks_on(self, host: str, default: int) -> int:
         """The tasks the workers on `host` run at once (`default` for a host not listed)."""
         return dict(self.slots).get(host, default)
 
 
 # ---- on the worker -----------------------------------------------------------------------------------------
 
-def grade_submission(student, file_name, content, settings):
+def grade_submission(student: str, file_name: str, content: bytes, settings: Settings) -> tuple[Result, bytes]:
     """The Dask task: grade one submission (its bytes) on this worker; returns (its Result, its feedback page)."""
     from distributed import get_worker
     worker = get_worker()
@@ -84,7 +86,7 @@ def grade_submission(student, file_name, content, settings):
     return result, page
 
 
-def stop_tasks(keys):
+def stop_tasks(keys: list) -> None:
     """Kill the grading processes of the tasks `keys` running in this worker process (run by client.run when
     the grader presses Ctrl-C: Dask cannot stop a running task, but its task then ends at once)."""
     for session in _sessions.values():
@@ -92,7 +94,7 @@ def stop_tasks(keys):
             session.stop(tag=key)
 
 
-def assignment_digest():
+def assignment_digest() -> str:
     """A fingerprint of the assignment's notebooks (source and release), the same on every up-to-date clone."""
     digest = hashlib.sha256()
     for notebook in (SOURCE_NOTEBOOK, RELEASE_NOTEBOOK):
@@ -147,7 +149,7 @@ def _host(address):
 
 # ---- on the client -----------------------------------------------------------------------------------------
 
-def connect(address, workers=1, gpu=False):
+def connect(address: str, workers: int = 1, gpu: bool = False):
     """A Client of the scheduler at `address`, or, for "local", of a LocalCluster of `workers` processes of
     one thread each (offering the GPU resource when `gpu`). Closing the client closes a local cluster.
 
@@ -166,7 +168,7 @@ def connect(address, workers=1, gpu=False):
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
 
 
-def cluster_mode(requested, client):
+def cluster_mode(requested: str, client) -> str:
     """The mode to grade in: 'auto' is full when a worker offers a GPU, else quick; a mode no worker can
     run (full without GPU workers, anything without workers) is a UsageError."""
     try:
@@ -180,7 +182,7 @@ def cluster_mode(requested, client):
     return mode
 
 
-def host_slots(client):
+def host_slots(client) -> dict[str, int]:
     """{host: tasks its workers run at once}: the kernels on a host share its cores among that many."""
     slots = {}
     for info in _workers(client).values():
@@ -192,7 +194,8 @@ def _workers(client):
     return client.scheduler_info(n_workers=-1)["workers"]
 
 
-def grade_batch(client, submissions, out, mode, timeout=120, sandbox="auto", log=print, task=grade_submission):
+def grade_batch(client, submissions: list[Submission], out: pathlib.Path, mode: str, timeout: int = 120,
+                sandbox: str = "auto", log=print, task=grade_submission) -> list[Result]:
     """Grade `submissions` on the cluster; write grades.csv and feedback/ into `out` as local grading does.
 
     Returns the results (``grade.Result``) in submission order. Ctrl-C cancels the tasks not yet finished.
@@ -250,7 +253,8 @@ def _one_line(error, length):
     return f"{type(error).__name__}: {message[:length]}" if message else type(error).__name__
 
 
-def main(address, submissions, out, mode="auto", workers=1, timeout=120, sandbox="auto", log=print):
+def main(address: str, submissions: list[Submission], out: pathlib.Path, mode: str = "auto", workers: int = 1,
+         timeout: int = 120, sandbox: str = "auto", log=print) -> int:
     """The command line's --cluster: connect (or start a local cluster), grade, close. Raises UsageError."""
     if address == "local":
         mode = grade.resolve_mode(mode)

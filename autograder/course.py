@@ -1,4 +1,6 @@
 """Where the assignment's files live, and a throwaway nbgrader course folder to run nbgrader's own apps in."""
+from __future__ import annotations
+
 import os
 import pathlib
 import subprocess
@@ -14,7 +16,7 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message carries its output."""
 
 
-def make_course(root, source_notebook=SOURCE_NOTEBOOK):
+def make_course(root: pathlib.Path, source_notebook: pathlib.Path = SOURCE_NOTEBOOK) -> pathlib.Path:
     """Lay out an nbgrader course in `root` with the source notebook as its one assignment."""
     root = pathlib.Path(root)
     source_dir = root / "source" / ASSIGNMENT
@@ -27,7 +29,7 @@ def make_course(root, source_notebook=SOURCE_NOTEBOOK):
     return root
 
 
-def put_tools_on_path():
+def put_tools_on_path() -> None:
     """Put this Python's bin folder on PATH: nbgrader's gradebook runs the `alembic` command it installs,
     which is not found when the virtual environment is not activated (`.venv/bin/python -m ...`)."""
     tools = os.path.dirname(sys.executable)
@@ -35,7 +37,7 @@ def put_tools_on_path():
         os.environ["PATH"] = os.pathsep.join(filter(None, [tools, os.environ.get("PATH")]))
 
 
-def run_nbgrader(course_root, *args):
+def run_nbgrader(course_root: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
     """Run `nbgrader ARGS` inside the course folder; raise NbgraderError with its output if it fails."""
     put_tools_on_path()
     command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course_root}"]

@@ -17,6 +17,8 @@ How one submission is graded (``Session.grade_one``):
 Courses are independent (nbgrader's sqlite gradebook is one per course and it has no parallel autograde),
 so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads.
 """
+from __future__ import annotations
+
 import base64
 import concurrent.futures
 import dataclasses
@@ -76,7 +78,7 @@ del _grader_output_cap
 """
 
 
-def preamble(max_output_bytes):
+def preamble(max_output_bytes: int) -> str:
     """The preamble as one line for IPython's exec_lines (a kernel command-line argument)."""
     code = PREAMBLE.replace("{limit}", str(max(0, int(max_output_bytes) - 1000)))   # room for the notice
     return f"import base64; exec(base64.b64decode({base64.b64encode(code.encode()).decode()!r}).decode())"
@@ -92,7 +94,7 @@ class Mode:
     description: str
 
 
-def describe(settings):
+def describe(settings: dict) -> str:
     """A run's settings in words: {'epochs': 20, 'hidden_channels': 8, ...} -> '20 epochs, width 8, ...'."""
     words = {"epochs": "{} epochs", "hidden_channels": "width {}", "input_size": "{} px crops",
              "learning_rate": "learning rate {:g}", "holdout_slices": "{} held-out slice(s)"}
@@ -113,7 +115,7 @@ MODES = {
 }
 
 
-def resolve_mode(requested):
+def resolve_mode(requested: str) -> str:
     """'auto' is 'full' when PyTorch sees a GPU, else 'quick'."""
     if requested != "auto":
         return requested
@@ -188,7 +190,8 @@ class Session:
                           sandbox=self.sandbox_label)
         return Result.read(course / "result.json")
 
-    def prepare_job(self, student: str, notebook, notes: list[str], course: pathlib.Path, slot: int = 1):
+    def prepare_job(self, student: str, notebook, notes: list[str], course: pathlib.Path,
+                    slot: int = 1) -> tuple[pathlib.Path, dict, dict]:
         """Lay out the course folder of one submission; returns (job file, job, the worker's environment)."""
         folder_name = re.sub(r"[^A-Za-z0-9_-]+", "_", student).strip("_")[:40] or "student"
         course.mkdir(parents=True)
@@ -256,7 +259,7 @@ class Session:
         other_cells = sum(1 for cell in self.release.cells if cell.cell_type == "code") - len(LONG_CELLS)
         return len(LONG_CELLS) * max(self.timeout, self.mode.long_cell_timeout) + other_cells * self.timeout + 300
 
-    def run_worker(self, job_path, course, job, env, tag=None) -> str:
+    def run_worker(self, job_path: pathlib.Path, course: pathlib.Path, job: dict, env: dict, tag: object = None) -> str:
         """Run ``python -m autograder.worker`` on the job; "" when it wrote its result, else what went wrong."""
         log_path = course / "worker.log"
         with open(log_path, "w") as log:
@@ -345,7 +348,7 @@ def _kill(process):
     process.wait()
 
 
-def use_sandbox(requested, mode):
+def use_sandbox(requested: str, mode: str) -> tuple[bool, str]:
     """(whether to sandbox the kernels, why not): `requested` is the --sandbox choice, auto, on or off.
 
     Full mode runs unsandboxed: the sandbox shows the kernel no GPU device (and its memory limit would
@@ -360,7 +363,7 @@ def use_sandbox(requested, mode):
     return status.available, status.reason
 
 
-def prepare_data():
+def prepare_data() -> str | None:
     """Make sure the kernels will find the ISBI 2012 data; returns an error message, or None when they will.
 
     With UNET_DATA_DIR set, its files are checked once here. Without it, the volumes are downloaded once
@@ -375,7 +378,7 @@ def prepare_data():
     return None
 
 
-def data_folder(work):
+def data_folder(work: pathlib.Path) -> pathlib.Path:
     """The folder the kernels read the data from: UNET_DATA_DIR, else the three volumes written into `work`."""
     if os.environ.get("UNET_DATA_DIR"):
         return pathlib.Path(os.environ["UNET_DATA_DIR"]).resolve()

@@ -14,8 +14,11 @@ it is rebuilt:
 
 The student's file itself is never written to.
 """
+from __future__ import annotations
+
 import ast
 import json
+import pathlib
 
 import nbformat
 
@@ -29,7 +32,7 @@ class InvalidSubmission(ValueError):
     """The file is not a notebook that can be graded; str() is the short reason for the CSV."""
 
 
-def read_submission(path):
+def read_submission(path: pathlib.Path) -> nbformat.NotebookNode:
     """The submission at `path` as an nbformat v4 notebook.
 
     Raises:
@@ -80,12 +83,12 @@ def _plain_cell(cell):
     return new
 
 
-def grade_id(cell):
+def grade_id(cell: dict) -> str | None:
     nbgrader = cell.get("metadata", {}).get("nbgrader")
     return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
 
 
-def defined_parts(source):
+def defined_parts(source: str) -> list[str]:
     """The parts (grade_ids) whose name a code cell defines at top level: `def crop`, `class UNet(...)`."""
     try:
         tree = ast.parse(_without_magics(source))
@@ -101,7 +104,7 @@ def _without_magics(source):
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def rebuild(submitted, release):
+def rebuild(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
     """The release with the student's solutions and extra cells; returns (notebook, notes).
 
     `notes` lists, for the feedback, what was repaired: restored or retyped test cells, dropped copies,

@@ -11,6 +11,8 @@
 
 All outputs the grader adds are error outputs with these names, which ``grade.py`` reads back as the status.
 """
+from __future__ import annotations
+
 import asyncio
 import os
 import re
@@ -34,7 +36,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _FRAME = re.compile(r"^(?:Cell In\s*\[(\d+)\]|Input In \[(\d+)\]), line (\d+)")
 
 
-def error_output(name, message):
+def error_output(name: str, message: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
 

@@ -1,4 +1,6 @@
 """The grader's outputs: ``grades.csv`` (written atomically) and one feedback page per student."""
+from __future__ import annotations
+
 import csv
 import html
 import io
@@ -8,11 +10,11 @@ import shutil
 import tempfile
 
 
-def columns(test_ids):
+def columns(test_ids: list[str]) -> list[str]:
     return ["student", *test_ids, "total", "max_total", "mode", "status"]
 
 
-def write_grades(path, results, test_ids):
+def write_grades(path: pathlib.Path, results: list, test_ids: list[str]) -> None:
     """Write one row per result to `path` through a temporary file and a rename: never half a CSV."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns(test_ids), lineterminator="\n")
@@ -33,12 +35,12 @@ def write_grades(path, results, test_ids):
         raise
 
 
-def number(value):
+def number(value: float) -> int | float:
     """Scores as the CSV shows them: 5 rather than 5.0, 2.5 as it is."""
     return int(value) if float(value).is_integer() else round(float(value), 4)
 
 
-def write_feedback(folder, result, nbgrader_html=None):
+def write_feedback(folder: pathlib.Path, result, nbgrader_html: pathlib.Path | None = None) -> pathlib.Path:
     """DIR/feedback/<student>.html: nbgrader's feedback page, or a short page when it could not be made."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,8 @@ A PATH on the command line is a notebook file or a folder searched recursively f
 A file given explicitly is graded whatever its extension: a submission called ``eve.txt`` gets the
 status "not a notebook" rather than being skipped without a word.
 """
+from __future__ import annotations
+
 import dataclasses
 import pathlib
 import re
@@ -31,7 +33,7 @@ class Submission:
     path: pathlib.Path      # the file as the grader received it (never modified)
 
 
-def student_id(path):
+def student_id(path: pathlib.Path) -> str:
     """The student a submission belongs to, from its file name or, for assignment-named files, its folders."""
     path = pathlib.Path(path)
     stem = path.name[:-len(".ipynb")] if path.name.lower().endswith(".ipynb") else path.stem
@@ -43,7 +45,7 @@ def student_id(path):
     return folders[-1] if folders else stem
 
 
-def find_submissions(paths):
+def find_submissions(paths: list) -> list[Submission]:
     """The submissions under `paths`, in a stable order, each with a unique student id.
 
     Raises:

@@ -21,6 +21,8 @@ computes what the student's does, that is when every part passed its check; othe
 fails too, with a message saying why (the one place where a broken part costs more than its own tests: the
 alternative, trusting the kernel's word on training, would let any submission take those points).
 """
+from __future__ import annotations
+
 import base64
 import binascii
 import functools
@@ -64,16 +66,16 @@ del _grader_swap
 SWAPPED = "_grader_swapped_dependencies"     # what swap_in replaced, kept in the kernel until the check is done
 
 
-def has_check(grade_id):
+def has_check(grade_id: str) -> bool:
     return grade_id in assignment.tests()
 
 
-def asks(grade_id):
+def asks(grade_id: str) -> str:
     """What the specification asks of the test `grade_id`, in words."""
     return assignment.tests()[grade_id].asks
 
 
-def dependencies(grade_id):
+def dependencies(grade_id: str) -> tuple[str, ...]:
     """The names of the parts whose reference versions the test `grade_id` runs with."""
     part = assignment.part_of(grade_id)
     return part.depends_on if part else ()
@@ -85,7 +87,7 @@ def _dependency_code(names):
     return PRELUDE + "\n\n".join(solutions[assignment.part(name).solution_id] for name in names)
 
 
-def kernel_code(grade_id):
+def kernel_code(grade_id: str) -> str:
     """The code GradingExecute runs in the kernel after the test cell `grade_id`."""
     test = assignment.tests()[grade_id]
     names = list(dependencies(grade_id))
@@ -94,7 +96,7 @@ def kernel_code(grade_id):
                                   shapes_only=test.kind == "shape", mime=MIME)
 
 
-def swap_code(grade_id):
+def swap_code(grade_id: str) -> str:
     """Kernel code that puts the references of the test's dependencies in place, for its test cell; "" if none."""
     names = list(dependencies(grade_id))
     if not names:
@@ -103,7 +105,7 @@ def swap_code(grade_id):
     return SWAP_TEMPLATE.format(source=_checks_source(), action=action)
 
 
-def restore_code(grade_id):
+def restore_code(grade_id: str) -> str:
     """Kernel code that gives the student's own versions back after the test cell and its check; "" if none."""
     if not dependencies(grade_id):
         return ""
@@ -111,7 +113,7 @@ def restore_code(grade_id):
     return SWAP_TEMPLATE.format(source=_checks_source(), action=action)
 
 
-def read_message(outputs):
+def read_message(outputs: list) -> dict[str, np.ndarray]:
     """The probe's arrays {key: float32 array} from the probe cell's outputs; raises ValueError if unreadable."""
     for output in outputs:
         text = output.get("data", {}).get(MIME) if output.get("output_type") == "display_data" else None
@@ -140,7 +142,7 @@ class Answer(np.ndarray):
         self.device = getattr(source, "device", "")
 
 
-def typed(array, dtype_name="", device=""):
+def typed(array, dtype_name: str = "", device: str = "") -> Answer:
     answer = np.asarray(array, dtype=np.float32).view(Answer)
     answer.dtype_name, answer.device = dtype_name, device
     return answer
@@ -159,7 +161,7 @@ def _array(entry):
 
 
 @functools.lru_cache(maxsize=None)
-def expected(grade_id):
+def expected(grade_id: str) -> list[dict[str, Answer]]:
     """The reference's answers to the check: a list of candidates {key: Answer} (crop has 4 correct roundings)."""
     import torch                                     # here, not above: the worker imports it while the kernel starts
     test = assignment.tests()[grade_id]
@@ -185,7 +187,7 @@ def _crop_at(round_top, round_left):
     return crop
 
 
-def compare(grade_id, actual, candidates):
+def compare(grade_id: str, actual: dict, candidates: list[dict]) -> str:
     """"" when `actual` agrees with one of the candidates for every key, else what differs (for the student)."""
     kind = assignment.tests()[grade_id].kind
     problems = []
@@ -218,7 +220,7 @@ def _difference(kind, got, want):
     return f"values differ from the specification's by up to {float(np.max(np.abs(got - want))):.4g}"
 
 
-def training_shortfall(weights, config, mode):
+def training_shortfall(weights: dict, config, mode: str) -> str:
     """The trained weights {name: array} in the reference U-Net, judged on the held-out slices here."""
     import torch
     from data.isbi2012 import load_isbi2012, split_holdout

@@ -6,6 +6,8 @@ without taking the batch down). It runs nbgrader's own ``autograde`` and ``gener
 submission's ``Result`` (``result.py``) as ``result.json`` beside the job: scores, status (which cells hit the
 grader's limits), sandbox, feedback page and the time each stage took.
 """
+from __future__ import annotations
+
 import importlib
 import json
 import pathlib
@@ -33,7 +35,7 @@ from autograder.result import Result, status
 STDERR_PATTERN = r"[\s\S]*"
 
 
-def nbgrader_config(job):
+def nbgrader_config(job: dict) -> Config:
     """The nbgrader configuration for one grading job (a dict written by grade.py)."""
     c = Config()
     c.CourseDirectory.root = job["course"]
@@ -67,7 +69,7 @@ def nbgrader_config(job):
     return c
 
 
-def limits_hit(notebook):
+def limits_hit(notebook) -> dict:
     """{"kernel_died": [...], "timed_out": [...], "not_run": n}: the cells where the grader's limits acted."""
     hits = {"kernel_died": [], "timed_out": [], "not_run": 0}
     for cell in notebook.cells:
@@ -84,7 +86,7 @@ def limits_hit(notebook):
     return hits
 
 
-def problem_of(hits):
+def problem_of(hits: dict) -> str | None:
     """What went wrong in the run, for the row's status; None when nothing did."""
     if hits["kernel_died"]:
         return f"kernel died in {hits['kernel_died'][0]}"
@@ -93,7 +95,7 @@ def problem_of(hits):
     return None
 
 
-def read_scores(gradebook, student):
+def read_scores(gradebook: pathlib.Path, student: str) -> tuple[dict[str, float], list[str]]:
     """({grade_id: score}, [grade_ids needing manual grading]) from a course's gradebook, via nbgrader's API."""
     try:
         with Gradebook(f"sqlite:///{gradebook}") as gb:
@@ -105,7 +107,7 @@ def read_scores(gradebook, student):
         return {}, []
 
 
-def banner(job, row_status):
+def banner(job: dict, row_status: str) -> list[str]:
     kernel = ("Your code ran in a sandbox (no network, no view of the course's files, bounded memory)."
               if job.get("sandbox") else "Your code ran without a sandbox.")
     lines = [f"## Grading report: {job['mode']} mode", "", job["mode_description"], "", kernel, "",
@@ -116,7 +118,7 @@ def banner(job, row_status):
     return lines
 
 
-def main(job_path):
+def main(job_path: str) -> int:
     # The grader's checks need PyTorch (autograder/verdicts.py): import it while the kernel starts and runs.
     threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
     job_path = pathlib.Path(job_path)

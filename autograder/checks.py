@@ -58,7 +58,8 @@ CROP_CASES = [((2, 3, 254, 254), (2, 3, 193, 193)), ((1, 2, 512, 512), (1, 2, 37
 
 
 def crop_shape(ns: dict) -> dict:
-    """Shapes of crops of several sizes, new_shape given as a torch.Size and as a tuple."""
+    """crop(image, new_shape) should return a tensor of shape (N, C, new_shape[2], new_shape[3]) and of the input's
+    dtype for an (N, C, H, W) image, with new_shape a torch.Size or a tuple."""
     out = {}
     for i, (big, small) in enumerate(CROP_CASES):
         for new_shape in (torch.Size(small), tuple(small)):
@@ -67,7 +68,8 @@ def crop_shape(ns: dict) -> dict:
 
 
 def crop_centre(ns: dict) -> dict:
-    """Crops of numbered images (float32, float64 and int64), whose values say which window was taken."""
+    """crop should return one window of every image and channel, of the input's dtype, centred: top offset (H - h) // 2
+    and left offset (W - w) // 2 (either middle offset when the margin is odd)."""
     out = {}
     cases = [(254, 254, 193, 193), (512, 512, 377, 377), (60, 60, 55, 55), (125, 125, 101, 101), (40, 64, 20, 30),
              (64, 40, 31, 25), (16, 16, 16, 16), (30, 18, 2, 18)]
@@ -81,12 +83,15 @@ def crop_centre(ns: dict) -> dict:
 
 
 def contracting_block_shape(ns: dict) -> dict:
+    """ContractingBlock(C) should map (N, C, H, W) to (N, 2C, (H - 4) // 2, (W - 4) // 2)."""
     cases = [(10, (5, 10, 50, 50)), (3, (2, 3, 61, 40)), (1, (1, 1, 13, 13)), (64, (1, 64, 20, 36))]
     return {f"ContractingBlock({c}) on {shape}": ns["ContractingBlock"](c)(randn(shape, i))
             for i, (c, shape) in enumerate(cases)}
 
 
 def contracting_block_layers(ns: dict) -> dict:
+    """conv1 (C -> 2C) and conv2 (2C -> 2C) should be valid 3 x 3 convolutions with a bias (padding 0, stride 1),
+    activation nn.ReLU() and maxpool nn.MaxPool2d(kernel_size=2, stride=2)."""
     block = ns["ContractingBlock"](8)
     out = seeded(block, conv_names("conv1", "conv2"), 1)
     x = randn((2, 8, 11, 10), 2)
@@ -96,12 +101,14 @@ def contracting_block_layers(ns: dict) -> dict:
 
 
 def contracting_block_forward(ns: dict) -> dict:
+    """forward should compute maxpool(relu(conv2(relu(conv1(x))))) with the block's own weights."""
     block = ns["ContractingBlock"](4)
     seeded(block, conv_names("conv1", "conv2"), 3)
     return {f"forward on {shape}": block(randn(shape, i)) for i, shape in enumerate([(2, 4, 20, 20), (1, 4, 33, 26)])}
 
 
 def expanding_block_shape(ns: dict) -> dict:
+    """ExpandingBlock(C) should map x (N, C, H, W) and a larger skip (N, C/2, Hs, Ws) to (N, C/2, 2H - 5, 2W - 5)."""
     cases = [(16, (2, 16, 12, 12), (2, 8, 30, 30)), (8, (3, 8, 10, 7), (3, 4, 25, 20)), (4, (1, 4, 5, 5), (1, 2, 9, 9)),
              (1024, (1, 1024, 28, 28), (1, 512, 60, 60))]
     return {f"ExpandingBlock({c}) on x {x} and skip {skip}": ns["ExpandingBlock"](c)(randn(x, i), randn(skip, i + 9))
@@ -109,6 +116,9 @@ def expanding_block_shape(ns: dict) -> dict:
 
 
 def expanding_block_layers(ns: dict) -> dict:
+    """upsample should be nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True); conv1 a 2 x 2 convolution
+    (C -> C/2), conv2 3 x 3 (C -> C/2) and conv3 3 x 3 (C/2 -> C/2), all valid (padding 0, stride 1); activation
+    nn.ReLU()."""
     block = ns["ExpandingBlock"](16)
     out = seeded(block, conv_names("conv1", "conv2", "conv3"), 4)
     x, joined = randn((2, 16, 7, 9), 5), randn((2, 16, 12, 10), 6)
@@ -118,6 +128,8 @@ def expanding_block_layers(ns: dict) -> dict:
 
 
 def expanding_block_forward(ns: dict) -> dict:
+    """forward should compute relu(conv3(relu(conv2(cat([conv1(upsample(x)), crop(skip)], 1))))) with the block's own
+    weights."""
     block = ns["ExpandingBlock"](8)
     seeded(block, conv_names("conv1", "conv2", "conv3"), 7)
     cases = [((2, 8, 9, 9), (2, 4, 21, 21)), ((1, 8, 7, 11), (1, 4, 16, 24))]
@@ -125,6 +137,8 @@ def expanding_block_forward(ns: dict) -> dict:
 
 
 def feature_map_block(ns: dict) -> dict:
+    """FeatureMapBlock(C_in, C_out).forward should be exactly its 1 x 1 convolution (C_in -> C_out, with a bias, no
+    activation)."""
     out = {}
     for i, (c_in, c_out, shape) in enumerate([(10, 60, (1, 10, 5, 5)), (1, 64, (2, 1, 17, 9)), (64, 3, (1, 64, 8, 8))]):
         block = ns["FeatureMapBlock"](c_in, c_out)
@@ -134,12 +148,15 @@ def feature_map_block(ns: dict) -> dict:
 
 
 def unet_shape(ns: dict) -> dict:
+    """UNet(C_in, C_out) should map (N, C_in, H, W) to logits (N, C_out, H - 139, W - 139)."""
     cases = [((1, 3, 4), (1, 1, 256, 256)), ((2, 5, 4), (2, 2, 208, 208)), ((1, 1, 2), (1, 1, 300, 256)),
              ((1, 1, 4), (1, 1, 512, 512))]
     return {f"UNet{args} on {shape}": ns["UNet"](*args)(randn(shape, i)) for i, (args, shape) in enumerate(cases)}
 
 
 def unet_layers(ns: dict) -> dict:
+    """UNet(C_in, C_out, hidden_channels) should have upfeature (C_in -> hidden), contract1-4 (each doubling the
+    channels), expand1-4 (each halving them) and downfeature (hidden -> C_out)."""
     out = {}
     for hidden in (4, 5):
         values = seeded(ns["UNet"](2, 3, hidden_channels=hidden), conv_names(*UNET_CONVS), hidden)
@@ -148,13 +165,17 @@ def unet_layers(ns: dict) -> dict:
 
 
 def unet_forward(ns: dict) -> dict:
+    """UNet.forward should be downfeature(expand4(expand3(expand2(expand1(x4, x3), x2), x1), x0)) after the contracting
+    path x0 = upfeature(x), x1 = contract1(x0), ..., x4 = contract4(x3), returning logits (no activation after
+    downfeature)."""
     model = ns["UNet"](2, 3, hidden_channels=2)
     seeded(model, conv_names(*UNET_CONVS), 11)
     return {"UNet(2, 3, hidden_channels=2) on (2, 2, 200, 184)": model(randn((2, 2, 200, 184), 12))}
 
 
 def trained_weights(ns: dict) -> dict:
-    """The trained model's weights, and the run's settings as the kernel holds them."""
+    """the training run should finish with finite losses that fall, and the trained U-Net should find the held-out
+    cells (the bar of the grading mode)."""
     model, config = ns["model"], ns["config"]
     out = {name: model.get_parameter(name) for name in conv_names(*UNET_CONVS)}
     out.update({f"config.{name}": torch.tensor(float(getattr(config, name)))

@@ -198,7 +198,7 @@ def grade_batch(client, submissions: list[Submission], out: pathlib.Path, mode: 
                 sandbox: str = "auto", log=print, task=grade_submission) -> list[Result]:
     """Grade `submissions` on the cluster; write grades.csv and feedback/ into `out` as local grading does.
 
-    Returns the results (``grade.Result``) in submission order. Ctrl-C cancels the tasks not yet finished.
+    Returns the results (``result.Result``) in submission order. Ctrl-C cancels the tasks not yet finished.
     """
     from distributed import as_completed
     out = pathlib.Path(out)

@@ -222,7 +222,7 @@ def grade_batch(client, submissions: list[Submission], out: pathlib.Path, mode: 
         with contextlib.suppress(Exception):
             client.run(stop_tasks, [future.key for future in futures])
         raise
-    report.write_grades(out / "grades.csv", results, list(tests))
+    report.write_batch(out, results, list(tests))
     log(f"graded {len(results)} submission(s) in {mode} mode on the cluster in {time.monotonic() - started:.1f} s: "
         f"{out / 'grades.csv'}, {out / 'feedback'}/")
     return results

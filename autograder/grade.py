@@ -323,7 +323,7 @@ class Grader:
                 self.session.stop(everything=True)
                 raise
             pool.shutdown()
-        report.write_grades(self.out / "grades.csv", results, list(self.session.tests))
+        report.write_batch(self.out, results, list(self.session.tests))
         self.log(f"graded {len(results)} submission(s) in {self.session.mode.name} mode in "
                  f"{time.monotonic() - started:.1f} s: {self.out / 'grades.csv'}, {self.out / 'feedback'}/")
         return results

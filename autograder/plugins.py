@@ -14,6 +14,7 @@ All outputs the grader adds are error outputs with these names, which ``grade.py
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 
@@ -24,16 +25,41 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, List, Unicode
 
-from autograder import assignment, verdicts
+from autograder import assignment, fingerprints, verdicts
 
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "NotRun"
 CHECK_FAILED = verdicts.CHECK_FAILED
 PROBE_OUTPUT_BYTES = 512 * 2**20          # room for a check's answer: the full-width U-Net's weights, as text
 TIMEOUT = "CellTimeoutError"
+CHECK_PREAMBLE = ("the hidden tests failed: the grader's own check of this part (run after the test, with its own "
+                  "weights and inputs, judged outside your notebook) says: ")
+DIAGNOSIS_MIME = "application/x-unet-grader-diagnosis+json"   # the known mistakes a failed check matched
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _FRAME = re.compile(r"^(?:Cell In\s*\[(\d+)\]|Input In \[(\d+)\]), line (\d+)")
+
+
+def diagnosis(grade_id: str, found: list) -> str:
+    """The sentence naming the known mistakes a failed check's answer matches ("" for the training test)."""
+    if found:
+        named = "; ".join(f"{mistake.name} (the specification asks for {mistake.instead})" for mistake in found)
+        return f"Your part's results match {'a known mistake' if len(found) == 1 else 'known mistakes'}: {named}. "
+    if assignment.part_of(grade_id) is None:
+        return ""
+    return "They match none of the known mistakes of this part: look at the first result named above. "
+
+
+def mistakes_found(notebook) -> list[tuple[str, str]]:
+    """[(test, mistake)] the grader's checks named in an autograded notebook, in notebook order."""
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get(DIAGNOSIS_MIME) if output.get("output_type") == "display_data" else None
+            if text:
+                message = json.loads(text)
+                found += [(message["test"], mistake) for mistake in message["mistakes"]]
+    return found
 
 
 def error_output(name: str, message: str) -> nbformat.NotebookNode:
@@ -126,18 +152,24 @@ class GradingExecute(Execute):
         """Run the grader's own check of a test cell's part; an error output on the test cell if it disagrees."""
         grade_id = _grade_id(cell)
         probe = self._run_hidden(verdicts.kernel_code(grade_id), cell, index)
+        answer = None
         try:
             answer = verdicts.read_message(probe.outputs)
             problem = self._judge(grade_id, answer)
+        except verdicts.KernelRaised as error:
+            answer, problem = error.error, f"it could not run your code: {error}"
         except ValueError as error:
             problem = f"it could not run your code: {error}"
-        if problem:
-            cell.outputs.append(error_output(CHECK_FAILED, (
-                f"the hidden tests failed: the grader's own check of this part (run after the test, with its own "
-                f"weights and inputs, judged outside your notebook) says: {problem}. "
-                f"What the specification asks: {verdicts.asks(grade_id)}.")))
-        else:
+        if not problem:
             self._checks_passed.add(grade_id)
+            return
+        found = fingerprints.diagnose(grade_id, answer) if answer is not None else []
+        cell.outputs.append(error_output(CHECK_FAILED, (
+            f"{CHECK_PREAMBLE}{problem}. {diagnosis(grade_id, found)}What the specification asks: "
+            f"{verdicts.asks(grade_id)}.")))
+        if found:
+            cell.outputs.append(nbformat.v4.new_output("display_data", data={
+                DIAGNOSIS_MIME: json.dumps({"test": grade_id, "mistakes": [mistake.name for mistake in found]})}))
 
     def _judge(self, grade_id, answer):
         if grade_id != assignment.TRAINING.grade_id:

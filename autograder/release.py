@@ -14,7 +14,7 @@ import tempfile
 
 import nbformat
 
-from autograder import assignment
+from autograder import assignment, fingerprints
 from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
 
 INLINE_KEY = "unet_course"
@@ -97,6 +97,10 @@ def release(check=False, source_path=SOURCE_NOTEBOOK, release_path=RELEASE_NOTEB
     stale = [f"{source_label}: inlined {module}" for module in sync_inlined_cells(source)]
     if release_path == RELEASE_NOTEBOOK:
         stale += sync_readme(check)
+        if fingerprints.stale():
+            stale.append(_label(fingerprints.PATH))
+            if not check:
+                fingerprints.write()
     with tempfile.TemporaryDirectory(prefix="unet-source-") as scratch:
         synced_source = pathlib.Path(scratch) / source_path.name
         write_atomically(synced_source, source)

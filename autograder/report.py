@@ -1,6 +1,8 @@
-"""The grader's outputs: ``grades.csv`` (written atomically) and one feedback page per student."""
+"""The grader's outputs: ``grades.csv``, ``mistakes.csv`` and ``summary.html`` (each written atomically) and one
+feedback page per student."""
 from __future__ import annotations
 
+import collections
 import csv
 import html
 import io
@@ -21,11 +23,71 @@ def write_grades(path: pathlib.Path, results: list, test_ids: list[str]) -> None
     writer.writeheader()
     for result in results:
         writer.writerow(result.row(test_ids))
+    write_atomically(path, buffer.getvalue())
+
+
+def write_mistakes(path: pathlib.Path, results: list) -> None:
+    """mistakes.csv: `student`, `part`, `mistake`, one row per known mistake a check named (once per part)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "part", "mistake"])
+    for result in results:
+        writer.writerows([result.student, part, mistake] for part, mistake in mistakes_of(result))
+    write_atomically(path, buffer.getvalue())
+
+
+def mistakes_of(result) -> list[tuple[str, str]]:
+    """[(part, mistake)] named in a result, each once, in the order the tests named them."""
+    from autograder import assignment
+    found = []
+    for test, mistake in result.mistakes:
+        part = assignment.part_of(test)
+        pair = (part.name if part else test, mistake)
+        if pair not in found:
+            found.append(pair)
+    return found
+
+
+def write_summary(path: pathlib.Path, results: list) -> None:
+    """summary.html: one row per student and one column per part (points earned of possible), then the known
+    mistakes found with the number of students who made each."""
+    from autograder import assignment
+    groups = [(part.name, [test.grade_id for test in part.tests]) for part in assignment.PARTS]
+    groups.append(("training", [assignment.TRAINING.grade_id]))
+    head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in groups)
+    rows = []
+    for result in results:
+        cells = "".join(f"<td>{number(sum(result.scores.get(t, 0) for t in tests))} / "
+                        f"{number(sum(result.max_scores.get(t, 0) for t in tests))}</td>" for _, tests in groups)
+        rows.append(f"<tr><th>{html.escape(result.student)}</th>{cells}<td>{number(result.total)} / "
+                    f"{number(result.max_total)}</td><td>{html.escape(result.status)}</td></tr>")
+    counts = collections.Counter(pair for result in results for pair in mistakes_of(result))
+    listed = "".join(f"<li>{html.escape(part)}: {html.escape(mistake)}: {count}</li>"
+                     for (part, mistake), count in counts.most_common())
+    write_atomically(path, (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Class summary</title>\n"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>\n"
+        f"<h1>Class summary: {len(results)} submission(s)</h1>\n"
+        f"<table><thead><tr><th>student</th>{head}<th>total</th><th>status</th></tr></thead>\n"
+        f"<tbody>{''.join(rows)}</tbody></table>\n"
+        f"<h2>Known mistakes found</h2>\n<ul>{listed or '<li>none</li>'}</ul>\n</body></html>\n"))
+
+
+def write_batch(out: pathlib.Path, results: list, test_ids: list[str]) -> None:
+    """The batch's class-wide files in `out`: grades.csv, mistakes.csv and summary.html, each atomically."""
+    write_grades(pathlib.Path(out) / "grades.csv", results, test_ids)
+    write_mistakes(pathlib.Path(out) / "mistakes.csv", results)
+    write_summary(pathlib.Path(out) / "summary.html", results)
+
+
+def write_atomically(path: pathlib.Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename: readers never see half a file."""
     path = pathlib.Path(path)
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(partial, 0o644)

@@ -33,6 +33,7 @@ class Result:
     host: str = ""                            # where it was graded (a cluster worker), "" on this machine
     feedback: pathlib.Path | None = None      # the feedback page
     timings: dict[str, float] = dataclasses.field(default_factory=dict)   # seconds per grading stage
+    mistakes: list[tuple[str, str]] = dataclasses.field(default_factory=list)   # (test, known mistake) named
 
     @property
     def total(self) -> float:
@@ -64,4 +65,5 @@ class Result:
     def read(cls, path: pathlib.Path) -> Result:
         data = json.loads(pathlib.Path(path).read_text())
         data["feedback"] = pathlib.Path(data["feedback"]) if data.get("feedback") else None
+        data["mistakes"] = [tuple(pair) for pair in data.get("mistakes", [])]
         return cls(**data)

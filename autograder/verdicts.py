@@ -126,9 +126,17 @@ def read_message(outputs: list) -> dict[str, np.ndarray]:
         except (ValueError, TypeError, KeyError, AttributeError, binascii.Error) as error:
             raise ValueError(f"its answer could not be read ({type(error).__name__})") from None
         if error:
-            raise ValueError(f"it raised {error}")
+            raise KernelRaised(error)
         return arrays
     raise ValueError("it sent no answer (was the kernel's output changed?)")
+
+
+class KernelRaised(ValueError):
+    """The student's code raised while the check ran in the kernel; `error` is "Type: message"."""
+
+    def __init__(self, error: str):
+        super().__init__(f"it raised {error}")
+        self.error = error
 
 
 class Answer(np.ndarray):
@@ -163,19 +171,29 @@ def _array(entry):
 @functools.lru_cache(maxsize=None)
 def expected(grade_id: str) -> list[dict[str, Answer]]:
     """The reference's answers to the check: a list of candidates {key: Answer} (crop has 4 correct roundings)."""
-    import torch                                     # here, not above: the worker imports it while the kernel starts
-    test = assignment.tests()[grade_id]
     reference = vars(_reference())
     namespaces = [reference]
     if assignment.part_of(grade_id) is assignment.part("crop"):
         namespaces = [{**reference, "crop": _crop_at(top, left)} for top, left in itertools.product((0, 1), repeat=2)]
-    answers = []
-    for namespace in namespaces:
+    answers = [answer_of(grade_id, namespace) for namespace in namespaces]
+    errors = [answer for answer in answers if isinstance(answer, str)]
+    if errors:
+        raise RuntimeError(f"the reference solution fails the check of {grade_id}: {errors[0]}")
+    return answers
+
+
+def answer_of(grade_id: str, namespace: dict) -> dict[str, Answer] | str:
+    """The check's answer on `namespace`, computed here: {key: Answer}, or the error it raised ("Type: message",
+    as the kernel reports it)."""
+    import torch                                     # here, not above: the worker imports it while the kernel starts
+    test = assignment.tests()[grade_id]
+    try:
         with torch.no_grad():
             results = {str(key): torch.as_tensor(value) for key, value in test.check(namespace).items()}
-        answers.append({key: typed(value.detach().float().numpy(), str(value.dtype), value.device.type)
-                        for key, value in results.items()})
-    return answers
+    except Exception as error:                       # noqa: BLE001 (a mistaken part may raise anything)
+        return f"{type(error).__name__}: {error}"[:500]
+    return {key: typed(value.detach().float().numpy(), str(value.dtype), value.device.type)
+            for key, value in results.items()}
 
 
 def _crop_at(round_top, round_left):

@@ -26,8 +26,10 @@ from traitlets.config import Config
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import assignment
-from autograder.course import ASSIGNMENT
-from autograder.plugins import KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode
+from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK
+from autograder.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, score_table
+from autograder.plugins import (KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode,
+                                mistakes_found)
 from autograder.result import Result, status
 
 # Anything a test cell prints on stderr (PyTorch's warnings, logging, tqdm) is dropped before scoring: a
@@ -56,8 +58,9 @@ def nbgrader_config(job: dict) -> Config:
     c.LimitOutput.max_traceback = 100
     c.OverwriteCells.add_missing_cells = True
     c.ClearHiddenTests.enforce_metadata = False          # a student's own "BEGIN HIDDEN TESTS" must not crash it
-    c.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, ClearHiddenTests, FeedbackBanner,
-                                        CSSHTMLHeaderPreprocessor]
+    c.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, ClearHiddenTests, LeaveOutCarriedCode, ShrinkFigures,
+                                        FeedbackBanner, CSSHTMLHeaderPreprocessor]
+    c.LeaveOutCarriedCode.carried = carried_cells(nbformat.read(RELEASE_NOTEBOOK, as_version=4))
     if job.get("sandbox"):                               # the kernel of autograder.sandbox, over Unix sockets
         runtime = pathlib.Path(job["sandbox"]["runtime"])
         c.GradingExecute.kernel_name = job["sandbox"]["kernel_name"]
@@ -133,21 +136,24 @@ def main(job_path: str) -> int:
     autograded = course / "autograded" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     scores, needs_manual = read_scores(course / "gradebook.db", job["student"])
     points = assignment.points()
+    found, notebook = [], None
     if autograded.exists():
-        problem = problem_of(limits_hit(nbformat.read(autograded, as_version=4)))
+        notebook = nbformat.read(autograded, as_version=4)
+        problem, found = problem_of(limits_hit(notebook)), mistakes_found(notebook)
     else:
         problem = "grading error: nbgrader autograde failed"
     row_status = status(problem, needs_manual, job["sandbox_reason"])
     feedback = None
-    if autograded.exists():
-        config.FeedbackBanner.lines = banner(job, row_status)
+    if notebook is not None:
+        config.FeedbackBanner.lines = banner(job, row_status) + ["", score_table(notebook, scores)]
         started = time.monotonic()
         NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).generate_feedback(
             ASSIGNMENT, job["student"], force=True)
         timings["feedback"] = time.monotonic() - started
         feedback = course / "feedback" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.html"
     Result(job["student_id"], {test: scores.get(test, 0.0) for test in points}, dict(points), job["mode"],
-           row_status, sandbox=job["sandbox_label"], feedback=feedback, timings=timings).write(course / "result.json")
+           row_status, sandbox=job["sandbox_label"], feedback=feedback, timings=timings,
+           mistakes=found).write(course / "result.json")
     return 0
 
 

@@ -41,6 +41,7 @@ class Variant:
     raw: bytes = None                                       # the file's bytes, for files that are not notebooks
     path: str = None                                        # where it goes, relative to the batch folder
     student: str = None                                     # the id the grader must give it (default: name)
+    mistakes: tuple = ()                                    # known mistakes (autograder/mistakes.py) it must be told
 
     def file(self):
         return self.path or f"{self.name}.ipynb"
@@ -344,15 +345,18 @@ CATALOGUE = [
     # metadata).
     Variant("avgpool+nearest_upsample+tags_raises_exception+duplicated_tests",
             {"contracting_block": CONTRACTING_AVGPOOL, "expanding_block": EXPANDING_NEAREST},
+            mistakes=("average pooling", "nearest-neighbour upsampling"),
             fails=("test_contracting_block_layers", "test_contracting_block_forward", *EXPANDING[1:]),
             edit=chain(tag_tests("raises-exception", "remove-cell", "nbval-skip", "hide-output"),
                        duplicate_tests(*EXPANDING))),
     Variant("missing_relu+align_corners_false+retyped_tests",
             {"contracting_block": CONTRACTING_NO_FIRST_RELU, "expanding_block": EXPANDING_ALIGN_FALSE},
+            mistakes=("no ReLU after conv1", "align_corners=False"),
             fails=("test_contracting_block_forward", *EXPANDING[1:]),
             edit=retype_tests("test_contracting_block_forward", "test_unet_forward")),
     Variant("padding_1+swapped_concat+edited_tests+tags_skip_execution",
             {"contracting_block": CONTRACTING_PADDING, "expanding_block": EXPANDING_SWAPPED_CAT},
+            mistakes=("padding=1 in the convolutions", "the concatenation's order swapped"),
             fails=("test_contracting_block_shape", "test_contracting_block_layers", "test_contracting_block_forward",
                    *EXPANDING[2:]),
             edit=chain(replace_test_source("print('test passed')", "test_contracting_block_shape",
@@ -360,15 +364,20 @@ CATALOGUE = [
                        tag_tests("skip-execution"))),
     Variant("extra_relu_expanding+square_only_crop+deleted_tests+stripped_metadata",
             {"expanding_block": EXPANDING_EXTRA_RELU, "crop": CROP_SQUARE_ONLY},
+            mistakes=("a ReLU after conv1", "only square targets handled (the top offset used for the left too)"),
             fails=(*EXPANDING[2:], "test_crop_shape", "test_crop_centre"),
             edit=chain(delete_cells("test_crop_centre", "test_unet_shape", "test_unet_forward", TRAINING),
                        strip_metadata)),
     Variant("sigmoid_output+float64_crop", {"unet": UNET_SIGMOID, "crop": CROP_FLOAT64},
+            mistakes=("a sigmoid on the output", "a float64 result (.double())"),
             fails=("test_crop_shape", "test_crop_centre", "test_unet_forward")),
     # A wiring that cannot run: UNet's tests fail, and so does training, which needs a model that runs.
-    Variant("skip_wiring", {"unet": UNET_SKIP_WIRING}, fails=("test_unet_shape", "test_unet_forward", TRAINING)),
+    Variant("skip_wiring", {"unet": UNET_SKIP_WIRING}, 
+            mistakes=("the network's input x as the last skip instead of x0 = upfeature(x)",),
+            fails=("test_unet_shape", "test_unet_forward", TRAINING)),
     # Kernels that hang or die: the parts graded before keep their points, the rest get zero.
-    Variant("hang_ignoring_interrupt", status="time limit in student-1-after-feature-test", fails=(*UNET, TRAINING),
+    Variant("hang_ignoring_interrupt", status="time limit in student-1-after-feature-test",
+            fails=(*UNET, TRAINING),
             edit=extra_cell_after("test_feature_map_block", _code("""
                 import time
                 while True:
@@ -417,6 +426,7 @@ ATTACKS = [
     """))),
     Variant("attack_hidden_tracebacks+input_transformer",
             {"expanding_block": EXPANDING_NEAREST, "feature_map_block": FEATURE_MAP_RELU},
+            mistakes=("nearest-neighbour upsampling", "an activation after the 1 x 1 convolution"),
             fails=(*EXPANDING[1:], "test_feature_map_block"), edit=first_cell(_code("""
         import sys
         from IPython.core.interactiveshell import InteractiveShell
@@ -428,6 +438,7 @@ ATTACKS = [
     """))),
     # Comparisons and type checks patched to always agree.
     Variant("attack_patched_comparisons", {"crop": CROP_CORNER, "contracting_block": CONTRACTING_AVGPOOL},
+            mistakes=("the top-left corner instead of the centre", "average pooling"),
             fails=("test_crop_centre", "test_contracting_block_layers", "test_contracting_block_forward"),
             edit=first_cell(_code("""
         import builtins, torch
@@ -462,7 +473,8 @@ ATTACKS = [
         fails=("test_crop_centre", "test_contracting_block_shape", "test_contracting_block_forward"),
         edit=first_cell("import torch\ntorch.allclose = lambda *args, **kwargs: True")),
     # Leave when graded: the parts graded before keep their points, the rest get none.
-    Variant("attack_exit_when_graded", fails=(*UNET, TRAINING), status="kernel died in student-1-after-feature-test",
+    Variant("attack_exit_when_graded",
+            fails=(*UNET, TRAINING), status="kernel died in student-1-after-feature-test",
             edit=extra_cell_after("test_feature_map_block", _code("""
         import os
         if "UNET_GRADING_MODE" in os.environ:
@@ -530,7 +542,8 @@ QUICK = [
              "unet": UNET_MODULELIST}),
     # Every part correct, but no training: `fit` replaced by one that invents falling losses, and the held-out
     # labels passed off as the prediction. The notebook's own training test passes; the grader's check does not.
-    Variant("attack_fake_training", fails=(TRAINING,), edit=chain(
+    Variant("attack_fake_training",
+            fails=(TRAINING,), edit=chain(
         extra_cell_after("training_module", _code("""
             def fit(model, images, labels, config, checkpoint=None, show_figures=True):
                 steps = config.epochs * -(-len(images) // config.batch_size)

@@ -24,10 +24,12 @@ def kernel(monkeypatch):
     monkeypatch.setattr(IPython.display, "publish_display_data",
                         lambda data, **kwargs: sent.append({"output_type": "display_data", "data": data}))
 
-    def run(namespace, grade_id, code=None):
+    def run(namespace, grade_id, code=None, definitions=""):
+        """`definitions`: code run in the shell first, so that what it defines has the shell's globals."""
         sent.clear()
         shell.user_ns.clear()
         shell.user_ns.update(namespace)
+        assert shell.run_cell(definitions, store_history=False).success
         result = shell.run_cell(code or verdicts.kernel_code(grade_id), store_history=False)
         assert result.success, result.error_in_exec
         return list(sent)
@@ -172,10 +174,9 @@ def test_every_test_has_a_check_and_says_what_it_asks(grade_id):
 @pytest.mark.parametrize("grade_id", [test for test in PART_CHECKS if verdicts.dependencies(test)])
 def test_dependencies_called_by_keyword_pass_every_check(kernel, grade_id):
     """The references swapped in take the signatures the notebook gives, keywords included."""
-    namespace = {}
-    exec(module_code({"expanding_block": EXPANDING_KEYWORDS, "unet": UNET_KEYWORDS}), namespace)
+    code = module_code({"crop": CROP_FLOAT64, "expanding_block": EXPANDING_KEYWORDS, "unet": UNET_KEYWORDS})
     assert "crop(image=skip_con_x" in EXPANDING_KEYWORDS[1] and "FeatureMapBlock(input_channels=" in UNET_KEYWORDS[0]
-    assert judge(grade_id, kernel(namespace, grade_id)) == ""
+    assert judge(grade_id, kernel({}, grade_id, definitions=code)) == ""      # with a broken crop of its own
 
 
 def test_a_crop_that_changes_the_dtype_fails_and_says_so(kernel):

@@ -1,0 +1,122 @@
+"""Fingerprints of each check's answers, for the specification and for every known mistake, and the diagnosis
+they give.
+
+A fingerprint of one result is its shape, its dtype and three numbers: the sum, the sum of absolute values and
+a position-weighted sum of its values (so that a window of an image taken from the wrong place differs), or
+the error it raised. A few numbers per check, never the code: they travel into the student's notebook too.
+
+``python -m autograder release`` writes them to ``autograder/fingerprints.json`` with a digest of everything
+they are made from (the checks, the mistakes, the reference solutions); ``release --check`` fails when the
+digest is stale.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import pathlib
+
+import numpy as np
+
+from autograder import assignment, checks, mistakes
+
+PATH = pathlib.Path(__file__).with_name("fingerprints.json")
+RTOL, ATOL = 1e-3, 1e-3
+
+
+def of_result(value, with_values: bool = True) -> dict:
+    """The fingerprint of one result (an array with ``dtype_name`` and ``device``, see verdicts.Answer)."""
+    array = np.asarray(value, dtype=np.float64)
+    print_ = {"shape": list(array.shape), "dtype": getattr(value, "dtype_name", "")}
+    if with_values and array.size:
+        weights = np.linspace(-1.0, 1.0, array.size).reshape(array.shape)
+        print_["values"] = [float(array.sum()), float(np.abs(array).sum()), float((array * weights).sum())]
+    return print_
+
+
+def of_answer(grade_id: str, answer: dict | str) -> dict:
+    """The fingerprint of a check's answer ({key: array}), or of the error it raised (a str)."""
+    if isinstance(answer, str):
+        return {"error": answer}
+    with_values = assignment.tests()[grade_id].kind != "shape"
+    return {key: of_result(value, with_values) for key, value in answer.items()}
+
+
+def same(one: dict, other: dict) -> bool:
+    """Whether two fingerprints agree (values to a relative 1e-3)."""
+    if "error" in one or "error" in other:
+        return one.get("error") == other.get("error")
+    if set(one) != set(other):
+        return False
+    for key, print_ in one.items():
+        theirs = other[key]
+        if print_["shape"] != theirs["shape"] or print_["dtype"] != theirs["dtype"]:
+            return False
+        if not np.allclose(print_.get("values", []), theirs.get("values", []), rtol=RTOL,
+                           atol=ATOL * (1 + max(map(abs, print_.get("values", [0]) or [0])))):
+            return False
+    return True
+
+
+# ---- making them (release) ------------------------------------------------------------------------------
+
+def digest() -> str:
+    """A digest of what the fingerprints are made from: the checks, the mistakes, this module and the solutions."""
+    from autograder import verdicts
+    text = "".join(inspect.getsource(module) for module in (checks, mistakes, inspect.getmodule(digest)))
+    text += json.dumps(verdicts._solutions(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def compute() -> dict:
+    """{"digest", "tests": {grade_id: {"specification": [print, ...], "mistakes": {name: print}}}} for every part test."""
+    from autograder import verdicts
+    tests = {}
+    for grade_id in assignment.PART_TESTS:
+        part = assignment.part_of(grade_id)
+        specification = [of_answer(grade_id, answer) for answer in verdicts.expected(grade_id)]
+        found = {}
+        for mistake in mistakes.of_part(part.name):
+            found[mistake.name] = of_answer(grade_id, verdicts.answer_of(grade_id, mistaken_namespace(mistake)))
+        tests[grade_id] = {"specification": specification, "mistakes": found}
+    return {"digest": digest(), "tests": tests}
+
+
+def mistaken_namespace(mistake: mistakes.Mistake) -> dict:
+    """The reference solution with `mistake` made in its part, as a namespace."""
+    from autograder import verdicts
+    solutions = dict(verdicts._solutions())
+    solution_id = assignment.part(mistake.part).solution_id
+    solutions[solution_id] = mistake.edit(solutions[solution_id])
+    namespace = {}
+    exec(verdicts.PRELUDE + "\n\n".join(solutions.values()), namespace)
+    return namespace
+
+
+def write(path: pathlib.Path = PATH) -> None:
+    path.write_text(json.dumps(compute(), indent=1, sort_keys=True) + "\n")
+
+
+def stale(path: pathlib.Path = PATH) -> bool:
+    return not path.exists() or json.loads(path.read_text()).get("digest") != digest()
+
+
+# ---- using them (grading) -------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def stored() -> dict:
+    return json.loads(PATH.read_text())["tests"]
+
+
+def diagnose(grade_id: str, answer: dict | str) -> list[mistakes.Mistake]:
+    """The known mistakes whose answer to the check `grade_id` matches the student's (an answer or an error),
+    among those that answer differently from the specification."""
+    if grade_id not in stored():
+        return []
+    student = of_answer(grade_id, answer)
+    entry = stored()[grade_id]
+    by_name = {mistake.name: mistake for mistake in mistakes.MISTAKES}
+    return [by_name[name] for name, print_ in entry["mistakes"].items()
+            if name in by_name and same(student, print_)
+            and not any(same(print_, specification) for specification in entry["specification"])]

@@ -228,3 +228,27 @@ def _sources(content):
 def _text(page):
     import html
     return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+@pytest.mark.parametrize("variant", [variant for variant in CATALOGUE if variant.mistakes], ids=lambda variant: variant.name)
+def test_every_bug_has_its_mistake_named_in_its_report_and_the_class_files(smoke, variant):
+    student = smoke["students"][variant.name]
+    text = _text((smoke["out"] / "feedback" / f"{student}.html").read_text())
+    for mistake in variant.mistakes:
+        assert f"{mistake} (the specification asks for" in text, mistake
+    with open(smoke["out"] / "mistakes.csv", newline="") as handle:
+        named = {row["mistake"] for row in csv.DictReader(handle) if row["student"] == student}
+    assert set(variant.mistakes) <= named
+    assert f"<th>{student}</th>" in (smoke["out"] / "summary.html").read_text()
+
+
+def test_no_correct_submission_gets_a_diagnosis_and_complete_reports_are_small(smoke, quick):
+    for variant in CATALOGUE:
+        if not variant.fails and variant.raw is None:
+            page = smoke["out"] / "feedback" / f"{smoke['students'][variant.name]}.html"
+            assert "known mistake" not in _text(page.read_text()), variant.name
+    for variant in QUICK:
+        page = quick["out"] / "feedback" / f"{quick['students'][variant.name]}.html"
+        assert page.stat().st_size <= 500_000, f"{variant.name}: {page.stat().st_size:,} bytes"
+        text = _text(page.read_text())
+        assert "The training run" in text and text.count("The course's own code, as released, runs here") == 4

@@ -57,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from autograder import grade as grading                    # imports nbgrader: only when grading
     from autograder.submissions import UsageError, find_submissions
     try:
         submissions = find_submissions(args.paths)
@@ -65,6 +64,7 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(error))                               # exit code 2 with the usage line
     if pathlib.Path(args.out).exists() and not pathlib.Path(args.out).is_dir():
         parser.error(f"--out {args.out} is a file, not a folder")
+    from autograder import grade as grading                    # imports nbgrader and PyTorch: only when grading
     if args.cluster:
         return grade_on_cluster(args, submissions)
     mode = grading.resolve_mode(args.mode)

@@ -56,6 +56,7 @@ def small_volumes():
     return make_em_volume(n_slices=12, size=160, seed=1)
 
 
+@pytest.mark.slow
 def test_quality_scores_every_variant_and_writes_the_table(tmp_path, small_volumes):
     from benchmarks import quality
     out = tmp_path / "quality.json"

@@ -10,7 +10,6 @@ import argparse
 import pathlib
 import sys
 
-from autograder import release
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade(args, parser)
+    from autograder import release                              # imports PyTorch: only when releasing
     stale = release.release(check=args.check)
     if args.check:
         for item in stale:

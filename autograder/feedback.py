@@ -37,6 +37,9 @@ def messages(cell) -> list[str]:
     return found
 
 
+SCORE = 'style="white-space: nowrap; vertical-align: top; padding-left: 1em"'    # a score on one line
+
+
 def score_table(notebook, scores: dict[str, float]) -> str:
     """An HTML table: each part's points, then each of its tests, passed or failed, with its messages."""
     cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
@@ -45,14 +48,14 @@ def score_table(notebook, scores: dict[str, float]) -> str:
     rows = []
     for title, tests in groups:
         earned, possible = sum(scores.get(test.grade_id, 0) for test in tests), sum(test.points for test in tests)
-        rows.append(f"<tr><th>{html.escape(title)}</th><th>{number(earned)} / {number(possible)}</th></tr>")
+        rows.append(f"<tr><th>{html.escape(title)}</th><th {SCORE}>{number(earned)} / {number(possible)}</th></tr>")
         for test in tests:
             got = scores.get(test.grade_id, 0)
             verdict = "passed" if got >= test.points else "failed"
             found = messages(cells[test.grade_id]) if test.grade_id in cells and verdict == "failed" else []
             text = "".join(f"<br>{html.escape(message)}" for message in found)
             rows.append(f"<tr><td><code>{test.grade_id}</code>: <b>{verdict}</b>{text}</td>"
-                        f"<td>{number(got)} / {number(test.points)}</td></tr>")
+                        f"<td {SCORE}>{number(got)} / {number(test.points)}</td></tr>")
     return "<table>\n" + "\n".join(rows) + "\n</table>"
 
 

@@ -67,7 +67,7 @@ def write_summary(path: pathlib.Path, results: list) -> None:
     write_atomically(path, (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Class summary</title>\n"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>\n"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td{white-space:nowrap}</style></head><body>\n"
         f"<h1>Class summary: {len(results)} submission(s)</h1>\n"
         f"<table><thead><tr><th>student</th>{head}<th>total</th><th>status</th></tr></thead>\n"
         f"<tbody>{''.join(rows)}</tbody></table>\n"

@@ -252,3 +252,17 @@ def test_no_correct_submission_gets_a_diagnosis_and_complete_reports_are_small(s
         assert page.stat().st_size <= 500_000, f"{variant.name}: {page.stat().st_size:,} bytes"
         text = _text(page.read_text())
         assert "The training run" in text and text.count("The course's own code, as released, runs here") == 4
+
+
+def test_a_report_and_the_summary_read_right_in_a_browser(smoke):
+    """Rendered by headless Chromium: the report's table and the summary's text are on the page, no hidden test is."""
+    from tests.browser import rendered_text, require_chromium
+    require_chromium()
+    student = smoke["students"]["avgpool+nearest_upsample+tags_raises_exception+duplicated_tests"]
+    text = _text(rendered_text(smoke["out"] / "feedback" / f"{student}.html"))
+    assert "Part: ContractingBlock(input_channels)" in text and "test_contracting_block_forward : failed" in " ".join(text.split())
+    assert "average pooling (the specification asks for nn.MaxPool2d(kernel_size=2, stride=2))" in " ".join(text.split())
+    hidden = [line.strip() for line in CHECKS_SOURCE.splitlines() if len(line.strip()) >= 15]
+    assert [line for line in hidden if line in text and line not in smoke["submitted"][student]] == []
+    summary = " ".join(_text(rendered_text(smoke["out"] / "summary.html")).split())
+    assert "Class summary" in summary and "ExpandingBlock: nearest-neighbour upsampling:" in summary

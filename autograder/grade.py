@@ -155,7 +155,7 @@ class Grader:
     """Grades submissions in `mode` into the folder `out`; see the module docstring."""
 
     def __init__(self, out, mode="quick", workers=1, timeout=120, max_output_bytes=2_000_000, log=print,
-                 keep_work=None, sandbox=False, sandbox_reason=""):
+                 keep_work=None, sandbox=False, sandbox_reason="", limits=None):
         self.out = pathlib.Path(out)
         self.mode = MODES[mode]
         self.workers = max(1, workers)
@@ -165,6 +165,7 @@ class Grader:
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
         self.sandbox = sandbox                       # run each kernel in autograder.sandbox (bubblewrap)
         self.sandbox_reason = sandbox_reason         # why not, written into every row graded without it
+        self.limits = limits                         # the sandbox's sandbox.Limits (None: its defaults)
         self.data = None                             # the data folder the kernels read (set by grade())
         self._running = set()                        # worker processes now running (killed on Ctrl-C)
         self.tests = graded_tests()
@@ -239,13 +240,19 @@ class Grader:
                "preamble": preamble(self.max_output_bytes), "mode": self.mode.name, "mode_description": self.mode.description,
                "notes": notes}
         worker_env = self.kernel_environment(course)
+        box = None
         if self.sandbox:
-            job["sandbox"] = self._sandbox(course, slot, worker_env)
+            box = self._sandbox(course, slot, worker_env)
+            job["sandbox"] = box.job_entry()
             worker_env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(course / "jupyter"),
                                                                        os.environ.get("JUPYTER_PATH")]))
         job_path = course / "job.json"
-        job_path.write_text(json.dumps(job, indent=1))
-        outcome = self._run_worker(job_path, course, job, worker_env)
+        try:
+            job_path.write_text(json.dumps(job, indent=1))
+            outcome = self._run_worker(job_path, course, job, worker_env)
+        finally:
+            if box is not None:                      # its processes, scratch and cgroup go, whatever happened
+                box.close()
         scores, needs_manual = read_scores(course / "gradebook.db", student)
         result.scores = {test_id: scores.get(test_id, 0.0) for test_id in self.tests}
         result.status = outcome.get("status", "grading error")
@@ -253,6 +260,8 @@ class Grader:
             result.status = f"not graded: {', '.join(needs_manual)}"
         if not self.sandbox:                         # never silently open: the row says it
             result.status += f"; no sandbox ({self.sandbox_reason or 'not requested'})"
+        else:                                        # the quota reached, if it was; which limits held
+            result.status += outcome.get("sandbox", f"; {job['sandbox']['limits']}")
         return course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
 
     def kernel_settings(self, checkpoints):
@@ -275,25 +284,29 @@ class Grader:
         return env
 
     def _sandbox(self, course, slot, worker_env):
-        """Set up the sandboxed kernel of one submission; returns the job's "sandbox" entry.
+        """Set up the sandboxed kernel of one submission; returns its sandbox.Sandbox (close it when done).
 
         The kernel runs in autograder.sandbox as uid SANDBOX_UID_BASE + slot, sees the Python environment and
-        the data read-only and writes only `course`/kernel; only the settings of kernel_settings() reach it.
+        the data read-only (and in full mode the GPU) and writes only `course`/kernel, a tmpfs of the disk
+        quota; only the settings of kernel_settings() reach it.
         """
         from autograder import sandbox
         scratch = course / "kernel"
-        runtime = scratch / "runtime"
-        runtime.mkdir(parents=True)
         settings = self.kernel_settings(scratch / "checkpoints")
-        settings["MPLCONFIGDIR"] = str(_matplotlib_cache(scratch / ".matplotlib"))
-        spec = sandbox.write_kernelspec(course / "jupyter", scratch, slot, readonly=[self.data], env=settings)
-        kernel_json = json.loads((spec / "kernel.json").read_text())
-        kernel_json["interrupt_mode"] = "message"      # a signal cannot reach into the sandbox's own session
-        (spec / "kernel.json").write_text(json.dumps(kernel_json, indent=1))
-        uid = sandbox.SANDBOX_UID_BASE + slot
-        for path in (runtime, scratch / ".matplotlib", *(scratch / ".matplotlib").iterdir()):
-            os.chown(path, uid, uid)
-        return {"uid": uid, "runtime": str(runtime), "kernel_name": sandbox.KERNEL_NAME}
+        settings["MPLCONFIGDIR"] = str(scratch / ".matplotlib")
+        box = sandbox.Sandbox(scratch, slot, self.limits or sandbox.Limits(), readonly=[self.data], env=settings,
+                              gpu=self.mode.name == "full", name=f"{course.parent.name}-{slot}")
+        try:
+            runtime = scratch / "runtime"
+            runtime.mkdir()
+            _matplotlib_cache(scratch / ".matplotlib")
+            box.write_kernelspec(course / "jupyter")
+            for path in (runtime, scratch / ".matplotlib", *(scratch / ".matplotlib").iterdir()):
+                os.chown(path, box.uid, box.uid)
+        except BaseException:
+            box.close()
+            raise
+        return box
 
     def hard_limit(self):
         """Seconds after which a whole submission is stopped: far beyond the sum of its cells' limits."""
@@ -352,18 +365,13 @@ def read_scores(gradebook, student):
         return {}, []
 
 
-def use_sandbox(requested, mode):
-    """(whether to sandbox the kernels, why not): `requested` is the --sandbox choice, auto, on or off.
-
-    Full mode runs unsandboxed: the sandbox shows the kernel no GPU device (and its memory limit would
-    count the GPU driver's mappings), so it is only for the CPU modes.
-    """
+def use_sandbox(requested, mode, limits=None):
+    """(whether to sandbox the kernels, why not, or which limits hold): `requested` is the --sandbox choice,
+    auto, on or off. In full mode the sandbox shows the kernel the GPU (sandbox.gpu_mounts)."""
     if requested == "off":
         return False, "--sandbox off"
-    if mode == "full":
-        return False, "full mode needs the GPU, which the sandbox does not show to the kernel"
     from autograder import sandbox
-    status = sandbox.probe()
+    status = sandbox.probe(limits, gpu=mode == "full")
     return status.available, status.reason
 
 

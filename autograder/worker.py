@@ -20,6 +20,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     IgnorePattern, LimitOutput, SaveAutoGrades)
 from traitlets.config import Config
 
+from autograder import sandbox
 from autograder.course import ASSIGNMENT
 from autograder.plugins import KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode
 
@@ -63,11 +64,14 @@ def nbgrader_config(job):
 
 
 def limits_hit(notebook):
-    """{"kernel_died": [...], "timed_out": [...], "not_run": n}: the cells where the grader's limits acted."""
-    hits = {"kernel_died": [], "timed_out": [], "not_run": 0}
+    """{"kernel_died": [...], "timed_out": [...], "not_run": n, "disk_full": [...]}: the cells where the
+    grader's limits acted (disk_full: a write failed for want of space, ENOSPC)."""
+    hits = {"kernel_died": [], "timed_out": [], "not_run": 0, "disk_full": []}
     for cell in notebook.cells:
         name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or cell.get("id")
         for output in cell.get("outputs", []):
+            if sandbox.is_out_of_space(output) and name not in hits["disk_full"]:
+                hits["disk_full"].append(name)
             if output.get("output_type") != "error":
                 continue
             if output.get("ename") == KERNEL_DIED:
@@ -112,7 +116,10 @@ def main(job_path):
     hits = limits_hit(nbformat.read(autograded, as_version=4)) if autograded.exists() else None
     outcome["hits"] = hits
     outcome["status"] = status_of(hits) if hits else "grading error: nbgrader autograde failed"
-    config.FeedbackBanner.lines = banner(job, outcome["status"])
+    if job.get("sandbox"):                               # the disk quota, if reached; which limits held
+        outcome["sandbox"] = (sandbox.disk_note(job["sandbox"], hits["disk_full"] if hits else [])
+                              + f"; {job['sandbox']['limits']}")
+    config.FeedbackBanner.lines = banner(job, outcome["status"] + outcome.get("sandbox", ""))
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     if autograded.exists():
         started = time.monotonic()

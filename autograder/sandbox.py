@@ -313,7 +313,7 @@ class Sandbox:
         self.layout, self.no_cgroup = cgroup_layout(limits)
         self.cgroup = None
         mount_scratch(self.scratch, limits, self.uid)
-        try:
+        try:                                     # where cgroups work, a failure here is an error, not a fallback
             if self.layout is not None:
                 self.cgroup = cgroup.Cgroup.create(self.layout, name or f"unet-sandbox-{os.getpid()}-{slot}",
                                                    limits.cgroup_memory_bytes(), limits.processes)

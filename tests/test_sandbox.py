@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 from autograder import cgroup
 from autograder.sandbox import (KERNEL_NAME, SANDBOX_UID_BASE, Limits, Sandbox, SandboxKernelManager, describe, disk_note,
                                 gpu_devices, gpu_libraries, gpu_mounts, is_out_of_space, probe, wrap)
+from tests.catalogue import processes_named
 
 SLOTS = itertools.count(20)      # a fresh uid per kernel: a kernel still shutting down counts for its own uid
 SMALL_DISK = Limits(disk_bytes=64 * 2**20, inodes=2000)
@@ -237,17 +238,6 @@ print("mapped and touched", size >> 20, "MiB")
 """
 
 
-def marked_processes(marker):
-    found = []
-    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if cmdline.read_bytes().split(b"\0")[0] == marker.encode():
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            pass
-    return found
-
-
 @pytest.mark.parametrize("use_cgroup", [True, False], ids=["cgroup", "rlimits_only"])
 def test_no_process_outlives_its_sandbox(sandbox, tmp_path, use_cgroup, cgroup_layout):
     if use_cgroup and cgroup_layout[0] is None:
@@ -257,9 +247,9 @@ def test_no_process_outlives_its_sandbox(sandbox, tmp_path, use_cgroup, cgroup_l
     assert result.stdout.strip() == "daemon started", result.stderr
     assert ("rlimits only" in description) != use_cgroup
     deadline = time.monotonic() + 5
-    while marked_processes(marker) and time.monotonic() < deadline:
+    while processes_named(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert marked_processes(marker) == [], "a double-forked, setsid process outlived its sandbox"
+    assert processes_named(marker) == [], "a double-forked, setsid process outlived its sandbox"
 
 
 def test_the_cgroup_bounds_shared_memory_that_rlimits_miss(with_cgroup, tmp_path):
@@ -360,3 +350,27 @@ def test_gpu_devices_and_driver_libraries_are_found(tmp_path):
                 "\tlibz.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libz.so.1\n")
     assert gpu_libraries(ldconfig) == ["/opt/driver/libcuda.so.1", "/opt/driver/libnvidia-ml.so.1"], \
         "the driver's libraries only: the CUDA toolkit's come with PyTorch or /usr"
+
+
+def test_sandboxes_set_up_at_once_all_get_their_cgroup(with_cgroup, tmp_path):
+    """The grader's threads set up sandboxes at the same moment: each must take the cgroup branch."""
+    cgroup._find.cache_clear()                       # decide afresh, from every thread at once
+    boxes, errors = [], []
+
+    def set_up(number):
+        try:
+            boxes.append(Sandbox(tmp_path / f"scratch-{number}", slot=next(SLOTS), limits=SMALL_DISK,
+                                 name=f"unet-test-{os.getpid()}-at-once-{number}"))
+        except OSError as error:
+            errors.append(error)
+    threads = [threading.Thread(target=set_up, args=(number,)) for number in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == [] and [box.cgroup is not None for box in boxes] == [True] * 6, \
+            [box.description for box in boxes]
+    finally:
+        for box in boxes:
+            box.close()

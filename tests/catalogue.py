@@ -502,6 +502,18 @@ ATTACKS = [
 # memory and process table (docs/security.md: the disk quota, the cgroup, the pid namespace).
 DISK_QUOTA_STATUS = "ok; disk quota (2 GiB, 100000 files) reached in "
 DAEMON_MARKER = "unet-catalogue-daemon:"          # the leftover process's argv[0], followed by its scratch folder
+def processes_named(prefix):
+    """pids of the processes whose argv[0] starts with `prefix`: the daemon's, say, left behind."""
+    found = []
+    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes().split(b"\0")[0].decode(errors="replace").startswith(prefix):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            pass
+    return found
+
+
 ATTACKS += [
     # Fill the grader's disk, 1 GiB at a time: ENOSPC at the 2 GiB quota. The full scratch then costs the
     # submission its own checkpoint, so its training; nothing else in the batch notices.

@@ -12,7 +12,6 @@ import csv
 import hashlib
 import json
 import os
-import pathlib
 import re
 import socket
 import subprocess
@@ -22,10 +21,11 @@ import threading
 import nbformat
 import pytest
 
+from autograder import sandbox
 from autograder.course import SOURCE_NOTEBOOK
 from autograder.grade import graded_tests
-from autograder import sandbox
-from tests.catalogue import CANARY_PORT, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores, write
+from tests.catalogue import (CANARY_PORT, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores,
+                             processes_named, write)
 
 POINTS = graded_tests()
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
@@ -74,18 +74,6 @@ def smoke(data_env, tmp_path_factory):
 def mounts_under(folder):
     points = [line.split()[4] for line in open("/proc/self/mountinfo")]
     return [point for point in points if point.startswith(str(folder))]
-
-
-def processes_named(prefix):
-    """pids of the processes whose argv[0] starts with `prefix`."""
-    found = []
-    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if cmdline.read_bytes().split(b"\0")[0].decode(errors="replace").startswith(prefix):
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            pass
-    return found
 
 
 class Canary:

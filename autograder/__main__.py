@@ -2,6 +2,7 @@
 
     python -m autograder release [--check]
     python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
+                               [--sandbox auto|on|off] [--disk-quota GIB]
                                [--cluster tcp://HOST:8786 | --cluster local]
 """
 import argparse

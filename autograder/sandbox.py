@@ -77,14 +77,15 @@ def gib(size):
     return f"{size / 2**30:g} GiB"
 
 
-def describe(limits, layout, gpu=False):
-    """The limits that hold, in words, for the grader's start-up line and every row's status."""
+def describe(limits, layout, gpu=False, no_cgroup=""):
+    """The limits that hold, in words, for the grader's start-up line and every row's status (`no_cgroup`:
+    why there is no cgroup, when `layout` is None)."""
     disk = f"disk {gib(limits.disk_bytes)} and {limits.inodes} files (tmpfs)"
     per_process = (f"no per-process memory limit (GPU: RLIMIT_DATA would count the driver's mappings), "
                    if gpu else f"{gib(limits.memory_bytes)} of data per process, ")
     rlimits = f"{per_process}{limits.processes} processes, {gib(limits.file_bytes)} files"
     if layout is None:
-        return f"sandbox: rlimits only: {rlimits}; {disk}"
+        return f"sandbox: rlimits only{f' ({no_cgroup})' if no_cgroup else ''}: {rlimits}; {disk}"
     return (f"sandbox: cgroup v{layout.version} memory {gib(limits.cgroup_memory_bytes())} "
             f"({gib(limits.memory_bytes)} + the scratch), {limits.processes} tasks; {disk}; rlimits: {rlimits}")
 
@@ -120,8 +121,8 @@ def probe(limits=None, gpu=False):
         box.close()
     if result.returncode != 0 or result.stdout.strip() != str(SANDBOX_UID_BASE):
         return Status(False, f"bubblewrap failed to start a sandbox: {result.stderr.strip()[-300:]}")
-    layout, _ = cgroup_layout(limits)
-    return Status(True, describe(limits, layout, gpu))
+    layout, no_cgroup = cgroup_layout(limits)
+    return Status(True, describe(limits, layout, gpu=gpu, no_cgroup=no_cgroup))
 
 
 # ---- the scratch folder: a tmpfs of its own ------------------------------------------------------------
@@ -323,7 +324,7 @@ class Sandbox:
 
     @property
     def description(self):
-        return describe(self.limits, self.layout if self.cgroup else None, gpu=self.gpu is not None)
+        return describe(self.limits, self.layout, gpu=self.gpu is not None, no_cgroup=self.no_cgroup)
 
     def command(self, argv):
         return wrap(argv, self.scratch, self.slot, self.readonly, self.limits, self.env, gpu=self.gpu,

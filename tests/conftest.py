@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: a small synthetic dataset and the real ISBI 2012 folder."""
+"""Shared pytest fixtures: a small synthetic dataset, the real ISBI 2012 folder, and the grader's sandbox."""
 
 import os
 from pathlib import Path
@@ -35,3 +35,18 @@ def data_env(real_data_dir, tmp_path_factory):
     """UNET_DATA_DIR for notebook runs: the real ISBI folder, or else a full-size synthetic stand-in."""
     folder = real_data_dir or write_synthetic_dataset(tmp_path_factory.mktemp("isbi") / "synthetic", n_slices=30, size=256)
     return {"UNET_DATA_DIR": str(folder)}
+
+
+@pytest.fixture(scope="session")
+def sandbox_status():
+    """Whether the grader's sandbox runs here (autograder.sandbox.probe), and which limits hold."""
+    from autograder.sandbox import probe
+    return probe()
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_status):
+    """Skip where the sandbox cannot run (it needs Linux, root and bubblewrap), saying why."""
+    if not sandbox_status.available:
+        pytest.skip(f"the sandbox cannot run here: {sandbox_status.reason}")
+    return sandbox_status

@@ -21,9 +21,9 @@ import threading
 import nbformat
 import pytest
 
-from autograder import sandbox
 from autograder.course import SOURCE_NOTEBOOK
 from autograder.grade import graded_tests
+from autograder.sandbox import Limits, cgroup_layout
 from tests.catalogue import (CANARY_PORT, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores,
                              processes_named, write)
 
@@ -47,13 +47,13 @@ def digests(folder):
 
 def not_graded_here():
     """{variant name: why} for the catalogue's variants this machine's sandbox cannot grade safely."""
-    layout, why_not = sandbox.cgroup_layout(sandbox.Limits())
+    layout, why_not = cgroup_layout(Limits())
     return {} if layout else {variant.name: f"no cgroup here ({why_not}): rlimits alone would let it take the "
                               f"machine's memory" for variant in CATALOGUE if variant.needs == "cgroup"}
 
 
 @pytest.fixture(scope="module")
-def smoke(data_env, tmp_path_factory):
+def smoke(data_env, tmp_path_factory, sandbox):        # graded with --sandbox on: skipped where it cannot run
     folder, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("graded") / "out"
     work = tmp_path_factory.mktemp("grader-tmp")              # the grader's TMPDIR: its courses and scratch folders
     skipped = not_graded_here()
@@ -226,7 +226,7 @@ def test_memory_mapped_past_the_limit_is_stopped_by_the_cgroup(smoke):
         pytest.skip(smoke["skipped"]["attack_mapped_memory"])
     text = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_mapped_memory']}.html").read_text())
     mapped = [int(gib) for gib in re.findall(r"mapped (\d+) GiB", text)]
-    limit = sandbox.Limits().cgroup_memory_bytes() / 2**30
+    limit = Limits().cgroup_memory_bytes() / 2**30
     assert mapped and max(mapped) < limit, f"mapped {max(mapped, default=0)} GiB past a {limit} GiB cgroup"
 
 

@@ -1,7 +1,7 @@
 """The sandbox a submission's kernel runs in: no network, no view of the course, bounded resources.
 
-Tests that start sandboxes need Linux, root and bubblewrap (the `sandbox` fixture skips them, saying why,
-where those are missing); the mount plan of full mode and the cgroup layouts are checked on any machine.
+Tests that start sandboxes need Linux, root and bubblewrap (the `sandbox` fixture of conftest.py skips them,
+saying why, where those are missing); the mount plan of full mode and the cgroup layouts are checked on any machine.
 """
 import dataclasses
 import itertools
@@ -19,24 +19,11 @@ from nbclient import NotebookClient
 
 from autograder import cgroup
 from autograder.sandbox import (KERNEL_NAME, SANDBOX_UID_BASE, Limits, Sandbox, SandboxKernelManager, describe, disk_note,
-                                gpu_devices, gpu_libraries, gpu_mounts, is_out_of_space, probe, wrap)
+                                gpu_devices, gpu_libraries, gpu_mounts, is_out_of_space, wrap)
 from tests.catalogue import processes_named
 
 SLOTS = itertools.count(20)      # a fresh uid per kernel: a kernel still shutting down counts for its own uid
 SMALL_DISK = Limits(disk_bytes=64 * 2**20, inodes=2000)
-
-
-@pytest.fixture(scope="session")
-def sandbox_status():
-    return probe()
-
-
-@pytest.fixture
-def sandbox(sandbox_status):
-    """Skip where the sandbox cannot run (it needs Linux, root and bubblewrap), saying why."""
-    if not sandbox_status.available:
-        pytest.skip(f"the sandbox cannot run here: {sandbox_status.reason}")
-    return sandbox_status
 
 
 @pytest.fixture(scope="session")
@@ -282,7 +269,8 @@ def test_rlimits_alone_when_the_cgroup_is_unavailable(sandbox, tmp_path):
         command = box.command(["/bin/true"])
         assert box.cgroup is None and command[0] == "bwrap", "no cgroup to enter"
         assert "--data=4294967296" in command and "--nproc=64" in command
-        assert box.description.startswith("sandbox: rlimits only: 4 GiB of data per process, 64 processes")
+        assert box.description.startswith("sandbox: rlimits only (cgroups not wanted (Limits.use_cgroup)): 4 GiB of "
+                                          "data per process, 64 processes")
 
 
 # ---- pieces checked on any machine -------------------------------------------------------------------
@@ -309,6 +297,7 @@ def test_descriptions_say_which_limits_hold():
     assert describe(Limits(), v1) == ("sandbox: cgroup v1 memory 6 GiB (4 GiB + the scratch), 64 tasks; disk 2 GiB and "
                                       "100000 files (tmpfs); rlimits: 4 GiB of data per process, 64 processes, 2 GiB files")
     assert describe(Limits(disk_bytes=2**30), None).startswith("sandbox: rlimits only: 4 GiB of data per process")
+    assert describe(Limits(), None, no_cgroup="not root").startswith("sandbox: rlimits only (not root): 4 GiB")
     assert "no per-process memory limit (GPU" in describe(Limits(), None, gpu=True)
 
 

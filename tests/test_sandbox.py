@@ -363,3 +363,19 @@ def test_sandboxes_set_up_at_once_all_get_their_cgroup(with_cgroup, tmp_path):
     finally:
         for box in boxes:
             box.close()
+
+
+def test_the_cells_that_ran_out_of_space_are_named_in_order():
+    from autograder.worker import limits_hit
+    outputs = {"fine": [nbformat.v4.new_output("stream", name="stdout", text="wrote 1 GiB\n")],
+               "raised": [nbformat.v4.new_output("error", ename="OSError", evalue="[Errno 28] No space left on device",
+                                                 traceback=[])],
+               "caught": [nbformat.v4.new_output("stream", name="stdout", text="torch.save: No space left on device\n")],
+               "other": [nbformat.v4.new_output("error", ename="OSError", evalue="[Errno 13] Permission denied",
+                                                traceback=[])]}
+    cells = []
+    for name, outs in outputs.items():
+        cell = nbformat.v4.new_code_cell("pass", id=name)
+        cell.outputs = outs
+        cells.append(cell)
+    assert limits_hit(nbformat.v4.new_notebook(cells=cells))["disk_full"] == ["raised", "caught"]

@@ -379,3 +379,26 @@ def test_the_cells_that_ran_out_of_space_are_named_in_order():
         cell.outputs = outs
         cells.append(cell)
     assert limits_hit(nbformat.v4.new_notebook(cells=cells))["disk_full"] == ["raised", "caught"]
+
+
+def test_full_mode_sandbox_shows_what_the_mount_plan_lists_and_nothing_beside_it(sandbox, tmp_path):
+    """The plan run by bubblewrap, with stand-ins: a file for the device node, a file for the driver library."""
+    device, library, secret = tmp_path / "nvidia0", tmp_path / "driver" / "libcuda.so.1", tmp_path / "driver" / "notes"
+    library.parent.mkdir()
+    for path in (device, library, secret):
+        path.write_text(path.name)
+    os.chmod(device, 0o666)
+    slot = next(SLOTS)
+    with Sandbox(tmp_path / "scratch", slot=slot, gpu=True) as box:     # this machine's own GPU list (maybe none)
+        assert not any(arg.startswith("--data=") for arg in box.command(["/bin/true"]))
+        assert "no per-process memory limit (GPU" in box.description
+    (tmp_path / "scratch").mkdir()
+    command = wrap([sys.executable, "-c", (
+        "import os, sys\n"
+        "print(open(sys.argv[1]).read(), open(sys.argv[2]).read(), os.path.exists(sys.argv[3]))\n"
+        "open(sys.argv[1], 'w').write('written')\n"
+        "try:\n    open(sys.argv[2], 'w')\nexcept OSError as error:\n    print('library read-only', error.errno)"),
+        str(device), str(library), str(secret)], tmp_path / "scratch", slot=slot, gpu=gpu_mounts([str(device)], [str(library)]))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split("\n")[:2] == ["nvidia0 libcuda.so.1 False", "library read-only 30"], result.stderr
+    assert device.read_text() == "written" and library.read_text() == "libcuda.so.1"

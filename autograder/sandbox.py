@@ -53,7 +53,7 @@ ENOSPC_TEXT = ("[Errno 28]", "No space left on device")
 class Limits:
     """Resource ceilings for one sandboxed kernel."""
 
-    memory_bytes: int = 4 * 2**30        # RLIMIT_DATA per process (CPU modes); with a cgroup, all its processes
+    memory_bytes: int = 4 * 2**30        # RLIMIT_DATA of each process (CPU modes); with a cgroup, all of them (+ disk)
     processes: int = 64                  # RLIMIT_NPROC for the sandbox's own uid; with a cgroup, pids.max
     file_bytes: int = 2 * 2**30          # RLIMIT_FSIZE: the largest file it may write
     disk_bytes: int = 2 * 2**30          # the scratch folder's size: everything the kernel can write

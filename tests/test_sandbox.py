@@ -51,7 +51,8 @@ def run_sandboxed(sandbox, tmp_path, monkeypatch):
     """Run code cells in a sandboxed kernel; returns each cell's text output (or error name)."""
     def run(*sources, readonly=(), limits=Limits(), keep=None):
         slot = next(SLOTS)
-        box = Sandbox(tmp_path / "scratch", slot=slot, limits=limits, readonly=readonly, name=f"unet-test-{os.getpid()}-{slot}")
+        box = Sandbox(tmp_path / "scratch", slot=slot, limits=limits, readonly=readonly,
+                      name=f"unet-test-{os.getpid()}-{slot}")
         try:
             runtime = box.scratch / "runtime"
             runtime.mkdir()
@@ -309,7 +310,8 @@ def test_full_mode_mount_plan_shows_the_gpu_and_nothing_more(tmp_path):
     binds = [(plan[i], plan[i + 1], plan[i + 2]) for i in range(len(plan)) if plan[i] in ("--dev-bind", "--ro-bind")]
     assert binds == [("--dev-bind", device, device) for device in devices] + [
         ("--ro-bind", library, library) for library in libraries[1:]], "the /usr library is already shown read-only"
-    assert ["--perms", "0755", "--dir", "/dev/nvidia-caps"] == plan[plan.index("/dev/nvidia-caps") - 3:plan.index("/dev/nvidia-caps") + 1]
+    caps = plan.index("/dev/nvidia-caps")
+    assert plan[caps - 3:caps + 1] == ["--perms", "0755", "--dir", "/dev/nvidia-caps"], "its folder is made, 0755"
     assert "/dev" not in [plan[i + 1] for i in range(len(plan)) if plan[i] == "--dir"], "bwrap's own /dev stays"
     command = wrap(["/bin/true"], tmp_path, slot=3, gpu=plan)
     assert not any(arg.startswith("--data=") for arg in command), "RLIMIT_DATA would count CUDA's mappings"
@@ -398,7 +400,8 @@ def test_full_mode_sandbox_shows_what_the_mount_plan_lists_and_nothing_beside_it
         "print(open(sys.argv[1]).read(), open(sys.argv[2]).read(), os.path.exists(sys.argv[3]))\n"
         "open(sys.argv[1], 'w').write('written')\n"
         "try:\n    open(sys.argv[2], 'w')\nexcept OSError as error:\n    print('library read-only', error.errno)"),
-        str(device), str(library), str(secret)], tmp_path / "scratch", slot=slot, gpu=gpu_mounts([str(device)], [str(library)]))
+        str(device), str(library), str(secret)], tmp_path / "scratch", slot=slot,
+        gpu=gpu_mounts([str(device)], [str(library)]))
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.stdout.split("\n")[:2] == ["nvidia0 libcuda.so.1 False", "library read-only 30"], result.stderr
     assert device.read_text() == "written" and library.read_text() == "libcuda.so.1"

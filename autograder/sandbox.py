@@ -80,14 +80,13 @@ def gib(size):
 def describe(limits, layout, gpu=False, no_cgroup=""):
     """The limits that hold, in words, for the grader's start-up line and every row's status (`no_cgroup`:
     why there is no cgroup, when `layout` is None)."""
-    disk = f"disk {gib(limits.disk_bytes)} and {limits.inodes} files (tmpfs)"
-    per_process = (f"no per-process memory limit (GPU: RLIMIT_DATA would count the driver's mappings), "
-                   if gpu else f"{gib(limits.memory_bytes)} of data per process, ")
-    rlimits = f"{per_process}{limits.processes} processes, {gib(limits.file_bytes)} files"
+    disk = f"disk {gib(limits.disk_bytes)}, {limits.inodes} files (tmpfs)"
+    data = "no data limit (GPU)" if gpu else f"{gib(limits.memory_bytes)} data"
+    rlimits = f"{data}, {limits.processes} processes, {gib(limits.file_bytes)} files"
     if layout is None:
         return f"sandbox: rlimits only{f' ({no_cgroup})' if no_cgroup else ''}: {rlimits}; {disk}"
-    return (f"sandbox: cgroup v{layout.version} memory {gib(limits.cgroup_memory_bytes())} "
-            f"({gib(limits.memory_bytes)} + the scratch), {limits.processes} tasks; {disk}; rlimits: {rlimits}")
+    return (f"sandbox: cgroup v{layout.version} memory {gib(limits.cgroup_memory_bytes())}, {limits.processes} tasks; "
+            f"{disk}; rlimits {rlimits}")
 
 
 def cgroup_layout(limits):

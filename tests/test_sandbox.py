@@ -270,8 +270,8 @@ def test_rlimits_alone_when_the_cgroup_is_unavailable(sandbox, tmp_path):
         command = box.command(["/bin/true"])
         assert box.cgroup is None and command[0] == "bwrap", "no cgroup to enter"
         assert "--data=4294967296" in command and "--nproc=64" in command
-        assert box.description.startswith("sandbox: rlimits only (cgroups not wanted (Limits.use_cgroup)): 4 GiB of "
-                                          "data per process, 64 processes")
+        assert box.description.startswith("sandbox: rlimits only (cgroups not wanted (Limits.use_cgroup)): 4 GiB "
+                                          "data, 64 processes")
 
 
 # ---- pieces checked on any machine -------------------------------------------------------------------
@@ -295,11 +295,12 @@ def test_cgroup_layouts_are_read_from_the_mount_table(tmp_path):
 
 def test_descriptions_say_which_limits_hold():
     v1 = cgroup.Layout(1, pathlib.Path("/m"), pathlib.Path("/p"))
-    assert describe(Limits(), v1) == ("sandbox: cgroup v1 memory 6 GiB (4 GiB + the scratch), 64 tasks; disk 2 GiB and "
-                                      "100000 files (tmpfs); rlimits: 4 GiB of data per process, 64 processes, 2 GiB files")
-    assert describe(Limits(disk_bytes=2**30), None).startswith("sandbox: rlimits only: 4 GiB of data per process")
+    assert describe(Limits(), v1) == ("sandbox: cgroup v1 memory 6 GiB, 64 tasks; disk 2 GiB, 100000 files (tmpfs); "
+                                      "rlimits 4 GiB data, 64 processes, 2 GiB files"), "memory: 4 GiB + the scratch's 2"
+    assert describe(Limits(disk_bytes=2**30), None) == ("sandbox: rlimits only: 4 GiB data, 64 processes, 2 GiB files; "
+                                                        "disk 1 GiB, 100000 files (tmpfs)")
     assert describe(Limits(), None, no_cgroup="not root").startswith("sandbox: rlimits only (not root): 4 GiB")
-    assert "no per-process memory limit (GPU" in describe(Limits(), None, gpu=True)
+    assert "no data limit (GPU)" in describe(Limits(), None, gpu=True)
 
 
 def test_full_mode_mount_plan_shows_the_gpu_and_nothing_more(tmp_path):
@@ -393,7 +394,7 @@ def test_full_mode_sandbox_shows_what_the_mount_plan_lists_and_nothing_beside_it
     slot = next(SLOTS)
     with Sandbox(tmp_path / "scratch", slot=slot, gpu=True) as box:     # this machine's own GPU list (maybe none)
         assert not any(arg.startswith("--data=") for arg in box.command(["/bin/true"]))
-        assert "no per-process memory limit (GPU" in box.description
+        assert "no data limit (GPU)" in box.description
     (tmp_path / "scratch").mkdir()
     command = wrap([sys.executable, "-c", (
         "import os, sys\n"

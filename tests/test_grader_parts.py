@@ -103,6 +103,25 @@ def test_sandboxed_job_gets_the_sandbox_kernel_and_interrupts_by_message(tmp_pat
     assert "UNET_GRADING_MODE" in settings and str(tmp_path) in settings      # the data folder, read-only
 
 
+def test_the_scratch_and_its_processes_go_even_when_grading_fails(tmp_path, sandbox):
+    grader = grade.Grader(tmp_path / "out", mode="smoke", sandbox=True)
+    grader.data = tmp_path
+    seen = {}
+
+    def worker_that_crashes(job_path, course, job, env):
+        scratch = job["sandbox"]["scratch"]
+        seen.update(mounted=os.path.ismount(scratch), scratch=scratch)
+        raise RuntimeError("the worker crashed")
+    grader._run_worker = worker_that_crashes
+    (tmp_path / "template").mkdir()
+    (tmp_path / "template" / "gradebook.db").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="the worker crashed"):
+        grader._autograde(grade.Result("s", tmp_path, {}, {}, "smoke", "ok"), fill(), [], tmp_path / "template",
+                          tmp_path / "course", slot=8)
+    assert seen["mounted"], "the kernel's scratch is a tmpfs of its own while it is graded"
+    assert not os.path.exists(seen["scratch"]), "the scratch folder must go whatever happened"
+
+
 def test_auto_mode_is_full_with_a_gpu_and_quick_without(monkeypatch):
     import torch
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

@@ -2,6 +2,7 @@
 
     python -m autograder release [--check]
     python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
+                               [--sandbox auto|on|off] [--disk-quota GIB]
                                [--cluster tcp://HOST:8786 | --cluster local]
 """
 from __future__ import annotations
@@ -38,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--sandbox", choices=("auto", "on", "off"), default="auto",
                               help="run each submission's kernel in a bubblewrap sandbox (no network, no view of "
                                    "the course, bounded memory; needs Linux, bwrap and root): on, off, or auto "
-                                   "(default: on when it works here, in quick and smoke mode)")
+                                   "(default: on when it works here; in full mode it shows the kernel the GPU)")
+    grade_parser.add_argument("--disk-quota", type=_gib, default=2.0, metavar="GIB",
+                              help="what each sandboxed kernel may write, in GiB (default 2): its scratch "
+                                   "folder is a tmpfs of that size, and counts in its memory")
     grade_parser.add_argument("--cluster", metavar="ADDRESS",
                               help="grade on a Dask distributed cluster, one task per submission: the scheduler's "
                                    "address (tcp://HOST:8786), or `local` for --workers processes on this machine; "
@@ -72,13 +76,14 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if error:
         print(f"python -m autograder grade: error: {error}", file=sys.stderr)
         return 2
-    sandboxed, reason = grading.use_sandbox(args.sandbox, mode)
+    limits = sandbox_limits(args)
+    sandboxed, reason = grading.use_sandbox(args.sandbox, mode, limits)
     if args.sandbox == "on" and not sandboxed:
         print(f"python -m autograder grade: error: --sandbox on, but {reason}", file=sys.stderr)
         return 2
     print(f"grading {len(submissions)} submission(s) in {mode} mode with {args.workers} worker(s), "
-          + ("each kernel in a sandbox" if sandboxed else f"WITHOUT a sandbox ({reason})"))
-    grading.Grader(args.out, mode=mode, workers=args.workers, timeout=args.timeout,
+          + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})"))
+    grading.Grader(args.out, mode=mode, workers=args.workers, timeout=args.timeout, limits=limits,
                    sandbox=sandboxed, sandbox_reason="" if sandboxed else reason).grade(submissions)
     return 0
 
@@ -92,6 +97,22 @@ def grade_on_cluster(args: argparse.Namespace, submissions: list) -> int:
     except UsageError as error:
         print(f"python -m autograder grade: error: {error}", file=sys.stderr)
         return 2
+
+
+def sandbox_limits(args):
+    """The sandbox's Limits, with the command line's disk quota."""
+    from autograder.sandbox import Limits
+    return Limits(disk_bytes=int(args.disk_quota * 2**30))
+
+
+def _gib(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size in GiB, got {text!r}") from None
+    if not value * 2**30 >= 2**20:
+        raise argparse.ArgumentTypeError(f"must be at least 1 MiB (0.001 GiB), got {text}")
+    return value
 
 
 def _positive(text):

@@ -131,7 +131,8 @@ class Session:
     """
 
     def __init__(self, mode: str = "quick", timeout: int = 120, threads: int = 1, sandbox: bool = False,
-                 sandbox_reason: str = "", max_output_bytes: int = 2_000_000, log=print, keep_work=None):
+                 sandbox_reason: str = "", max_output_bytes: int = 2_000_000, log=print, keep_work=None,
+                 limits=None):
         self.mode = MODES[mode]
         self.timeout = timeout
         self.threads = max(1, threads)               # each kernel's threads
@@ -140,6 +141,7 @@ class Session:
         self.max_output_bytes = max_output_bytes
         self.log = log
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
+        self.limits = limits                         # the sandbox's sandbox.Limits (None: its defaults)
         self.template = None                         # the template course (set by prepare())
         self.data = None                             # the data folder the kernels read (set by prepare())
         self.tests = assignment.points()
@@ -183,16 +185,22 @@ class Session:
     def autograde(self, student: str, notebook, notes: list[str], course: pathlib.Path, slot: int = 1,
                   tag: object = None) -> Result:
         """Run the grading worker on a rebuilt notebook; its Result, or one saying why there is none."""
-        job_path, job, env = self.prepare_job(student, notebook, notes, course, slot)
-        problem = self.run_worker(job_path, course, job, env, tag)
+        job_path, job, env, box = self.prepare_job(student, notebook, notes, course, slot)
+        try:
+            problem = self.run_worker(job_path, course, job, env, tag)
+        finally:
+            if box is not None:                      # its processes, scratch and cgroup go, whatever happened
+                box.close()
         if problem:
-            return Result(student, {}, dict(self.tests), self.mode.name, status(problem, (), self.sandbox_reason),
-                          sandbox=self.sandbox_label)
+            held = f"; {job['sandbox']['limits']}" if box is not None else ""
+            return Result(student, {}, dict(self.tests), self.mode.name,
+                          status(problem, (), self.sandbox_reason, held), sandbox=self.sandbox_label)
         return Result.read(course / "result.json")
 
     def prepare_job(self, student: str, notebook, notes: list[str], course: pathlib.Path,
-                    slot: int = 1) -> tuple[pathlib.Path, dict, dict]:
-        """Lay out the course folder of one submission; returns (job file, job, the worker's environment)."""
+                    slot: int = 1) -> tuple[pathlib.Path, dict, dict, object]:
+        """Lay out the course folder of one submission; returns (job file, job, the worker's environment, its
+        sandbox.Sandbox or None), the sandbox to be closed when the job is done."""
         folder_name = re.sub(r"[^A-Za-z0-9_-]+", "_", student).strip("_")[:40] or "student"
         course.mkdir(parents=True)
         shutil.copyfile(self.template / "gradebook.db", course / "gradebook.db")
@@ -207,12 +215,19 @@ class Session:
                "mode_description": self.mode.description, "notes": notes, "sandbox_reason": self.sandbox_reason,
                "sandbox_label": self.sandbox_label}
         env = self.kernel_environment(course)
+        box = None
         if self.sandbox:
-            job["sandbox"] = self._sandbox(course, slot)
+            box = self._sandbox(course, slot)
+            job["sandbox"] = box.job_entry()
             env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(course / "jupyter"), os.environ.get("JUPYTER_PATH")]))
         job_path = course / "job.json"
-        job_path.write_text(json.dumps(job, indent=1))
-        return job_path, job, env
+        try:
+            job_path.write_text(json.dumps(job, indent=1))
+        except BaseException:
+            if box is not None:
+                box.close()
+            raise
+        return job_path, job, env, box
 
     def kernel_settings(self, checkpoints: pathlib.Path) -> dict[str, str]:
         """What the kernel's environment must hold: the mode's run settings, seeds and thread counts."""
@@ -234,25 +249,29 @@ class Session:
         return env
 
     def _sandbox(self, course, slot):
-        """Set up the sandboxed kernel of one submission; returns the job's "sandbox" entry.
+        """Set up the sandboxed kernel of one submission; returns its sandbox.Sandbox (close it when done).
 
         The kernel runs in autograder.sandbox as uid SANDBOX_UID_BASE + slot, sees the Python environment and
-        the data read-only and writes only `course`/kernel; only the settings of kernel_settings() reach it.
+        the data read-only (and in full mode the GPU) and writes only `course`/kernel, a tmpfs of the disk
+        quota; only the settings of kernel_settings() reach it.
         """
         from autograder import sandbox
         scratch = course / "kernel"
-        runtime = scratch / "runtime"
-        runtime.mkdir(parents=True)
         settings = self.kernel_settings(scratch / "checkpoints")
-        settings["MPLCONFIGDIR"] = str(_matplotlib_cache(scratch / ".matplotlib"))
-        spec = sandbox.write_kernelspec(course / "jupyter", scratch, slot, readonly=[self.data], env=settings)
-        kernel_json = json.loads((spec / "kernel.json").read_text())
-        kernel_json["interrupt_mode"] = "message"      # a signal cannot reach into the sandbox's own session
-        (spec / "kernel.json").write_text(json.dumps(kernel_json, indent=1))
-        uid = sandbox.SANDBOX_UID_BASE + slot
-        for path in (runtime, scratch / ".matplotlib", *(scratch / ".matplotlib").iterdir()):
-            os.chown(path, uid, uid)
-        return {"uid": uid, "runtime": str(runtime), "kernel_name": sandbox.KERNEL_NAME}
+        settings["MPLCONFIGDIR"] = str(scratch / ".matplotlib")
+        box = sandbox.Sandbox(scratch, slot, self.limits or sandbox.Limits(), readonly=[self.data], env=settings,
+                              gpu=self.mode.name == "full", name=f"{course.parent.name}-{slot}")
+        try:
+            runtime = scratch / "runtime"
+            runtime.mkdir()
+            _matplotlib_cache(scratch / ".matplotlib")
+            box.write_kernelspec(course / "jupyter")
+            for path in (runtime, scratch / ".matplotlib", *(scratch / ".matplotlib").iterdir()):
+                os.chown(path, box.uid, box.uid)
+        except BaseException:
+            box.close()
+            raise
+        return box
 
     def hard_limit(self) -> int:
         """Seconds after which a whole submission is stopped: far beyond the sum of its cells' limits."""
@@ -294,12 +313,12 @@ class Grader:
     """Grades a batch of submissions on this machine into the folder `out`; see the module docstring."""
 
     def __init__(self, out, mode="quick", workers=1, timeout=120, max_output_bytes=2_000_000, log=print,
-                 keep_work=None, sandbox=False, sandbox_reason=""):
+                 keep_work=None, sandbox=False, sandbox_reason="", limits=None):
         self.out = pathlib.Path(out)
         self.workers = max(1, workers)
         self.log = log
         self.session = Session(mode, timeout, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason,
-                               max_output_bytes, log, keep_work)
+                               max_output_bytes, log, keep_work, limits)
 
     def grade(self, submissions: list[Submission]) -> list[Result]:
         """Grade every submission; write grades.csv and feedback/; return the results in submission order."""
@@ -348,18 +367,13 @@ def _kill(process):
     process.wait()
 
 
-def use_sandbox(requested: str, mode: str) -> tuple[bool, str]:
-    """(whether to sandbox the kernels, why not): `requested` is the --sandbox choice, auto, on or off.
-
-    Full mode runs unsandboxed: the sandbox shows the kernel no GPU device (and its memory limit would
-    count the GPU driver's mappings), so it is only for the CPU modes.
-    """
+def use_sandbox(requested: str, mode: str, limits=None) -> tuple[bool, str]:
+    """(whether to sandbox the kernels, why not, or which limits hold): `requested` is the --sandbox choice,
+    auto, on or off. In full mode the sandbox shows the kernel the GPU (sandbox.gpu_mounts)."""
     if requested == "off":
         return False, "--sandbox off"
-    if mode == "full":
-        return False, "full mode needs the GPU, which the sandbox does not show to the kernel"
     from autograder import sandbox
-    status = sandbox.probe()
+    status = sandbox.probe(limits, gpu=mode == "full")
     return status.available, status.reason
 
 

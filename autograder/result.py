@@ -12,13 +12,16 @@ import pathlib
 from autograder import report
 
 
-def status(problem: str | None = None, needs_manual: list[str] = (), sandbox_reason: str | None = None) -> str:
-    """A row's status: "ok", or the first thing that went wrong; and, for a kernel run without the sandbox,
-    why not ("; no sandbox (why)"). `sandbox_reason` is "" for a sandboxed kernel and None when no kernel ran."""
+def status(problem: str | None = None, needs_manual: list[str] = (), sandbox_reason: str | None = None,
+           held: str = "") -> str:
+    """A row's status: "ok", or the first thing that went wrong; then, for a kernel run without the sandbox,
+    why not ("; no sandbox (why)"), or for a sandboxed one `held`: the disk quota if it was reached and which
+    limits held ("; disk quota ... ; cgroup ..."). `sandbox_reason` is "" for a sandboxed kernel and None when
+    no kernel ran."""
     text = problem or (f"not graded: {', '.join(needs_manual)}" if needs_manual else "ok")
     if sandbox_reason:                                   # never silently open: the row says it
         text += f"; no sandbox ({sandbox_reason})"
-    return text
+    return text + held
 
 
 @dataclasses.dataclass

@@ -1,23 +1,36 @@
 """Run a submission's Jupyter kernel in a sandbox: Linux namespaces (bubblewrap), a separate unprivileged
-user and rlimits. No Docker needed.
+user, a size-limited scratch folder, a cgroup where the machine allows one, and rlimits. No Docker needed.
 
 While the kernel runs, student code
 - sees only the system's programs and libraries (read-only), the Python environment (read-only), the data
-  folder (read-only) and its own scratch folder (read-write): not the repository, the source notebook, the
-  hidden tests, the gradebook or other students' work;
+  folder (read-only), in full mode the GPU's device nodes and driver libraries, and its own scratch folder
+  (read-write): not the repository, the source notebook, the hidden tests, the gradebook or other students'
+  work;
 - has no network (a fresh network namespace with only its own loopback);
 - runs as an unprivileged user of its own (one uid per sandbox, so that the process limit counts only its
   own processes), with no capabilities and no way to gain privileges;
-- has bounded memory (RLIMIT_DATA), processes (RLIMIT_NPROC) and file size (RLIMIT_FSIZE).
+- writes at most `Limits.disk_bytes` and `Limits.inodes` files: the scratch folder is a tmpfs of that size,
+  mounted by the grader for this sandbox alone (a full disk is ENOSPC, as on a real one) and unmounted
+  when it closes, whatever happened;
+- has bounded memory and tasks as a whole, page cache and tmpfs included, where a cgroup can be made
+  (autograder/cgroup.py; its memory limit is `memory_bytes + disk_bytes`, since the scratch's files are
+  memory), and in any case bounded memory per process (RLIMIT_DATA, CPU modes only: it would count the GPU
+  driver's huge virtual mappings), processes (RLIMIT_NPROC) and file size (RLIMIT_FSIZE);
+- cannot outlive its kernel: the sandbox's pid namespace ends with the kernel, and closing the sandbox
+  kills whatever is left in its cgroup.
 
 The kernel talks to the grader over Unix sockets in the scratch folder (jupyter_client's "ipc" transport),
-the only channel across the sandbox's walls. Requirements: Linux, the `bwrap` and `setpriv` programs, and
-root (to switch to the sandbox user); `probe()` says what is missing, and the grader refuses to pretend.
+the only channel across the sandbox's walls. Requirements: Linux, the `bwrap`, `setpriv` and `prlimit`
+programs, and root (to switch to the sandbox user and mount the scratch); `probe()` says what is missing,
+and the grader refuses to pretend.
 """
+import ctypes
 import dataclasses
+import glob
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -25,30 +38,68 @@ import sys
 from jupyter_client.manager import KernelManager
 from traitlets import Integer
 
+from autograder import cgroup
+
 SANDBOX_UID_BASE = 61000                 # sandbox n runs as uid 61000 + n: no such user owns any file
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 KERNEL_NAME = "unet-sandbox"
+GPU_DEVICES = ("/dev/nvidiactl", "/dev/nvidia[0-9]*", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
+               "/dev/nvidia-modeset", "/dev/nvidia-caps/*")
+GPU_LIBRARIES = re.compile(r"^lib(cuda|nvidia-[\w-]+|nvcuvid|nvoptix)\.so")   # the driver's, not the toolkit's
+ENOSPC_TEXT = ("[Errno 28]", "No space left on device")
 
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """Resource ceilings for one sandboxed kernel."""
 
-    memory_bytes: int = 4 * 2**30        # RLIMIT_DATA: heap and anonymous mappings (quick mode runs within it)
-    processes: int = 64                  # RLIMIT_NPROC for the sandbox's own uid
+    memory_bytes: int = 4 * 2**30        # RLIMIT_DATA of each process (CPU modes); with a cgroup, all of them (+ disk)
+    processes: int = 64                  # RLIMIT_NPROC for the sandbox's own uid; with a cgroup, pids.max
     file_bytes: int = 2 * 2**30          # RLIMIT_FSIZE: the largest file it may write
+    disk_bytes: int = 2 * 2**30          # the scratch folder's size: everything the kernel can write
+    inodes: int = 100_000                # files and folders the scratch folder may hold
+    use_cgroup: bool = True              # False: rlimits only, even where a cgroup could be made
+
+    def cgroup_memory_bytes(self):
+        """The cgroup's memory limit: the processes' memory and the scratch's files, which are memory."""
+        return self.memory_bytes + self.disk_bytes
 
 
 @dataclasses.dataclass(frozen=True)
 class Status:
-    """Whether the sandbox can run here, and if not, why (said loudly by the grader)."""
+    """Whether the sandbox can run here, and if not, why (said loudly by the grader); else what holds."""
 
     available: bool
     reason: str
 
 
-def probe():
-    """Check that bubblewrap, setpriv and root are here and that a sandbox really starts."""
+def gib(size):
+    return f"{size / 2**30:g} GiB"
+
+
+def describe(limits, layout, gpu=False, no_cgroup=""):
+    """The limits that hold, in words, for the grader's start-up line and every row's status (`no_cgroup`:
+    why there is no cgroup, when `layout` is None)."""
+    disk = f"disk {gib(limits.disk_bytes)}, {limits.inodes} files (tmpfs)"
+    data = "no data limit (GPU)" if gpu else f"{gib(limits.memory_bytes)} data"
+    rlimits = f"{data}, {limits.processes} processes, {gib(limits.file_bytes)} files"
+    if layout is None:
+        return f"sandbox: rlimits only{f' ({no_cgroup})' if no_cgroup else ''}: {rlimits}; {disk}"
+    return (f"sandbox: cgroup v{layout.version} memory {gib(limits.cgroup_memory_bytes())}, {limits.processes} tasks; "
+            f"{disk}; rlimits {rlimits}")
+
+
+def cgroup_layout(limits):
+    """(cgroup.Layout or None, why not): the cgroup branch where `limits` wants it and the machine allows it."""
+    if not limits.use_cgroup:
+        return None, "cgroups not wanted (Limits.use_cgroup)"
+    return cgroup.find()
+
+
+def probe(limits=None, gpu=False):
+    """Check that bubblewrap, setpriv, root and a tmpfs scratch are here and that a sandbox really starts;
+    the Status's reason says which limits hold (describe())."""
+    limits = limits or Limits()
     if sys.platform != "linux":
         return Status(False, f"sandbox needs Linux namespaces; this is {sys.platform}")
     missing = [tool for tool in ("bwrap", "setpriv", "prlimit") if shutil.which(tool) is None]
@@ -57,15 +108,131 @@ def probe():
     if os.geteuid() != 0:
         return Status(False, "sandbox needs root to run each kernel as a separate unprivileged user")
     scratch = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"unet-sandbox-probe-{os.getpid()}"
-    scratch.mkdir(exist_ok=True)
     try:
-        command = wrap([sys.executable, "-c", "import os; print(os.getuid())"], scratch, slot=0)
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        box = Sandbox(scratch, slot=0, limits=dataclasses.replace(limits, disk_bytes=2**20, inodes=64),
+                      name=f"unet-probe-{os.getpid()}")
+    except OSError as error:
+        return Status(False, f"cannot set up a sandbox's scratch folder or cgroup: {error}")
+    try:
+        result = subprocess.run(box.command([sys.executable, "-c", "import os; print(os.getuid())"]),
+                                capture_output=True, text=True, timeout=60)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        box.close()
     if result.returncode != 0 or result.stdout.strip() != str(SANDBOX_UID_BASE):
         return Status(False, f"bubblewrap failed to start a sandbox: {result.stderr.strip()[-300:]}")
-    return Status(True, "bubblewrap namespaces, separate uid, rlimits")
+    layout, no_cgroup = cgroup_layout(limits)
+    return Status(True, describe(limits, layout, gpu=gpu, no_cgroup=no_cgroup))
+
+
+# ---- the scratch folder: a tmpfs of its own ------------------------------------------------------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+MS_NOSUID, MS_NODEV = 2, 4
+MNT_DETACH = 2
+
+
+def mount_scratch(path, limits, uid):
+    """Mount a tmpfs of `limits.disk_bytes` and `limits.inodes` at `path` (made if missing), owned by `uid`."""
+    path = pathlib.Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    options = f"size={limits.disk_bytes},nr_inodes={limits.inodes},mode=0700,uid={uid},gid={uid}"
+    if _libc.mount(b"unet-scratch", str(path).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode()) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot mount a tmpfs ({options}) at {path}: {os.strerror(error)}")
+
+
+def unmount_scratch(path):
+    """Unmount the scratch's tmpfs (lazily if something still holds it: its memory is freed when that goes)
+    and remove the empty mount point. Nothing inside is ever read or followed (no symbolic link is)."""
+    path = str(path)
+    if os.path.ismount(path) and _libc.umount2(path.encode(), 0) != 0:
+        if _libc.umount2(path.encode(), MNT_DETACH) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"cannot unmount {path}: {os.strerror(error)}")
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+
+
+def scratch_usage(path):
+    """(bytes used, bytes in all, files used, files in all) of the scratch's file system."""
+    stat = os.statvfs(path)
+    return ((stat.f_blocks - stat.f_bfree) * stat.f_frsize, stat.f_blocks * stat.f_frsize,
+            stat.f_files - stat.f_ffree, stat.f_files)
+
+
+def quota_full(path, slack=2**20):
+    """Whether the scratch at `path` is full now (less than `slack` bytes, or no file, left)."""
+    used, size, files, inodes = scratch_usage(path)
+    return size - used < slack or files >= inodes
+
+
+def is_out_of_space(output):
+    """Whether a cell's output says a write failed on a full disk (ENOSPC: OSError errno 28, or its text)."""
+    text = " ".join([str(output.get("evalue", "")), str(output.get("text", ""))])
+    return any(marker in text for marker in ENOSPC_TEXT)
+
+
+def disk_note(job_sandbox, cells):
+    """"; disk quota (SIZE) reached in CELL" when the kernel's scratch is full or `cells` (their names, in
+    order) report ENOSPC; else "". `job_sandbox` is the job's "sandbox" entry (Sandbox.job_entry())."""
+    try:
+        full = quota_full(job_sandbox["scratch"])
+    except OSError:                             # already gone: judge by the cells alone
+        full = False
+    if not (full or cells):
+        return ""
+    where = f" in {cells[0]}" if cells else ""
+    return f"; disk quota ({gib(job_sandbox['disk_bytes'])}, {job_sandbox['inodes']} files) reached{where}"
+
+
+# ---- the GPU: device nodes and the driver's libraries -----------------------------------------------------
+
+def gpu_devices(patterns=GPU_DEVICES, dri="/dev/dri/*", drm_class="/sys/class/drm"):
+    """The NVIDIA device nodes present here, and the /dev/dri nodes whose driver is NVIDIA's."""
+    found = sorted({path for pattern in patterns for path in glob.glob(pattern)})
+    for node in sorted(glob.glob(dri)):
+        driver = pathlib.Path(drm_class) / os.path.basename(node) / "device" / "driver"
+        if "nvidia" in os.path.basename(os.path.realpath(driver)):
+            found.append(node)
+    return found
+
+
+def gpu_libraries(ldconfig_output=None):
+    """The NVIDIA driver's user-space libraries (libcuda, libnvidia-*) as the dynamic linker finds them:
+    each path and the file it links to."""
+    if ldconfig_output is None:
+        try:
+            ldconfig_output = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+        except OSError:
+            return []
+    paths = set()
+    for line in ldconfig_output.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        if GPU_LIBRARIES.match(name) and path:
+            paths |= {path, os.path.realpath(path)}
+    return sorted(paths)
+
+
+def gpu_mounts(devices, libraries, shown=SYSTEM_PATHS):
+    """The bwrap arguments that show the kernel the GPU: each device node (read-write, as a device must be)
+    and each driver library outside the folders already shown read-only (read-only); nothing else."""
+    arguments = []
+    for device in devices:
+        arguments += _parents(device, under="/dev") + ["--dev-bind", device, device]
+    for library in libraries:
+        if not any(library == root or library.startswith(root + "/") for root in shown):
+            arguments += _parents(library) + ["--ro-bind", library, library]
+    return arguments
+
+
+# ---- the command -------------------------------------------------------------------------------------
+
+# Enter the cgroup (the grader's root shell writes its own pid into each cgroup.procs, then becomes bwrap):
+# everything the sandbox starts is born inside it.
+ENTER_CGROUP = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; ' \
+               'while [ "$1" != -- ]; do shift; done; shift; exec "$@"'
 
 
 def python_paths():
@@ -75,16 +242,18 @@ def python_paths():
     return sorted({(os.path.realpath(p), path) for p in prefixes for path in (os.path.abspath(p), os.path.realpath(p))})
 
 
-def wrap(argv, scratch, slot, readonly=(), limits=Limits(), env=None):
+def wrap(argv, scratch, slot, readonly=(), limits=Limits(), env=None, gpu=None, cgroup_procs=()):
     """The command that runs `argv` inside a sandbox whose only writable folder is `scratch`.
 
     Args:
         argv: the program and its arguments (absolute paths inside the mounted folders).
-        scratch: folder the sandbox may write; it is chowned to the sandbox's user.
+        scratch: folder the sandbox may write (Sandbox mounts a tmpfs there); chowned to the sandbox's user.
         slot: number of this sandbox among those running at once (selects its uid).
         readonly: extra folders or files to show read-only (e.g. the data folder).
         limits: resource ceilings.
         env: the only environment variables the program gets (PATH and HOME are set for it).
+        gpu: None, or the bwrap arguments of gpu_mounts(); then no RLIMIT_DATA (it would break CUDA).
+        cgroup_procs: the cgroup.procs files to enter before the sandbox starts (Cgroup.procs_files()).
     """
     scratch = os.path.realpath(scratch)
     uid = SANDBOX_UID_BASE + slot
@@ -96,39 +265,108 @@ def wrap(argv, scratch, slot, readonly=(), limits=Limits(), env=None):
         mounts += _parents(path) + ["--ro-bind", source, path]
     mounts += _parents(scratch) + ["--bind", scratch, scratch]
     environment = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch, **(env or {})}
+    rlimits = [f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}"]
+    if gpu is None:
+        rlimits.insert(0, f"--data={limits.memory_bytes}")
+    enter = ["/bin/sh", "-c", ENTER_CGROUP, "enter-cgroup", *cgroup_procs, "--"] if cgroup_procs else []
     return [
+        *enter,
         "bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--new-session",
         *[arg for path in shown for arg in ("--ro-bind", path, path)],
         "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",   # before the binds, which may lie under /tmp
+        *(gpu or []),
         *mounts,
         "--chdir", scratch, "--clearenv",
         *[arg for name, value in environment.items() for arg in ("--setenv", name, str(value))],
         "--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
         "--bounding-set=-all", "--no-new-privs",
-        "prlimit", f"--data={limits.memory_bytes}", f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}",
+        "prlimit", *rlimits,
         "--", *argv,
     ]
 
 
-def _parents(path):
+def _parents(path, under=""):
     """bwrap creates missing parent folders mode 0700; create them 0755 so the sandbox user can pass."""
-    parents = list(pathlib.PurePosixPath(path).parents)[::-1][1:]
-    return [arg for parent in parents for arg in ("--perms", "0755", "--dir", str(parent))]
+    parents = [str(parent) for parent in list(pathlib.PurePosixPath(path).parents)[::-1][1:]]
+    return [arg for parent in parents if len(parent) > len(under) for arg in ("--perms", "0755", "--dir", parent)]
 
 
-def write_kernelspec(folder, scratch, slot, readonly=(), limits=Limits(), env=None):
-    """A Jupyter kernelspec `unet-sandbox` in `folder`/kernels whose kernel starts inside the sandbox.
+class Sandbox:
+    """One kernel's sandbox on the grader's side: its scratch tmpfs and (where it works) its cgroup, made
+    now; `command()` runs a program in it; `close()` kills whatever is left and removes both.
 
-    Put `folder` first on JUPYTER_PATH and use the "ipc" transport with sockets under `scratch`.
+    Args:
+        scratch: the scratch folder (a tmpfs is mounted there).
+        slot: this sandbox's number among those running at once (its uid is SANDBOX_UID_BASE + slot).
+        limits: resource ceilings (cgroup or rlimits only: chosen here, see `layout`).
+        readonly, env: as for wrap().
+        gpu: show the GPU (full mode): its device nodes and driver libraries, and no RLIMIT_DATA.
+        name: the cgroup's name (unique on this machine while it runs).
     """
-    argv = wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                scratch, slot, readonly, limits, env)
-    spec_dir = pathlib.Path(folder) / "kernels" / KERNEL_NAME
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": argv, "display_name": "Python 3 (sandboxed)", "language": "python"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
-    return spec_dir
+
+    def __init__(self, scratch, slot, limits=Limits(), readonly=(), env=None, gpu=False, name=None):
+        self.scratch = pathlib.Path(os.path.realpath(scratch))
+        self.slot, self.limits, self.readonly, self.env = slot, limits, list(readonly), env
+        self.uid = SANDBOX_UID_BASE + slot
+        self.gpu = gpu_mounts(gpu_devices(), gpu_libraries()) if gpu else None
+        self.layout, self.no_cgroup = cgroup_layout(limits)
+        self.cgroup = None
+        mount_scratch(self.scratch, limits, self.uid)
+        try:                                     # where cgroups work, a failure here is an error, not a fallback
+            if self.layout is not None:
+                self.cgroup = cgroup.Cgroup.create(self.layout, name or f"unet-sandbox-{os.getpid()}-{slot}",
+                                                   limits.cgroup_memory_bytes(), limits.processes)
+        except OSError:
+            unmount_scratch(self.scratch)
+            raise
+
+    @property
+    def description(self):
+        return describe(self.limits, self.layout, gpu=self.gpu is not None, no_cgroup=self.no_cgroup)
+
+    def command(self, argv):
+        return wrap(argv, self.scratch, self.slot, self.readonly, self.limits, self.env, gpu=self.gpu,
+                    cgroup_procs=self.cgroup.procs_files() if self.cgroup else ())
+
+    def write_kernelspec(self, folder):
+        """A Jupyter kernelspec `unet-sandbox` in `folder`/kernels whose kernel starts inside the sandbox.
+
+        Put `folder` first on JUPYTER_PATH and use the "ipc" transport with sockets under the scratch.
+        """
+        argv = self.command([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+        spec_dir = pathlib.Path(folder) / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        spec = {"argv": argv, "display_name": "Python 3 (sandboxed)", "language": "python",
+                "interrupt_mode": "message"}        # a signal cannot reach into the sandbox's own session
+        (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+        return spec_dir
+
+    def job_entry(self):
+        """What the grading worker needs to know of this sandbox (json)."""
+        return {"uid": self.uid, "kernel_name": KERNEL_NAME, "scratch": str(self.scratch),
+                "runtime": str(self.scratch / "runtime"),                # the kernel's sockets and connection file
+                "disk_bytes": self.limits.disk_bytes, "inodes": self.limits.inodes, "limits": self.description}
+
+    def close(self):
+        """Kill every process left in the sandbox's cgroup, unmount the scratch (its files go with it) and
+        remove the cgroup; each step runs whatever happened before. Raises the first failure."""
+        errors = []
+        for step in (self.cgroup.kill if self.cgroup else None, lambda: unmount_scratch(self.scratch),
+                     self.cgroup.close if self.cgroup else None):
+            try:
+                if step:
+                    step()
+            except OSError as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class SandboxKernelManager(KernelManager):

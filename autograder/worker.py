@@ -25,7 +25,7 @@ from traitlets.config import Config
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder import assignment
+from autograder import assignment, sandbox
 from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK
 from autograder.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, score_table
 from autograder.plugins import (KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode,
@@ -73,11 +73,14 @@ def nbgrader_config(job: dict) -> Config:
 
 
 def limits_hit(notebook) -> dict:
-    """{"kernel_died": [...], "timed_out": [...], "not_run": n}: the cells where the grader's limits acted."""
-    hits = {"kernel_died": [], "timed_out": [], "not_run": 0}
+    """{"kernel_died": [...], "timed_out": [...], "not_run": n, "disk_full": [...]}: the cells where the
+    grader's limits acted (disk_full: a write failed for want of space, ENOSPC)."""
+    hits = {"kernel_died": [], "timed_out": [], "not_run": 0, "disk_full": []}
     for cell in notebook.cells:
         name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or cell.get("id")
         for output in cell.get("outputs", []):
+            if sandbox.is_out_of_space(output) and name not in hits["disk_full"]:
+                hits["disk_full"].append(name)
             if output.get("output_type") != "error":
                 continue
             if output.get("ename") == KERNEL_DIED:
@@ -137,12 +140,17 @@ def main(job_path: str) -> int:
     scores, needs_manual = read_scores(course / "gradebook.db", job["student"])
     points = assignment.points()
     found, notebook = [], None
+    hits = None
     if autograded.exists():
         notebook = nbformat.read(autograded, as_version=4)
-        problem, found = problem_of(limits_hit(notebook)), mistakes_found(notebook)
+        hits = limits_hit(notebook)
+        problem, found = problem_of(hits), mistakes_found(notebook)
     else:
         problem = "grading error: nbgrader autograde failed"
-    row_status = status(problem, needs_manual, job["sandbox_reason"])
+    held = ""
+    if job.get("sandbox"):                               # the disk quota, if reached; which limits held
+        held = sandbox.disk_note(job["sandbox"], hits["disk_full"] if hits else []) + f"; {job['sandbox']['limits']}"
+    row_status = status(problem, needs_manual, job["sandbox_reason"], held)
     feedback = None
     if notebook is not None:
         config.FeedbackBanner.lines = banner(job, row_status) + ["", score_table(notebook, scores)]

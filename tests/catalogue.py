@@ -42,6 +42,7 @@ class Variant:
     path: str = None                                        # where it goes, relative to the batch folder
     student: str = None                                     # the id the grader must give it (default: name)
     mistakes: tuple = ()                                    # known mistakes (autograder/mistakes.py) it must be told
+    needs: str = None                                       # "cgroup": graded only where the sandbox has one
 
     def file(self):
         return self.path or f"{self.name}.ipynb"
@@ -529,6 +530,93 @@ ATTACKS = [
         for child in children:
             child.kill()
             child.wait()
+    """))),
+]
+
+# Attacks on the grader's machine through the scratch folder, the only place the kernel may write, and on its
+# memory and process table (docs/security.md: the disk quota, the cgroup, the pid namespace).
+DISK_QUOTA_STATUS = "ok; disk quota (2 GiB, 100000 files) reached in "
+DAEMON_MARKER = "unet-catalogue-daemon:"          # the leftover process's argv[0], followed by its scratch folder
+def processes_named(prefix):
+    """pids of the processes whose argv[0] starts with `prefix`: the daemon's, say, left behind."""
+    found = []
+    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes().split(b"\0")[0].decode(errors="replace").startswith(prefix):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+ATTACKS += [
+    # Fill the grader's disk, 1 GiB at a time: ENOSPC at the 2 GiB quota. The full scratch then costs the
+    # submission its own checkpoint, so its training; nothing else in the batch notices.
+    Variant("attack_disk_filler", fails=(TRAINING,), status=DISK_QUOTA_STATUS + "student-1-after-crop-solution",
+            edit=extra_cell_after("crop", _code("""
+        block = bytes(2**26)
+        for number in range(5):                                   # five 1 GiB files
+            with open(f"filler-{number}.bin", "wb") as handle:
+                for _ in range(16):
+                    handle.write(block)
+            print(f"wrote {number + 1} GiB", flush=True)
+    """))),
+    # Run the file system out of inodes: a million empty files, stopped at the quota's 100000.
+    Variant("attack_million_files", status=DISK_QUOTA_STATUS + "student-1-after-predict-test",
+            edit=extra_cell_after("predict_test", _code("""
+        import os
+        os.makedirs("many", exist_ok=True)
+        made = 0
+        try:
+            for number in range(10**6):
+                open(os.path.join("many", str(number)), "w").close()
+                made += 1
+        finally:
+            print(f"made {made} files")
+    """))),
+    # Symbolic links from the scratch folder to the grader's files, in the hope that the grader writes through
+    # them: the course's feedback, gradebook and result, the batch's folder and grades.csv.
+    Variant("attack_symlinks_to_grader_files", edit=extra_cell_after("crop", _code("""
+        import os
+        course = os.path.dirname(os.getcwd())                     # the scratch folder is <batch>/<course>/kernel
+        batch = os.path.dirname(course)
+        targets = {"feedback": os.path.join(course, "feedback"), "gradebook.db": os.path.join(course, "gradebook.db"),
+                   "result.json": os.path.join(course, "result.json"), "batch": batch,
+                   "grades.csv": os.path.join(batch, "grades.csv")}
+        for name, target in targets.items():
+            os.symlink(target, name)
+            try:
+                with open(os.path.join(name, "pwned.txt") if name in ("feedback", "batch") else name, "w") as handle:
+                    handle.write("pwned")
+                print(f"wrote through {name}")
+            except OSError as error:
+                print(f"blocked: {name} ({error.strerror})")
+    """))),
+    # A file mapped into memory far past the limit: 1 GiB memfd files, shared mappings (RLIMIT_DATA counts
+    # neither), every page touched. The sandbox's cgroup ends the kernel; without one nothing would.
+    Variant("attack_mapped_memory", fails=(*UNET, TRAINING), status="kernel died in student-1-after-feature-test",
+            needs="cgroup", edit=extra_cell_after("test_feature_map_block", _code("""
+        import mmap, os
+        chunks = []
+        for number in range(20):                                  # 20 GiB
+            fd = os.memfd_create(f"chunk-{number}")
+            os.ftruncate(fd, 2**30)
+            chunk = mmap.mmap(fd, 2**30, mmap.MAP_SHARED)
+            for offset in range(0, 2**30, mmap.PAGESIZE):
+                chunk[offset] = 1
+            chunks.append(chunk)
+            print(f"mapped {number + 1} GiB", flush=True)
+    """))),
+    # A process that outlives its kernel: double fork, a session of its own; it must be gone once graded.
+    Variant("attack_daemon", edit=extra_cell_after("crop", _code(f"""
+        import os
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execv("/bin/sleep", [{DAEMON_MARKER!r} + os.getcwd(), "3600"])
+            os._exit(0)
+        os.wait()
+        print("a daemon is running")
     """))),
 ]
 CATALOGUE += ATTACKS         # graded in the same batch: no attack may change another submission's row

@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: a small synthetic dataset and the real ISBI 2012 folder."""
+"""Shared pytest fixtures: a small synthetic dataset, the real ISBI 2012 folder, and the grader's sandbox."""
 
 import os
 from pathlib import Path
@@ -40,14 +40,19 @@ def data_env(real_data_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sandbox_here():
+def sandbox_status():
+    """Whether the grader's sandbox runs here (autograder.sandbox.probe), and which limits hold."""
+    from autograder.sandbox import probe
+    return probe()
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_status):
     """Skip (with the reason) where the grader's sandbox cannot run, such as macOS or without root; fail
     instead when UNET_REQUIRE_SANDBOX=1 (.ci/run sets it), so that CI never skips the sandbox silently."""
-    from autograder.sandbox import probe
-    status = probe()
-    if not status.available:
-        message = f"the grader's sandbox cannot run on this machine: {status.reason}"
+    if not sandbox_status.available:
+        message = f"the grader's sandbox cannot run on this machine: {sandbox_status.reason}"
         if SANDBOX_REQUIRED:
             pytest.fail(message + " (UNET_REQUIRE_SANDBOX=1)")
         pytest.skip(message)
-    return status
+    return sandbox_status

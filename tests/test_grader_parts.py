@@ -72,27 +72,50 @@ def test_command_line_usage_errors_exit_2_with_a_message(tmp_path):
 
 def test_sandbox_is_used_when_it_works_and_never_pretended(monkeypatch):
     from autograder import sandbox
-    monkeypatch.setattr(sandbox, "probe", lambda: sandbox.Status(True, "bubblewrap"))
+    asked = []
+    monkeypatch.setattr(sandbox, "probe", lambda limits=None, gpu=False: asked.append(gpu) or sandbox.Status(True, "bubblewrap"))
     assert grade.use_sandbox("auto", "quick") == (True, "bubblewrap")
     assert grade.use_sandbox("off", "quick")[0] is False
-    assert grade.use_sandbox("auto", "full")[0] is False and "GPU" in grade.use_sandbox("auto", "full")[1]
-    monkeypatch.setattr(sandbox, "probe", lambda: sandbox.Status(False, "no bwrap here"))
+    assert grade.use_sandbox("auto", "full") == (True, "bubblewrap"), "full mode runs in the sandbox too"
+    assert asked == [False, True], "the sandbox of full mode is the one that shows the GPU"
+    assert grade.use_sandbox("off", "full") == (False, "--sandbox off")
+    monkeypatch.setattr(sandbox, "probe", lambda limits=None, gpu=False: sandbox.Status(False, "no bwrap here"))
     assert grade.use_sandbox("auto", "smoke") == (False, "no bwrap here")
 
 
-def test_sandboxed_job_gets_the_sandbox_kernel_and_interrupts_by_message(tmp_path, sandbox_here):
+def test_sandboxed_job_gets_the_sandbox_kernel_and_interrupts_by_message(tmp_path, sandbox):
     session = grade.Session("smoke", sandbox=True)
     session.data, session.template = tmp_path, tmp_path / "template"
     (tmp_path / "template").mkdir()
     (tmp_path / "template" / "gradebook.db").write_bytes(b"")
-    _, job, env = session.prepare_job("s", fill(), [], tmp_path / "course", slot=7)
+    _, job, env, box = session.prepare_job("s", fill(), [], tmp_path / "course", slot=7)
+    box.close()
     spec = json.loads((tmp_path / "course" / "jupyter" / "kernels" / job["sandbox"]["kernel_name"] / "kernel.json").read_text())
-    assert spec["interrupt_mode"] == "message" and spec["argv"][0] == "bwrap"
+    assert spec["interrupt_mode"] == "message" and "bwrap" in spec["argv"]
+    assert not os.path.ismount(tmp_path / "course" / "kernel"), "the scratch's tmpfs outlived its grading"
     assert job["sandbox"]["uid"] == 61007 and env["JUPYTER_PATH"].startswith(str(tmp_path / "course" / "jupyter"))
     config = worker.nbgrader_config(job)
     assert config.GradingExecute.sandbox_uid == 61007 and config.AsyncSandboxKernelManager.transport == "ipc"
     settings = spec["argv"][spec["argv"].index("--clearenv") + 1:]
     assert "UNET_GRADING_MODE" in settings and str(tmp_path) in settings      # the data folder, read-only
+
+
+def test_the_scratch_and_its_processes_go_even_when_grading_fails(tmp_path, sandbox, monkeypatch):
+    session = grade.Session("smoke", sandbox=True)
+    session.data, session.template = tmp_path, tmp_path / "template"
+    seen = {}
+
+    def worker_that_crashes(job_path, course, job, env, tag=None):
+        scratch = job["sandbox"]["scratch"]
+        seen.update(mounted=os.path.ismount(scratch), scratch=scratch)
+        raise RuntimeError("the worker crashed")
+    monkeypatch.setattr(session, "run_worker", worker_that_crashes)
+    (tmp_path / "template").mkdir()
+    (tmp_path / "template" / "gradebook.db").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="the worker crashed"):
+        session.autograde("s", fill(), [], tmp_path / "course", slot=8)
+    assert seen["mounted"], "the kernel's scratch is a tmpfs of its own while it is graded"
+    assert not os.path.exists(seen["scratch"]), "the scratch folder must go whatever happened"
 
 
 def test_auto_mode_is_full_with_a_gpu_and_quick_without(monkeypatch):

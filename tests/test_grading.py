@@ -24,7 +24,9 @@ import pytest
 
 from autograder import assignment, checks
 from autograder.course import SOURCE_NOTEBOOK
-from tests.catalogue import CANARY_PORT, CATALOGUE, QUICK, TRAINING, build, expected_scores, write
+from autograder.sandbox import Limits, cgroup_layout
+from tests.catalogue import (CANARY_PORT, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores,
+                             processes_named, write)
 
 POINTS = assignment.points()
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
@@ -48,17 +50,35 @@ def digests(folder):
 pytestmark = pytest.mark.slow
 
 
+def not_graded_here():
+    """{variant name: why} for the catalogue's variants this machine's sandbox cannot grade safely."""
+    layout, why_not = cgroup_layout(Limits())
+    return {} if layout else {variant.name: f"no cgroup here ({why_not}): rlimits alone would let it take the "
+                              f"machine's memory" for variant in CATALOGUE if variant.needs == "cgroup"}
+
+
 @pytest.fixture(scope="module")
-def smoke(data_env, tmp_path_factory, sandbox_here):
+def smoke(data_env, tmp_path_factory, sandbox):        # graded with --sandbox on: skipped where it cannot run
     folder, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("graded") / "out"
-    students = {variant.name: write(variant, folder) for variant in CATALOGUE}
-    submitted = {students[variant.name]: _sources(build(variant)) for variant in CATALOGUE}
+    work = tmp_path_factory.mktemp("grader-tmp")              # the grader's TMPDIR: its courses and scratch folders
+    skipped = not_graded_here()
+    batch = [variant for variant in CATALOGUE if variant.name not in skipped]
+    students = {variant.name: write(variant, folder) for variant in batch}
+    submitted = {students[variant.name]: _sources(build(variant)) for variant in batch}
     before = digests(folder)
     with Canary(CANARY_PORT) as canary:
-        result = grade(folder, out, data_env, "--workers", "2", "--mode", "smoke", "--timeout", "30", "--sandbox", "on")
+        result = grade(folder, out, {**data_env, "TMPDIR": str(work)}, "--workers", "2", "--mode", "smoke",
+                       "--timeout", "30", "--sandbox", "on")
     print(result.stdout[-3000:], result.stderr[-3000:])
     return {"result": result, "rows": read_rows(out), "students": students, "out": out, "submitted": submitted,
-            "unchanged": digests(folder) == before, "canary": canary.received}
+            "unchanged": digests(folder) == before, "canary": canary.received, "skipped": skipped,
+            "left": {"files": sorted(map(str, work.rglob("*"))), "mounts": mounts_under(work),
+                     "daemons": processes_named(DAEMON_MARKER + str(work))}}
+
+
+def mounts_under(folder):
+    points = [line.split()[4] for line in open("/proc/self/mountinfo")]
+    return [point for point in points if point.startswith(str(folder))]
 
 
 class Canary:
@@ -120,6 +140,8 @@ def test_batch_finishes_with_exit_code_0_and_one_row_per_submission(smoke):
 
 @pytest.mark.parametrize("variant", CATALOGUE, ids=lambda variant: variant.name)
 def test_catalogue_submission_gets_its_expected_scores(smoke, variant):
+    if variant.name in smoke["skipped"]:
+        pytest.skip(f"{variant.name} not graded: {smoke['skipped'][variant.name]}")
     check_row(smoke["rows"][smoke["students"][variant.name]], variant)
 
 
@@ -175,6 +197,49 @@ def test_network_memory_and_process_attacks_meet_the_sandboxs_walls(smoke):
     assert "no network:" in text
     assert 1 <= float(re.search(r"stopped at ([\d.]+) GiB", text).group(1)) <= 4
     assert int(re.search(r"stopped at (\d+) processes", text).group(1)) < 64
+
+
+def test_start_up_line_and_every_row_say_which_limits_held(smoke):
+    limits = re.search(r"each kernel in a (sandbox: .*)", smoke["result"].stdout.splitlines()[0])
+    assert limits, smoke["result"].stdout.splitlines()[0]
+    for row in smoke["rows"].values():
+        if row["status"] not in ("invalid JSON", "empty file", "not a notebook"):
+            assert row["status"].endswith(f"; {limits.group(1)}"), row["status"]
+
+
+def test_disk_attacks_stop_at_the_quota(smoke):
+    """1 GiB files stop at the 2 GiB quota, a million empty files at its 100000 inodes, with ENOSPC."""
+    filler = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_disk_filler']}.html").read_text())
+    assert "wrote 1 GiB" in filler and "wrote 2 GiB" not in filler and "[Errno 28] No space left on device" in filler
+    files = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_million_files']}.html").read_text())
+    assert 0 < int(re.search(r"made (\d+) files", files).group(1)) <= 100_000
+
+
+def test_links_from_the_scratch_folder_are_never_written_through(smoke):
+    attacker = smoke["students"]["attack_symlinks_to_grader_files"]
+    text = _text((smoke["out"] / "feedback" / f"{attacker}.html").read_text())
+    assert sorted(re.findall(r"blocked: ([\w.]+) \(", text)) == ["batch", "feedback", "gradebook.db", "grades.csv",
+                                                                  "result.json"]
+    assert not re.search(r"wrote through [\w.]+", text)
+    written = [path.name for path in smoke["out"].rglob("*") if path.is_file() and path.name != f"{attacker}.html"
+               and b"pwned" in path.read_bytes()]
+    assert written == [] and sorted(smoke["rows"]) == sorted(smoke["students"].values())
+
+
+def test_memory_mapped_past_the_limit_is_stopped_by_the_cgroup(smoke):
+    if "attack_mapped_memory" in smoke["skipped"]:
+        pytest.skip(smoke["skipped"]["attack_mapped_memory"])
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_mapped_memory']}.html").read_text())
+    mapped = [int(gib) for gib in re.findall(r"mapped (\d+) GiB", text)]
+    limit = Limits().cgroup_memory_bytes() / 2**30
+    assert mapped and max(mapped) < limit, f"mapped {max(mapped, default=0)} GiB past a {limit} GiB cgroup"
+
+
+def test_nothing_of_a_sandbox_outlives_its_row(smoke):
+    """No process (the double-forked daemon), no scratch mount, no course folder is left once graded."""
+    assert smoke["left"] == {"files": [], "mounts": [], "daemons": []}
+    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_daemon']}.html").read_text())
+    assert "a daemon is running" in text, "the attack must have started its daemon for this test to mean anything"
 
 
 TRICKS = ("attack_swallowed_errors", "attack_hidden_tracebacks+input_transformer", "attack_patched_comparisons",

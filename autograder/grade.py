@@ -37,7 +37,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder import normalise, report
 from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, put_tools_on_path,
                                run_nbgrader)
-from lesson.config import QUICK_GRADING, SMOKE_GRADING, environment_for
+from autograder.policy import QUICK_GRADING, SMOKE_GRADING
+from lesson.config import environment_for
 
 # Run in every kernel before the notebook's first cell (see preamble()): seeds, so that a submission's row never
 # changes, and a cap on what each cell may print, applied inside the kernel so that 200 MB of print() never

@@ -14,7 +14,7 @@ asserts passed in the kernel *and* the grader's check agrees.
 Parts that depend on others are probed with correct dependencies (the reference ``crop`` and blocks), as the
 hidden tests do, so one broken part costs only its own points. The training test's check puts the trained
 weights into the reference U-Net, here in the grader, and asks the held-out slices for the mode's quality
-(``lesson.metrics.training_shortfall``). That stands for the student's run only when the reference U-Net
+(``autograder.policy.training_shortfall``). That stands for the student's run only when the reference U-Net
 computes what the student's does, that is when every part passed its check; otherwise the training test
 fails too, with a message saying why (the one place where a broken part costs more than its own tests: the
 alternative, trusting the kernel's word on training, would let any submission take those points).
@@ -294,7 +294,7 @@ def training_shortfall(weights, config, mode):
     """The trained weights {name: array} in the reference U-Net, judged on the held-out slices here."""
     import torch
     from data.isbi2012 import load_isbi2012, split_holdout
-    from lesson.metrics import MODES_WITH_A_BAR, training_shortfall as shortfall
+    from autograder.policy import MODES_WITH_A_BAR, training_shortfall as shortfall
     from lesson.training import pick_device, predict_slices
     model = _reference().UNet(1, 1, hidden_channels=config.hidden_channels)
     state = model.state_dict()

@@ -320,13 +320,6 @@ def evaluate(interior_prob, labels, threshold=0.5, thresholds=THRESHOLDS):
     return results
 
 
-# The held-out quality the autograder asks of a training run, by grading mode (see the training test).
-FULL_RUN_MINIMUM = {"pixel_accuracy": 0.90, "v_rand": 0.90}   # the real 200-epoch run (to confirm on a GPU)
-QUICK_RUN_MARGIN = 0.3                                        # a short run: beat all-interior by this much
-QUICK_RUN_MAX_CROSS_ENTROPY = 0.6     # nats per pixel; a model saying 50/50 everywhere (untrained) has 0.69
-MODES_WITH_A_BAR = ("full", "quick")   # the grader's smoke mode (testing the grader itself) has none
-
-
 def cross_entropy(labels, interior_prob):
     """Mean binary cross-entropy (nats per pixel) of interior probabilities against the labels.
 
@@ -337,35 +330,3 @@ def cross_entropy(labels, interior_prob):
     _check_same_shape(interior_prob, labels, "interior_prob", "labels")
     interior, prob = labels > 0, np.clip(interior_prob, 1e-6, 1 - 1e-6)
     return float(-np.mean(np.where(interior, np.log(prob), np.log1p(-prob))))
-
-
-def training_shortfall(labels, interior_prob, mode):
-    """Why a run's held-out prediction falls short of the grader's bar in `mode`; "" when it does not.
-
-    - "full": the real run; pixel accuracy and V_rand must reach FULL_RUN_MINIMUM.
-    - "quick": a short CPU run whose probabilities often sit in a narrow band, so V_rand and V_info are
-      taken at thresholds over the prediction's own quantiles; each must beat calling every pixel
-      interior by QUICK_RUN_MARGIN, and the cross-entropy must be below QUICK_RUN_MAX_CROSS_ENTROPY
-      (an untrained U-Net's edges can cut cells well enough for the first bar, never for this one).
-    - any other mode (the grader's smoke test): no bar.
-
-    Inputs: labels uint8 (S, H, W), 255 = interior; interior_prob float (S, H, W) in [0, 1].
-    """
-    if mode == "full":
-        scores = evaluate(interior_prob, labels)
-        short = [f"held-out {name} should be {least:.2f} or more after the full run, got {scores[name]:.4f}"
-                 for name, least in FULL_RUN_MINIMUM.items() if not scores[name] >= least]
-        return "; ".join(short)
-    if mode == "quick":
-        thresholds = [float(q) for q in np.quantile(interior_prob, [0.1, 0.2, 0.3, 0.4])]
-        own = best_rand_and_info(labels, interior_prob, thresholds=thresholds)
-        baseline = best_rand_and_info(labels, np.ones(np.shape(labels)), thresholds=[0.5])  # the same cells at any t < 1
-        short = [f"held-out {name} {own[name]:.4f} should beat calling every pixel interior "
-                 f"({baseline[name]:.4f}) by {QUICK_RUN_MARGIN} or more"
-                 for name in ("v_rand", "v_info") if not own[name] > baseline[name] + QUICK_RUN_MARGIN]
-        loss = cross_entropy(labels, interior_prob)
-        if not loss < QUICK_RUN_MAX_CROSS_ENTROPY:
-            short.append(f"held-out cross-entropy {loss:.3f} should be below {QUICK_RUN_MAX_CROSS_ENTROPY} "
-                         f"(0.69 is what an untrained model's 50/50 guess gives)")
-        return "; ".join(short)
-    return ""

@@ -281,60 +281,6 @@ def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monke
     assert grader._run_worker(job_path, course, {"student": "s"}, env)["status"] == "grading stopped after 0.2 s"
 
 
-# ---- the training test's own logic, per mode (no training: its inputs are made up) --------------------------
-
-def training_test_source():
-    source = nbformat.read(grade.SOURCE_NOTEBOOK, as_version=4)
-    return next(cell.source for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_training")
-
-
-def run_training_test(monkeypatch, mode, config, first=0.68, last=0.45, quick_shortfall="", full_shortfall=""):
-    """Run the training test cell's code on made-up results; the shortfalls are what
-    lesson.metrics.training_shortfall says of the held-out prediction in each mode (tested in test_metrics.py)."""
-    import numpy as np
-    from lesson.config import read_config
-    for name in list(os.environ):
-        if name.startswith("UNET_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("UNET_GRADING_MODE", mode)
-    for name, value in config.items():
-        monkeypatch.setenv(f"UNET_{name.upper()}", str(value))
-    settings = read_config()
-    steps = -(-25 // settings.batch_size)
-    losses = [first] * steps + [(first + last) / 2] * steps * (settings.epochs - 2) + [last] * steps
-    shortfalls = {"quick": quick_shortfall, "full": full_shortfall}
-    namespace = {
-        "np": np, "config": settings, "read_config": read_config, "losses": losses, "fit_images": np.zeros((25, 4, 4)),
-        "scores": {"pixel_accuracy": 0.93, "v_rand": 0.93, "v_info": 0.9}, "holdout_labels": np.zeros((1, 4, 4)),
-        "baseline": {"pixel_accuracy": 0.80, "v_rand": 0.093, "v_info": 0.0},
-        "holdout_probability": np.linspace(0, 1, 16).reshape(1, 4, 4),
-        "cross_entropy": lambda labels, prob: 0.4,
-        "training_shortfall": lambda labels, prob, grading_mode: shortfalls.get(grading_mode, ""),
-    }
-    try:
-        exec(compile(training_test_source(), "test_training", "exec"), namespace)
-    except AssertionError as error:
-        return f"fails: {error}"
-    return "passes"
-
-
-def test_training_test_full_mode_asks_for_the_real_runs_quality(monkeypatch):
-    assert run_training_test(monkeypatch, "full", {}) == "passes"
-    assert run_training_test(monkeypatch, "full", {}, full_shortfall="held-out v_rand should be 0.90 or more") == \
-        "fails: held-out v_rand should be 0.90 or more"
-    assert "real run" in run_training_test(monkeypatch, "full", {"epochs": 20})
-
-
-def test_training_test_quick_mode_asks_that_the_model_learns(monkeypatch):
-    quick = grade.QUICK_GRADING
-    assert run_training_test(monkeypatch, "quick", quick, full_shortfall="only full mode asks this") == "passes"
-    assert "loss should fall" in run_training_test(monkeypatch, "quick", quick, first=0.60, last=0.58)
-    assert run_training_test(monkeypatch, "quick", quick, quick_shortfall="should beat calling every pixel interior") == \
-        "fails: should beat calling every pixel interior"
-    assert run_training_test(monkeypatch, "smoke", grade.SMOKE_GRADING, first=0.6, last=0.6,
-                             quick_shortfall="too short a run to ask this") == "passes"
-
-
 def test_huge_output_is_dropped_in_the_kernel_and_as_it_arrives(tmp_path):
     """200 MB printed by a cell: 1 MB of it reaches the notebook, and the grader never holds much more."""
     import tracemalloc

@@ -4,10 +4,16 @@
     python -m autograder release --check   # exit 1 if either is stale (the test suite and CI run this)
 
 Steps: (1) cells of the source whose metadata names a project module (``unet_course.inline``) get that
-module's current text, so the notebook and the tested code never drift; (2) nbgrader's own
+module's current text, so the notebook and the tested code never drift; cells whose metadata has a
+``unet_course.title`` (the carried modules and the set-up cell: machinery, not the lesson) are collapsed,
+with ``#@title <title>`` as their first line and the metadata that hides their code by default in Colab
+(``cellView: form``) and in Jupyter (``jupyter.source_hidden``), one click away; (2) nbgrader's own
 ``generate_assignment`` strips solutions and hidden tests in a throwaway course folder; (3) Colab
 metadata is added (GPU runtime) and the result is written atomically to ``UNet_Assignment.ipynb``.
 """
+from __future__ import annotations
+
+import copy
 import os
 import pathlib
 import tempfile
@@ -26,26 +32,84 @@ NOTEBOOK_METADATA = {
 }
 
 
-def inlined_module(cell):
+TITLE_PREFIX = "#@title "
+SETUP_CELL = "setup"                        # the cell id of the set-up cell (pip and imports): machinery too
+
+
+def inlined_module(cell: dict) -> str | None:
     """The project path whose text this cell carries, or None."""
     return cell.get("metadata", {}).get(INLINE_KEY, {}).get("inline")
 
 
-def sync_inlined_cells(notebook, repo_root=REPO_ROOT):
-    """Copy each inlined module's current text into its cell; returns the paths whose cell changed."""
+def collapse_title(cell: dict) -> str | None:
+    """The title of a cell that the release collapses (``unet_course.title``), or None."""
+    return cell.get("metadata", {}).get(INLINE_KEY, {}).get("title")
+
+
+def is_machinery(cell: dict) -> bool:
+    """True for the cells that run the lesson rather than teach it: the carried modules and the set-up cell."""
+    return inlined_module(cell) is not None or cell.get("id") == SETUP_CELL
+
+
+def is_hidden_by_default(cell: dict) -> bool:
+    """True when both Colab and Jupyter show the cell collapsed: a ``#@title`` line, Colab's form view and
+    Jupyter's hidden source."""
+    metadata = cell.get("metadata", {})
+    return (cell.get("source", "").startswith(TITLE_PREFIX) and metadata.get("cellView") == "form"
+            and metadata.get("colab", {}).get("cellView") == "form"
+            and metadata.get("jupyter", {}).get("source_hidden") is True)
+
+
+def collapse(cell: dict, title: str) -> None:
+    """Make `cell` open collapsed: ``#@title <title>`` first, then the code, hidden one click away.
+
+    Colab shows a code cell whose first line is ``#@title`` and whose metadata has ``cellView: form`` as its
+    title alone (Colab itself writes ``cellView`` at the top of the cell's metadata; it is also set in the
+    cell's ``colab`` metadata); JupyterLab and Jupyter Notebook 7 hide the code of a cell whose metadata has
+    ``jupyter.source_hidden``. The code still runs with Run all.
+    """
+    cell.source = f"{TITLE_PREFIX}{title}\n{_without_title(cell.source)}"
+    cell.metadata["cellView"] = "form"
+    cell.metadata.setdefault("colab", {})["cellView"] = "form"
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+
+
+def _without_title(source: str) -> str:
+    return source.split("\n", 1)[1] if source.startswith(TITLE_PREFIX) and "\n" in source else source
+
+
+def sync_inlined_cells(notebook: nbformat.NotebookNode, repo_root: pathlib.Path = REPO_ROOT) -> list[str]:
+    """Copy each inlined module's current text into its cell and collapse the cells that have a title.
+
+    Returns what changed, e.g. ["inlined lesson/config.py", "collapsed setup"].
+    """
     changed = []
     for cell in notebook.cells:
-        module = inlined_module(cell)
-        if module is None:
+        module, title = inlined_module(cell), collapse_title(cell)
+        if module is None and title is None:
             continue
-        text = (repo_root / module).read_text().rstrip("\n")
-        if cell.source != text:
-            cell.source = text
-            changed.append(module)
+        before = copy.deepcopy(cell)
+        if module is not None:
+            cell.source = (repo_root / module).read_text().rstrip("\n")
+        if title is not None:
+            collapse(cell, title)
+        if cell.source != before.source or cell.metadata != before.metadata:
+            changed.append(f"inlined {module}" if module is not None else f"collapsed {cell.get('id')}")
     return changed
 
 
-def generate_release(source_notebook):
+def machinery_share(notebook: nbformat.NotebookNode) -> tuple[int, int]:
+    """(machinery lines, all lines) of the code a student sees by default, cell lines as written.
+
+    Only code cells that are not collapsed (``is_hidden_by_default``) count; of them, the carried modules
+    and the set-up cell are machinery. The release on main before collapsing: 1,094 of 1,309 (84%).
+    """
+    visible = [cell for cell in notebook.cells if cell.cell_type == "code" and not is_hidden_by_default(cell)]
+    lines = [(len(cell.source.splitlines()), is_machinery(cell)) for cell in visible]
+    return sum(count for count, machinery in lines if machinery), sum(count for count, _ in lines)
+
+
+def generate_release(source_notebook: pathlib.Path) -> nbformat.NotebookNode:
     """Run nbgrader generate_assignment on `source_notebook`; returns the Colab-ready release notebook."""
     with tempfile.TemporaryDirectory(prefix="unet-release-") as root:
         make_course(root, source_notebook)
@@ -55,7 +119,7 @@ def generate_release(source_notebook):
     return release
 
 
-def write_atomically(path, notebook):
+def write_atomically(path: str | os.PathLike, notebook: nbformat.NotebookNode) -> None:
     """Write a notebook through a temporary file and a rename: readers never see half a file."""
     path = pathlib.Path(path)
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
@@ -67,11 +131,12 @@ def write_atomically(path, notebook):
     os.replace(partial, path)
 
 
-def release(check=False, source_path=SOURCE_NOTEBOOK, release_path=RELEASE_NOTEBOOK):
+def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
+            release_path: pathlib.Path = RELEASE_NOTEBOOK) -> list[str]:
     """Sync the source and regenerate the release; returns the list of stale files (written unless check)."""
     source = nbformat.read(source_path, as_version=4)
     source_label, release_label = _label(source_path), _label(release_path)
-    stale = [f"{source_label}: inlined {module}" for module in sync_inlined_cells(source)]
+    stale = [f"{source_label}: {change}" for change in sync_inlined_cells(source)]
     with tempfile.TemporaryDirectory(prefix="unet-source-") as scratch:
         synced_source = pathlib.Path(scratch) / source_path.name
         write_atomically(synced_source, source)

@@ -88,3 +88,56 @@ def test_nbgrader_validate_invert_release_passes_no_test(tmp_path, monkeypatch, 
         monkeypatch.setenv(name, value)
     output = nbgrader_validate("--invert", str(RELEASE_NOTEBOOK))
     assert "Success! The notebook does not pass any tests." in output, output
+
+
+# ---- the notebook is the lesson: machinery collapsed, one click away ----------------------------------------
+
+def test_carried_modules_and_set_up_open_collapsed_in_colab_and_jupyter(source, student):
+    for notebook in (source, student):
+        machinery = [cell for cell in notebook.cells if release.is_machinery(cell)]
+        assert {cell.id for cell in machinery} == {"setup", "config-module", "data-module", "training-module",
+                                                   "metrics-module"}
+        for cell in machinery:
+            title = cell.metadata["unet_course"]["title"]
+            assert cell.source.startswith(f"#@title {title}\n") and release.is_hidden_by_default(cell), cell.id
+            assert cell.metadata["cellView"] == cell.metadata["colab"]["cellView"] == "form"
+            assert cell.metadata["jupyter"]["source_hidden"] is True
+    visible = [cell.id for cell in student.cells if cell.cell_type == "code" and not release.is_hidden_by_default(cell)]
+    assert "training-test" in visible and "train" in visible and "crop-solution" in visible
+
+
+def test_at_most_a_tenth_of_the_code_a_student_sees_by_default_is_machinery(student):
+    machinery, visible = release.machinery_share(student)
+    print(f"machinery: {machinery} of the {visible} code lines visible by default")
+    assert visible > 150 and machinery <= 0.10 * visible
+
+
+def test_machinery_share_counts_visible_machinery_lines():
+    cells = [nbformat.v4.new_code_cell("import torch\nprint(1)"), nbformat.v4.new_code_cell("x = 1\ny = 2\nz = 3"),
+             nbformat.v4.new_code_cell("a = 1")]
+    cells[0].id = "setup"
+    cells[2].metadata["unet_course"] = {"inline": "lesson/config.py"}
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    assert release.machinery_share(notebook) == (3, 6)
+    release.collapse(cells[2], "settings")
+    assert release.machinery_share(notebook) == (2, 5)
+
+
+def test_collapsing_is_idempotent_and_the_check_sees_a_cell_opened_by_hand(tmp_path):
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    assert release.sync_inlined_cells(source) == []                    # the committed source is synced
+    cell = next(cell for cell in source.cells if cell.id == "metrics-module")
+    del cell.metadata["jupyter"]
+    cell.source = release._without_title(cell.source)
+    assert release.sync_inlined_cells(source) == ["inlined lesson/metrics.py"]
+    assert release.is_hidden_by_default(cell) and release.sync_inlined_cells(source) == []
+    setup = next(cell for cell in source.cells if cell.id == "setup")
+    setup.metadata["cellView"] = "code"
+    assert release.sync_inlined_cells(source) == ["collapsed setup"]
+    opened = tmp_path / "opened.ipynb"
+    source_text = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    next(cell for cell in source_text.cells if cell.id == "data-module").metadata.pop("cellView")
+    nbformat.write(source_text, opened)
+    stale = release.release(check=True, source_path=opened)
+    assert any("inlined data/isbi2012.py" in item for item in stale)
+    assert "cellView" not in next(c for c in nbformat.read(opened, as_version=4).cells if c.id == "data-module").metadata

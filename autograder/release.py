@@ -2,6 +2,7 @@
 
     python -m autograder release           # sync inlined modules into the source, write the release
     python -m autograder release --check   # exit 1 if either is stale (the test suite and CI run this)
+    python -m autograder release --repo OWNER/NAME [--branch B]   # the Colab link of another repository
 
 Steps: (1) cells of the source whose metadata names a project module (``unet_course.inline``) get that
 module's current text, so the notebook and the tested code never drift; cells whose metadata has a
@@ -9,13 +10,21 @@ module's current text, so the notebook and the tested code never drift; cells wh
 with ``#@title <title>`` as their first line and the metadata that hides their code by default in Colab
 (``cellView: form``) and in Jupyter (``jupyter.source_hidden``), one click away; (2) nbgrader's own
 ``generate_assignment`` strips solutions and hidden tests in a throwaway course folder; (3) Colab
-metadata is added (GPU runtime) and the result is written atomically to ``UNet_Assignment.ipynb``.
+metadata is added (GPU runtime), the Colab link is set, and the result is written atomically to
+``UNet_Assignment.ipynb``.
+
+The Colab link ("Open in Colab" in the notebook's title cell and the README's badge) opens the release from the
+instructor's own GitHub repository: ``--repo OWNER/NAME`` and ``--branch``, by default the repository of the
+clone's ``origin`` remote (https or ssh) and its default branch, else ``unet-course/unet-isbi2012`` and ``main``.
+``--check`` compares with the same setting.
 """
 from __future__ import annotations
 
 import copy
 import os
 import pathlib
+import re
+import subprocess
 import tempfile
 
 import nbformat
@@ -23,6 +32,14 @@ import nbformat
 from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
 
 INLINE_KEY = "unet_course"
+README = REPO_ROOT / "README.md"
+DEFAULT_REPO, DEFAULT_BRANCH = "unet-course/unet-isbi2012", "main"
+REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
+# https://github.com/OWNER/NAME(.git), https://user@github.com/..., ssh://git@github.com(:22)/..., git@github.com:...
+GITHUB_REMOTE = re.compile(r"(?:https?://(?:[^@/\s]+@)?github\.com/|ssh://git@github\.com(?::\d+)?/|git@github\.com:)"
+                           r"(?P<repo>[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+?)(?:\.git)?/?")
+COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s\"'<>()]+?/blob/[^\s\"'<>()]+?/"
+                        + re.escape(RELEASE_NOTEBOOK.name))
 COLAB_METADATA = {"provenance": [], "gpuType": "T4", "toc_visible": True}
 NOTEBOOK_METADATA = {
     "accelerator": "GPU",
@@ -109,6 +126,46 @@ def machinery_share(notebook: nbformat.NotebookNode) -> tuple[int, int]:
     return sum(count for count, machinery in lines if machinery), sum(count for count, _ in lines)
 
 
+def github_repo(remote_url: str) -> str | None:
+    """OWNER/NAME of a GitHub remote URL (https or ssh forms, with or without .git), or None for other hosts."""
+    match = GITHUB_REMOTE.fullmatch(remote_url.strip())
+    return match["repo"] if match else None
+
+
+def _git(repo_root: pathlib.Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(["git", "-C", str(repo_root), *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def remote_setting(repo_root: pathlib.Path = REPO_ROOT) -> tuple[str, str]:
+    """(OWNER/NAME, branch) of the clone's GitHub remote `origin`, else (DEFAULT_REPO, DEFAULT_BRANCH).
+
+    The branch is the remote's default branch when the clone knows it (``origin/HEAD``), else ``main``.
+    """
+    repo = github_repo(_git(repo_root, "remote", "get-url", "origin") or "")
+    if repo is None:
+        return DEFAULT_REPO, DEFAULT_BRANCH
+    head = _git(repo_root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD") or ""
+    return repo, head.removeprefix("origin/") or DEFAULT_BRANCH
+
+
+def colab_url(repo: str, branch: str) -> str:
+    """The link that opens the release of `repo` at `branch` in Colab."""
+    if not REPO_NAME.fullmatch(repo):
+        raise ValueError(f"the repository must be OWNER/NAME as on GitHub, got {repo!r}")
+    if not branch or re.search(r"[\s\"'<>()]", branch):
+        raise ValueError(f"not a branch name: {branch!r}")
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{RELEASE_NOTEBOOK.name}"
+
+
+def set_colab_links(text: str, url: str) -> str:
+    """`text` with every Colab link to the release replaced by `url`."""
+    return COLAB_LINK.sub(lambda _: url, text)
+
+
 def generate_release(source_notebook: pathlib.Path) -> nbformat.NotebookNode:
     """Run nbgrader generate_assignment on `source_notebook`; returns the Colab-ready release notebook."""
     with tempfile.TemporaryDirectory(prefix="unet-release-") as root:
@@ -121,10 +178,14 @@ def generate_release(source_notebook: pathlib.Path) -> nbformat.NotebookNode:
 
 def write_atomically(path: str | os.PathLike, notebook: nbformat.NotebookNode) -> None:
     """Write a notebook through a temporary file and a rename: readers never see half a file."""
+    _write_text_atomically(path, nbformat.writes(notebook))
+
+
+def _write_text_atomically(path: str | os.PathLike, text: str) -> None:
     path = pathlib.Path(path)
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(nbformat.writes(notebook))
+        handle.write(text)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(partial, 0o666 & ~umask)                  # mkstemp makes 0600; give the usual permissions
@@ -132,8 +193,15 @@ def write_atomically(path: str | os.PathLike, notebook: nbformat.NotebookNode) -
 
 
 def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
-            release_path: pathlib.Path = RELEASE_NOTEBOOK) -> list[str]:
-    """Sync the source and regenerate the release; returns the list of stale files (written unless check)."""
+            release_path: pathlib.Path = RELEASE_NOTEBOOK, repo: str | None = None, branch: str | None = None,
+            readme_path: pathlib.Path | None = README) -> list[str]:
+    """Sync the source and regenerate the release; returns the list of stale files (written unless check).
+
+    `repo` and `branch` set the Colab link of the release and of the README at `readme_path` (None: no README);
+    by default they come from ``remote_setting()``.
+    """
+    default_repo, default_branch = remote_setting()
+    url = colab_url(repo or default_repo, branch or default_branch)
     source = nbformat.read(source_path, as_version=4)
     source_label, release_label = _label(source_path), _label(release_path)
     stale = [f"{source_label}: {change}" for change in sync_inlined_cells(source)]
@@ -141,17 +209,25 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
         synced_source = pathlib.Path(scratch) / source_path.name
         write_atomically(synced_source, source)
         student = generate_release(synced_source)
+    for cell in student.cells:
+        if cell.cell_type == "markdown":
+            cell.source = set_colab_links(cell.source, url)
     current = release_path.read_text(encoding="utf-8") if release_path.exists() else ""
     if nbformat.writes(student) != current:
         stale.append(release_label)
+    readme = readme_path.read_text(encoding="utf-8") if readme_path is not None and readme_path.exists() else None
+    if readme is not None and set_colab_links(readme, url) != readme:
+        stale.append(f"{_label(readme_path)}: Colab badge")
     if not check:
         if any(item.startswith(source_label) for item in stale):
             write_atomically(source_path, source)
         if release_label in stale:
             write_atomically(release_path, student)
+        if readme is not None and set_colab_links(readme, url) != readme:
+            _write_text_atomically(readme_path, set_colab_links(readme, url))
     return stale
 
 
-def _label(path):
+def _label(path: str | os.PathLike) -> str:
     path = pathlib.Path(path).resolve()
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)

@@ -141,3 +141,72 @@ def test_collapsing_is_idempotent_and_the_check_sees_a_cell_opened_by_hand(tmp_p
     stale = release.release(check=True, source_path=opened)
     assert any("inlined data/isbi2012.py" in item for item in stale)
     assert "cellView" not in next(c for c in nbformat.read(opened, as_version=4).cells if c.id == "data-module").metadata
+
+
+# ---- the Colab link: the instructor's own repository ---------------------------------------------------------
+
+@pytest.mark.parametrize("url, repo", [
+    ("https://github.com/alice/unet-fork.git", "alice/unet-fork"),
+    ("https://github.com/alice/unet-fork", "alice/unet-fork"),
+    ("https://github.com/alice/unet.fork/", "alice/unet.fork"),
+    ("https://x-access-token:abc@github.com/Course-2027/unet_isbi.git", "Course-2027/unet_isbi"),
+    ("git@github.com:alice/unet-fork.git", "alice/unet-fork"),
+    ("git@github.com:alice/unet-fork", "alice/unet-fork"),
+    ("ssh://git@github.com/alice/unet-fork.git", "alice/unet-fork"),
+    ("ssh://git@github.com:22/alice/unet-fork.git", "alice/unet-fork"),
+    ("https://gitlab.com/alice/unet-fork.git", None),
+    ("git@gitlab.com:alice/unet-fork.git", None),
+    ("/work/main", None),
+    ("https://github.com/alice", None),
+    ("", None),
+])
+def test_github_repo_of_remote_urls(url, repo):
+    assert release.github_repo(url) == repo
+
+
+def git(folder, *args):
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+
+
+def test_remote_setting_from_the_clone_else_the_course_default(tmp_path):
+    git(tmp_path, "init", "-q")
+    assert release.remote_setting(tmp_path) == ("unet-course/unet-isbi2012", "main")       # no remote
+    git(tmp_path, "remote", "add", "origin", "/srv/git/unet.git")
+    assert release.remote_setting(tmp_path) == ("unet-course/unet-isbi2012", "main")       # not GitHub
+    git(tmp_path, "remote", "set-url", "origin", "git@github.com:alice/unet-fork.git")
+    assert release.remote_setting(tmp_path) == ("alice/unet-fork", "main")
+    git(tmp_path, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/spring-2027")
+    assert release.remote_setting(tmp_path) == ("alice/unet-fork", "spring-2027")
+    assert release.remote_setting(tmp_path / "not-a-clone") == ("unet-course/unet-isbi2012", "main")
+
+
+def test_colab_url_rejects_what_is_not_a_repository_or_branch():
+    assert release.colab_url("alice/unet-fork", "feature/x") == \
+        "https://colab.research.google.com/github/alice/unet-fork/blob/feature/x/UNet_Assignment.ipynb"
+    for repo, branch in (("alice", "main"), ("alice/unet fork", "main"), ("alice/unet-fork", ""),
+                         ("alice/unet-fork", 'x"><script>')):
+        with pytest.raises(ValueError):
+            release.colab_url(repo, branch)
+
+
+def test_release_links_the_instructors_repository_and_check_compares_with_the_same(tmp_path):
+    url = "https://colab.research.google.com/github/alice/unet-fork/blob/spring-2027/UNet_Assignment.ipynb"
+    source, student, readme = tmp_path / "source.ipynb", tmp_path / "UNet_Assignment.ipynb", tmp_path / "README.md"
+    source.write_bytes(SOURCE_NOTEBOOK.read_bytes())
+    readme.write_text((RELEASE_NOTEBOOK.parent / "README.md").read_text())
+    settings = dict(source_path=source, release_path=student, readme_path=readme, repo="alice/unet-fork",
+                    branch="spring-2027")
+    assert release.release(check=True, **settings) == [str(student), f"{readme}: Colab badge"]
+    assert release.release(**settings) == [str(student), f"{readme}: Colab badge"]
+    title = nbformat.read(student, as_version=4).cells[0].source
+    assert f'<a href="{url}"' in title and "unet-course" not in title
+    assert f'<a href="{url}"' in readme.read_text() and "github/unet-course" not in readme.read_text()
+    assert release.release(check=True, **settings) == []
+    assert release.release(check=True, source_path=source, release_path=student, readme_path=readme) == \
+        [str(student), f"{readme}: Colab badge"]                         # the default link is another one
+
+
+def test_committed_release_and_readme_link_the_course_repository(student):
+    url = "https://colab.research.google.com/github/unet-course/unet-isbi2012/blob/main/UNet_Assignment.ipynb"
+    assert f'<a href="{url}"' in student.cells[0].source
+    assert f'<a href="{url}"' in (RELEASE_NOTEBOOK.parent / "README.md").read_text()

@@ -4,7 +4,7 @@
     python -m lesson.demo --full          # the course's 200-epoch recipe (a GPU job)
     python -m lesson.demo --out images    # refresh the figures of the lesson and README
 
-Data: UNET_DATA_DIR, else downloaded and verified (see data/README.md). UNET_* variables override any
+Data: UNET_DATA_DIR (the real data, or a synthetic stand-in), else downloaded and verified (see data/README.md). UNET_* variables override any
 setting, as in the notebook. Writes metrics.json, data_example.png, unet_architecture.png and results.png.
 """
 import argparse
@@ -20,7 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from data.isbi2012 import load_isbi2012, split_holdout  # noqa: E402
+from data.isbi2012 import split_holdout  # noqa: E402
+from data.synthetic import load_dataset  # noqa: E402
 from lesson.config import SHORT_RUN, env_name, read_config  # noqa: E402
 from lesson.metrics import evaluate  # noqa: E402
 from lesson.training import fit, pick_device, predict_slices  # noqa: E402
@@ -100,7 +101,7 @@ def run(out, full=False):
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     config = read_config() if full else read_config(**{**SHORT_RUN, **_environment_overrides()})
-    images, labels, _ = load_isbi2012()
+    images, labels, _ = load_dataset()
     fit_images, holdout_images = split_holdout(images, config.holdout_slices)
     fit_labels, holdout_labels = split_holdout(labels, config.holdout_slices)
     torch.manual_seed(config.seed)

@@ -9,6 +9,7 @@ import pytest
 from autograder import release
 from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from solutions.reference import SOLUTION_IDS
+from tests.notebook_runner import runnable_copy
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 TEST_IDS = ("test_crop_shape", "test_crop_centre", "test_contracting_block_shape", "test_contracting_block_layers",
@@ -86,7 +87,7 @@ def test_nbgrader_validate_invert_release_passes_no_test(tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     for name, value in data_env.items():
         monkeypatch.setenv(name, value)
-    output = nbgrader_validate("--invert", str(RELEASE_NOTEBOOK))
+    output = nbgrader_validate("--invert", str(runnable_copy(RELEASE_NOTEBOOK, data_env, tmp_path)))
     assert "Success! The notebook does not pass any tests." in output, output
 
 

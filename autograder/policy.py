@@ -20,7 +20,8 @@ SMOKE_GRADING: dict[str, float | int] = {"epochs": 2, "learning_rate": 3e-3, "hi
                                          "figure_every": 2, "holdout_slices": 1, "test_slices": 1}
 
 # The held-out quality the autograder asks of a training run, by grading mode.
-FULL_RUN_MINIMUM: dict[str, float] = {"pixel_accuracy": 0.90, "v_rand": 0.90}   # the real 200-epoch run (to confirm on a GPU)
+# The real 200-epoch run (these two thresholds are still to be confirmed on a GPU).
+FULL_RUN_MINIMUM: dict[str, float] = {"pixel_accuracy": 0.90, "v_rand": 0.90}
 QUICK_RUN_MARGIN = 0.3                                        # a short run: beat all-interior by this much
 QUICK_RUN_MAX_CROSS_ENTROPY = 0.6     # nats per pixel; a model saying 50/50 everywhere (untrained) has 0.69
 QUICK_RUN_QUANTILES = (0.1, 0.2, 0.3, 0.4)   # a short run's V_rand and V_info are taken at these quantiles of its map

@@ -18,8 +18,6 @@ always get exactly the challenge data. Cite: Arganda-Carreras et al., Front. Neu
 and Cardona et al., PLoS Biol. 8(10):e1000502 (2010).
 """
 
-from __future__ import annotations
-
 import contextlib
 import hashlib
 import logging

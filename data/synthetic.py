@@ -145,8 +145,9 @@ def load_dataset(data_dir: str | os.PathLike | None = None,
 
 
 # Added after the notebook's loader by with_stand_in(): the notebook then accepts the stand-in folder.
-STAND_IN_SOURCE = f"""# Not part of the assignment: the course's tests run this notebook on a synthetic stand-in for ISBI 2012
-# (data/synthetic.py). When UNET_DATA_DIR holds one, its volumes are checked against the hashes in its {MANIFEST}.
+STAND_IN_SOURCE = f"""# Not part of the assignment: the course's tests run this notebook on a synthetic stand-in
+# for ISBI 2012 (data/synthetic.py). When UNET_DATA_DIR holds one, its volumes are checked against the
+# hashes in its {MANIFEST}.
 import json as _json, os as _os, pathlib as _pathlib
 _manifest = _pathlib.Path(_os.environ.get("{DATA_DIR_ENV}") or "/nonexistent") / "{MANIFEST}"
 if _manifest.is_file():

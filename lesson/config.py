@@ -6,6 +6,7 @@ The defaults are the real run (200 epochs of the full-width U-Net on whole 512 x
 """
 import dataclasses
 import os
+from collections.abc import Mapping
 
 ENV_PREFIX = "UNET_"
 AUGMENTATIONS = ("none", "flips", "flips+elastic")
@@ -72,12 +73,12 @@ class TrainingConfig:
                              f"got {self.augment!r}")
 
 
-def env_name(field_name):
+def env_name(field_name: str) -> str:
     """The environment variable that overrides a setting: 'epochs' -> 'UNET_EPOCHS'."""
     return ENV_PREFIX + field_name.upper()
 
 
-def environment_for(settings):
+def environment_for(settings: Mapping[str, object]) -> dict[str, str]:
     """The UNET_* variables that select `settings`: {'epochs': 40} -> {'UNET_EPOCHS': '40'}."""
     return {env_name(name): str(value) for name, value in settings.items()}
 
@@ -86,7 +87,7 @@ def _label(field_name):
     return f"{field_name} ({env_name(field_name)})"
 
 
-def read_config(environ=None, **overrides):
+def read_config(environ: Mapping[str, str] | None = None, **overrides: object) -> TrainingConfig:
     """Build a TrainingConfig from the defaults, then UNET_* variables, then keyword overrides.
 
     Args:

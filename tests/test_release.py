@@ -207,7 +207,7 @@ def test_release_links_the_instructors_repository_and_check_compares_with_the_sa
         [str(student), f"{readme}: Colab badge"]                         # the default link is another one
 
 
-def test_committed_release_and_readme_link_the_course_repository(student):
-    url = "https://colab.research.google.com/github/unet-course/unet-isbi2012/blob/main/UNet_Assignment.ipynb"
+def test_committed_release_and_readme_link_this_clones_repository(student):
+    url = release.colab_url(*release.remote_setting())      # here, with no GitHub remote: unet-course/unet-isbi2012
     assert f'<a href="{url}"' in student.cells[0].source
     assert f'<a href="{url}"' in (RELEASE_NOTEBOOK.parent / "README.md").read_text()

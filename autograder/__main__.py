@@ -1,6 +1,6 @@
 """Command line of the instructor and grader tools.
 
-    python -m autograder release [--check]
+    python -m autograder release [--check] [--repo OWNER/NAME] [--branch BRANCH]
     python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
                                [--sandbox auto|on|off] [--disk-quota GIB]
                                [--cluster tcp://HOST:8786 | --cluster local]
@@ -11,6 +11,8 @@ import argparse
 import pathlib
 import sys
 
+from autograder import release                                      # light: nbformat only
+
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     release_parser = commands.add_parser("release", help="regenerate UNet_Assignment.ipynb from solutions/")
     release_parser.add_argument("--check", action="store_true",
                                 help="write nothing; exit 1 if the source's inlined cells or the release are stale")
+    release_parser.add_argument("--repo", metavar="OWNER/NAME",
+                                help="the GitHub repository the release's Colab link (and the README's badge) opens "
+                                     "it from (default: the clone's GitHub remote origin, else "
+                                     f"{release.DEFAULT_REPO})")
+    release_parser.add_argument("--branch", metavar="BRANCH",
+                                help="the branch of that link (default: the remote's default branch, else "
+                                     f"{release.DEFAULT_BRANCH})")
     grade_parser = commands.add_parser(
         "grade", help="grade submitted notebooks with nbgrader: DIR/grades.csv and DIR/feedback/<student>.html",
         description="Grade .ipynb submissions (files, folders of them, or nbgrader's submitted/ folder) with "
@@ -50,14 +59,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade(args, parser)
-    from autograder import release                              # imports PyTorch: only when releasing
-    stale = release.release(check=args.check)
+    try:
+        release.colab_url(args.repo or "x/x", args.branch or "x")      # usage errors before any work
+    except ValueError as error:
+        parser.error(str(error))
+    stale = release.release(check=args.check, repo=args.repo, branch=args.branch)
     if args.check:
         for item in stale:
-            print(f"stale: {item} (run `python -m autograder release`)")
+            print(f"stale: {item} (run `python -m autograder release{_link_options(args)}`)")
         return 1 if stale else 0
     print("\n".join(f"updated {item}" for item in stale) or "release is up to date")
     return 0
+
+
+def _link_options(args):
+    return "".join(f" --{name} {value}" for name, value in (("repo", args.repo), ("branch", args.branch)) if value)
 
 
 def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -42,7 +42,8 @@ from autograder.result import Result, status
 from autograder.submissions import Submission
 from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
                                run_nbgrader)
-from lesson.config import QUICK_GRADING, SMOKE_GRADING, environment_for
+from autograder.policy import QUICK_GRADING, SMOKE_GRADING
+from lesson.config import environment_for
 
 # Run in every kernel before the notebook's first cell (see preamble()): seeds, so that a submission's row never
 # changes, and a cap on what each cell may print, applied inside the kernel so that 200 MB of print() never
@@ -89,7 +90,7 @@ LONG_CELLS = ("train", "evaluate", "predict_test")
 @dataclasses.dataclass(frozen=True)
 class Mode:
     name: str
-    settings: dict            # UNET_* run settings (lesson/config.py); {} is the course's real run
+    settings: dict            # UNET_* run settings (autograder/policy.py); {} is the course's real run
     long_cell_timeout: int    # seconds for each of LONG_CELLS
     description: str
 
@@ -106,8 +107,8 @@ MODES = {
         "Full mode: the notebook's real run (200 epochs, width 64, whole 512 x 512 slices) on a GPU; the training "
         "test checks the held-out quality.")),
     "quick": Mode("quick", QUICK_GRADING, 300, (
-        f"Quick mode (no GPU): a short, honest run ({describe(QUICK_GRADING)}; QUICK_GRADING in the settings "
-        "cell); the training test checks that the model visibly learns: the loss falls and the held-out slices "
+        f"Quick mode (no GPU): a short, honest run ({describe(QUICK_GRADING)}; QUICK_GRADING in the grader's "
+        "policy); the training test checks that the model visibly learns: the loss falls and the held-out slices "
         "are cut into cells far better than by calling every pixel interior.")),
     "smoke": Mode("smoke", SMOKE_GRADING, 120, (
         f"Smoke mode, for testing the grader itself, never for grading students: a tiny run "
@@ -384,7 +385,8 @@ def prepare_data() -> str | None:
     (into pooch's cache) here, and each batch gives its kernels a folder with the three files
     (``Grader.data_folder``), rather than each kernel downloading its own copy.
     """
-    from data.isbi2012 import DataUnavailableError, load_isbi2012
+    from data.isbi2012 import DataUnavailableError
+    from data.synthetic import load_dataset as load_isbi2012       # the real data, or a synthetic stand-in (tests)
     try:
         load_isbi2012()
     except (DataUnavailableError, ValueError) as error:

@@ -16,7 +16,7 @@ A part that depends on others has its test cell and its check run with the refer
 dependencies (``swap_code`` before the cell, ``restore_code`` after the check: the one way they are swapped),
 so one broken part costs only its own points. The training test's check puts the trained weights into the
 reference U-Net, here in the grader, and asks the held-out slices for the mode's quality
-(``lesson.metrics.training_shortfall``). That stands for the student's run only when the reference U-Net
+(``autograder.policy.training_shortfall``). That stands for the student's run only when the reference U-Net
 computes what the student's does, that is when every part passed its check; otherwise the training test
 fails too, with a message saying why (the one place where a broken part costs more than its own tests: the
 alternative, trusting the kernel's word on training, would let any submission take those points).
@@ -241,8 +241,9 @@ def _difference(kind, got, want):
 def training_shortfall(weights: dict, config, mode: str) -> str:
     """The trained weights {name: array} in the reference U-Net, judged on the held-out slices here."""
     import torch
-    from data.isbi2012 import load_isbi2012, split_holdout
-    from lesson.metrics import MODES_WITH_A_BAR, training_shortfall as shortfall
+    from data.isbi2012 import split_holdout
+    from data.synthetic import load_dataset as load_isbi2012       # the real data, or a synthetic stand-in (tests)
+    from autograder.policy import MODES_WITH_A_BAR, training_shortfall as shortfall
     from lesson.training import pick_device, predict_slices
     settings = {name: int(weights.pop(f"config.{name}")) for name in ("epochs", "hidden_channels", "input_size")
                 if f"config.{name}" in weights}

@@ -18,7 +18,8 @@ import time
 import numpy as np
 import torch
 
-from data.isbi2012 import load_isbi2012, split_holdout
+from data.isbi2012 import split_holdout
+from data.synthetic import load_dataset
 from lesson.config import AUGMENTATIONS, read_config
 from lesson.metrics import evaluate
 from lesson.training import fit, pick_device, predict_slices
@@ -52,7 +53,7 @@ def run(argv=None, volumes=None):
     config = read_config({}, epochs=args.epochs, hidden_channels=args.width, input_size=args.px,
                          learning_rate=args.learning_rate, augment=args.augment, seed=args.seed,
                          device=args.device, batch_size=4)
-    images, labels = volumes if volumes is not None else load_isbi2012()[:2]
+    images, labels = volumes if volumes is not None else load_dataset()[:2]
     fit_images, holdout_images = split_holdout(images, config.holdout_slices)
     fit_labels, holdout_labels = split_holdout(labels, config.holdout_slices)
     torch.manual_seed(config.seed)

@@ -26,7 +26,8 @@ import time
 import numpy as np
 import torch
 
-from data.isbi2012 import load_isbi2012, split_holdout
+from data.isbi2012 import split_holdout
+from data.synthetic import load_dataset
 from lesson.config import read_config
 from lesson.metrics import evaluate
 from lesson.training import fit, pick_device, predict_slices
@@ -198,7 +199,7 @@ def run(argv=None, volumes=None):
         return merge(args.merge, args.out)
     if args.threads:
         torch.set_num_threads(args.threads)
-    images, labels = volumes if volumes is not None else load_isbi2012()[:2]
+    images, labels = volumes if volumes is not None else load_dataset()[:2]
     fit_data = split_holdout(images)[0], split_holdout(labels)[0]
     holdout = split_holdout(images)[1], split_holdout(labels)[1]
     from benchmarks.training_speed import device_tag, machine

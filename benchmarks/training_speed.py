@@ -65,8 +65,9 @@ def training_tiles(px, data="isbi"):
     data="isbi": the real slices (UNET_DATA_DIR, else downloaded); "synthetic": 25 small synthetic slices.
     """
     if data == "isbi":
-        from data.isbi2012 import load_isbi2012, split_holdout
-        images, labels, _ = load_isbi2012()
+        from data.isbi2012 import split_holdout
+        from data.synthetic import load_dataset
+        images, labels, _ = load_dataset()
         images, labels = split_holdout(images)[0], split_holdout(labels)[0]
     elif data == "synthetic":
         from data.synthetic import make_em_volume

@@ -13,18 +13,18 @@ Where the files come from, in this order:
 2. Otherwise they are downloaded once (official ImageJ copy first, then pinned GitHub copies)
    into a cache folder and reused from there.
 
-Either way, every volume is checked against the sha256 of its pixels, so you always get
-exactly the challenge data. Cite: Arganda-Carreras et al., Front. Neuroanat. 9:142 (2015)
+Either way, every volume is checked against the sha256 of its pixels (``PIXEL_SHA256``), so you
+always get exactly the challenge data. Cite: Arganda-Carreras et al., Front. Neuroanat. 9:142 (2015)
 and Cardona et al., PLoS Biol. 8(10):e1000502 (2010).
 """
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import shutil
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -53,14 +53,12 @@ MIRRORS = (
     "238a567ae843f7c03e5cc5d3f233cd3f93f0da17/data/{name}.tif",
 )
 
-_SYNTHETIC_MANIFEST = "synthetic.json"
-
 
 class DataUnavailableError(RuntimeError):
     """The ISBI 2012 data could not be found, downloaded or verified."""
 
 
-def pixel_sha256(volume):
+def pixel_sha256(volume: np.ndarray) -> str:
     """Return the sha256 (hex string) of a uint8 array's pixels, in C order.
 
     Args:
@@ -75,7 +73,7 @@ def pixel_sha256(volume):
     return hashlib.sha256(np.ascontiguousarray(volume).tobytes()).hexdigest()
 
 
-def read_volume(path):
+def read_volume(path: str | os.PathLike) -> np.ndarray:
     """Read a multi-page TIFF as a stack of greyscale slices.
 
     Args:
@@ -96,7 +94,8 @@ def read_volume(path):
     return volume
 
 
-def load_volume(name, data_dir=None, cache_dir=None):
+def load_volume(name: str, data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                expected_sha256: Mapping[str, str] | None = None) -> np.ndarray:
     """Load one ISBI 2012 volume, checked against its pixel sha256.
 
     Args:
@@ -104,6 +103,8 @@ def load_volume(name, data_dir=None, cache_dir=None):
         data_dir: folder holding "<name>.tif". If None, the folder in the environment
             variable UNET_DATA_DIR is used; if that is unset too, the file is downloaded.
         cache_dir: where downloads are kept (default: pooch.os_cache("unet-isbi2012")).
+        expected_sha256: {name: pixel sha256} the volume must have; default PIXEL_SHA256,
+            the real data's.
 
     Returns:
         numpy uint8 array of shape (S, H, W); (30, 512, 512) for the real data.
@@ -114,27 +115,31 @@ def load_volume(name, data_dir=None, cache_dir=None):
     """
     if name not in VOLUMES:
         raise ValueError(f"name must be one of {VOLUMES}, got {name!r}")
+    expected = (PIXEL_SHA256 if expected_sha256 is None else expected_sha256).get(name)
+    if expected is None:
+        raise DataUnavailableError(f"no pixel sha256 to check {name} against")
     if data_dir is None:
         data_dir = os.environ.get(DATA_DIR_ENV) or None
     if data_dir is not None:
-        return _load_local(name, Path(data_dir))
+        return _load_local(name, Path(data_dir), expected)
     if cache_dir is None:
         cache_dir = pooch.os_cache("unet-isbi2012")
-    return _download(name, Path(cache_dir))
+    return _download(name, Path(cache_dir), expected)
 
 
-def load_isbi2012(data_dir=None, cache_dir=None):
+def load_isbi2012(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                  expected_sha256: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Load the training images, training labels and test images of ISBI 2012.
 
     Args:
-        data_dir, cache_dir: as in load_volume.
+        data_dir, cache_dir, expected_sha256: as in load_volume.
 
     Returns:
         (train_images, train_labels, test_images), numpy uint8 arrays of shape (S, H, W),
         (30, 512, 512) for the real data. Labels: 255 = cell interior, 0 = membrane.
     """
     train_images, train_labels, test_images = (
-        load_volume(name, data_dir, cache_dir) for name in VOLUMES
+        load_volume(name, data_dir, cache_dir, expected_sha256) for name in VOLUMES
     )
     if train_images.shape != train_labels.shape:
         raise ValueError(
@@ -148,7 +153,7 @@ def load_isbi2012(data_dir=None, cache_dir=None):
     return train_images, train_labels, test_images
 
 
-def split_holdout(volume, n_holdout=5):
+def split_holdout(volume: np.ndarray, n_holdout: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Split a stack into training slices and the last n_holdout slices.
 
     Args:
@@ -178,12 +183,11 @@ def _where_to_get_it():
     )
 
 
-def _load_local(name, folder):
+def _load_local(name, folder, expected):
     path = folder / f"{name}.tif"
     if not path.is_file():
         where = f"folder {folder}" if folder.is_dir() else f"{folder}, which is not a folder"
         raise DataUnavailableError(f"{path.name} is missing from {where}.\n{_where_to_get_it()}")
-    expected = _expected_sha256(name, folder)
     try:
         volume = read_volume(path)
     except ValueError as error:
@@ -198,25 +202,12 @@ def _load_local(name, folder):
     return volume
 
 
-def _expected_sha256(name, folder):
-    manifest_path = folder / _SYNTHETIC_MANIFEST
-    if not manifest_path.is_file():
-        return PIXEL_SHA256[name]
-    try:
-        expected = json.loads(manifest_path.read_text())["pixel_sha256"][name]
-    except (ValueError, KeyError, TypeError) as error:
-        raise DataUnavailableError(f"{manifest_path} has no pixel_sha256 for {name}") from error
-    print(f"Using SYNTHETIC data, not ISBI 2012: {name} from {folder} "
-          f"(it has {_SYNTHETIC_MANIFEST}).")
-    return expected
-
-
-def _download(name, cache_dir):
+def _download(name, cache_dir, expected):
     failures = []
     for url in MIRRORS:
         try:
             mirror_cache = cache_dir / hashlib.sha256(url.encode()).hexdigest()[:16]
-            return _fetch_verified(name, url, mirror_cache)
+            return _fetch_verified(name, url, mirror_cache, expected)
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             failures.append(f"  {url.format(name=name)}: {type(error).__name__}: {error}")
     raise DataUnavailableError(
@@ -225,7 +216,7 @@ def _download(name, cache_dir):
     )
 
 
-def _fetch_verified(name, url, folder):
+def _fetch_verified(name, url, folder, expected):
     """Download from one mirror into folder (if not there yet), read and verify.
     Anything downloaded that fails is deleted, so that a later call fetches it again."""
     is_zip = url.endswith(".zip")
@@ -233,11 +224,9 @@ def _fetch_verified(name, url, folder):
     try:
         for path in _fetch(name, url, folder, is_zip):
             volume = read_volume(path)
-            if pixel_sha256(volume) == PIXEL_SHA256[name]:
+            if pixel_sha256(volume) == expected:
                 return volume
-        raise ValueError(
-            f"no {name}.tif with the expected pixels (pixel sha256 {PIXEL_SHA256[name]})"
-        )
+        raise ValueError(f"no {name}.tif with the expected pixels (pixel sha256 {expected})")
     except Exception:
         _delete(download)
         raise

@@ -6,20 +6,14 @@ The defaults are the real run (200 epochs of the full-width U-Net on whole 512 x
 """
 import dataclasses
 import os
+from collections.abc import Mapping
 
 ENV_PREFIX = "UNET_"
 AUGMENTATIONS = ("none", "flips", "flips+elastic")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-# A short run for tests, quick grading and CPU demos: about a minute on 2 CPU cores, and it visibly learns.
+# A short run for tests and CPU demos (lesson/demo.py): about a minute on 2 CPU cores, and it visibly learns.
 SHORT_RUN = {"epochs": 40, "learning_rate": 3e-3, "hidden_channels": 16, "input_size": 256,
              "figure_every": 20, "test_slices": 2}
-# The autograder's quick mode (no GPU): a short run that visibly learns (the loss falls and the held-out
-# cells are found), so that a complete submission is graded in about 30 s on 2 CPU cores.
-QUICK_GRADING = {"epochs": 20, "learning_rate": 3e-3, "hidden_channels": 8, "input_size": 256,
-                 "figure_every": 20, "holdout_slices": 2, "test_slices": 1}
-# Only for testing the autograder itself (its "smoke" mode): a tiny run, just to check that the notebook runs.
-SMOKE_GRADING = {"epochs": 2, "learning_rate": 3e-3, "hidden_channels": 4, "input_size": 144,
-                 "figure_every": 2, "holdout_slices": 1, "test_slices": 1}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,12 +73,12 @@ class TrainingConfig:
                              f"got {self.augment!r}")
 
 
-def env_name(field_name):
+def env_name(field_name: str) -> str:
     """The environment variable that overrides a setting: 'epochs' -> 'UNET_EPOCHS'."""
     return ENV_PREFIX + field_name.upper()
 
 
-def environment_for(settings):
+def environment_for(settings: Mapping[str, object]) -> dict[str, str]:
     """The UNET_* variables that select `settings`: {'epochs': 40} -> {'UNET_EPOCHS': '40'}."""
     return {env_name(name): str(value) for name, value in settings.items()}
 
@@ -93,7 +87,7 @@ def _label(field_name):
     return f"{field_name} ({env_name(field_name)})"
 
 
-def read_config(environ=None, **overrides):
+def read_config(environ: Mapping[str, str] | None = None, **overrides: object) -> TrainingConfig:
     """Build a TrainingConfig from the defaults, then UNET_* variables, then keyword overrides.
 
     Args:

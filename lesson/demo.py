@@ -4,8 +4,9 @@
     python -m lesson.demo --full          # the course's 200-epoch recipe (a GPU job)
     python -m lesson.demo --out images    # refresh the figures of the lesson and README
 
-Data: UNET_DATA_DIR, else downloaded and verified (see data/README.md). UNET_* variables override any
-setting, as in the notebook. Writes metrics.json, data_example.png, unet_architecture.png and results.png.
+Data: UNET_DATA_DIR (the real data, or a synthetic stand-in), else downloaded and verified (see
+data/README.md). UNET_* variables override any setting, as in the notebook. Writes metrics.json,
+data_example.png, unet_architecture.png and results.png.
 """
 import argparse
 import json
@@ -20,7 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from data.isbi2012 import load_isbi2012, split_holdout  # noqa: E402
+from data.isbi2012 import split_holdout  # noqa: E402
+from data.synthetic import load_dataset  # noqa: E402
 from lesson.config import SHORT_RUN, env_name, read_config  # noqa: E402
 from lesson.metrics import evaluate  # noqa: E402
 from lesson.training import fit, pick_device, predict_slices  # noqa: E402
@@ -29,7 +31,7 @@ from solutions.reference import load_reference  # noqa: E402
 METRICS = ("pixel_accuracy", "dice", "iou", "v_rand", "v_info")
 
 
-def draw_data_example(images, labels, path):
+def draw_data_example(images: np.ndarray, labels: np.ndarray, path: pathlib.Path) -> None:
     """A section, its label and a zoom with the membranes outlined."""
     figure, axes = plt.subplots(1, 3, figsize=(13.5, 4.8))
     axes[0].imshow(images[0], cmap="gray")
@@ -46,7 +48,7 @@ def draw_data_example(images, labels, path):
     plt.close(figure)
 
 
-def draw_architecture(path, size=512, hidden=64):
+def draw_architecture(path: pathlib.Path, size: int = 512, hidden: int = 64) -> None:
     """The U: one box per feature map, labelled channels x side, with the skip connections and crops."""
     sides, channels = [size], [hidden]
     for _ in range(4):
@@ -80,7 +82,8 @@ def draw_architecture(path, size=512, hidden=64):
     plt.close(figure)
 
 
-def draw_results(images, labels, probability, scores, path):
+def draw_results(images: np.ndarray, labels: np.ndarray, probability: np.ndarray, scores: dict[str, float],
+                 path: pathlib.Path) -> None:
     """Held-out section: input, label, predicted interior probability, and the scores."""
     figure, axes = plt.subplots(1, 3, figsize=(13.5, 4.8))
     panels = [(images[0], "held-out section (not trained on)"), (labels[0], "label"),
@@ -95,12 +98,12 @@ def draw_results(images, labels, probability, scores, path):
     plt.close(figure)
 
 
-def run(out, full=False):
+def run(out: str | pathlib.Path, full: bool = False) -> dict:
     """Train, evaluate and draw; returns the metrics written to out/metrics.json."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     config = read_config() if full else read_config(**{**SHORT_RUN, **_environment_overrides()})
-    images, labels, _ = load_isbi2012()
+    images, labels, _ = load_dataset()
     fit_images, holdout_images = split_holdout(images, config.holdout_slices)
     fit_labels, holdout_labels = split_holdout(labels, config.holdout_slices)
     torch.manual_seed(config.seed)
@@ -127,7 +130,7 @@ def _environment_overrides():
     return {name: value for name, value in vars(config).items() if env_name(name) in os.environ}
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lesson.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="runs/demo", help="folder for metrics.json and the figures")

@@ -12,6 +12,8 @@ therefore ranked entries by scores that compare *cells*: the predicted map is cu
 (``segment_cells``) and the cells are compared with the true ones (``rand_score``, ``info_score``).
 """
 
+from collections.abc import Sequence
+
 import numpy as np
 # Whole-module imports: a notebook variable named `label` or `watershed` cannot break these functions.
 import skimage.measure
@@ -81,7 +83,7 @@ def _per_slice(function, stack_or_slice):
     return np.stack([function(one_slice) for one_slice in stack_or_slice])
 
 
-def pixel_accuracy(pred_interior, labels):
+def pixel_accuracy(pred_interior: np.ndarray, labels: np.ndarray) -> float:
     """Fraction of pixels whose predicted class (interior or membrane) is right.
 
     Inputs:
@@ -96,7 +98,7 @@ def pixel_accuracy(pred_interior, labels):
     return float(np.mean(pred_interior == true_interior))
 
 
-def dice(pred_interior, labels):
+def dice(pred_interior: np.ndarray, labels: np.ndarray) -> float:
     """Dice score of the interior class: 2 |P and T| / (|P| + |T|), over all pixels of the input.
 
     Inputs: as ``pixel_accuracy``. P = predicted interior pixels, T = true interior pixels.
@@ -112,7 +114,7 @@ def dice(pred_interior, labels):
     return float(2.0 * np.count_nonzero(pred_interior & true_interior) / total)
 
 
-def iou(pred_interior, labels):
+def iou(pred_interior: np.ndarray, labels: np.ndarray) -> float:
     """Intersection over union (Jaccard index) of the interior class: |P and T| / |P or T|.
 
     Inputs: as ``pixel_accuracy``. P = predicted interior pixels, T = true interior pixels.
@@ -127,7 +129,7 @@ def iou(pred_interior, labels):
     return float(np.count_nonzero(pred_interior & true_interior) / union)
 
 
-def cells_from_labels(labels):
+def cells_from_labels(labels: np.ndarray) -> np.ndarray:
     """Number the true cells: the 4-connected regions of interior pixels, slice by slice.
 
     Inputs:
@@ -147,7 +149,7 @@ def _segment_slice(interior_prob, threshold):
     return skimage.segmentation.watershed(1.0 - interior_prob, markers, connectivity=1, watershed_line=True)
 
 
-def segment_cells(interior_prob, threshold):
+def segment_cells(interior_prob: np.ndarray, threshold: float) -> np.ndarray:
     """Cut a predicted probability map into numbered cells, slice by slice, as the challenge did.
 
     Each 4-connected region of ``interior_prob > threshold`` seeds one cell. A watershed of the
@@ -223,7 +225,7 @@ def _scores_by_threshold(labels, interior_prob, thresholds, slice_scores):
     return results
 
 
-def rand_score(labels, interior_prob, threshold):
+def rand_score(labels: np.ndarray, interior_prob: np.ndarray, threshold: float) -> float:
     """Foreground-restricted Rand score V_rand of the ISBI 2012 challenge, at one threshold.
 
     The true cells (``cells_from_labels``) are compared with the predicted cells
@@ -243,7 +245,7 @@ def rand_score(labels, interior_prob, threshold):
     return _scores_by_threshold(labels, interior_prob, (threshold,), (_rand_of_slice,))[0][0]
 
 
-def info_score(labels, interior_prob, threshold):
+def info_score(labels: np.ndarray, interior_prob: np.ndarray, threshold: float) -> float:
     """Information-theoretic score V_info of the ISBI 2012 challenge, at one threshold.
 
     V_info = 2 I(A;B) / (H(A) + H(B)) over the true cell pixels, where A = true cells,
@@ -258,7 +260,8 @@ def info_score(labels, interior_prob, threshold):
     return _scores_by_threshold(labels, interior_prob, (threshold,), (_info_of_slice,))[0][0]
 
 
-def best_rand_and_info(labels, interior_prob, thresholds=THRESHOLDS):
+def best_rand_and_info(labels: np.ndarray, interior_prob: np.ndarray,
+                       thresholds: Sequence[float] = THRESHOLDS) -> dict[str, float]:
     """Best V_rand and best V_info over a set of thresholds, as the challenge reported them.
 
     Each score is maximized on its own, so the two best thresholds may differ. On ties the
@@ -287,7 +290,8 @@ def best_rand_and_info(labels, interior_prob, thresholds=THRESHOLDS):
     }
 
 
-def evaluate(interior_prob, labels, threshold=0.5, thresholds=THRESHOLDS):
+def evaluate(interior_prob: np.ndarray, labels: np.ndarray, threshold: float = 0.5,
+             thresholds: Sequence[float] = THRESHOLDS) -> dict[str, float]:
     """All the metrics of this lesson for one prediction.
 
     Inputs:
@@ -320,14 +324,7 @@ def evaluate(interior_prob, labels, threshold=0.5, thresholds=THRESHOLDS):
     return results
 
 
-# The held-out quality the autograder asks of a training run, by grading mode (see the training test).
-FULL_RUN_MINIMUM = {"pixel_accuracy": 0.90, "v_rand": 0.90}   # the real 200-epoch run (to confirm on a GPU)
-QUICK_RUN_MARGIN = 0.3                                        # a short run: beat all-interior by this much
-QUICK_RUN_MAX_CROSS_ENTROPY = 0.6     # nats per pixel; a model saying 50/50 everywhere (untrained) has 0.69
-MODES_WITH_A_BAR = ("full", "quick")   # the grader's smoke mode (testing the grader itself) has none
-
-
-def cross_entropy(labels, interior_prob):
+def cross_entropy(labels: np.ndarray, interior_prob: np.ndarray) -> float:
     """Mean binary cross-entropy (nats per pixel) of interior probabilities against the labels.
 
     Inputs: labels uint8 (H, W) or (S, H, W), 255 = interior; interior_prob float, same shape, in [0, 1]
@@ -337,35 +334,3 @@ def cross_entropy(labels, interior_prob):
     _check_same_shape(interior_prob, labels, "interior_prob", "labels")
     interior, prob = labels > 0, np.clip(interior_prob, 1e-6, 1 - 1e-6)
     return float(-np.mean(np.where(interior, np.log(prob), np.log1p(-prob))))
-
-
-def training_shortfall(labels, interior_prob, mode):
-    """Why a run's held-out prediction falls short of the grader's bar in `mode`; "" when it does not.
-
-    - "full": the real run; pixel accuracy and V_rand must reach FULL_RUN_MINIMUM.
-    - "quick": a short CPU run whose probabilities often sit in a narrow band, so V_rand and V_info are
-      taken at thresholds over the prediction's own quantiles; each must beat calling every pixel
-      interior by QUICK_RUN_MARGIN, and the cross-entropy must be below QUICK_RUN_MAX_CROSS_ENTROPY
-      (an untrained U-Net's edges can cut cells well enough for the first bar, never for this one).
-    - any other mode (the grader's smoke test): no bar.
-
-    Inputs: labels uint8 (S, H, W), 255 = interior; interior_prob float (S, H, W) in [0, 1].
-    """
-    if mode == "full":
-        scores = evaluate(interior_prob, labels)
-        short = [f"held-out {name} should be {least:.2f} or more after the full run, got {scores[name]:.4f}"
-                 for name, least in FULL_RUN_MINIMUM.items() if not scores[name] >= least]
-        return "; ".join(short)
-    if mode == "quick":
-        thresholds = [float(q) for q in np.quantile(interior_prob, [0.1, 0.2, 0.3, 0.4])]
-        own = best_rand_and_info(labels, interior_prob, thresholds=thresholds)
-        baseline = best_rand_and_info(labels, np.ones(np.shape(labels)), thresholds=[0.5])  # the same cells at any t < 1
-        short = [f"held-out {name} {own[name]:.4f} should beat calling every pixel interior "
-                 f"({baseline[name]:.4f}) by {QUICK_RUN_MARGIN} or more"
-                 for name in ("v_rand", "v_info") if not own[name] > baseline[name] + QUICK_RUN_MARGIN]
-        loss = cross_entropy(labels, interior_prob)
-        if not loss < QUICK_RUN_MAX_CROSS_ENTROPY:
-            short.append(f"held-out cross-entropy {loss:.3f} should be below {QUICK_RUN_MAX_CROSS_ENTROPY} "
-                         f"(0.69 is what an untrained model's 50/50 guess gives)")
-        return "; ".join(short)
-    return ""

@@ -7,6 +7,7 @@ and returns logits (N, 1, H - 139, W - 139). The target is 1.0 for cell interior
 import contextlib
 import os
 import pathlib
+from collections.abc import Iterator
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 
-def pick_device(requested="auto"):
+def pick_device(requested: str = "auto") -> torch.device:
     """The GPU when there is one ('auto'), else the CPU; 'cuda' without a GPU is an error."""
     if requested == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("UNET_DEVICE=cuda, but PyTorch sees no GPU. "
@@ -25,7 +26,7 @@ def pick_device(requested="auto"):
     return torch.device(requested)
 
 
-def autocast_dtype(device):
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
     """The reduced precision this device computes fast, or None for plain float32.
 
     bfloat16 on recent GPUs and on CPUs with AVX512-BF16 / AMX units (steps about 3.5x faster with AMX,
@@ -39,14 +40,15 @@ def autocast_dtype(device):
     return torch.bfloat16 if (cpu_has_bf16 or cpu_has_amx) else None
 
 
-def to_tensors(images, labels, device):
+def to_tensors(images: np.ndarray, labels: np.ndarray,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 volumes (S, H, W) -> inputs (S, 1, H, W) in [0, 1] and interior targets, both on `device`."""
     inputs = torch.as_tensor(images, dtype=torch.float32).div(255).unsqueeze(1)
     targets = torch.as_tensor(labels == 255, dtype=torch.float32).unsqueeze(1)
     return inputs.to(device), targets.to(device)
 
 
-def channels_last(x):
+def channels_last(x: torch.Tensor) -> torch.Tensor:
     """The same (N, C, H, W) tensor laid out NHWC (channel stride 1), the layout the convolutions run fastest in.
 
     x.contiguous(memory_format=torch.channels_last) leaves a 1-channel batch untouched (with C = 1 the two
@@ -61,7 +63,7 @@ def _gradient_channels_last(grad):
 
 
 @contextlib.contextmanager
-def channels_last_gradients(model):
+def channels_last_gradients(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
     """Inside this block, the gradient reaching each module's output (N, C, H, W) is laid out NHWC.
 
     Cropping a skip connection sends its gradient back padded with zeros in NCHW; where it meets the
@@ -79,14 +81,15 @@ def channels_last_gradients(model):
             handle.remove()
 
 
-def center_crop(tensor, height, width):
+def center_crop(tensor: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Crop dims 2 and 3 of an NCHW tensor around its centre (offset (H - height) // 2)."""
     top = (tensor.shape[2] - height) // 2
     left = (tensor.shape[3] - width) // 2
     return tensor[:, :, top:top + height, left:left + width]
 
 
-def random_crops(inputs, targets, size, generator):
+def random_crops(inputs: torch.Tensor, targets: torch.Tensor, size: int,
+                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """The same random size x size window of each input and its target: (N, 1, size, size) each."""
     height, width = inputs.shape[2:]
     tops = torch.randint(0, height - size + 1, (len(inputs),), generator=generator).tolist()
@@ -118,7 +121,8 @@ def _undo_dihedral(tensor, turn):
     return tensor
 
 
-def augment(inputs, targets, generator, elastic=True, sigma=10.0):
+def augment(inputs: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, elastic: bool = True,
+            sigma: float = 10.0) -> tuple[torch.Tensor, torch.Tensor]:
     """The U-Net paper's augmentation, identical for each slice and its target: (N, 1, H, W) each.
 
     Each slice gets a random one of its 8 flips and 90-degree turns (only flips if H != W). With
@@ -142,7 +146,7 @@ def augment(inputs, targets, generator, elastic=True, sigma=10.0):
     return F.grid_sample(inputs, mode="bilinear", **warp), F.grid_sample(targets, mode="nearest", **warp)
 
 
-def checkpoint_path(config):
+def checkpoint_path(config: "TrainingConfig") -> pathlib.Path:
     """Where this run's checkpoint lives: one file per setting that changes the run.
 
     UNET_CHECKPOINT_DIR if set; else Google Drive when it is mounted in Colab (so a disconnect
@@ -156,7 +160,7 @@ def checkpoint_path(config):
     return pathlib.Path(folder) / name
 
 
-def save_checkpoint(path, state):
+def save_checkpoint(path: pathlib.Path, state: dict) -> None:
     """Write atomically (a temporary file, then a rename), so a crash never leaves half a checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -164,7 +168,7 @@ def save_checkpoint(path, state):
     os.replace(partial, path)
 
 
-def make_optimizer(model, learning_rate):
+def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.Optimizer:
     """Adam (the course's optimizer) with all weights updated in one fused kernel, on GPU and CPU alike.
 
     The default Adam loops over the weight tensors one by one; fused gives the same update, and on
@@ -173,7 +177,8 @@ def make_optimizer(model, learning_rate):
     return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
 
 
-def train_step(model, optimizer, scaler, x, y, amp_dtype):
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+               x: torch.Tensor, y: torch.Tensor, amp_dtype: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimizer step on a batch, with the model and the batch already on the device.
 
     Inputs:
@@ -193,7 +198,8 @@ def train_step(model, optimizer, scaler, x, y, amp_dtype):
     return loss.detach(), logits
 
 
-def fit(model, images, labels, config, checkpoint=None, show_figures=True):
+def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: "TrainingConfig",
+        checkpoint: pathlib.Path | None = None, show_figures: bool = True) -> list[float]:
     """Train `model` on uint8 volumes (S, H, W) with the course's recipe; returns the loss of every step.
 
     Adam (config.learning_rate), BCEWithLogitsLoss against the centre-cropped interior target,
@@ -244,7 +250,8 @@ def fit(model, images, labels, config, checkpoint=None, show_figures=True):
     return losses
 
 
-def show_progress(losses, image, target, logits, epoch):
+def show_progress(losses: list[float], image: torch.Tensor, target: torch.Tensor, logits: torch.Tensor,
+                  epoch: int) -> None:
     """Loss curve, then one training crop: input (H, W), target and prediction (h, w)."""
     figure, axes = plt.subplots(1, 4, figsize=(16, 3.6))
     axes[0].plot(losses)
@@ -257,7 +264,7 @@ def show_progress(losses, image, target, logits, epoch):
     plt.show()
 
 
-def output_margin(model, device):
+def output_margin(model: torch.nn.Module, device: torch.device) -> int:
     """How many pixels narrower the output is than the input: 139 for the course's U-Net.
 
     Measured at 160 px, a multiple of 16, where every max-pooling halves an even size exactly.
@@ -267,7 +274,8 @@ def output_margin(model, device):
 
 
 @torch.no_grad()
-def predict_slices(model, images, device=None, flips=False):
+def predict_slices(model: torch.nn.Module, images: np.ndarray, device: torch.device | None = None,
+                   flips: bool = False) -> np.ndarray:
     """Interior probability for every pixel of whole slices: uint8 (S, H, W) -> float32 (S, H, W).
 
     Each slice is mirrored at its borders (the U-Net paper's overlap-tile strategy) up to a multiple of 16

@@ -13,7 +13,9 @@ checks that training ran; the variants in ``QUICK`` are also graded in quick mod
 with their own ``fails``.
 
 Building a submission: ``write(variant, folder)`` writes it where the grader will find it and returns the
-student id the grader must derive from its path.
+student id the grader must derive from its path. Without the real data, the tests grade on a synthetic stand-in,
+and each notebook written gets the cell that lets it accept that (``data.synthetic.with_stand_in``), as a
+student's extra cell after the loader.
 """
 import copy
 import dataclasses
@@ -25,6 +27,8 @@ import textwrap
 import nbformat
 
 from autograder.course import RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK
+from data.synthetic import with_stand_in
+from tests.notebook_runner import find_real_data_dir
 
 STUB = re.compile(r"^(?P<indent>[ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)$", re.M)
 SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(?P<body>.*?)^[ \t]*### END SOLUTION$", re.M | re.S)
@@ -103,7 +107,10 @@ def build(variant):
 def write(variant, folder):
     path = pathlib.Path(folder) / variant.file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(build(variant))
+    content = build(variant)
+    if variant.raw is None and find_real_data_dir() is None:     # graded on the synthetic stand-in (conftest.data_env)
+        content = json.dumps(with_stand_in(json.loads(content)), indent=1).encode()
+    path.write_bytes(content)
     return variant.student_id()
 
 

@@ -1,18 +1,14 @@
 """Shared pytest fixtures: a small synthetic dataset, the real ISBI 2012 folder, and the grader's sandbox."""
 
 import os
-from pathlib import Path
 
 import pytest
 
-from data.isbi2012 import VOLUMES
 from data.synthetic import write_synthetic_dataset
+from tests.notebook_runner import find_real_data_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # CI sets this: there, a test that needs the grader's sandbox fails where it cannot run, instead of skipping.
 SANDBOX_REQUIRED = os.environ.get("UNET_REQUIRE_SANDBOX") == "1"
-# Read once at start-up: some tests unset UNET_DATA_DIR to exercise the download path.
-DATA_DIR_AT_START = os.environ.get("UNET_DATA_DIR")
 
 
 @pytest.fixture
@@ -24,17 +20,13 @@ def synthetic_dir(tmp_path):
 @pytest.fixture(scope="session")
 def real_data_dir():
     """The real ISBI 2012 folder (UNET_DATA_DIR, else ../shared/data/isbi2012 beside the repo), or None."""
-    candidates = [DATA_DIR_AT_START] if DATA_DIR_AT_START else []
-    candidates.append(REPO_ROOT / ".." / "shared" / "data" / "isbi2012")
-    for folder in map(lambda path: Path(path).resolve(), candidates):
-        if all((folder / f"{name}.tif").is_file() for name in VOLUMES) and not (folder / "synthetic.json").exists():
-            return folder
-    return None
+    return find_real_data_dir()
 
 
 @pytest.fixture(scope="session")
 def data_env(real_data_dir, tmp_path_factory):
-    """UNET_DATA_DIR for notebook runs: the real ISBI folder, or else a full-size synthetic stand-in."""
+    """UNET_DATA_DIR for notebook runs: the real ISBI folder, or else a full-size synthetic stand-in (notebooks run on
+    it with the cell of data.synthetic.with_stand_in: see tests/notebook_runner.py and tests/catalogue.py)."""
     folder = real_data_dir or write_synthetic_dataset(tmp_path_factory.mktemp("isbi") / "synthetic", n_slices=30, size=256)
     return {"UNET_DATA_DIR": str(folder)}
 

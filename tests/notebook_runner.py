@@ -1,22 +1,56 @@
-"""Execute a notebook in a real Jupyter kernel (nbclient) and report each code cell's outcome."""
+"""Execute a notebook in a real Jupyter kernel (nbclient) and report each code cell's outcome; find the data."""
 import json
 import os
+import pathlib
 
 import nbformat
 from nbclient import NotebookClient
 
+from data.isbi2012 import VOLUMES
+from data.synthetic import MANIFEST, with_stand_in
 from lesson.config import SHORT_RUN, environment_for
 
 SHORT_RUN_ENV = environment_for(SHORT_RUN)
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Read once at start-up: some tests unset UNET_DATA_DIR to exercise the download path.
+DATA_DIR_AT_START = os.environ.get("UNET_DATA_DIR")
+
+
+def find_real_data_dir():
+    """The real ISBI 2012 folder (UNET_DATA_DIR, else ../shared/data/isbi2012 beside the repo), or None."""
+    candidates = [DATA_DIR_AT_START] if DATA_DIR_AT_START else []
+    candidates.append(REPO_ROOT / ".." / "shared" / "data" / "isbi2012")
+    for folder in map(lambda path: pathlib.Path(path).resolve(), candidates):
+        if all((folder / f"{name}.tif").is_file() for name in VOLUMES) and not (folder / MANIFEST).exists():
+            return folder
+    return None
+
+
+def is_stand_in(env):
+    """True when `env` points the notebook at a synthetic stand-in (a data folder with synthetic.json)."""
+    return bool(env.get("UNET_DATA_DIR")) and (pathlib.Path(env["UNET_DATA_DIR"]) / MANIFEST).is_file()
+
+
+def runnable_copy(path, env, folder):
+    """The notebook at `path`, or, when `env` points at the synthetic stand-in, a copy in `folder` that accepts it
+    (``data.synthetic.with_stand_in``): the notebook's own loader knows only the real data."""
+    if not is_stand_in(env):
+        return pathlib.Path(path)
+    copy = pathlib.Path(folder) / pathlib.Path(path).name
+    nbformat.write(with_stand_in(nbformat.read(path, as_version=4)), copy)
+    return copy
 
 
 def execute(path, workdir, env, extra_cells=(), timeout=600):
     """Run every cell of the notebook at `path` in `workdir` with `env` added to the environment.
 
     Errors do not stop the run: each cell's error, if any, is in its outputs. `extra_cells` are code
-    appended at the end (e.g. to print results as JSON). Returns the executed notebook.
+    appended at the end (e.g. to print results as JSON). On the synthetic stand-in, the cell that accepts it is added
+    after the notebook's loader (``runnable_copy``). Returns the executed notebook.
     """
     notebook = nbformat.read(path, as_version=4)
+    if is_stand_in(env):
+        with_stand_in(notebook)
     notebook.cells += [nbformat.v4.new_code_cell(source) for source in extra_cells]
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(workdir)}})

@@ -1,4 +1,5 @@
-"""Tests of data/isbi2012.py (local folders, downloads, checks) and data/synthetic.py."""
+"""Tests of data/isbi2012.py (local folders, downloads, checks) and data/synthetic.py (the stand-in volumes,
+the project's loader that accepts them, and the cell that lets a notebook accept them)."""
 
 import functools
 import http.server
@@ -7,6 +8,7 @@ import shutil
 import socket
 import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +26,8 @@ from data.isbi2012 import (
     read_volume,
     split_holdout,
 )
-from data.synthetic import main, make_em_volume, write_synthetic_dataset, write_volumes
+from data.synthetic import (STAND_IN_CELL_ID, load_dataset, main, make_em_volume, manifest_sha256, with_stand_in,
+                            write_synthetic_dataset, write_volumes)
 
 
 @pytest.fixture
@@ -89,21 +92,24 @@ def check_isbi_arrays(train_images, train_labels, test_images, real):
 
 
 def test_load_isbi2012_from_data_dir(dataset_dir, real_data_dir):
-    check_isbi_arrays(*load_isbi2012(data_dir=dataset_dir), real=real_data_dir is not None)
+    check_isbi_arrays(*load_isbi2012(data_dir=dataset_dir, expected_sha256=expected_hashes(dataset_dir)),
+                      real=real_data_dir is not None)
 
 
 def test_load_isbi2012_from_environment_variable(dataset_dir, real_data_dir, monkeypatch, capsys):
     monkeypatch.setenv(DATA_DIR_ENV, str(dataset_dir))
-    from_env = load_isbi2012()
+    from_env = load_dataset() if real_data_dir is None else load_isbi2012()
     assert ("SYNTHETIC" in capsys.readouterr().out) == (real_data_dir is None)
-    from_argument = load_isbi2012(data_dir=dataset_dir)
+    from_argument = load_isbi2012(data_dir=dataset_dir, expected_sha256=expected_hashes(dataset_dir))
     for a, b in zip(from_env, from_argument):
         np.testing.assert_array_equal(a, b)
 
 
 def test_data_dir_argument_wins_over_environment(synthetic_dir, tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "nowhere"))
-    assert load_volume("train-labels", data_dir=synthetic_dir).shape == (8, 64, 64)
+    hashes = manifest_hashes(synthetic_dir)
+    assert load_volume("train-labels", data_dir=synthetic_dir, expected_sha256=hashes).shape == (8, 64, 64)
+    assert load_dataset(data_dir=synthetic_dir)[1].shape == (8, 64, 64)
 
 
 def test_wrong_local_pixels_raise_and_leave_the_file(synthetic_dir):
@@ -111,26 +117,42 @@ def test_wrong_local_pixels_raise_and_leave_the_file(synthetic_dir):
     tifffile.imwrite(path, 255 - read_volume(path), imagej=True)
     before = path.read_bytes()
     with pytest.raises(DataUnavailableError, match="train-volume.*left as it is"):
-        load_volume("train-volume", data_dir=synthetic_dir)
+        load_volume("train-volume", data_dir=synthetic_dir, expected_sha256=manifest_hashes(synthetic_dir))
+    with pytest.raises(DataUnavailableError, match="train-volume.*left as it is"):
+        load_dataset(data_dir=synthetic_dir)
     assert path.read_bytes() == before
+
+
+def test_the_notebooks_loader_checks_against_isbi_whatever_the_folder_holds(synthetic_dir):
+    """data/isbi2012.py (the student's copy) knows only the real data: a synthetic.json changes nothing."""
+    with pytest.raises(DataUnavailableError, match=PIXEL_SHA256["train-labels"]):
+        load_volume("train-labels", data_dir=synthetic_dir)
+    source = Path(isbi2012.__file__).read_text().lower()
+    assert "synthetic" not in source and ".json" not in source
 
 
 def test_local_folder_without_manifest_is_checked_against_isbi(synthetic_dir):
     (synthetic_dir / "synthetic.json").unlink()
-    with pytest.raises(DataUnavailableError, match=PIXEL_SHA256["train-labels"]):
-        load_volume("train-labels", data_dir=synthetic_dir)
+    assert manifest_sha256(synthetic_dir) is None
+    with pytest.raises(DataUnavailableError, match=PIXEL_SHA256["train-volume"]):
+        load_dataset(data_dir=synthetic_dir)
+
+
+def test_expected_hashes_must_name_the_volume(synthetic_dir):
+    with pytest.raises(DataUnavailableError, match="no pixel sha256 to check train-volume against"):
+        load_volume("train-volume", data_dir=synthetic_dir, expected_sha256={"test-volume": "0" * 64})
 
 
 def test_unreadable_local_file_raises(synthetic_dir):
     (synthetic_dir / "test-volume.tif").write_bytes(b"not a tiff")
     with pytest.raises(DataUnavailableError, match="cannot read.*test-volume.tif"):
-        load_volume("test-volume", data_dir=synthetic_dir)
+        load_volume("test-volume", data_dir=synthetic_dir, expected_sha256=manifest_hashes(synthetic_dir))
 
 
 def test_missing_file_names_the_file_and_where_to_get_it(synthetic_dir):
     (synthetic_dir / "test-volume.tif").unlink()
     with pytest.raises(DataUnavailableError, match="test-volume.tif is missing") as caught:
-        load_isbi2012(data_dir=synthetic_dir)
+        load_isbi2012(data_dir=synthetic_dir, expected_sha256=manifest_hashes(synthetic_dir))
     message = str(caught.value)
     assert DATA_DIR_ENV in message and isbi2012.MIRRORS[0] in message
 
@@ -143,7 +165,10 @@ def test_missing_folder_is_named(tmp_path):
 def test_manifest_without_the_volume_raises(synthetic_dir):
     (synthetic_dir / "synthetic.json").write_text('{"pixel_sha256": {}}')
     with pytest.raises(DataUnavailableError, match="no pixel_sha256 for train-volume"):
-        load_volume("train-volume", data_dir=synthetic_dir)
+        load_dataset(data_dir=synthetic_dir)
+    (synthetic_dir / "synthetic.json").write_text('{"hashes": {}}')
+    with pytest.raises(DataUnavailableError, match="has no pixel_sha256"):
+        load_dataset(data_dir=synthetic_dir)
 
 
 def test_unknown_volume_name():
@@ -156,7 +181,7 @@ def test_labels_must_be_binary(synthetic_dir):
     volumes["train-labels"][0, 0, :3] = (1, 128, 254)
     write_volumes(synthetic_dir, volumes)
     with pytest.raises(ValueError, match=r"only 0 and 255.*\[  1 128 254\]"):
-        load_isbi2012(data_dir=synthetic_dir)
+        load_isbi2012(data_dir=synthetic_dir, expected_sha256=manifest_hashes(synthetic_dir))
 
 
 def test_images_and_labels_must_match_in_shape(synthetic_dir):
@@ -164,7 +189,7 @@ def test_images_and_labels_must_match_in_shape(synthetic_dir):
     volumes["train-labels"] = volumes["train-labels"][:-1]
     write_volumes(synthetic_dir, volumes)
     with pytest.raises(ValueError, match="differ in shape"):
-        load_isbi2012(data_dir=synthetic_dir)
+        load_isbi2012(data_dir=synthetic_dir, expected_sha256=manifest_hashes(synthetic_dir))
 
 
 # ---------------------------------------------------------------- downloads
@@ -332,15 +357,60 @@ def test_synthetic_dataset_round_trip(synthetic_dir, capsys):
     assert manifest["size"] == 64 and manifest["seed"] == 0
     with tifffile.TiffFile(synthetic_dir / "train-volume.tif") as tif:
         assert tif.is_imagej and len(tif.pages) == 8
-    train_images, train_labels, test_images = load_isbi2012(data_dir=synthetic_dir)
+    train_images, train_labels, test_images = load_dataset(data_dir=synthetic_dir)
     np.testing.assert_array_equal(train_images, images)
     np.testing.assert_array_equal(train_labels, labels)
     assert test_images.shape == images.shape and not np.array_equal(test_images, images)
-    assert capsys.readouterr().out.count("Using SYNTHETIC data") == 3
+    assert capsys.readouterr().out.count("Using SYNTHETIC data, not ISBI 2012") == 1
 
 
 def test_synthetic_command_line(tmp_path, capsys):
     assert main([str(tmp_path / "out"), "--size", "48", "--slices", "3", "--seed", "2"]) == 0
     assert "Wrote a synthetic" in capsys.readouterr().out
-    train_images, _, _ = load_isbi2012(data_dir=tmp_path / "out")
+    train_images, _, _ = load_dataset(data_dir=tmp_path / "out")
     np.testing.assert_array_equal(train_images, make_em_volume(3, 48, seed=2)[0])
+
+
+# ---------------------------------------------------------------- a notebook on the stand-in
+
+
+def notebook_with_the_loader():
+    """The cells of the release up to its load-data cell, as plain JSON (an nbformat 4.4 copy: no cell ids)."""
+    from autograder.course import RELEASE_NOTEBOOK
+    notebook = json.loads(RELEASE_NOTEBOOK.read_text())
+    ids = [cell["id"] for cell in notebook["cells"]]
+    return notebook, ids.index("data-module")
+
+
+def test_with_stand_in_adds_its_cell_right_after_the_loader():
+    notebook, loader = notebook_with_the_loader()
+    count = len(notebook["cells"])
+    with_stand_in(notebook)
+    assert len(notebook["cells"]) == count + 1 and notebook["cells"][loader + 1]["id"] == STAND_IN_CELL_ID
+    for cell in notebook["cells"]:
+        cell.pop("id")
+    notebook["nbformat_minor"] = 4
+    with_stand_in(notebook)
+    assert "id" not in notebook["cells"][loader + 1]
+    with pytest.raises(ValueError, match="load_isbi2012"):
+        with_stand_in({"cells": [], "nbformat_minor": 5})
+
+
+def test_the_notebooks_loader_with_the_stand_in_cell_accepts_the_stand_in_and_only_that(synthetic_dir, monkeypatch,
+                                                                                       capsys):
+    notebook, loader = notebook_with_the_loader()
+    with_stand_in(notebook)
+    code = ["".join(cell["source"]) for cell in notebook["cells"][loader:loader + 2]]
+    monkeypatch.setenv(DATA_DIR_ENV, str(synthetic_dir))
+    namespace = {}
+    for source in code:
+        exec(compile(source, "cell", "exec"), namespace)
+    train_images = namespace["load_isbi2012"]()[0]
+    np.testing.assert_array_equal(train_images, read_volume(synthetic_dir / "train-volume.tif"))
+    assert "Using SYNTHETIC data, not ISBI 2012" in capsys.readouterr().out
+    (synthetic_dir / "synthetic.json").unlink()                          # without its manifest: the real data's hashes
+    namespace = {}
+    for source in code:
+        exec(compile(source, "cell", "exec"), namespace)
+    with pytest.raises(namespace["DataUnavailableError"], match=PIXEL_SHA256["train-volume"]):
+        namespace["load_isbi2012"]()

@@ -20,7 +20,6 @@ from lesson.metrics import (
     rand_score,
     segment_cells,
     cross_entropy,
-    training_shortfall,
 )
 
 REAL_LABELS = Path("/work/shared/data/isbi2012/train-labels.tif")
@@ -331,34 +330,11 @@ def _cell_grid(size=64, spacing=16):
     return labels
 
 
-@pytest.mark.parametrize("mode", ["full", "quick"])
-def test_training_shortfall_passes_a_prediction_that_finds_the_cells(mode):
-    labels = _cell_grid()
-    assert training_shortfall(labels, 0.1 + 0.8 * (labels / 255.0), mode) == ""
-
-
-def test_training_shortfall_names_what_falls_short_in_each_mode():
-    labels = _cell_grid()
-    everything_interior = np.full(labels.shape, 0.9)
-    full = training_shortfall(labels, everything_interior, "full")
-    assert "held-out pixel_accuracy should be 0.90 or more after the full run" in full and "v_rand" in full
-    quick = training_shortfall(labels, everything_interior, "quick")
-    assert "should beat calling every pixel interior" in quick and "v_info" in quick
-    assert training_shortfall(labels, everything_interior, "smoke") == ""
-
-
 def test_cross_entropy_on_hand_made_maps():
     labels = _cell_grid()
     assert cross_entropy(labels, np.full(labels.shape, 0.5)) == pytest.approx(math.log(2))
     assert cross_entropy(labels, labels / 255.0) == pytest.approx(0.0, abs=1e-5)       # certain and right
     assert cross_entropy(labels, 0.1 + 0.8 * (labels / 255.0)) == pytest.approx(-math.log(0.9))
-
-
-def test_training_shortfall_quick_mode_rejects_an_untrained_looking_map_that_still_cuts_the_cells():
-    """A map that orders the pixels right but says about 50/50 (an untrained U-Net's edges) fails on cross-entropy."""
-    labels = _cell_grid()
-    shortfall = training_shortfall(labels, 0.5 + 0.01 * (labels / 255.0 - 0.5), "quick")
-    assert shortfall.startswith("held-out cross-entropy 0.68") and "v_rand" not in shortfall
 
 
 def test_one_threshold_gives_a_constant_maps_best_scores():

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
-from tests.notebook_runner import SHORT_RUN_ENV, cell_error, execute, grade_id, is_graded_test, last_json
+from tests.notebook_runner import (SHORT_RUN_ENV, cell_error, execute, grade_id, is_graded_test, last_json,
+                                   runnable_copy)
 
 pytestmark = pytest.mark.slow
 
@@ -78,6 +79,7 @@ def test_nbgrader_validate_passes_on_the_source(data_env, tmp_path, monkeypatch)
     for name, value in {**SHORT_RUN_ENV, **data_env, "UNET_EPOCHS": "1", "UNET_CHECKPOINT_DIR": str(tmp_path),
                         "UNET_GRADING_MODE": "smoke"}.items():
         monkeypatch.setenv(name, value)
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(SOURCE_NOTEBOOK)],
+    notebook = runnable_copy(SOURCE_NOTEBOOK, data_env, tmp_path)
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(notebook)],
                             capture_output=True, text=True)
     assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr

@@ -1,0 +1,46 @@
+"""Tests of autograder/policy.py: the held-out quality the grader asks of a training run, per mode."""
+
+import numpy as np
+import pytest
+
+from autograder.policy import MODES_WITH_A_BAR, QUICK_GRADING, SMOKE_GRADING, training_shortfall
+from lesson.config import environment_for, read_config
+
+
+def _cell_grid(size=64, spacing=16):
+    """Labels (1, size, size): square cells (255) between 2 px membranes (0) every `spacing` pixels."""
+    labels = np.full((1, size, size), 255, dtype=np.uint8)
+    for start in range(0, size, spacing):
+        labels[:, start:start + 2, :] = 0
+        labels[:, :, start:start + 2] = 0
+    return labels
+
+
+@pytest.mark.parametrize("mode", ["full", "quick"])
+def test_training_shortfall_passes_a_prediction_that_finds_the_cells(mode):
+    labels = _cell_grid()
+    assert training_shortfall(labels, 0.1 + 0.8 * (labels / 255.0), mode) == ""
+
+
+def test_training_shortfall_names_what_falls_short_in_each_mode():
+    labels = _cell_grid()
+    everything_interior = np.full(labels.shape, 0.9)
+    full = training_shortfall(labels, everything_interior, "full")
+    assert "held-out pixel_accuracy should be 0.90 or more after the full run" in full and "v_rand" in full
+    quick = training_shortfall(labels, everything_interior, "quick")
+    assert "should beat calling every pixel interior" in quick and "v_info" in quick
+    assert training_shortfall(labels, everything_interior, "smoke") == ""
+
+
+def test_training_shortfall_quick_mode_rejects_an_untrained_looking_map_that_still_cuts_the_cells():
+    """A map that orders the pixels right but says about 50/50 (an untrained U-Net's edges) fails on cross-entropy."""
+    labels = _cell_grid()
+    shortfall = training_shortfall(labels, 0.5 + 0.01 * (labels / 255.0 - 0.5), "quick")
+    assert shortfall.startswith("held-out cross-entropy 0.68") and "v_rand" not in shortfall
+
+
+def test_grading_runs_are_valid_settings_and_only_full_and_quick_have_a_bar():
+    for settings in (QUICK_GRADING, SMOKE_GRADING):
+        config = read_config(environment_for(settings))
+        assert all(getattr(config, name) == value for name, value in settings.items())
+    assert MODES_WITH_A_BAR == ("full", "quick")

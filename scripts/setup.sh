@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Create the project's virtual environment in .venv (once) and install requirements.txt into it.
 # On a fresh machine this pulls the standard torch and torchvision builds (about 70 s; they run on CPU).
-# The grader's sandbox needs bubblewrap: installed here with apt-get when we are root on Debian/Ubuntu.
+# The grader's sandbox needs bubblewrap, and with --with-browser (the test suite) the report's browser test
+# needs headless Chromium: installed here with apt-get when we are root on Debian/Ubuntu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v bwrap >/dev/null 2>&1; then
+missing=""
+command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; then missing="$missing chromium"; fi
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) >/dev/null
   else
-    echo "WARNING: bubblewrap (bwrap) is missing: the grader cannot sandbox submissions (see README, 'For graders')." >&2
+    echo "WARNING: not installed:$missing (the grader's sandbox needs bubblewrap; the report's browser test, Chromium)." >&2
   fi
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv

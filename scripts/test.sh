@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite (about 8.5 minutes on 2 cores). Extra arguments go to pytest.
+# Set up, then run the whole test suite (about 10 minutes on 2 cores). Extra arguments go to pytest
+# (-m "not slow": the fast subset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --with-browser
 .venv/bin/python -m pytest "$@"

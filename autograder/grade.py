@@ -37,7 +37,7 @@ import time
 
 import nbformat
 
-from autograder import assignment, normalise, report
+from autograder import assignment, normalise, report, verdicts
 from autograder.result import Result, status
 from autograder.submissions import Submission
 from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
@@ -85,6 +85,7 @@ def preamble(max_output_bytes: int) -> str:
     return f"import base64; exec(base64.b64decode({base64.b64encode(code.encode()).decode()!r}).decode())"
 # The locked cells that train and evaluate get the mode's long time limit; every other cell gets --timeout.
 LONG_CELLS = ("train", "evaluate", "predict_test")
+EXPECTED = "expected.pickle"      # in the template course: the reference's answers to every check
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,6 +162,7 @@ class Session:
         template = pathlib.Path(work) / "template"
         make_course(template)
         run_nbgrader(template, "generate_assignment", ASSIGNMENT, "--force")
+        verdicts.save_expected(template / EXPECTED)     # the reference's answers, computed once per batch
         self.template = template
         self.data = data or data_folder(work)
 
@@ -214,7 +216,7 @@ class Session:
                "max_output_bytes": self.max_output_bytes, "skip_tag": f"never-skip-{secrets.token_hex(16)}",
                "preamble": preamble(self.max_output_bytes), "mode": self.mode.name,
                "mode_description": self.mode.description, "notes": notes, "sandbox_reason": self.sandbox_reason,
-               "sandbox_label": self.sandbox_label}
+               "sandbox_label": self.sandbox_label, "expected": str(self.template / EXPECTED)}
         env = self.kernel_environment(course)
         box = None
         if self.sandbox:

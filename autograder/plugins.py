@@ -14,9 +14,12 @@ All outputs the grader adds are error outputs with these names, which ``grade.py
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
+import pathlib
 import re
+import time
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -99,13 +102,39 @@ class GradingExecute(Execute):
         return self.cell_timeouts.get(_grade_id(cell), self.timeout)
 
     grading_mode = Unicode("quick", help="The grading mode (the training check's bar)").tag(config=True)
+    stages = Dict(Unicode(), default_value={}, help="The grading stage ('training', 'evaluation', ...) of the "
+                  "cells with these grade_ids, for the timings; test cells are 'tests', others 'notebook'"
+                  ).tag(config=True)
+    timings_path = Unicode("", help="Where to write the seconds spent in each stage (JSON); '' for nowhere"
+                           ).tag(config=True)
+    expected_path = Unicode("", help="The reference's answers to every check, computed once per batch "
+                            "(verdicts.save_expected); '' to compute them here").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._stopped = None                          # why later cells are not run, once the kernel is gone
         self._output_bytes = {}
         self._checks_passed = set()                   # grade_ids whose grader's check agreed
         self._probing = False
-        return super().preprocess(nb, resources, km)
+        self._timings = collections.Counter()
+        self._clock = time.monotonic()                # the kernel's start counts until the first cell
+        if self.expected_path and pathlib.Path(self.expected_path).exists():
+            verdicts.load_expected(self.expected_path)
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self.timings_path:
+                pathlib.Path(self.timings_path).write_text(json.dumps(dict(self._timings)))
+
+    def _lap(self, stage):
+        """Add the time since the last lap to `stage`."""
+        now = time.monotonic()
+        self._timings[stage] += now - self._clock
+        self._clock = now
+
+    def _stage(self, cell):
+        if _is_test(cell):
+            return "tests"
+        return self.stages.get(_grade_id(cell) or "", "notebook")
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
@@ -114,13 +143,16 @@ class GradingExecute(Execute):
             cell.outputs = [error_output(NOT_RUN, self._stopped)]
             return cell, resources
         checked = verdicts.has_check(_grade_id(cell)) and _is_test(cell)
+        self._lap("kernel start" if not self._timings else "grader")
         try:
             if checked:
                 self._run_hidden(verdicts.swap_code(_grade_id(cell)), cell, index)
             cell, resources = super().preprocess_cell(cell, resources, index)
+            self._lap(self._stage(cell))
             if checked:
                 self._check(cell, index)
                 self._run_hidden(verdicts.restore_code(_grade_id(cell)), cell, index)
+                self._lap("training check" if _grade_id(cell) == assignment.TRAINING.grade_id else "checks")
             return cell, resources
         except DeadKernelError:
             cell.outputs.append(error_output(

@@ -29,6 +29,8 @@ import functools
 import inspect
 import itertools
 import json
+import pathlib
+import pickle
 
 import nbformat
 import numpy as np
@@ -168,9 +170,34 @@ def _array(entry):
     return typed(array, str(entry.get("dtype", "")), str(entry.get("device", "")))
 
 
-@functools.lru_cache(maxsize=None)
 def expected(grade_id: str) -> list[dict[str, Answer]]:
-    """The reference's answers to the check: a list of candidates {key: Answer} (crop has 4 correct roundings)."""
+    """The reference's answers to the check: a list of candidates {key: Answer} (crop has 4 correct roundings).
+    Computed once per process, or read from a batch's file of them (``save_expected`` / ``load_expected``)."""
+    if grade_id not in _expected:
+        _expected[grade_id] = _compute_expected(grade_id)
+    return _expected[grade_id]
+
+
+_expected = {}                                       # grade_id -> the reference's answers, in this process
+
+
+def save_expected(path: pathlib.Path) -> None:
+    """Compute the reference's answers to every check once (a batch's grader does) and save them to `path`."""
+    plain = {grade_id: [{key: (np.asarray(value), value.dtype_name, value.device) for key, value in answer.items()}
+                        for answer in expected(grade_id)] for grade_id in assignment.PART_TESTS}
+    with open(path, "wb") as handle:
+        pickle.dump(plain, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_expected(path: pathlib.Path) -> None:
+    """Use the answers `save_expected` wrote (each grading worker does, instead of computing them again)."""
+    with open(path, "rb") as handle:
+        plain = pickle.load(handle)
+    _expected.update({grade_id: [{key: typed(*value) for key, value in answer.items()} for answer in answers]
+                      for grade_id, answers in plain.items()})
+
+
+def _compute_expected(grade_id: str) -> list[dict[str, Answer]]:
     reference = vars(_reference())
     namespaces = [reference]
     if assignment.part_of(grade_id) is assignment.part("crop"):

@@ -35,6 +35,8 @@ from autograder.result import Result, status
 # Anything a test cell prints on stderr (PyTorch's warnings, logging, tqdm) is dropped before scoring: a
 # test's verdict is its asserts. nbgrader's default scores any stderr output as a failure.
 STDERR_PATTERN = r"[\s\S]*"
+# The grading stages of the notebook's locked cells, for the timings (test cells are "tests", others "notebook").
+STAGES = {"setup": "imports", "train": "training", "evaluate": "evaluation", "predict_test": "evaluation"}
 
 
 def nbgrader_config(job: dict) -> Config:
@@ -50,6 +52,9 @@ def nbgrader_config(job: dict) -> Config:
     c.GradingExecute.skip_cells_with_tag = job["skip_tag"]          # unguessable: no tag skips a cell
     c.GradingExecute.force_raise_errors = False
     c.GradingExecute.grading_mode = job["mode"]                       # the training check's bar
+    c.GradingExecute.stages = STAGES
+    c.GradingExecute.expected_path = job.get("expected", "")
+    c.GradingExecute.timings_path = str(pathlib.Path(job["course"]) / "timings.json")
     c.GradingExecute.extra_arguments = ["--HistoryManager.hist_file=:memory:",
                                         f"--InteractiveShellApp.exec_lines={job['preamble']}"]
     c.IgnorePattern.enabled = True
@@ -124,6 +129,14 @@ def banner(job: dict, row_status: str) -> list[str]:
     return lines
 
 
+def _kernel_timings(path: pathlib.Path) -> dict[str, float]:
+    """GradingExecute's seconds per stage ("kernel start", "imports", "notebook", "training", ...), if written."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def main(job_path: str) -> int:
     # The grader's checks need PyTorch (autograder/verdicts.py): import it while the kernel starts and runs.
     threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
@@ -136,8 +149,11 @@ def main(job_path: str) -> int:
     NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).autograde(
         ASSIGNMENT, job["student"], force=True, create=True)
     timings["autograde"] = time.monotonic() - started
+    timings.update(_kernel_timings(course / "timings.json"))
     autograded = course / "autograded" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    started = time.monotonic()
     scores, needs_manual = read_scores(course / "gradebook.db", job["student"])
+    timings["gradebook"] = time.monotonic() - started
     points = assignment.points()
     found, notebook = [], None
     hits = None

@@ -8,9 +8,12 @@ it) and grades them with `python -m autograder grade` three times, timing each w
 workers, each kernel in the sandbox (where it works here), then with 1 worker and `--sandbox off`, which gives
 the isolation's overhead per submission (the grader's own checks run in all three). Per submission =
 (command's wall time - the one-off course set-up it reports) / N. Other load on the machine slows it: the
-script prints the load average before and after each command. Set UNET_DATA_DIR as for the tests.
+script prints the load average before and after each command. Last, it grades one complete submission and the
+blank release one at a time and prints where their time goes, stage by stage (the fixed overhead is the
+blank's). Set UNET_DATA_DIR as for the tests.
 """
 import argparse
+import json
 import os
 import pathlib
 import re
@@ -22,6 +25,7 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from autograder.course import RELEASE_NOTEBOOK  # noqa: E402
 from tests.catalogue import Variant, write  # noqa: E402
 
 
@@ -38,11 +42,40 @@ def run(folder, out, workers, mode, sandbox):
     return wall, setup, totals, result.stdout.splitlines()[0]
 
 
+STAGES = ("kernel start", "imports", "notebook", "tests", "checks", "training", "evaluation", "training check",
+          "grader", "gradebook", "feedback")
+
+
+def breakdown(scratch, mode):
+    """Where one submission's time goes, per stage (Result.timings), for a complete correct submission and for
+    the blank release (the fixed overhead), graded one at a time, sandboxed where it works."""
+    from autograder import grade
+    from autograder.submissions import find_submissions
+    folder = pathlib.Path(scratch) / "breakdown"
+    write(Variant("complete"), folder)
+    write(Variant("blank", edit=lambda notebook: json.loads(RELEASE_NOTEBOOK.read_text())), folder)
+    sandboxed, reason = grade.use_sandbox("auto", mode)
+    results = grade.Grader(pathlib.Path(scratch) / "out-breakdown", mode=mode, sandbox=sandboxed,
+                           sandbox_reason=reason, log=lambda line: None).grade(find_submissions([folder]))
+    print(f"where the time goes (seconds; --workers 1, {'sandboxed' if sandboxed else 'no sandbox: ' + reason}):")
+    print(f"{'stage':<28}" + "".join(f"{result.student:>12}" for result in results))
+    for stage in STAGES:
+        print(f"{stage:<28}" + "".join(f"{result.timings.get(stage, 0.0):>12.2f}" for result in results))
+    measured = [sum(result.timings.get(stage, 0.0) for stage in STAGES) for result in results]
+    print(f"{'worker start, course, rest':<28}" + "".join(f"{result.seconds - done:>12.2f}"
+                                                         for result, done in zip(results, measured)))
+    print(f"{'in all':<28}" + "".join(f"{result.seconds:>12.2f}" for result in results))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--submissions", type=int, default=4, help="copies of the reference solution (default 4)")
     parser.add_argument("--mode", default="quick", choices=("quick", "full", "smoke"))
+    parser.add_argument("--breakdown-only", action="store_true", help="only the stage-by-stage breakdown")
     args = parser.parse_args()
+    if args.breakdown_only:
+        with tempfile.TemporaryDirectory(prefix="unet-benchmark-") as scratch:
+            return breakdown(scratch, args.mode)
     with tempfile.TemporaryDirectory(prefix="unet-benchmark-") as scratch:
         folder = pathlib.Path(scratch) / "submissions"
         for number in range(args.submissions):
@@ -61,6 +94,7 @@ def main():
               f"{per_submission[1, 'auto'] / per_submission[2, 'auto']:.2f}x")
         print(f"isolation overhead: {per_submission[1, 'auto'] - per_submission[1, 'off']:+.1f} s per submission "
               f"(--workers 1, sandbox as chosen by auto vs off)")
+        breakdown(scratch, args.mode)
 
 
 if __name__ == "__main__":

@@ -341,3 +341,15 @@ def test_huge_output_is_dropped_in_the_kernel_and_as_it_arrives(tmp_path):
         assert notebook.cells[1].outputs[0]["text"] == "next cell\n"
         if preamble != "pass":
             assert peak < 30_000_000, f"the grader held {peak / 1e6:.0f} MB while 200 MB were printed"
+
+
+def test_grading_execute_times_each_stage(tmp_path):
+    """The seconds of a grading, per stage: the kernel's start, then each cell's stage (by grade_id)."""
+    cells = [nbformat.v4.new_code_cell("import time; time.sleep(0.5)", metadata={"nbgrader": {"grade_id": "train"}}),
+             nbformat.v4.new_code_cell("x = 1")]
+    executor = GradingExecute(timeout=60, kernel_name="python3", stages={"train": "training"},
+                              timings_path=str(tmp_path / "timings.json"))
+    executor.preprocess(nbformat.v4.new_notebook(cells=cells), {"metadata": {"path": str(tmp_path)}})
+    timings = json.loads((tmp_path / "timings.json").read_text())
+    assert {"kernel start", "training", "notebook"} <= set(timings)
+    assert timings["training"] >= 0.5 > timings["notebook"]

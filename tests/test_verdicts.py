@@ -198,3 +198,19 @@ def test_a_test_cell_runs_with_the_references_and_the_students_versions_come_bac
     shell.run_cell(verdicts.restore_code("test_expanding_block_shape"), store_history=False)
     assert shell.user_ns["crop"] is broken and verdicts.SWAPPED not in shell.user_ns
     assert verdicts.swap_code("test_crop_shape") == verdicts.restore_code("test_crop_shape") == ""
+
+
+def test_the_reference_answers_saved_once_per_batch_are_those_computed_here(tmp_path):
+    verdicts.save_expected(tmp_path / "expected.pickle")
+    computed = {grade_id: verdicts.expected(grade_id) for grade_id in PART_CHECKS}
+    verdicts._expected.clear()
+    try:
+        verdicts.load_expected(tmp_path / "expected.pickle")
+        for grade_id, answers in computed.items():
+            loaded = verdicts.expected(grade_id)
+            assert [list(answer) for answer in loaded] == [list(answer) for answer in answers]
+            for mine, theirs in zip(loaded, answers):
+                assert all(np.array_equal(mine[key], theirs[key]) and mine[key].dtype_name == theirs[key].dtype_name
+                           for key in theirs)
+    finally:
+        verdicts._expected.clear()

@@ -120,3 +120,18 @@ def diagnose(grade_id: str, answer: dict | str) -> list[mistakes.Mistake]:
     return [by_name[name] for name, print_ in entry["mistakes"].items()
             if name in by_name and same(student, print_)
             and not any(same(print_, specification) for specification in entry["specification"])]
+
+
+def collisions() -> list[tuple[str, str]]:
+    """Pairs of mistakes of one part (or a mistake and "the specification") whose fingerprints agree on every
+    test of the part: the checks could not tell them apart."""
+    found = []
+    for part in assignment.PARTS:
+        tests = [stored()[test.grade_id] for test in part.tests]
+        named = [mistake.name for mistake in mistakes.of_part(part.name)]
+        for one in named:
+            if all(any(same(entry["mistakes"][one], spec) for spec in entry["specification"]) for entry in tests):
+                found.append((one, "the specification"))
+        found += [(one, other) for index, one in enumerate(named) for other in named[index + 1:]
+                  if all(same(entry["mistakes"][one], entry["mistakes"][other]) for entry in tests)]
+    return found

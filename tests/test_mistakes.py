@@ -69,3 +69,7 @@ def test_the_committed_fingerprints_are_what_the_checks_give_now():
     for test, entry in fresh.items():
         for name, print_ in entry["mistakes"].items():
             assert fingerprints.same(print_, stored[test]["mistakes"][name]), (test, name)
+
+
+def test_no_two_mistakes_of_a_part_and_no_mistake_and_the_specification_look_alike():
+    assert fingerprints.collisions() == []

@@ -177,7 +177,9 @@ class Session:
         except normalise.InvalidSubmission as reason:
             result = Result(submission.student, {}, dict(self.tests), self.mode.name, status(str(reason)))
         else:
+            read = time.monotonic() - started
             result = self.autograde(submission.student, rebuilt, notes, pathlib.Path(course), slot, tag)
+            result.timings["reading the submission"] = read
         result.seconds = time.monotonic() - started
         result.feedback = report.write_feedback(feedback_folder, result, result.feedback)
         if self.keep_work and pathlib.Path(course).exists():
@@ -188,7 +190,9 @@ class Session:
     def autograde(self, student: str, notebook, notes: list[str], course: pathlib.Path, slot: int = 1,
                   tag: object = None) -> Result:
         """Run the grading worker on a rebuilt notebook; its Result, or one saying why there is none."""
+        started = time.monotonic()
         job_path, job, env, box = self.prepare_job(student, notebook, notes, course, slot)
+        prepared = time.monotonic() - started
         try:
             problem = self.run_worker(job_path, course, job, env, tag)
         finally:
@@ -198,7 +202,9 @@ class Session:
             held = f"; {job['sandbox']['limits']}" if box is not None else ""
             return Result(student, {}, dict(self.tests), self.mode.name,
                           status(problem, (), self.sandbox_reason, held), sandbox=self.sandbox_label)
-        return Result.read(course / "result.json")
+        result = Result.read(course / "result.json")
+        result.timings["course and sandbox set-up"] = prepared
+        return result
 
     def prepare_job(self, student: str, notebook, notes: list[str], course: pathlib.Path,
                     slot: int = 1) -> tuple[pathlib.Path, dict, dict, object]:
@@ -284,6 +290,8 @@ class Session:
     def run_worker(self, job_path: pathlib.Path, course: pathlib.Path, job: dict, env: dict, tag: object = None) -> str:
         """Run ``python -m autograder.worker`` on the job; "" when it wrote its result, else what went wrong."""
         log_path = course / "worker.log"
+        job["launched_at"] = time.time()
+        pathlib.Path(job_path).write_text(json.dumps(job, indent=1))
         with open(log_path, "w") as log:
             process = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(job_path)], cwd=REPO_ROOT,
                                        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

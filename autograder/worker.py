@@ -144,12 +144,13 @@ def main(job_path: str) -> int:
     job = json.loads(job_path.read_text())
     course = pathlib.Path(job["course"])
     config = nbgrader_config(job)
-    timings = {}
+    timings = {"worker start": time.time() - job["launched_at"]} if "launched_at" in job else {}
     started = time.monotonic()
     NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).autograde(
         ASSIGNMENT, job["student"], force=True, create=True)
-    timings["autograde"] = time.monotonic() - started
+    autograde = time.monotonic() - started
     timings.update(_kernel_timings(course / "timings.json"))
+    timings["nbgrader autograde, other"] = autograde - sum(value for name, value in timings.items() if name != "worker start")
     autograded = course / "autograded" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     started = time.monotonic()
     scores, needs_manual = read_scores(course / "gradebook.db", job["student"])

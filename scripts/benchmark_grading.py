@@ -42,8 +42,9 @@ def run(folder, out, workers, mode, sandbox):
     return wall, setup, totals, result.stdout.splitlines()[0]
 
 
-STAGES = ("kernel start", "imports", "notebook", "tests", "checks", "training", "evaluation", "training check",
-          "grader", "gradebook", "feedback")
+STAGES = ("reading the submission", "course and sandbox set-up", "worker start", "kernel start", "imports",
+          "notebook", "tests", "checks", "training", "evaluation", "training check", "grader",
+          "nbgrader autograde, other", "gradebook", "feedback")
 
 
 def breakdown(scratch, mode):
@@ -62,7 +63,7 @@ def breakdown(scratch, mode):
     for stage in STAGES:
         print(f"{stage:<28}" + "".join(f"{result.timings.get(stage, 0.0):>12.2f}" for result in results))
     measured = [sum(result.timings.get(stage, 0.0) for stage in STAGES) for result in results]
-    print(f"{'worker start, course, rest':<28}" + "".join(f"{result.seconds - done:>12.2f}"
+    print(f"{'the rest':<28}" + "".join(f"{result.seconds - done:>12.2f}"
                                                          for result, done in zip(results, measured)))
     print(f"{'in all':<28}" + "".join(f"{result.seconds:>12.2f}" for result in results))
 

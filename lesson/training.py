@@ -46,9 +46,10 @@ def choose_precision(model, device, requested="auto", cache_dir=None, timer=None
 
     `requested` (UNET_PRECISION) wins unless it is "auto". On a GPU, "auto" is gpu_precision(). On a
     CPU, bf16 is faster on some CPUs and slower on others with the same feature flags, so it is
-    measured: `timer(autocast dtype or None)` gives the seconds of one forward and backward pass
-    (default: time_precisions's, on one 1 x 1 x 176 x 176 slice), and the answer is cached per CPU
-    model, torch version and model shape in `cache_dir` (default ~/.cache/unet-isbi2012).
+    measured by time_precisions() (the model on one 1 x 1 x 176 x 176 slice, about a second) and the
+    answer cached per CPU model, torch version, threads and model shape in `cache_dir`/precision.json
+    (default ~/.cache/unet-isbi2012). `timer` stands in for the real timing in tests:
+    timer(autocast dtype, or None for fp32) -> seconds of one forward and backward pass.
     """
     if requested != "auto":
         return requested, f"precision {requested}: set by UNET_PRECISION"
@@ -77,22 +78,23 @@ def _precision_verdict(speedup, cached):
 def time_precisions(model, timer=None, budget=PROBE_SECONDS):
     """Seconds of one forward and backward pass of a copy of `model` in fp32 and in bf16 on the CPU.
 
-    One untimed pass of each first, then the two alternate until `budget` seconds are spent in all (at
-    least two timed passes of each); each keeps its fastest, as other processes only ever slow a pass
-    down. Returns {"fp32": seconds, "bf16": seconds}.
+    One untimed pass of each first, then the two alternate until the passes add up to `budget` seconds
+    (at least two timed passes of each); each keeps its fastest, as other processes only ever slow a
+    pass down. Returns {"fp32": seconds, "bf16": seconds}.
     """
-    started = time.perf_counter()
+    spent = 0.0
     if timer is None:
         probe = copy.deepcopy(model).to("cpu", memory_format=torch.channels_last)
         x = channels_last(torch.rand(1, 1, PROBE_SIDE, PROBE_SIDE))
 
         def timer(amp_dtype):
             return _time_pass(probe, x, amp_dtype)
-        timer(None), timer(torch.bfloat16)                                 # warm-up: allocations, kernel choice
+        spent = timer(None) + timer(torch.bfloat16)                        # warm-up: allocations, kernel choice
     seconds = {"fp32": [], "bf16": []}
-    while min(map(len, seconds.values())) < 2 or time.perf_counter() - started < budget:
+    while min(map(len, seconds.values())) < 2 or spent < budget:
         for name in seconds:
             seconds[name].append(timer(AUTOCAST_DTYPES[name]))
+            spent += seconds[name][-1]
     return {name: min(values) for name, values in seconds.items()}
 
 

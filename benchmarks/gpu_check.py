@@ -306,7 +306,6 @@ def run(argv=None):
         workdir = pathlib.Path(folder)
         model = None
         with check.step("recipe", "the course's recipe with the project's loop") as entry:
-            config = dataclass_replace(config, checkpoint_dir=str(workdir / "recipe-checkpoints"))
             model = train_recipe(check, entry, config, data, size["learns"])
         with check.step("loops", "the course's loop and the project's, side by side") as entry:
             time_loops(check, entry, size, device)
@@ -330,11 +329,6 @@ def run(argv=None):
     print(f"{'all checks passed' if check.passed else 'SOME CHECKS FAILED'} in {result['total_seconds']:.0f} s; "
           f"wrote {out} and {out.with_suffix('.md').name}", flush=True)
     return result
-
-
-def dataclass_replace(config, **changes):
-    import dataclasses
-    return dataclasses.replace(config, **changes)
 
 
 def record_goals(check, result):

@@ -126,7 +126,8 @@ def _cpu_model():
 
 
 def _default_cache_dir():
-    return pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "unet-isbi2012"
+    """$XDG_CACHE_HOME/unet-isbi2012, else ~/.cache/unet-isbi2012 (expanduser never raises, unlike Path.home)."""
+    return pathlib.Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "unet-isbi2012"
 
 
 def _read_cache(path):

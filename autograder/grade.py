@@ -244,11 +244,34 @@ class Session:
         settings.update({"UNET_GRADING_MODE": self.mode.name, "UNET_CHECKPOINT_DIR": str(checkpoints),
                          "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": str(self.threads),
                          "MKL_NUM_THREADS": str(self.threads)})
+        settings["UNET_PRECISION"] = self.precision()
         if self.data is not None:
             settings["UNET_DATA_DIR"] = str(self.data)
         elif os.environ.get("UNET_DATA_DIR"):
             settings["UNET_DATA_DIR"] = os.environ["UNET_DATA_DIR"]
         return settings
+
+    def precision(self) -> str:
+        """The precision every kernel trains in: chosen once, here, so that the same submission gets the same run.
+
+        lesson.training.choose_precision for the mode's U-Net at the kernels' thread count (UNET_PRECISION of
+        the grader's own environment wins); each kernel measuring for itself could choose differently on a
+        busy machine, and the sandbox gives each kernel a fresh home, so no cache.
+        """
+        if getattr(self, "_precision", None) is None:
+            import torch
+            from lesson.config import TrainingConfig, read_config
+            from lesson.training import choose_precision, pick_device
+            from solutions.reference import load_reference
+            width = self.mode.settings.get("hidden_channels", TrainingConfig.hidden_channels)
+            threads = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+            try:
+                model = load_reference().UNet(1, 1, hidden_channels=width)
+                self._precision = choose_precision(model, pick_device("auto"), read_config().precision)[0]
+            finally:
+                torch.set_num_threads(threads)
+        return self._precision
 
     def kernel_environment(self, course: pathlib.Path) -> dict[str, str]:
         """The environment of the worker and its kernel: the mode's settings and nothing of the grader's own."""

@@ -70,7 +70,7 @@ def run(argv=None, volumes=None):
     from benchmarks.training_speed import machine
     steps_per_epoch = len(losses) // config.epochs
     result = {"benchmark": "cpu_budget", "command": "python -m benchmarks.cpu_budget " + " ".join(argv),
-              "machine": machine(pick_device(config.device)), "config": vars(config), "steps": len(losses),
+              "machine": machine(pick_device(config.device), model, config.precision), "config": vars(config), "steps": len(losses),
               "train_seconds": round(train_seconds, 3), "load_average_1min_at_start": load_at_start,
               "predict_seconds": round(predict_seconds, 3), "predict_with_flips_seconds": round(flips_seconds, 3),
               "first_loss": losses[0], "last_epoch_loss": float(np.mean(losses[-steps_per_epoch:])),

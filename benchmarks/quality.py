@@ -128,11 +128,17 @@ def summarize(runs):
     return rows
 
 
+def _machine_line(info):
+    """Older result files hold the machine as a line already; newer ones as training_speed.machine's dict."""
+    from benchmarks.training_speed import describe
+    return info if isinstance(info, str) else describe(info)
+
+
 def markdown(result):
     """The README table: one line per variant, mean (min-max) over seeds."""
     lines = [f"Held-out slices 25-29, width {result['settings']['width']}, {result['settings']['px']} px crops, "
              f"{result['steps']} steps of batch 4 per run, {len(result['settings']['seeds'])} seeds "
-             f"(mean, min-max); {result['machine']}.", "",
+             f"(mean, min-max); {_machine_line(result['machine'])}.", "",
              "| augmentation | checkpoint | test-time flips | pixel accuracy | V_rand | V_info |", "|---|---|---|---|---|---|"]
     for row in (r for r in result["table"] if "scored_on" not in r):
         cells = [f"{row[name]['mean']:.4f} ({row[name]['min']:.4f}-{row[name]['max']:.4f})" for name in SCORES]
@@ -203,7 +209,8 @@ def run(argv=None, volumes=None):
     fit_data = split_holdout(images)[0], split_holdout(labels)[0]
     holdout = split_holdout(images)[1], split_holdout(labels)[1]
     from benchmarks.training_speed import device_tag, machine
-    info = machine(pick_device(args.device))
+    info = machine(pick_device(args.device), load_reference().UNet(1, 1, hidden_channels=args.width),
+                   settings(args, "none", 0, 1).precision)
     out = pathlib.Path(args.out) if args.out else RESULTS / (
         f"quality-{device_tag(info)}-w{args.width}-px{args.px}-e{args.epochs}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +219,7 @@ def run(argv=None, volumes=None):
         for augment in args.augment:
             runs.append(train_and_score(args, augment, seed, fit_data, holdout))
             result = {"benchmark": "quality", "command": "python -m benchmarks.quality " + " ".join(argv),
-                      "machine": f"{info['device_name']}, {info['torch_threads']} threads, torch {info['torch']}",
+                      "machine": info,
                       "settings": {key: value for key, value in vars(args).items() if key != "checkpoint_dir"},
                       "steps": runs[0]["steps"], "runs": runs, "table": summarize(runs),
                       "all_interior": _scores(np.ones(holdout[1].shape), holdout[1])}

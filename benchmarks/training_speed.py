@@ -11,9 +11,11 @@ course, project, project, course, course, ... (ABBA, so a drift in machine load 
 - course: the original assignment's loop. float32, a torch DataLoader (shuffle=True) over CPU tensors,
   `.to(device)` on every batch, default Adam, labels cropped once up front, default memory layout.
 - project: lesson.training's loop (make_optimizer, train_step): data preloaded on the device,
-  channels_last inputs, weights and gradients (channels_last_gradients), autocast (bfloat16 where the
-  hardware has it, see autocast_dtype), fused Adam, cudnn.benchmark on GPU.
-- project-fp32 (with --loops): the project's loop without autocast, to show what autocast alone brings.
+  channels_last inputs, weights and gradients (channels_last_gradients), the precision fit() would
+  choose (lesson.training.choose_precision: on CPU fp32 or bf16 by a short measurement, cached per
+  machine; UNET_PRECISION overrides it), fused Adam, cudnn.benchmark on GPU.
+- project-fp32, project-bf16 (with --loops): the project's loop in that precision whatever the choice, to
+  show what the choice brings.
 
 It prints steps/s of each loop, their ratio, peak memory (the process's peak RSS during that loop's
 blocks on CPU; torch.cuda.max_memory_allocated on GPU) and how well the two loss curves agree, and writes
@@ -39,10 +41,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from lesson.training import (autocast_dtype, center_crop, channels_last, channels_last_gradients, make_optimizer,
-                             output_margin, to_tensors, train_step)
+from lesson.config import read_config
+from lesson.training import (AUTOCAST_DTYPES, center_crop, channels_last, channels_last_gradients, choose_precision,
+                             make_optimizer, output_margin, to_tensors, train_step)
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+LOOPS = ("project", "project-fp32", "project-bf16")   # besides "course"
 FIRST_STEPS = 2                    # steps of each loop timed on their own (allocations, kernel choice)
 # Allocator settings for --malloc; each runs in a fresh process. "glibc-tuned": never give memory back
 # to the OS and never mmap large blocks, so the big activation buffers are reused instead of re-faulted.
@@ -84,8 +88,10 @@ def training_tiles(px, data="isbi"):
     return cut(images), cut(labels)
 
 
-def machine(device):
-    """What ran it: device name, CPU model, threads, torch version, allocator variables."""
+def machine(device, model=None, precision=None):
+    """What ran it: device name, CPU model and its bf16 / AMX flags, threads, torch version, allocator
+    variables, and with `model`, the precision fit() chooses for it there and why (`precision`, as
+    UNET_PRECISION, defaults to the environment's)."""
     cpu_model = platform.processor()
     try:
         found = re.search(r"^model name\s*:\s*(.+)$", pathlib.Path("/proc/cpuinfo").read_text(), re.M)
@@ -99,9 +105,28 @@ def machine(device):
     if device.type == "cuda":
         info["device_name"] = torch.cuda.get_device_name(device)
         info["cuda"] = torch.version.cuda
-    amp = autocast_dtype(device)
-    info["autocast_dtype"] = str(amp).replace("torch.", "") if amp is not None else None
+    info["cpu_flags"] = cpu_flags()
+    if model is not None:
+        requested = precision or read_config().precision
+        info["precision"], info["precision_reason"] = choose_precision(model, device, requested)
     return info
+
+
+def describe(info):
+    """One line for reports: 'AMD EPYC (cpu, 2 threads, torch 2.14.1, precision bf16: measured ...)'."""
+    precision = f", {info['precision_reason']}" if info.get("precision_reason") else ""
+    return f"{info['device_name']} ({info['device']}, {info['torch_threads']} threads, torch {info['torch']}{precision})"
+
+
+def cpu_flags():
+    """The CPU's reduced-precision features, as torch sees them and as /proc/cpuinfo lists them."""
+    try:
+        listed = set(re.search(r"^flags\s*:(.*)$", pathlib.Path("/proc/cpuinfo").read_text(), re.M).group(1).split())
+    except (OSError, AttributeError):
+        listed = set()
+    return {"avx512_bf16": bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()),
+            "amx_tile": bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
+            "cpuinfo": sorted(listed & {"avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_fp16"})}
 
 
 def device_tag(info):
@@ -199,13 +224,13 @@ class CourseLoop:
 class ProjectLoop:
     """lesson.training's loop: the same steps as fit(), on the batches the course's DataLoader would draw."""
 
-    def __init__(self, model, images, labels, device, batch_size, seed, autocast=True, compile_model=False):
-        self.name = "project" if autocast else "project-fp32"
+    def __init__(self, model, images, labels, device, batch_size, seed, precision, forced=False, compile_model=False):
+        self.name = f"project-{precision}" if forced else "project"
         self.device = device
         self.model = model.to(device, memory_format=torch.channels_last)             # NHWC
         self.inputs, self.targets = to_tensors(images, labels, device)                # data on the device
         self.optimizer = make_optimizer(self.model, 2e-4)                             # fused Adam
-        self.amp_dtype = autocast_dtype(device) if autocast else None
+        self.amp_dtype = AUTOCAST_DTYPES[precision]
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
         self.step_model = torch.compile(self.model) if compile_model else self.model
         if compile_model:
@@ -307,19 +332,23 @@ def loss_agreement(reference, other):
             "last_fifth_relative_diff": float(abs(a[-tail:].mean() - b[-tail:].mean()) / a[-tail:].mean())}
 
 
-def compare(args, device):
-    """The side-by-side run of the course's loop and the project's loop(s); returns the results dict."""
+def compare(args, device, precision):
+    """The side-by-side run of the course's loop and the project's loop(s); returns the results dict.
+
+    `precision` is the project loop's (the one fit() chooses); project-fp32 and project-bf16 force theirs.
+    """
     images, labels = training_tiles(args.px, args.data)
     model = reference_unet(args)
     loops = []
     for name in args.loops:
         if name == "course":
             loops.append(CourseLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed))
-        elif name in ("project", "project-fp32"):
+        elif name in LOOPS:
+            forced = name.removeprefix("project").lstrip("-")
             loops.append(ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed,
-                                     autocast=name == "project"))
+                                     forced or precision, forced=bool(forced)))
         else:
-            raise ValueError(f"unknown loop {name!r}; choose from course, project, project-fp32")
+            raise ValueError(f"unknown loop {name!r}; choose from course, {', '.join(LOOPS)}")
     record = alternate(loops, args.steps, args.block, device)
     baseline = record[loops[0].name]
     for loop in loops[1:]:
@@ -334,12 +363,13 @@ def compare(args, device):
     return {"tiles": len(images), "loops": record}
 
 
-def compare_compile(args, device):
+def compare_compile(args, device, precision):
     """Eager against torch.compile'd project loop, alternating: compile time and steady steps/s."""
     images, labels = training_tiles(args.px, args.data)
     model = reference_unet(args)
-    eager = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed)
-    compiled = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed, compile_model=True)
+    eager = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed, precision)
+    compiled = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed, precision,
+                           compile_model=True)
     record = alternate([eager, compiled], args.compile_steps, args.block, device)
     entry = record[compiled.name]
     entry["speedup_vs_project"] = _ratio(record["project"]["seconds_per_step"], entry["seconds_per_step"])
@@ -359,9 +389,9 @@ def reference_unet(args):
     return load_reference().UNet(1, 1, hidden_channels=args.width)
 
 
-def convolutions_alone(args, device, course_step_seconds=None, rounds=2):
+def convolutions_alone(args, device, precision, course_step_seconds=None, rounds=2):
     """The convolutions alone: each conv layer of the U-Net, forward and backward at the shape it sees in a step,
-    in the course's setting (float32, NCHW) and the project's (autocast, NHWC), alternating layer by layer.
+    in the course's setting (float32, NCHW) and the project's (`precision`, NHWC), alternating layer by layer.
 
     Their ratio is what reduced precision brings to the bulk of the work on this device; with the
     convolutions' share of the course's step, it shows how much of a step's speed-up is left to the other
@@ -375,7 +405,7 @@ def convolutions_alone(args, device, course_step_seconds=None, rounds=2):
         model(torch.zeros(args.batch, 1, args.px, args.px))
     for hook in hooks:
         hook.remove()
-    amp_dtype = autocast_dtype(device)
+    amp_dtype = AUTOCAST_DTYPES[precision]
     seconds = {"course": 0.0, "project": 0.0}
     for _ in range(rounds):
         for layer, shape in inputs:
@@ -496,7 +526,8 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--data", default="isbi", choices=("isbi", "synthetic"))
     parser.add_argument("--loops", default="course,project", type=lambda text: text.split(","),
-                        help="comma-separated: course, project, project-fp32 (the first is the baseline)")
+                        help="comma-separated: course, project (the precision fit() chooses), project-fp32, "
+                             "project-bf16 (the first is the baseline)")
     parser.add_argument("--malloc", nargs="*", default=None, metavar="SETTING",
                         help=f"also run the comparison once per allocator setting in a fresh process "
                              f"(no names: all of {', '.join(ALLOCATORS)})")
@@ -529,17 +560,18 @@ def run(argv=None):
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda, but PyTorch sees no GPU")
     device = torch.device(args.device)
-    info = machine(device)
+    info = machine(device, reference_unet(args))
+    precision = info["precision"]
     started = time.perf_counter()
     load_at_start = os.getloadavg()
     result = {"benchmark": "training_speed", "command": "python -m benchmarks.training_speed " + " ".join(argv),
               "machine": info, "settings": {key: value for key, value in vars(args).items() if key != "quiet"},
-              "comparison": compare(args, device)}
+              "comparison": compare(args, device, precision)}
     if args.compile:
-        result["compile"] = compare_compile(args, device)
+        result["compile"] = compare_compile(args, device, precision)
     if args.convolutions:
         course_step = result["comparison"]["loops"].get("course", {}).get("seconds_per_step")
-        result["convolutions"] = convolutions_alone(args, device, course_step)
+        result["convolutions"] = convolutions_alone(args, device, precision, course_step)
     if args.solo_memory:
         result["solo_memory"] = solo_memory(args)
     if args.malloc:
@@ -560,8 +592,7 @@ def run(argv=None):
 def report(result):
     """A short human-readable summary of a results dict."""
     info, settings = result["machine"], result["settings"]
-    lines = [f"{info['device_name']} ({info['device']}, {info['torch_threads']} threads, torch {info['torch']}, "
-             f"autocast {info['autocast_dtype']}); width {settings['width']}, {settings['px']} px, batch "
+    lines = [f"{describe(info)}; width {settings['width']}, {settings['px']} px, batch "
              f"{settings['batch']}, {settings['steps']} steps each in blocks of {settings['block']}; "
              f"load average {result['load_average_1min']['start']:.1f} -> {result['load_average_1min']['end']:.1f}"]
     sections = [("", result["comparison"]["loops"])]

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 ENV_PREFIX = "UNET_"
 AUGMENTATIONS = ("none", "flips", "flips+elastic")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 # A short run for tests and CPU demos (lesson/demo.py): about a minute on 2 CPU cores, and it visibly learns.
 SHORT_RUN = {"epochs": 40, "learning_rate": 3e-3, "hidden_channels": 16, "input_size": 256,
@@ -31,7 +32,11 @@ class TrainingConfig:
     figure_every: show the loss curve and a prediction every this many epochs.
     holdout_slices: the last this many training slices are held out for evaluation (5: slices 25-29).
     test_slices: how many slices of test-volume get a prediction at the end (30: all of them).
-    device: "auto" (the GPU when there is one), "cuda" or "cpu".
+    device: "auto" (the GPU when there is one), "cuda" or "cpu". With "auto" and no GPU, a run
+        estimated at over 30 minutes stops at its start and says how to get a GPU; "cpu" insists.
+    precision: "auto" (on a GPU: bf16 where it is native, else fp16 with loss scaling; on a CPU:
+        fp32 or bf16, whichever a one-second measurement at the start finds faster), or "fp32",
+        "bf16", "fp16" to insist.
     augment: "none"; "flips" (each training slice randomly flipped and turned by 90 degrees, the
         same for its label); "flips+elastic" (also the U-Net paper's elastic deformation).
     test_time_flips: predict each held-out or test slice in its 8 flipped and turned versions and
@@ -51,6 +56,7 @@ class TrainingConfig:
     holdout_slices: int = 5
     test_slices: int = 30
     device: str = "auto"
+    precision: str = "auto"
     augment: str = "none"
     test_time_flips: bool = False
     checkpoint_dir: str = ""
@@ -68,6 +74,9 @@ class TrainingConfig:
             raise ValueError(f"{_label('learning_rate')} must be positive, got {self.learning_rate}")
         if self.device not in ("auto", "cuda", "cpu"):
             raise ValueError(f"{_label('device')} must be 'auto', 'cuda' or 'cpu', got {self.device!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"{_label('precision')} must be one of {', '.join(map(repr, PRECISIONS))}, "
+                             f"got {self.precision!r}")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"{_label('augment')} must be one of {', '.join(map(repr, AUGMENTATIONS))}, "
                              f"got {self.augment!r}")

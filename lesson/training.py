@@ -5,9 +5,14 @@ and returns logits (N, 1, H - 139, W - 139). The target is 1.0 for cell interior
 0.0 for membrane (label 0), cropped to the centre of the input so that it lines up with the output.
 """
 import contextlib
+import copy
+import hashlib
+import json
 import os
 import pathlib
 from collections.abc import Iterator
+import platform
+import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,18 +31,126 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """The reduced precision this device computes fast, or None for plain float32.
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PROBE_SIDE = 176              # the precision probe's input: one 176 x 176 slice through the whole model
+PROBE_SECONDS = 1.0           # and about this long in total, once per machine (the answer is cached)
+BF16_MARGIN = 1.05            # bf16 must be this much faster, so that timing noise never picks a slower one
 
-    bfloat16 on recent GPUs and on CPUs with AVX512-BF16 / AMX units (steps about 3.5x faster with AMX,
-    about 2x with AVX512-BF16 alone), float16 on older GPUs such as Colab's T4 (with loss scaling),
-    float32 elsewhere.
+
+def gpu_precision():
+    """bf16 on GPUs that compute it natively (A100, H100, L4), else fp16 with loss scaling (Colab's T4)."""
+    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+
+
+def choose_precision(model, device, requested="auto", cache_dir=None, timer=None):
+    """The precision to train `model` in: ("fp32" | "bf16" | "fp16", a sentence saying why).
+
+    `requested` (UNET_PRECISION) wins unless it is "auto". On a GPU, "auto" is gpu_precision(). On a
+    CPU, bf16 is faster on some CPUs and slower on others with the same feature flags, so it is
+    measured by time_precisions() (the model on one 1 x 1 x 176 x 176 slice, about a second) and the
+    answer cached per CPU model, torch version, threads and model shape in `cache_dir`/precision.json
+    (default ~/.cache/unet-isbi2012). `timer` stands in for the real timing in tests:
+    timer(autocast dtype, or None for fp32) -> seconds of one forward and backward pass.
     """
+    if requested != "auto":
+        return requested, f"precision {requested}: set by UNET_PRECISION"
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
-    cpu_has_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-    cpu_has_amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-    return torch.bfloat16 if (cpu_has_bf16 or cpu_has_amx) else None
+        choice = gpu_precision()
+        why = "natively on this GPU" if choice == "bf16" else "with loss scaling: this GPU has no native bf16"
+        return choice, f"precision {choice}: {why}"
+    cache = pathlib.Path(cache_dir or _default_cache_dir()) / "precision.json"
+    key = precision_cache_key(model)
+    speedup, cached = _read_cache(cache).get(key), True
+    if speedup is None:
+        seconds = time_precisions(model, timer)
+        speedup, cached = seconds["fp32"] / seconds["bf16"], False
+        _write_cache(cache, key, speedup)
+    return _precision_verdict(speedup, cached)
+
+
+def _precision_verdict(speedup, cached):
+    """fp32 or bf16 from bf16's measured speed-up over fp32, with the sentence that says so."""
+    note = " (cached)" if cached else ""
+    if speedup >= BF16_MARGIN:
+        return "bf16", f"precision bf16: measured {speedup:.2f}x faster than fp32 on this CPU{note}"
+    return "fp32", f"precision fp32: bf16 measured {speedup:.2f}x the speed of fp32 on this CPU{note}"
+
+
+def time_precisions(model, timer=None, budget=PROBE_SECONDS):
+    """Seconds of one forward and backward pass of a copy of `model` in fp32 and in bf16 on the CPU.
+
+    One untimed pass of each first, then the two alternate until the passes add up to `budget` seconds
+    (at least two timed passes of each); each keeps its fastest, as other processes only ever slow a
+    pass down. Returns {"fp32": seconds, "bf16": seconds}.
+    """
+    spent = 0.0
+    if timer is None:
+        probe = copy.deepcopy(model).to("cpu", memory_format=torch.channels_last)
+        x = channels_last(torch.rand(1, 1, PROBE_SIDE, PROBE_SIDE))
+
+        def timer(amp_dtype):
+            return _time_pass(probe, x, amp_dtype)
+        spent = timer(None) + timer(torch.bfloat16)                        # warm-up: allocations, kernel choice
+    seconds = {"fp32": [], "bf16": []}
+    while min(map(len, seconds.values())) < 2 or spent < budget:
+        for name in seconds:
+            seconds[name].append(timer(AUTOCAST_DTYPES[name]))
+            spent += seconds[name][-1]
+    return {name: min(values) for name, values in seconds.items()}
+
+
+def _time_pass(model, x, amp_dtype):
+    """Seconds of one forward and backward pass of `model` on x (N, 1, H, W), in autocast if amp_dtype is set."""
+    started = time.perf_counter()
+    with torch.enable_grad(), torch.autocast("cpu", dtype=amp_dtype, enabled=amp_dtype is not None):
+        model(x).float().mean().backward()
+    model.zero_grad(set_to_none=True)
+    return time.perf_counter() - started
+
+
+def precision_cache_key(model):
+    """What the measurement depends on: the CPU's model, torch's version and threads, the model's shape."""
+    shapes = ",".join("x".join(map(str, p.shape)) for p in model.parameters())
+    return (f"{_cpu_model()} | torch {torch.__version__} | {torch.get_num_threads()} threads | "
+            f"{type(model).__name__} {hashlib.sha1(shapes.encode()).hexdigest()[:12]}")
+
+
+def _cpu_model():
+    """The CPU's model name, e.g. 'AMD EPYC 9654 96-Core Processor' (Linux), else platform's best guess."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _default_cache_dir():
+    """$XDG_CACHE_HOME/unet-isbi2012, else ~/.cache/unet-isbi2012 (expanduser never raises, unlike Path.home)."""
+    return pathlib.Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "unet-isbi2012"
+
+
+def _read_cache(path):
+    """{key: bf16's speed-up over fp32} from the cache file; {} if it is missing or unreadable."""
+    try:
+        entries = json.loads(path.read_text())
+        return {key: float(value["bf16_speedup"]) for key, value in entries.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def _write_cache(path, key, speedup):
+    """Add one measurement to the cache file; a cache that cannot be written is skipped, never an error."""
+    entries = {k: {"bf16_speedup": v} for k, v in _read_cache(path).items()}
+    entries[key] = {"bf16_speedup": round(speedup, 4)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(entries, indent=1) + "\n")
+        os.replace(partial, path)
+    except OSError:
+        pass
 
 
 def to_tensors(images: np.ndarray, labels: np.ndarray,
@@ -183,7 +296,7 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler:
 
     Inputs:
     - x: inputs (N, 1, H, W) in [0, 1]; y: interior targets (N, 1, H, W), 1.0 = interior.
-    - amp_dtype: autocast dtype from autocast_dtype(), or None for float32.
+    - amp_dtype: the autocast dtype, AUTOCAST_DTYPES[precision] (None for float32).
     Returns the loss (a 0-d tensor left on the device, so the GPU never waits for it) and the
     logits (N, 1, H - 139, W - 139).
     """
@@ -204,13 +317,17 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
 
     Adam (config.learning_rate), BCEWithLogitsLoss against the centre-cropped interior target,
     config.batch_size slices per step in a new random order every epoch, augmented as config.augment
-    says, then cropped at random to config.input_size. With `checkpoint` (a path),
-    the run resumes from that file when it exists and saves to it every config.checkpoint_every epochs.
+    says, then cropped at random to config.input_size, in the precision choose_precision() picks
+    (printed). With `checkpoint` (a path), the run resumes from that file when it exists and saves to
+    it every config.checkpoint_every epochs. With config.device "auto" and no GPU, a run estimated
+    from its first steps at over 30 minutes stops with TooSlowForTheCPU (check_run_length).
     """
     if config.input_size > min(images.shape[1:]):
         raise ValueError(f"input_size {config.input_size} is larger than the slices, {images.shape[1:]}")
     device = pick_device(config.device)
-    amp_dtype = autocast_dtype(device)
+    precision, reason = choose_precision(model, device, config.precision)
+    print(reason)
+    amp_dtype = AUTOCAST_DTYPES[precision]
     model.to(device, memory_format=torch.channels_last)                  # NHWC: faster convolutions
     inputs, targets = to_tensors(images, labels, device)                 # the data lives on the device
     optimizer = make_optimizer(model, config.learning_rate)              # one kernel for all weights
@@ -226,6 +343,8 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
         print(f"Resuming from {checkpoint} after epoch {first_epoch} (delete that file to start over).")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True                             # pick the fastest conv kernels
+    steps_left = (config.epochs - first_epoch) * -(-len(inputs) // config.batch_size)
+    step_seconds = []                                                     # of the first steps, for the estimate
     model.train()
     with channels_last_gradients(model):                                # gradients in NHWC too
         for epoch in tqdm(range(first_epoch, config.epochs), initial=first_epoch, total=config.epochs, desc="epochs"):
@@ -237,8 +356,12 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
                     x, y = augment(x, y, generator, elastic=config.augment == "flips+elastic")
                 if config.input_size < min(x.shape[2:]):
                     x, y = random_crops(x, y, config.input_size, generator)
+                started = time.perf_counter()
                 loss, logits = train_step(model, optimizer, scaler, x, y, amp_dtype)
                 step_losses.append(loss)
+                if len(step_seconds) < ESTIMATE_STEPS:                          # the first steps: is it too long?
+                    step_seconds.append(time.perf_counter() - started)
+                    check_run_length(config, device, step_seconds, steps_left)
             losses += torch.stack(step_losses).tolist()                       # one GPU sync per epoch
             done = epoch + 1
             if checkpoint is not None and (done % config.checkpoint_every == 0 or done == config.epochs):
@@ -248,6 +371,44 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
             if show_figures and (done % config.figure_every == 0 or done == config.epochs):
                 show_progress(losses, x[0, 0], center_crop(y, *logits.shape[2:])[0, 0], logits[0, 0], done)
     return losses
+
+
+CPU_RUN_LIMIT_SECONDS = 30 * 60    # with UNET_DEVICE=auto and no GPU, a longer run stops at its start
+ESTIMATE_STEPS = 3                 # timed steps; the first (allocations, kernel choice) is left out
+
+
+class TooSlowForTheCPU(RuntimeError):
+    """A run that would take far too long on this CPU, stopped after its first steps."""
+
+
+def check_run_length(config, device, step_seconds, steps_left):
+    """Once ESTIMATE_STEPS steps are timed, stop a long run that fell on the CPU by mistake.
+
+    Only with config.device "auto" on a CPU (no GPU was found): the run's length is estimated as
+    `steps_left` times the mean of `step_seconds` after the first; past CPU_RUN_LIMIT_SECONDS it
+    raises TooSlowForTheCPU with the estimate and what to do. UNET_DEVICE=cpu trains regardless.
+    """
+    if len(step_seconds) < ESTIMATE_STEPS or config.device != "auto" or device.type != "cpu":
+        return
+    per_step = sum(step_seconds[1:]) / (len(step_seconds) - 1)
+    if per_step * steps_left > CPU_RUN_LIMIT_SECONDS:
+        raise TooSlowForTheCPU(too_slow_message(per_step, steps_left))
+
+
+def too_slow_message(per_step, steps):
+    """What a student reads when the run would take more than 30 minutes on the CPU."""
+    return (f"This training run would take about {_duration(per_step * steps)} on this computer's CPU "
+            f"({steps:,} steps of about {per_step:.1f} s each), because PyTorch found no GPU. "
+            f"In Colab: Runtime > Change runtime type > GPU, then run all cells again. "
+            f"To train on the CPU anyway, set UNET_DEVICE=cpu (in a cell above the config cell: "
+            f"import os; os.environ[\"UNET_DEVICE\"] = \"cpu\"), or choose a shorter run with "
+            f"fewer UNET_EPOCHS or a smaller UNET_HIDDEN_CHANNELS or UNET_INPUT_SIZE.")
+
+
+def _duration(seconds):
+    """'about' a length of time, in words: 4000 -> '1 h 7 min', 2400 -> '40 minutes'."""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} minutes"
 
 
 def show_progress(losses: list[float], image: torch.Tensor, target: torch.Tensor, logits: torch.Tensor,
@@ -275,16 +436,17 @@ def output_margin(model: torch.nn.Module, device: torch.device) -> int:
 
 @torch.no_grad()
 def predict_slices(model: torch.nn.Module, images: np.ndarray, device: torch.device | None = None,
-                   flips: bool = False) -> np.ndarray:
+                   flips: bool = False, precision: str = "auto") -> np.ndarray:
     """Interior probability for every pixel of whole slices: uint8 (S, H, W) -> float32 (S, H, W).
 
     Each slice is mirrored at its borders (the U-Net paper's overlap-tile strategy) up to a multiple of 16
     that is at least H + 139, so the valid convolutions return a prediction that covers the whole slice.
     With `flips`, each slice is predicted in its 8 flipped and turned versions, which are turned back and
-    averaged (test-time augmentation: 8x the work).
+    averaged (test-time augmentation: 8x the work). `precision` as in choose_precision (whose
+    measurement fit() has usually cached already).
     """
     device = device or next(model.parameters()).device
-    amp_dtype = autocast_dtype(device)
+    amp_dtype = AUTOCAST_DTYPES[choose_precision(model, device, precision)[0]]
     model.eval()
     with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         margin = output_margin(model, device)

@@ -14,6 +14,9 @@ def test_training_speed_reports_speed_memory_and_loss_agreement(tmp_path, capsys
     machine = result["machine"]
     assert machine["device"] == "cpu" and machine["device_name"] and machine["torch_threads"] >= 1
     assert machine["torch"] and "cpu_model" in machine
+    assert set(machine["cpu_flags"]) == {"avx512_bf16", "amx_tile", "cpuinfo"}
+    assert machine["precision"] in ("fp32", "bf16") and machine["precision_reason"].startswith(
+        f"precision {machine['precision']}: ")
     loops = result["comparison"]["loops"]
     assert list(loops) == ["course", "project"]
     for entry in loops.values():
@@ -40,6 +43,18 @@ def test_training_speed_fp32_project_loop_matches_the_course_loop_closely(tmp_pa
                                  str(tmp_path / "fp32.json")])
     agreement = result["comparison"]["loops"]["project-fp32"]["loss_agreement_vs_course"]
     assert agreement["max_abs_diff"] < 1e-4, "same weights, same batches, float32: the same losses"
+
+
+def test_training_speed_forced_precisions_and_the_chosen_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNET_PRECISION", "fp32")                     # what fit() would do with it set
+    result = training_speed.run(["--width", "2", "--px", "144", "--steps", "2", "--block", "1", "--quiet",
+                                 "--data", "synthetic", "--loops", "course,project,project-bf16", "--out",
+                                 str(tmp_path / "forced.json")])
+    assert result["machine"]["precision"] == "fp32"
+    assert result["machine"]["precision_reason"] == "precision fp32: set by UNET_PRECISION"
+    loops = result["comparison"]["loops"]
+    assert loops["project"]["loss_agreement_vs_course"]["max_abs_diff"] < 1e-4, "the chosen fp32 ran"
+    assert loops["project-bf16"]["loss_agreement_vs_course"]["max_abs_diff"] > 1e-6, "bf16 ran: other losses"
 
 
 def test_training_speed_rejects_bad_settings():

@@ -252,6 +252,21 @@ def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tm
     assert "UNET_EPOCHS" not in full and full["UNET_GRADING_MODE"] == "full"
 
 
+def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, monkeypatch):
+    chosen = []
+
+    def choose(model, device, requested="auto", **kwargs):
+        chosen.append(sum(p.numel() for p in model.parameters()))
+        return ("bf16", "precision bf16: measured") if requested == "auto" else (requested, "set")
+    monkeypatch.setattr("lesson.training.choose_precision", choose)
+    grader = grade.Grader(tmp_path, mode="quick", workers=2)
+    envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
+    assert [env["UNET_PRECISION"] for env in envs] == ["bf16"] * 3
+    assert len(chosen) == 1, "measured once for the batch, not once per kernel"
+    monkeypatch.setenv("UNET_PRECISION", "fp32")
+    assert grade.Session("quick").kernel_environment(tmp_path / "c")["UNET_PRECISION"] == "fp32"
+
+
 def test_cell_time_limits_come_from_the_cells_grade_id():
     executor = GradingExecute(timeout=60, cell_timeouts={"train": 900})
     train = nbformat.v4.new_code_cell("fit()", metadata={"nbgrader": {"grade_id": "train"}})

@@ -1,15 +1,18 @@
 """The training loop and whole-slice prediction, on a tiny U-Net and small synthetic volumes."""
 import contextlib
+import json
 
 import numpy as np
 import pytest
 import torch
 
 from data.synthetic import make_em_volume
+from lesson import training
 from lesson.config import read_config
-from lesson.training import (_dihedral, _undo_dihedral, augment, center_crop, channels_last, channels_last_gradients,
-                             checkpoint_path, fit, output_margin, pick_device, predict_slices, random_crops,
-                             save_checkpoint, to_tensors)
+from lesson.training import (ESTIMATE_STEPS, TooSlowForTheCPU, _dihedral, _undo_dihedral, augment, center_crop,
+                             channels_last, channels_last_gradients, check_run_length, checkpoint_path,
+                             choose_precision, fit, output_margin, pick_device, predict_slices, random_crops,
+                             save_checkpoint, time_precisions, to_tensors, too_slow_message)
 from solutions.reference import load_reference
 
 REFERENCE = load_reference()
@@ -246,3 +249,152 @@ def test_predict_slices_with_flips_averages_the_8_views():
         views.append(_undo_dihedral(torch.as_tensor(predict_slices(model, turned, torch.device("cpu"))), turn))
     assert np.abs(torch.stack(views).mean(0).numpy() - flipped).max() < 1e-5
     assert np.abs(flipped - predict_slices(model, images, torch.device("cpu"))).max() > 1e-4
+
+
+# ---------------------------------------------------------------- precision, measured
+
+
+def fake_timer(fp32_seconds, bf16_seconds):
+    """A timer for choose_precision: seconds of a pass by autocast dtype, and a count of its calls."""
+    calls = []
+
+    def timer(amp_dtype):
+        calls.append(amp_dtype)
+        return bf16_seconds if amp_dtype == torch.bfloat16 else fp32_seconds
+    return timer, calls
+
+
+CPU = torch.device("cpu")
+
+
+def test_choose_precision_picks_bf16_where_it_measures_faster(tmp_path):
+    timer, calls = fake_timer(fp32_seconds=0.9, bf16_seconds=0.5)
+    precision, reason = choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)
+    assert precision == "bf16" and reason == "precision bf16: measured 1.80x faster than fp32 on this CPU"
+    assert calls == [None, torch.bfloat16] * 2, "two passes of each, alternating, add up to the 1 s budget"
+
+
+def test_choose_precision_keeps_fp32_where_bf16_is_slower(tmp_path):
+    timer, _ = fake_timer(fp32_seconds=0.5, bf16_seconds=0.6)
+    precision, reason = choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)
+    assert precision == "fp32" and reason == "precision fp32: bf16 measured 0.83x the speed of fp32 on this CPU"
+
+
+def test_choose_precision_keeps_fp32_when_bf16_is_only_as_fast(tmp_path):
+    timer, _ = fake_timer(fp32_seconds=0.5, bf16_seconds=0.49)
+    assert choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)[0] == "fp32"
+
+
+def test_choose_precision_caches_its_measurement_per_model_shape(tmp_path):
+    timer, calls = fake_timer(fp32_seconds=0.9, bf16_seconds=0.5)
+    choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)
+    measured = len(calls)
+    slower, slower_calls = fake_timer(fp32_seconds=0.5, bf16_seconds=0.9)
+    precision, reason = choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=slower)
+    assert (precision, reason) == ("bf16", "precision bf16: measured 1.80x faster than fp32 on this CPU (cached)")
+    assert slower_calls == [] and len(calls) == measured, "a cached answer is not measured again"
+    wider = REFERENCE.UNet(1, 1, hidden_channels=4)
+    assert choose_precision(wider, CPU, cache_dir=tmp_path, timer=slower)[0] == "fp32", "another shape, measured anew"
+    keys = json.loads((tmp_path / "precision.json").read_text())
+    assert len(keys) == 2 and all(torch.__version__ in key for key in keys)
+
+
+def test_choose_precision_survives_a_cache_it_cannot_write_or_read(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    timer, _ = fake_timer(fp32_seconds=0.9, bf16_seconds=0.5)
+    assert choose_precision(tiny_model(), CPU, cache_dir=blocked / "cache", timer=timer)[0] == "bf16"
+    (tmp_path / "precision.json").write_text("{not json")
+    assert choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)[0] == "bf16"
+
+
+@pytest.mark.parametrize("requested", ["fp32", "bf16", "fp16"])
+def test_unet_precision_overrides_the_measurement(tmp_path, requested):
+    timer, calls = fake_timer(fp32_seconds=0.9, bf16_seconds=0.5)
+    precision, reason = choose_precision(tiny_model(), CPU, requested, cache_dir=tmp_path, timer=timer)
+    assert (precision, reason) == (requested, f"precision {requested}: set by UNET_PRECISION")
+    assert calls == []
+
+
+def test_choose_precision_on_a_gpu_keeps_the_native_rule(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: False)
+    assert choose_precision(tiny_model(), torch.device("cuda"))[0] == "fp16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert choose_precision(tiny_model(), torch.device("cuda")) == ("bf16", "precision bf16: natively on this GPU")
+
+
+def test_time_precisions_times_real_passes_of_both():
+    seconds = time_precisions(tiny_model(), budget=0.0)
+    assert set(seconds) == {"fp32", "bf16"} and all(0 < value < 10 for value in seconds.values())
+
+
+def test_fit_says_which_precision_it_chose(volumes, capsys):
+    images, labels = volumes
+    fit(tiny_model(), images, labels, tiny_config(epochs=1, precision="fp32"), show_figures=False)
+    assert "precision fp32: set by UNET_PRECISION" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- a long run on the CPU by mistake
+
+
+class FakeClock:
+    """time.perf_counter for lesson.training: every call moves on by `tick` seconds."""
+
+    def __init__(self, tick):
+        self.now, self.tick = 0.0, tick
+
+    def perf_counter(self):
+        self.now += self.tick
+        return self.now
+
+
+def test_a_long_run_without_a_gpu_stops_with_the_estimate_and_what_to_do(volumes, monkeypatch):
+    images, labels = volumes
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(training, "time", FakeClock(tick=10.0))           # each step "takes" 10 s
+    with pytest.raises(TooSlowForTheCPU) as stopped:
+        fit(tiny_model(), images, labels, tiny_config(epochs=200, device="auto", precision="fp32"), show_figures=False)
+    message = str(stopped.value)
+    assert "about 1 h 7 min" in message and "400 steps of about 10.0 s each" in message
+    assert "Runtime > Change runtime type > GPU" in message and "UNET_DEVICE=cpu" in message
+
+
+def test_a_long_run_with_unet_device_cpu_trains(volumes, monkeypatch):
+    images, labels = volumes
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(training, "time", FakeClock(tick=10.0))
+    losses = fit(tiny_model(), images, labels, tiny_config(epochs=3, device="cpu", precision="fp32"),
+                 show_figures=False)
+    assert len(losses) == 6
+
+
+def test_a_short_run_without_a_gpu_trains(volumes, monkeypatch):
+    images, labels = volumes
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(training, "time", FakeClock(tick=10.0))           # 6 steps of 10 s: 1 minute
+    losses = fit(tiny_model(), images, labels, tiny_config(epochs=3, device="auto", precision="fp32"),
+                 show_figures=False)
+    assert len(losses) == 6
+
+
+@pytest.mark.parametrize("device, setting, per_step, steps, stops", [
+    ("cpu", "auto", 2.0, 901, True), ("cpu", "auto", 2.0, 900, False), ("cpu", "cpu", 50.0, 1400, False),
+    ("cuda", "auto", 50.0, 1400, False)])
+def test_check_run_length_stops_only_long_auto_runs_on_the_cpu(device, setting, per_step, steps, stops):
+    config = tiny_config(device=setting)
+    step_seconds = [100.0] + [per_step] * (ESTIMATE_STEPS - 1)           # the first step is left out
+    if stops:
+        with pytest.raises(TooSlowForTheCPU, match="about 30 minutes"):
+            check_run_length(config, torch.device(device), step_seconds, steps)
+    else:
+        check_run_length(config, torch.device(device), step_seconds, steps)
+    check_run_length(config, torch.device(device), step_seconds[:-1], 10**6)    # too few steps timed yet
+
+
+def test_too_slow_message_is_friendly_and_exact():
+    assert too_slow_message(24.0, 1400) == (
+        "This training run would take about 9 h 20 min on this computer's CPU (1,400 steps of about 24.0 s "
+        "each), because PyTorch found no GPU. In Colab: Runtime > Change runtime type > GPU, then run all "
+        "cells again. To train on the CPU anyway, set UNET_DEVICE=cpu (in a cell above the config cell: "
+        "import os; os.environ[\"UNET_DEVICE\"] = \"cpu\"), or choose a shorter run with fewer UNET_EPOCHS "
+        "or a smaller UNET_HIDDEN_CHANNELS or UNET_INPUT_SIZE.")

@@ -9,9 +9,8 @@ the same edit in the source notebook's cell metadata.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Callable
-
-from autograder import checks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,14 +19,19 @@ class Test:
 
     grade_id: str            # the test cell's nbgrader grade_id
     points: int
-    check: Callable          # the hidden test: a function of autograder/checks.py, run in the kernel and here;
-                             # its docstring says what the specification asks
+    check: str               # the hidden test: the name of a function of autograder/checks.py, run in the kernel
+                             # and here; its docstring says what the specification asks
     kind: str                # how its results are compared: "shape", "values", "crop" or "training"
+
+    @property
+    def function(self) -> Callable:
+        """The check itself (importing autograder/checks.py, and so PyTorch, only when it is needed)."""
+        return getattr(importlib.import_module("autograder.checks"), self.check)
 
     @property
     def asks(self) -> str:
         """What the specification asks, in the words of the feedback: the check's docstring, on one line."""
-        return " ".join(self.check.__doc__.split()).rstrip(".")
+        return " ".join(self.function.__doc__.split()).rstrip(".")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,31 +47,31 @@ class Part:
 
 PARTS = (
     Part("crop", "crop", "crop(image, new_shape)", (
-        Test("test_crop_shape", 4, checks.crop_shape, "shape"),
-        Test("test_crop_centre", 6, checks.crop_centre, "crop"),
+        Test("test_crop_shape", 4, "crop_shape", "shape"),
+        Test("test_crop_centre", 6, "crop_centre", "crop"),
     )),
     Part("ContractingBlock", "contracting_block", "ContractingBlock(input_channels)", (
-        Test("test_contracting_block_shape", 5, checks.contracting_block_shape, "shape"),
-        Test("test_contracting_block_layers", 5, checks.contracting_block_layers, "values"),
-        Test("test_contracting_block_forward", 10, checks.contracting_block_forward, "values"),
+        Test("test_contracting_block_shape", 5, "contracting_block_shape", "shape"),
+        Test("test_contracting_block_layers", 5, "contracting_block_layers", "values"),
+        Test("test_contracting_block_forward", 10, "contracting_block_forward", "values"),
     )),
     Part("ExpandingBlock", "expanding_block", "ExpandingBlock(input_channels)", (
-        Test("test_expanding_block_shape", 5, checks.expanding_block_shape, "shape"),
-        Test("test_expanding_block_layers", 8, checks.expanding_block_layers, "values"),
-        Test("test_expanding_block_forward", 12, checks.expanding_block_forward, "values"),
+        Test("test_expanding_block_shape", 5, "expanding_block_shape", "shape"),
+        Test("test_expanding_block_layers", 8, "expanding_block_layers", "values"),
+        Test("test_expanding_block_forward", 12, "expanding_block_forward", "values"),
     ), depends_on=("crop",)),
     Part("FeatureMapBlock", "feature_map_block", "FeatureMapBlock(input_channels, output_channels)", (
-        Test("test_feature_map_block", 5, checks.feature_map_block, "values"),
+        Test("test_feature_map_block", 5, "feature_map_block", "values"),
     )),
     Part("UNet", "unet", "UNet(input_channels, output_channels, hidden_channels=64)", (
-        Test("test_unet_shape", 8, checks.unet_shape, "shape"),
-        Test("test_unet_layers", 7, checks.unet_layers, "values"),
-        Test("test_unet_forward", 10, checks.unet_forward, "values"),
+        Test("test_unet_shape", 8, "unet_shape", "shape"),
+        Test("test_unet_layers", 7, "unet_layers", "values"),
+        Test("test_unet_forward", 10, "unet_forward", "values"),
     ), depends_on=("crop", "ContractingBlock", "ExpandingBlock", "FeatureMapBlock")),
 )
 
 # The locked training run, graded on the student's own model: not a part of its own.
-TRAINING = Test("test_training", 15, checks.trained_weights, "training")
+TRAINING = Test("test_training", 15, "trained_weights", "training")
 
 
 def tests() -> dict[str, Test]:

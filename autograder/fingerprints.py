@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import json
 import pathlib
 
 import numpy as np
 
-from autograder import assignment, checks, mistakes
+from autograder import assignment, mistakes
 
-PATH = pathlib.Path(__file__).with_name("fingerprints.json")
+HERE = pathlib.Path(__file__).parent
+PATH = HERE / "fingerprints.json"
 RTOL, ATOL = 1e-3, 1e-3
 
 
@@ -64,7 +64,7 @@ def same(one: dict, other: dict) -> bool:
 def digest() -> str:
     """A digest of what the fingerprints are made from: the checks, the mistakes, this module and the solutions."""
     from autograder import verdicts
-    text = "".join(inspect.getsource(module) for module in (checks, mistakes, inspect.getmodule(digest)))
+    text = "".join((HERE / name).read_text(encoding="utf-8") for name in ("checks.py", "mistakes.py", "fingerprints.py"))
     text += json.dumps(verdicts._solutions(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

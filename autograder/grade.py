@@ -163,6 +163,7 @@ class Session:
         make_course(template)
         run_nbgrader(template, "generate_assignment", ASSIGNMENT, "--force")
         verdicts.save_expected(template / EXPECTED)     # the reference's answers, computed once per batch
+        self.precision()                                 # and the kernels' precision, measured once
         self.template = template
         self.data = data or data_folder(work)
 

@@ -21,6 +21,7 @@ from lesson.metrics import (
     segment_cells,
     cross_entropy,
 )
+from tests.cell_grids import cell_grid
 
 REAL_LABELS = Path("/work/shared/data/isbi2012/train-labels.tif")
 ANCHOR_SLICES = [0, 10, 25]
@@ -321,17 +322,9 @@ def test_anchor_all_interior_prediction(anchor_labels):
         assert result["dice"] == pytest.approx(0.877, abs=0.005)
 
 
-def _cell_grid(size=64, spacing=16):
-    """Labels (1, size, size): square cells (255) between 2 px membranes (0) every `spacing` pixels."""
-    labels = np.full((1, size, size), 255, dtype=np.uint8)
-    for start in range(0, size, spacing):
-        labels[:, start:start + 2, :] = 0
-        labels[:, :, start:start + 2] = 0
-    return labels
-
 
 def test_cross_entropy_on_hand_made_maps():
-    labels = _cell_grid()
+    labels = cell_grid()
     assert cross_entropy(labels, np.full(labels.shape, 0.5)) == pytest.approx(math.log(2))
     assert cross_entropy(labels, labels / 255.0) == pytest.approx(0.0, abs=1e-5)       # certain and right
     assert cross_entropy(labels, 0.1 + 0.8 * (labels / 255.0)) == pytest.approx(-math.log(0.9))
@@ -339,6 +332,6 @@ def test_cross_entropy_on_hand_made_maps():
 
 def test_one_threshold_gives_a_constant_maps_best_scores():
     """For the all-interior map every threshold below 1 cuts the same cells, so [0.5] gives the best of 0.0-1.0."""
-    labels = _cell_grid()
+    labels = cell_grid()
     every, one = evaluate(np.ones(labels.shape), labels), evaluate(np.ones(labels.shape), labels, thresholds=[0.5])
     assert (every["v_rand"], every["v_info"]) == (one["v_rand"], one["v_info"])

@@ -5,25 +5,18 @@ import pytest
 
 from autograder.policy import MODES_WITH_A_BAR, QUICK_GRADING, SMOKE_GRADING, training_shortfall
 from lesson.config import environment_for, read_config
+from tests.cell_grids import cell_grid
 
-
-def _cell_grid(size=64, spacing=16):
-    """Labels (1, size, size): square cells (255) between 2 px membranes (0) every `spacing` pixels."""
-    labels = np.full((1, size, size), 255, dtype=np.uint8)
-    for start in range(0, size, spacing):
-        labels[:, start:start + 2, :] = 0
-        labels[:, :, start:start + 2] = 0
-    return labels
 
 
 @pytest.mark.parametrize("mode", ["full", "quick"])
 def test_training_shortfall_passes_a_prediction_that_finds_the_cells(mode):
-    labels = _cell_grid()
+    labels = cell_grid()
     assert training_shortfall(labels, 0.1 + 0.8 * (labels / 255.0), mode) == ""
 
 
 def test_training_shortfall_names_what_falls_short_in_each_mode():
-    labels = _cell_grid()
+    labels = cell_grid()
     everything_interior = np.full(labels.shape, 0.9)
     full = training_shortfall(labels, everything_interior, "full")
     assert "held-out pixel_accuracy should be 0.90 or more after the full run" in full and "v_rand" in full
@@ -34,7 +27,7 @@ def test_training_shortfall_names_what_falls_short_in_each_mode():
 
 def test_training_shortfall_quick_mode_rejects_an_untrained_looking_map_that_still_cuts_the_cells():
     """A map that orders the pixels right but says about 50/50 (an untrained U-Net's edges) fails on cross-entropy."""
-    labels = _cell_grid()
+    labels = cell_grid()
     shortfall = training_shortfall(labels, 0.5 + 0.01 * (labels / 255.0 - 0.5), "quick")
     assert shortfall.startswith("held-out cross-entropy 0.68") and "v_rand" not in shortfall
 

@@ -49,9 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                               help="run each submission's kernel in a bubblewrap sandbox (no network, no view of "
                                    "the course, bounded memory; needs Linux, bwrap and root): on, off, or auto "
                                    "(default: on when it works here; in full mode it shows the kernel the GPU)")
-    grade_parser.add_argument("--disk-quota", type=_gib, default=2.0, metavar="GIB",
-                              help="what each sandboxed kernel may write, in GiB (default 2): its scratch "
-                                   "folder is a tmpfs of that size, and counts in its memory")
+    quota_help = "what each sandboxed kernel may write, in GiB (default 2): a tmpfs scratch, counted in its memory"
+    grade_parser.add_argument("--disk-quota", type=_gib, default=2.0, metavar="GIB", help=quota_help)
     grade_parser.add_argument("--cluster", metavar="ADDRESS",
                               help="grade on a Dask distributed cluster, one task per submission: the scheduler's "
                                    "address (tcp://HOST:8786), or `local` for --workers processes on this machine; "

@@ -64,7 +64,8 @@ def same(one: dict, other: dict) -> bool:
 def digest() -> str:
     """A digest of what the fingerprints are made from: the checks, the mistakes, this module and the solutions."""
     from autograder import verdicts
-    text = "".join((HERE / name).read_text(encoding="utf-8") for name in ("checks.py", "mistakes.py", "fingerprints.py"))
+    text = "".join((HERE / name).read_text(encoding="utf-8") for name in ("checks.py", "mistakes.py", "mistakes.toml",
+                                                                     "fingerprints.py"))
     text += json.dumps(verdicts._solutions(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

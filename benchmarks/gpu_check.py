@@ -50,7 +50,7 @@ TINY = {"epochs": 2, "hidden_channels": 4, "input_size": 144, "learning_rate": 3
 
 def settings(tiny):
     """The run's sizes: the course's recipe, or the tiny one of --tiny."""
-    from lesson.config import SMOKE_GRADING
+    from autograder.policy import SMOKE_GRADING
     if tiny:
         return {"config": TINY, "loop_px": 144, "loop_steps": 4, "loop_block": 1, "scored_slices": 1,
                 "notebook_env": SMOKE_GRADING, "grading_mode": "smoke", "grading_workers": 2, "cell_timeout": 300,
@@ -177,9 +177,9 @@ def run_notebook(check, entry, size, data, workdir):
 
 def grade_three(check, entry, size, data, workdir):
     """Step 5: the reference, one bug and the blank release, graded by the command line; rows as expected."""
-    from autograder.grade import graded_tests
+    from autograder.assignment import points as graded_points
     from tests.catalogue import CATALOGUE, Variant, expected_scores, write
-    points = graded_tests()
+    points = graded_points()
     variants = [next(v for v in CATALOGUE if v.name == name) for name in ("reference", BUG_VARIANT)]
     variants.append(Variant("blank_release", raw=(REPO / "UNet_Assignment.ipynb").read_bytes(), fails="all"))
     folder, out = workdir / "submissions", workdir / "grades"
@@ -226,8 +226,9 @@ def _sync():
 
 def load_data(holdout_slices):
     """Slices 0-24 to train on and the held-out ones (uint8 (S, H, W) each), and the folder they came from."""
-    from data.isbi2012 import load_isbi2012, split_holdout
-    images, labels, _ = load_isbi2012()
+    from data.isbi2012 import split_holdout
+    from data.synthetic import load_dataset
+    images, labels, _ = load_dataset()               # the real data, or a synthetic stand-in where it is absent
     fit_images, holdout_images = split_holdout(images, holdout_slices)
     fit_labels, holdout_labels = split_holdout(labels, holdout_slices)
     return {"fit": (fit_images, fit_labels), "holdout": (holdout_images, holdout_labels)}

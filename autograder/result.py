@@ -55,7 +55,7 @@ class Result:
 
     def line(self) -> str:
         """One line for the grader's log."""
-        where = f" on {self.host}, {self.sandbox}" if self.host else ""
+        where = (f" on {self.host}" + (f", {self.sandbox}" if self.sandbox else "")) if self.host else ""
         return (f"{self.student}: {report.number(self.total)}/{report.number(self.max_total)} ({self.status}) "
                 f"in {self.seconds:.1f} s{where}")
 

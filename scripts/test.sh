@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite (about 7 minutes on 2 cores). Extra arguments go to pytest
+# Set up, then run the whole test suite (about 8 minutes on 2 cores). Extra arguments go to pytest
 # (-m "not slow": the fast subset).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -114,7 +114,7 @@ def grade_on_cluster(args: argparse.Namespace, submissions: list) -> int:
         return 2
 
 
-def sandbox_limits(args):
+def sandbox_limits(args: argparse.Namespace):
     """The sandbox's Limits, with the command line's disk quota."""
     from autograder.sandbox import Limits
     return Limits(disk_bytes=int(args.disk_quota * 2**30))

@@ -14,6 +14,8 @@ Chosen at run time (``find()``), in this order:
 ``find()`` really makes and removes a test cgroup: a hierarchy that is mounted but not writable by us
 (a delegated or read-only cgroupfs) counts as unavailable.
 """
+from __future__ import annotations
+
 import dataclasses
 import functools
 import os
@@ -35,7 +37,7 @@ class Layout:
     pids: pathlib.Path           # the same for the pids controller (the same folder in v2)
 
 
-def limit_files(version, memory_bytes, tasks):
+def limit_files(version: int, memory_bytes: int, tasks: int) -> dict[str, str]:
     """{file name: value} that bound a cgroup's memory and tasks, in the order they must be written."""
     if version == 2:
         return {"memory.max": str(memory_bytes), "memory.swap.max": "0", "pids.max": str(tasks)}
@@ -59,7 +61,7 @@ def _mounts(mountinfo):
     return mounts
 
 
-def layout(mountinfo, self_cgroup):
+def layout(mountinfo: str, self_cgroup: str) -> tuple:
     """The Layout these /proc texts describe, or None when memory and pids cannot both be bounded.
 
     v2 is used when the unified hierarchy's root offers both controllers (``cgroup.controllers`` is read
@@ -93,7 +95,7 @@ def layout(mountinfo, self_cgroup):
 _finding = threading.Lock()
 
 
-def find():
+def find() -> tuple:
     """(Layout, None) where a cgroup can be made and bounded here, else (None, why not). Decided once per
     process, so that every sandbox of a batch takes the same branch (the grader's threads ask at once)."""
     with _finding:
@@ -127,7 +129,7 @@ class Cgroup:
         self.folders = folders
 
     @classmethod
-    def create(cls, layout_, name, memory_bytes, tasks):
+    def create(cls, layout_: Layout, name: str, memory_bytes: int, tasks: int) -> Cgroup:
         folders = list(dict.fromkeys([layout_.memory / name, layout_.pids / name]))
         made = []
         try:
@@ -149,11 +151,11 @@ class Cgroup:
             raise
         return cls(layout_, folders)
 
-    def procs_files(self):
+    def procs_files(self) -> list[str]:
         """The cgroup.procs files a process writes its pid into to enter this cgroup (one per hierarchy)."""
         return [str(folder / "cgroup.procs") for folder in self.folders]
 
-    def pids(self):
+    def pids(self) -> set[int]:
         found = set()
         for folder in self.folders:
             try:
@@ -162,7 +164,7 @@ class Cgroup:
                 pass
         return found
 
-    def peak_memory(self):
+    def peak_memory(self) -> int | None:
         """The most memory the cgroup used, in bytes (None where the kernel does not say)."""
         for file in ("memory.peak", "memory.max_usage_in_bytes"):
             try:
@@ -171,7 +173,7 @@ class Cgroup:
                 continue
         return None
 
-    def kill(self, timeout=10.0):
+    def kill(self, timeout: float = 10.0) -> bool:
         """SIGKILL every process in the cgroup (those forked meanwhile too); True when none is left."""
         kill_file = self.folders[0] / "cgroup.kill"
         if self.layout.version == 2 and kill_file.exists():
@@ -190,7 +192,7 @@ class Cgroup:
                     pass
             time.sleep(0.01)
 
-    def close(self):
+    def close(self) -> None:
         """End every process in the cgroup and remove it. Raises OSError if a process outlived SIGKILL."""
         gone = self.kill()
         for folder in self.folders:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+from collections.abc import Iterator
 
 import torch
 
@@ -203,7 +204,7 @@ def restore(ns: dict, swapped: dict) -> None:
 
 
 @contextlib.contextmanager
-def references(ns: dict, code: str, names: list):
+def references(ns: dict, code: str, names: list) -> Iterator[None]:
     swapped = swap_in(ns, code, names)
     try:
         yield

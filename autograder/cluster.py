@@ -32,11 +32,15 @@ import shutil
 import tempfile
 import threading
 import time
+from typing import TYPE_CHECKING, Callable
 
 from autograder import assignment, grade, report
 from autograder.result import Result, status
 from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.submissions import Submission, UsageError
+
+if TYPE_CHECKING:                                      # annotations only: distributed is imported when used
+    from distributed import Client
 
 CONNECT_TIMEOUT = "10s"        # to reach a scheduler, and for a worker to join it
 SLOT_BASE = 1000               # sandbox slots (uids) of cluster tasks: apart from a local batch's 1, 2, ...
@@ -149,7 +153,7 @@ def _host(address):
 
 # ---- on the client -----------------------------------------------------------------------------------------
 
-def connect(address: str, workers: int = 1, gpu: bool = False):
+def connect(address: str, workers: int = 1, gpu: bool = False) -> Client:
     """A Client of the scheduler at `address`, or, for "local", of a LocalCluster of `workers` processes of
     one thread each (offering the GPU resource when `gpu`). Closing the client closes a local cluster.
 
@@ -168,7 +172,7 @@ def connect(address: str, workers: int = 1, gpu: bool = False):
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
 
 
-def cluster_mode(requested: str, client) -> str:
+def cluster_mode(requested: str, client: Client) -> str:
     """The mode to grade in: 'auto' is full when a worker offers a GPU, else quick; a mode no worker can
     run (full without GPU workers, anything without workers) is a UsageError."""
     try:
@@ -182,7 +186,7 @@ def cluster_mode(requested: str, client) -> str:
     return mode
 
 
-def host_slots(client) -> dict[str, int]:
+def host_slots(client: Client) -> dict[str, int]:
     """{host: tasks its workers run at once}: the kernels on a host share its cores among that many."""
     slots = {}
     for info in _workers(client).values():
@@ -194,8 +198,8 @@ def _workers(client):
     return client.scheduler_info(n_workers=-1)["workers"]
 
 
-def grade_batch(client, submissions: list[Submission], out: pathlib.Path, mode: str, timeout: int = 120,
-                sandbox: str = "auto", log=print, task=grade_submission) -> list[Result]:
+def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path, mode: str, timeout: int = 120,
+                sandbox: str = "auto", log: Callable = print, task: Callable = grade_submission) -> list[Result]:
     """Grade `submissions` on the cluster; write grades.csv and feedback/ into `out` as local grading does.
 
     Returns the results (``result.Result``) in submission order. Ctrl-C cancels the tasks not yet finished.
@@ -254,7 +258,7 @@ def _one_line(error, length):
 
 
 def main(address: str, submissions: list[Submission], out: pathlib.Path, mode: str = "auto", workers: int = 1,
-         timeout: int = 120, sandbox: str = "auto", log=print) -> int:
+         timeout: int = 120, sandbox: str = "auto", log: Callable = print) -> int:
     """The command line's --cluster: connect (or start a local cluster), grade, close. Raises UsageError."""
     if address == "local":
         mode = grade.resolve_mode(mode)

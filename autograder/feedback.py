@@ -15,6 +15,7 @@ import base64
 import html
 import io
 
+from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
@@ -23,7 +24,7 @@ from autograder.plugins import CHECK_FAILED, CHECK_PREAMBLE
 from autograder.report import number
 
 
-def messages(cell) -> list[str]:
+def messages(cell: dict) -> list[str]:
     """The error messages of a test cell's outputs, in order, each in a few words less than in the cell."""
     found = []
     for output in cell.get("outputs", []):
@@ -40,7 +41,7 @@ def messages(cell) -> list[str]:
 SCORE = 'style="white-space: nowrap; vertical-align: top; padding-left: 1em"'    # a score on one line
 
 
-def score_table(notebook, scores: dict[str, float]) -> str:
+def score_table(notebook: NotebookNode, scores: dict[str, float]) -> str:
     """An HTML table: each part's points, then each of its tests, passed or failed, with its messages."""
     cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
     groups = [(f"Part: {part.signature}", part.tests) for part in assignment.PARTS]
@@ -96,7 +97,7 @@ class ShrinkFigures(NbGraderPreprocessor):
         return base64.b64encode(buffer.getvalue()).decode()
 
 
-def carried_cells(release) -> list[str]:
+def carried_cells(release: NotebookNode) -> list[str]:
     """The grade_ids of the release's cells that carry course modules (metadata ``unet_course.inline``)."""
     return [cell.metadata["nbgrader"]["grade_id"] for cell in release.cells
             if cell.metadata.get("unet_course", {}).get("inline") and "nbgrader" in cell.metadata]

@@ -25,7 +25,7 @@ PATH = HERE / "fingerprints.json"
 RTOL, ATOL = 1e-3, 1e-3
 
 
-def of_result(value, with_values: bool = True) -> dict:
+def of_result(value: np.ndarray, with_values: bool = True) -> dict:
     """The fingerprint of one result (an array with ``dtype_name`` and ``device``, see verdicts.Answer)."""
     array = np.asarray(value, dtype=np.float64)
     print_ = {"shape": list(array.shape), "dtype": getattr(value, "dtype_name", "")}

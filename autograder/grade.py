@@ -36,6 +36,7 @@ import threading
 import time
 
 import nbformat
+from typing import TYPE_CHECKING
 
 from autograder import assignment, normalise, report, verdicts
 from autograder.result import Result, status
@@ -44,6 +45,9 @@ from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_cou
                                run_nbgrader)
 from autograder.policy import QUICK_GRADING, SMOKE_GRADING
 from lesson.config import environment_for
+
+if TYPE_CHECKING:                                      # annotations only: the sandbox is imported when used
+    from autograder import sandbox
 
 # Run in every kernel before the notebook's first cell (see preamble()): seeds, so that a submission's row never
 # changes, and a cap on what each cell may print, applied inside the kernel so that 200 MB of print() never
@@ -188,7 +192,7 @@ class Session:
         shutil.rmtree(course, ignore_errors=True)
         return result
 
-    def autograde(self, student: str, notebook, notes: list[str], course: pathlib.Path, slot: int = 1,
+    def autograde(self, student: str, notebook: nbformat.NotebookNode, notes: list[str], course: pathlib.Path, slot: int = 1,
                   tag: object = None) -> Result:
         """Run the grading worker on a rebuilt notebook; its Result, or one saying why there is none."""
         started = time.monotonic()
@@ -207,7 +211,7 @@ class Session:
         result.timings["course and sandbox set-up"] = prepared
         return result
 
-    def prepare_job(self, student: str, notebook, notes: list[str], course: pathlib.Path,
+    def prepare_job(self, student: str, notebook: nbformat.NotebookNode, notes: list[str], course: pathlib.Path,
                     slot: int = 1) -> tuple[pathlib.Path, dict, dict, object]:
         """Lay out the course folder of one submission; returns (job file, job, the worker's environment, its
         sandbox.Sandbox or None), the sandbox to be closed when the job is done."""
@@ -402,7 +406,7 @@ def _kill(process):
     process.wait()
 
 
-def use_sandbox(requested: str, mode: str, limits=None) -> tuple[bool, str]:
+def use_sandbox(requested: str, mode: str, limits: sandbox.Limits | None = None) -> tuple[bool, str]:
     """(whether to sandbox the kernels, why not, or which limits hold): `requested` is the --sandbox choice,
     auto, on or off. In full mode the sandbox shows the kernel the GPU (sandbox.gpu_mounts)."""
     if requested == "off":

@@ -53,7 +53,7 @@ def diagnosis(grade_id: str, found: list) -> str:
     return "They match none of the known mistakes of this part: look at the first result named above. "
 
 
-def mistakes_found(notebook) -> list[tuple[str, str]]:
+def mistakes_found(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
     """[(test, mistake)] the grader's checks named in an autograded notebook, in notebook order."""
     found = []
     for cell in notebook.cells:

@@ -10,6 +10,10 @@ import os
 import pathlib
 import shutil
 import tempfile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:                                      # annotations only (result.py imports this module)
+    from autograder.result import Result
 
 
 def columns(test_ids: list[str]) -> list[str]:
@@ -36,7 +40,7 @@ def write_mistakes(path: pathlib.Path, results: list) -> None:
     write_atomically(path, buffer.getvalue())
 
 
-def mistakes_of(result) -> list[tuple[str, str]]:
+def mistakes_of(result: Result) -> list[tuple[str, str]]:
     """[(part, mistake)] named in a result, each once, in the order the tests named them."""
     from autograder import assignment
     found = []
@@ -102,7 +106,7 @@ def number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(float(value), 4)
 
 
-def write_feedback(folder: pathlib.Path, result, nbgrader_html: pathlib.Path | None = None) -> pathlib.Path:
+def write_feedback(folder: pathlib.Path, result: Result, nbgrader_html: pathlib.Path | None = None) -> pathlib.Path:
     """DIR/feedback/<student>.html: nbgrader's feedback page, or a short page when it could not be made."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

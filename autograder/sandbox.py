@@ -24,6 +24,8 @@ the only channel across the sandbox's walls. Requirements: Linux, the `bwrap`, `
 programs, and root (to switch to the sandbox user and mount the scratch); `probe()` says what is missing,
 and the grader refuses to pretend.
 """
+from __future__ import annotations
+
 import ctypes
 import dataclasses
 import glob
@@ -73,11 +75,11 @@ class Status:
     reason: str
 
 
-def gib(size):
+def gib(size: float) -> str:
     return f"{size / 2**30:g} GiB"
 
 
-def describe(limits, layout, gpu=False, no_cgroup=""):
+def describe(limits: Limits, layout, gpu: bool = False, no_cgroup: str = "") -> str:
     """The limits that hold, in words, for the grader's start-up line and every row's status (`no_cgroup`:
     why there is no cgroup, when `layout` is None)."""
     disk = f"disk {gib(limits.disk_bytes)}, {limits.inodes} files (tmpfs)"
@@ -89,14 +91,14 @@ def describe(limits, layout, gpu=False, no_cgroup=""):
             f"{disk}; rlimits {rlimits}")
 
 
-def cgroup_layout(limits):
+def cgroup_layout(limits: Limits) -> tuple:
     """(cgroup.Layout or None, why not): the cgroup branch where `limits` wants it and the machine allows it."""
     if not limits.use_cgroup:
         return None, "cgroups not wanted (Limits.use_cgroup)"
     return cgroup.find()
 
 
-def probe(limits=None, gpu=False):
+def probe(limits: Limits | None = None, gpu: bool = False) -> Status:
     """Check that bubblewrap, setpriv, root and a tmpfs scratch are here and that a sandbox really starts;
     the Status's reason says which limits hold (describe())."""
     limits = limits or Limits()
@@ -131,7 +133,7 @@ MS_NOSUID, MS_NODEV = 2, 4
 MNT_DETACH = 2
 
 
-def mount_scratch(path, limits, uid):
+def mount_scratch(path: pathlib.Path, limits: Limits, uid: int) -> None:
     """Mount a tmpfs of `limits.disk_bytes` and `limits.inodes` at `path` (made if missing), owned by `uid`."""
     path = pathlib.Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -141,7 +143,7 @@ def mount_scratch(path, limits, uid):
         raise OSError(error, f"cannot mount a tmpfs ({options}) at {path}: {os.strerror(error)}")
 
 
-def unmount_scratch(path):
+def unmount_scratch(path: pathlib.Path) -> None:
     """Unmount the scratch's tmpfs (lazily if something still holds it: its memory is freed when that goes)
     and remove the empty mount point. Nothing inside is ever read or followed (no symbolic link is)."""
     path = str(path)
@@ -155,26 +157,26 @@ def unmount_scratch(path):
         pass
 
 
-def scratch_usage(path):
+def scratch_usage(path: pathlib.Path) -> tuple[int, int, int, int]:
     """(bytes used, bytes in all, files used, files in all) of the scratch's file system."""
     stat = os.statvfs(path)
     return ((stat.f_blocks - stat.f_bfree) * stat.f_frsize, stat.f_blocks * stat.f_frsize,
             stat.f_files - stat.f_ffree, stat.f_files)
 
 
-def quota_full(path, slack=2**20):
+def quota_full(path: pathlib.Path, slack: int = 2**20) -> bool:
     """Whether the scratch at `path` is full now (less than `slack` bytes, or no file, left)."""
     used, size, files, inodes = scratch_usage(path)
     return size - used < slack or files >= inodes
 
 
-def is_out_of_space(output):
+def is_out_of_space(output: dict) -> bool:
     """Whether a cell's output says a write failed on a full disk (ENOSPC: OSError errno 28, or its text)."""
     text = " ".join([str(output.get("evalue", "")), str(output.get("text", ""))])
     return any(marker in text for marker in ENOSPC_TEXT)
 
 
-def disk_note(job_sandbox, cells):
+def disk_note(job_sandbox: dict, cells: list[str]) -> str:
     """"; disk quota (SIZE) reached in CELL" when the kernel's scratch is full or `cells` (their names, in
     order) report ENOSPC; else "". `job_sandbox` is the job's "sandbox" entry (Sandbox.job_entry())."""
     try:
@@ -189,7 +191,7 @@ def disk_note(job_sandbox, cells):
 
 # ---- the GPU: device nodes and the driver's libraries -----------------------------------------------------
 
-def gpu_devices(patterns=GPU_DEVICES, dri="/dev/dri/*", drm_class="/sys/class/drm"):
+def gpu_devices(patterns: tuple = GPU_DEVICES, dri: str = "/dev/dri/*", drm_class: str = "/sys/class/drm") -> list[str]:
     """The NVIDIA device nodes present here, and the /dev/dri nodes whose driver is NVIDIA's."""
     found = sorted({path for pattern in patterns for path in glob.glob(pattern)})
     for node in sorted(glob.glob(dri)):
@@ -199,7 +201,7 @@ def gpu_devices(patterns=GPU_DEVICES, dri="/dev/dri/*", drm_class="/sys/class/dr
     return found
 
 
-def gpu_libraries(ldconfig_output=None):
+def gpu_libraries(ldconfig_output: str | None = None) -> list[str]:
     """The NVIDIA driver's user-space libraries (libcuda, libnvidia-*) as the dynamic linker finds them:
     each path and the file it links to."""
     if ldconfig_output is None:
@@ -215,7 +217,7 @@ def gpu_libraries(ldconfig_output=None):
     return sorted(paths)
 
 
-def gpu_mounts(devices, libraries, shown=SYSTEM_PATHS):
+def gpu_mounts(devices: list[str], libraries: list[str], shown: tuple = SYSTEM_PATHS) -> list[str]:
     """The bwrap arguments that show the kernel the GPU: each device node (read-write, as a device must be)
     and each driver library outside the folders already shown read-only (read-only); nothing else."""
     arguments = []
@@ -235,14 +237,15 @@ ENTER_CGROUP = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; do
                'while [ "$1" != -- ]; do shift; done; shift; exec "$@"'
 
 
-def python_paths():
+def python_paths() -> list[tuple[str, str]]:
     """The read-only folders Python needs, as (source, path inside): the interpreter's installation and the
     active environment, each at its real path and at the path it is used by (it may be a symbolic link)."""
     prefixes = {sys.base_prefix, sys.prefix}
     return sorted({(os.path.realpath(p), path) for p in prefixes for path in (os.path.abspath(p), os.path.realpath(p))})
 
 
-def wrap(argv, scratch, slot, readonly=(), limits=Limits(), env=None, gpu=None, cgroup_procs=()):
+def wrap(argv: list[str], scratch: pathlib.Path, slot: int, readonly=(), limits: Limits = Limits(), env: dict | None = None,
+         gpu=None, cgroup_procs=()) -> list[str]:
     """The command that runs `argv` inside a sandbox whose only writable folder is `scratch`.
 
     Args:
@@ -322,14 +325,14 @@ class Sandbox:
             raise
 
     @property
-    def description(self):
+    def description(self) -> str:
         return describe(self.limits, self.layout, gpu=self.gpu is not None, no_cgroup=self.no_cgroup)
 
-    def command(self, argv):
+    def command(self, argv: list[str]) -> list[str]:
         return wrap(argv, self.scratch, self.slot, self.readonly, self.limits, self.env, gpu=self.gpu,
                     cgroup_procs=self.cgroup.procs_files() if self.cgroup else ())
 
-    def write_kernelspec(self, folder):
+    def write_kernelspec(self, folder: pathlib.Path) -> pathlib.Path:
         """A Jupyter kernelspec `unet-sandbox` in `folder`/kernels whose kernel starts inside the sandbox.
 
         Put `folder` first on JUPYTER_PATH and use the "ipc" transport with sockets under the scratch.
@@ -342,13 +345,13 @@ class Sandbox:
         (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
         return spec_dir
 
-    def job_entry(self):
+    def job_entry(self) -> dict:
         """What the grading worker needs to know of this sandbox (json)."""
         return {"uid": self.uid, "kernel_name": KERNEL_NAME, "scratch": str(self.scratch),
                 "runtime": str(self.scratch / "runtime"),                # the kernel's sockets and connection file
                 "disk_bytes": self.limits.disk_bytes, "inodes": self.limits.inodes, "limits": self.description}
 
-    def close(self):
+    def close(self) -> None:
         """Kill every process left in the sandbox's cgroup, unmount the scratch (its files go with it) and
         remove the cgroup; each step runs whatever happened before. Raises the first failure."""
         errors = []

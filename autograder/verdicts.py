@@ -33,9 +33,13 @@ import pickle
 
 import nbformat
 import numpy as np
+from typing import TYPE_CHECKING
 
 from autograder import assignment
 from solutions.reference import PRELUDE, SOURCE_NOTEBOOK, load_reference, solution_cells
+
+if TYPE_CHECKING:                                      # annotations only
+    from lesson.config import TrainingConfig
 
 MIME = "application/x-unet-grader-check+json"
 CHECKS_FILE = pathlib.Path(__file__).with_name("checks.py")
@@ -152,7 +156,7 @@ class Answer(np.ndarray):
         self.device = getattr(source, "device", "")
 
 
-def typed(array, dtype_name: str = "", device: str = "") -> Answer:
+def typed(array: np.ndarray, dtype_name: str = "", device: str = "") -> Answer:
     answer = np.asarray(array, dtype=np.float32).view(Answer)
     answer.dtype_name, answer.device = dtype_name, device
     return answer
@@ -265,7 +269,7 @@ def _difference(kind, got, want):
     return f"values differ from the specification's by up to {float(np.max(np.abs(got - want))):.4g}"
 
 
-def training_shortfall(weights: dict, config, mode: str) -> str:
+def training_shortfall(weights: dict, config: TrainingConfig, mode: str) -> str:
     """The trained weights {name: array} in the reference U-Net, judged on the held-out slices here."""
     import torch
     from data.isbi2012 import split_holdout

@@ -80,7 +80,7 @@ def nbgrader_config(job: dict) -> Config:
     return c
 
 
-def limits_hit(notebook) -> dict:
+def limits_hit(notebook: nbformat.NotebookNode) -> dict:
     """{"kernel_died": [...], "timed_out": [...], "not_run": n, "disk_full": [...]}: the cells where the
     grader's limits acted (disk_full: a write failed for want of space, ENOSPC)."""
     hits = {"kernel_died": [], "timed_out": [], "not_run": 0, "disk_full": []}

@@ -37,12 +37,13 @@ PROBE_SECONDS = 1.0           # and about this long in total, once per machine (
 BF16_MARGIN = 1.05            # bf16 must be this much faster, so that timing noise never picks a slower one
 
 
-def gpu_precision():
+def gpu_precision() -> str:
     """bf16 on GPUs that compute it natively (A100, H100, L4), else fp16 with loss scaling (Colab's T4)."""
     return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
 
 
-def choose_precision(model, device, requested="auto", cache_dir=None, timer=None):
+def choose_precision(model: torch.nn.Module, device: torch.device, requested: str = "auto", cache_dir: str | None = None,
+                     timer: "Callable[[], float] | None" = None) -> tuple[str, str]:
     """The precision to train `model` in: ("fp32" | "bf16" | "fp16", a sentence saying why).
 
     `requested` (UNET_PRECISION) wins unless it is "auto". On a GPU, "auto" is gpu_precision(). On a
@@ -76,7 +77,8 @@ def _precision_verdict(speedup, cached):
     return "fp32", f"precision fp32: bf16 measured {speedup:.2f}x the speed of fp32 on this CPU{note}"
 
 
-def time_precisions(model, timer=None, budget=PROBE_SECONDS):
+def time_precisions(model: torch.nn.Module, timer: "Callable[[], float] | None" = None,
+                    budget: float = PROBE_SECONDS) -> dict[str, float]:
     """Seconds of one forward and backward pass of a copy of `model` in fp32 and in bf16 on the CPU.
 
     One untimed pass of each first, then the two alternate until the passes add up to `budget` seconds
@@ -108,7 +110,7 @@ def _time_pass(model, x, amp_dtype):
     return time.perf_counter() - started
 
 
-def precision_cache_key(model):
+def precision_cache_key(model: torch.nn.Module) -> str:
     """What the measurement depends on: the CPU's model, torch's version and threads, the model's shape."""
     shapes = ",".join("x".join(map(str, p.shape)) for p in model.parameters())
     return (f"{_cpu_model()} | torch {torch.__version__} | {torch.get_num_threads()} threads | "
@@ -381,7 +383,7 @@ class TooSlowForTheCPU(RuntimeError):
     """A run that would take far too long on this CPU, stopped after its first steps."""
 
 
-def check_run_length(config, device, step_seconds, steps_left):
+def check_run_length(config: "TrainingConfig", device: torch.device, step_seconds: list[float], steps_left: int) -> None:
     """Once ESTIMATE_STEPS steps are timed, stop a long run that fell on the CPU by mistake.
 
     Only with config.device "auto" on a CPU (no GPU was found): the run's length is estimated as
@@ -395,7 +397,7 @@ def check_run_length(config, device, step_seconds, steps_left):
         raise TooSlowForTheCPU(too_slow_message(per_step, steps_left))
 
 
-def too_slow_message(per_step, steps):
+def too_slow_message(per_step: float, steps: int) -> str:
     """What a student reads when the run would take more than 30 minutes on the CPU."""
     return (f"This training run would take about {_duration(per_step * steps)} on this computer's CPU "
             f"({steps:,} steps of about {per_step:.1f} s each), because PyTorch found no GPU. "

@@ -8,12 +8,15 @@ carried code left out, figures made small.
   (``lesson/training.py`` ...) keep a one-line note instead of a thousand lines the student did not write.
 * ``ShrinkFigures`` (a feedback preprocessor): figures re-encoded as small JPEGs, so that a complete
   submission's page stays well under 500 kB.
+* ``name_test_links``: nbgrader's index of the page names each test by its grade_id, not "Test cell".
 """
 from __future__ import annotations
 
 import base64
 import html
 import io
+import pathlib
+import re
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -95,6 +98,15 @@ class ShrinkFigures(NbGraderPreprocessor):
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=self.quality, optimize=True)
         return base64.b64encode(buffer.getvalue()).decode()
+
+
+TEST_LINK = re.compile(r'<a href="#(\w+)">Test cell</a>')
+
+
+def name_test_links(page: pathlib.Path) -> None:
+    """In nbgrader's index at the top of a feedback page, name each test by its grade_id, not "Test cell"."""
+    text = page.read_text(encoding="utf-8")
+    page.write_text(TEST_LINK.sub(r'<a href="#\1">\1</a>', text), encoding="utf-8")
 
 
 def carried_cells(release: NotebookNode) -> list[str]:

@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import assignment, sandbox
 from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK
-from autograder.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, score_table
+from autograder.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
 from autograder.plugins import (KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode,
                                 mistakes_found)
 from autograder.result import Result, status
@@ -177,6 +177,8 @@ def main(job_path: str) -> int:
             ASSIGNMENT, job["student"], force=True)
         timings["feedback"] = time.monotonic() - started
         feedback = course / "feedback" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        if feedback.exists():
+            name_test_links(feedback)
     Result(job["student_id"], {test: scores.get(test, 0.0) for test in points}, dict(points), job["mode"],
            row_status, sandbox=job["sandbox_label"], feedback=feedback, timings=timings,
            mistakes=found).write(course / "result.json")

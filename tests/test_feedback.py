@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from autograder import assignment, report
-from autograder.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, score_table
+from autograder.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
 from autograder.plugins import CHECK_FAILED, CHECK_PREAMBLE, error_output
 from autograder.result import Result
 from tests.catalogue import fill
@@ -89,3 +89,11 @@ def test_the_class_files_are_written_atomically(tmp_path, monkeypatch):
         report.write_batch(tmp_path, results()[:1], list(assignment.points()))
     assert {name: (tmp_path / name).read_text() for name in before} == before
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(before)
+
+
+def test_the_pages_index_names_each_test(tmp_path):
+    page = tmp_path / "feedback.html"
+    page.write_text('<li><a href="#test_crop_shape">Test cell</a> (Score: 4.0 / 4.0)</li>\n<a href="#x">Test cell?</a>')
+    name_test_links(page)
+    assert page.read_text() == ('<li><a href="#test_crop_shape">test_crop_shape</a> (Score: 4.0 / 4.0)</li>\n'
+                                '<a href="#x">Test cell?</a>')

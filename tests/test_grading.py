@@ -337,6 +337,7 @@ def test_a_report_and_the_summary_read_right_in_a_browser(smoke):
     text = " ".join(_text(rendered_text(smoke["out"] / "feedback" / f"{student}.html")).split())
     assert "Part: ContractingBlock(input_channels)" in text and "test_contracting_block_forward: failed" in text
     assert "average pooling (the specification asks for nn.MaxPool2d(kernel_size=2, stride=2))" in text
+    assert "test_contracting_block_forward (Score: 0.0 / 10.0)" in text and "Test cell" not in text
     hidden = check_code_lines()
     assert [line for line in hidden if line in text and line not in smoke["submitted"][student]] == []
     summary = " ".join(_text(rendered_text(smoke["out"] / "summary.html")).split())

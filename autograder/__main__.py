@@ -11,7 +11,7 @@ import argparse
 import pathlib
 import sys
 
-from autograder import release                                      # light: nbformat only
+from autograder import release                                      # light: no PyTorch
 
 
 

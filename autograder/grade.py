@@ -153,6 +153,7 @@ class Session:
         self.tests = assignment.points()
         self.release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
         self._running = {}                           # tag -> the grading processes running for it
+        self._precision = None                       # the kernels' precision, measured once (precision())
         self._lock = threading.Lock()
         put_tools_on_path()                          # the gradebook (here and in the workers) runs `alembic`
 
@@ -213,8 +214,8 @@ class Session:
 
     def prepare_job(self, student: str, notebook: nbformat.NotebookNode, notes: list[str], course: pathlib.Path,
                     slot: int = 1) -> tuple[pathlib.Path, dict, dict, object]:
-        """Lay out the course folder of one submission; returns (job file, job, the worker's environment, its
-        sandbox.Sandbox or None), the sandbox to be closed when the job is done."""
+        """Lay out the course folder of one submission; returns (where the job goes, the job, the worker's
+        environment, its sandbox.Sandbox or None), the sandbox to be closed when the job is done."""
         folder_name = re.sub(r"[^A-Za-z0-9_-]+", "_", student).strip("_")[:40] or "student"
         course.mkdir(parents=True)
         shutil.copyfile(self.template / "gradebook.db", course / "gradebook.db")
@@ -234,14 +235,7 @@ class Session:
             box = self._sandbox(course, slot)
             job["sandbox"] = box.job_entry()
             env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(course / "jupyter"), os.environ.get("JUPYTER_PATH")]))
-        job_path = course / "job.json"
-        try:
-            job_path.write_text(json.dumps(job, indent=1))
-        except BaseException:
-            if box is not None:
-                box.close()
-            raise
-        return job_path, job, env, box
+        return course / "job.json", job, env, box     # run_worker writes the job, with its start time
 
     def kernel_settings(self, checkpoints: pathlib.Path) -> dict[str, str]:
         """What the kernel's environment must hold: the mode's run settings, seeds and thread counts."""
@@ -263,7 +257,7 @@ class Session:
         the grader's own environment wins); each kernel measuring for itself could choose differently on a
         busy machine, and the sandbox gives each kernel a fresh home, so no cache.
         """
-        if getattr(self, "_precision", None) is None:
+        if self._precision is None:
             import torch
             from lesson.config import TrainingConfig, read_config
             from lesson.training import choose_precision, pick_device

@@ -29,7 +29,9 @@ import tempfile
 
 import nbformat
 
+from autograder import assignment, fingerprints
 from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
+from autograder.report import write_atomically as write_text_atomically
 
 INLINE_KEY = "unet_course"
 DEFAULT_REPO, DEFAULT_BRANCH = "unet-course/unet-isbi2012", "main"
@@ -177,18 +179,7 @@ def generate_release(source_notebook: pathlib.Path) -> nbformat.NotebookNode:
 
 def write_atomically(path: str | os.PathLike, notebook: nbformat.NotebookNode) -> None:
     """Write a notebook through a temporary file and a rename: readers never see half a file."""
-    _write_text_atomically(path, nbformat.writes(notebook))
-
-
-def _write_text_atomically(path: str | os.PathLike, text: str) -> None:
-    path = pathlib.Path(path)
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(partial, 0o666 & ~umask)                  # mkstemp makes 0600; give the usual permissions
-    os.replace(partial, path)
+    write_text_atomically(path, nbformat.writes(notebook))
 
 
 README = REPO_ROOT / "README.md"
@@ -198,7 +189,6 @@ TABLE_END = "<!-- end of the parts table -->"
 
 def readme_with_parts_table(text: str) -> str:
     """The README's text with the parts table between its markers rewritten from the declaration."""
-    from autograder import assignment                  # imports PyTorch (the checks): only when releasing
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
     return text[:start] + "\n" + assignment.markdown_table() + "\n" + text[end:]
 
@@ -210,7 +200,7 @@ def sync_readme(check: bool = False, readme: pathlib.Path = README) -> list[str]
     if current == text:
         return []
     if not check:
-        readme.write_text(current, encoding="utf-8")
+        write_text_atomically(readme, current)
     return [f"{_label(readme)}: parts table"]
 
 
@@ -229,7 +219,6 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
     stale = [f"{source_label}: {change}" for change in sync_inlined_cells(source)]
     if readme_path is not None:
         stale += sync_readme(check, readme_path)
-    from autograder import fingerprints                # imports PyTorch (the checks): only when releasing
     if release_path == RELEASE_NOTEBOOK and fingerprints.stale():
         stale.append(_label(fingerprints.PATH))
         if not check:
@@ -253,7 +242,7 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
         if release_label in stale:
             write_atomically(release_path, student)
         if readme is not None and set_colab_links(readme, url) != readme:
-            _write_text_atomically(readme_path, set_colab_links(readme, url))
+            write_text_atomically(readme_path, set_colab_links(readme, url))
     return stale
 
 

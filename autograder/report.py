@@ -94,7 +94,9 @@ def write_atomically(path: pathlib.Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(partial, 0o644)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)              # mkstemp makes 0600; give the usual permissions
         os.replace(partial, path)
     except BaseException:
         pathlib.Path(partial).unlink(missing_ok=True)

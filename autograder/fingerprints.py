@@ -3,7 +3,9 @@ they give.
 
 A fingerprint of one result is its shape, its dtype and three numbers: the sum, the sum of absolute values and
 a position-weighted sum of its values (so that a window of an image taken from the wrong place differs), or
-the error it raised. A few numbers per check, never the code: they travel into the student's notebook too.
+the error it raised (the sums are ``lesson/selfcheck.py``'s, which the notebook's visible tests use). These
+are the hidden checks' fingerprints: they stay with the grader; the visible tests' own are in
+``lesson/selfcheck.py`` (``autograder/visible_prints.py``).
 
 ``python -m autograder release`` writes them to ``autograder/fingerprints.json`` with a digest of everything
 they are made from (the checks, the mistakes, the reference solutions); ``release --check`` fails when the
@@ -13,25 +15,24 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import json
 import pathlib
 
 import numpy as np
 
 from autograder import assignment, mistakes
+from lesson import selfcheck
 
 HERE = pathlib.Path(__file__).parent
 PATH = HERE / "fingerprints.json"
-RTOL, ATOL = 1e-3, 1e-3
 
 
 def of_result(value: np.ndarray, with_values: bool = True) -> dict:
     """The fingerprint of one result (an array with ``dtype_name`` and ``device``, see verdicts.Answer)."""
-    array = np.asarray(value, dtype=np.float64)
-    print_ = {"shape": list(array.shape), "dtype": getattr(value, "dtype_name", "")}
-    if with_values and array.size:
-        weights = np.linspace(-1.0, 1.0, array.size).reshape(array.shape)
-        print_["values"] = [float(array.sum()), float(np.abs(array).sum()), float((array * weights).sum())]
+    print_ = {"shape": list(np.shape(value)), "dtype": getattr(value, "dtype_name", "")}
+    if with_values and np.size(value):
+        print_["values"] = selfcheck.sums(value)
     return print_
 
 
@@ -44,19 +45,12 @@ def of_answer(grade_id: str, answer: dict | str) -> dict:
 
 
 def same(one: dict, other: dict) -> bool:
-    """Whether two fingerprints agree (values to a relative 1e-3)."""
+    """Whether two fingerprints agree (values to selfcheck.TOLERANCE)."""
     if "error" in one or "error" in other:
         return one.get("error") == other.get("error")
-    if set(one) != set(other):
-        return False
-    for key, print_ in one.items():
-        theirs = other[key]
-        if print_["shape"] != theirs["shape"] or print_["dtype"] != theirs["dtype"]:
-            return False
-        if not np.allclose(print_.get("values", []), theirs.get("values", []), rtol=RTOL,
-                           atol=ATOL * (1 + max(map(abs, print_.get("values", [0]) or [0])))):
-            return False
-    return True
+    return set(one) == set(other) and all(
+        print_["shape"] == other[key]["shape"] and print_["dtype"] == other[key]["dtype"]
+        and selfcheck.close(print_.get("values", []), other[key].get("values", [])) for key, print_ in one.items())
 
 
 # ---- making them (release) ------------------------------------------------------------------------------
@@ -66,6 +60,7 @@ def digest() -> str:
     from autograder import verdicts
     text = "".join((HERE / name).read_text(encoding="utf-8") for name in ("checks.py", "mistakes.py", "mistakes.toml",
                                                                      "fingerprints.py"))
+    text += inspect.getsource(selfcheck.sums) + inspect.getsource(selfcheck.close)
     text += json.dumps(verdicts._solutions(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -84,14 +79,20 @@ def compute() -> dict:
     return {"digest": digest(), "tests": tests}
 
 
-def mistaken_namespace(mistake: mistakes.Mistake) -> dict:
-    """The reference solution with `mistake` made in its part, as a namespace."""
+def solutions_code(mistake: mistakes.Mistake | None = None) -> str:
+    """The reference solution's code, every part in one text, with `mistake` (if any) made in its part."""
     from autograder import verdicts
     solutions = dict(verdicts._solutions())
-    solution_id = assignment.part(mistake.part).solution_id
-    solutions[solution_id] = mistake.edit(solutions[solution_id])
+    if mistake is not None:
+        solution_id = assignment.part(mistake.part).solution_id
+        solutions[solution_id] = mistake.edit(solutions[solution_id])
+    return verdicts.PRELUDE + "\n\n".join(solutions.values())
+
+
+def mistaken_namespace(mistake: mistakes.Mistake) -> dict:
+    """The reference solution with `mistake` made in its part, as a namespace."""
     namespace = {}
-    exec(verdicts.PRELUDE + "\n\n".join(solutions.values()), namespace)
+    exec(solutions_code(mistake), namespace)
     return namespace
 
 

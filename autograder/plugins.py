@@ -29,6 +29,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, List, Unicode
 
 from autograder import assignment, fingerprints, verdicts
+from lesson import selfcheck
 
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "NotRun"
@@ -46,8 +47,7 @@ _FRAME = re.compile(r"^(?:Cell In\s*\[(\d+)\]|Input In \[(\d+)\]), line (\d+)")
 def diagnosis(grade_id: str, found: list) -> str:
     """The sentence naming the known mistakes a failed check's answer matches ("" for the training test)."""
     if found:
-        named = "; ".join(f"{mistake.name} (the specification asks for {mistake.instead})" for mistake in found)
-        return f"Your part's results match {'a known mistake' if len(found) == 1 else 'known mistakes'}: {named}. "
+        return selfcheck.naming([(mistake.name, mistake.instead) for mistake in found])
     if assignment.part_of(grade_id) is None:
         return ""
     return "They match none of the known mistakes of this part: look at the first result named above. "

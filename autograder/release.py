@@ -29,7 +29,7 @@ import tempfile
 
 import nbformat
 
-from autograder import assignment, fingerprints
+from autograder import assignment, fingerprints, visible_prints
 from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
 from autograder.report import write_atomically as write_text_atomically
 
@@ -214,9 +214,14 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
     """
     default_repo, default_branch = remote_setting()
     url = colab_url(repo or default_repo, branch or default_branch)
+    stale = []
+    if release_path == RELEASE_NOTEBOOK and visible_prints.stale():
+        stale.append(f"{_label(visible_prints.SELFCHECK)}: the visible tests' fingerprints")
+        if not check:
+            visible_prints.write()
     source = nbformat.read(source_path, as_version=4)
     source_label, release_label = _label(source_path), _label(release_path)
-    stale = [f"{source_label}: {change}" for change in sync_inlined_cells(source)]
+    stale += [f"{source_label}: {change}" for change in sync_inlined_cells(source)]
     if readme_path is not None:
         stale += sync_readme(check, readme_path)
     if release_path == RELEASE_NOTEBOOK and fingerprints.stale():

@@ -1,0 +1,205 @@
+"""The visible tests' fingerprints: what the notebook's own test cells compare a student's output with.
+
+Each graded test cell of a part ends with ``compare_with_specification(test, results)`` (``lesson/selfcheck.py``).
+``python -m autograder release`` runs every such cell of the source notebook here, on the reference solution
+and on each known mistake of the cell's part (``autograder/mistakes.toml``), records the fingerprints of the
+results the cell hands over, and writes them at the end of ``lesson/selfcheck.py``, which the notebook carries.
+Answers that any correct ``crop`` may give count as the specification's: either middle offset on an odd margin,
+for the crop's own tests and for the parts that call it. A mistake is stored for a test only where its answer
+differs from every one of the specification's. A digest of what they are made from (the test cells, the
+solutions, the mistakes, ``lesson/selfcheck.py`` and this module) says when they are stale.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import pathlib
+import re
+
+import nbformat
+
+from autograder import assignment, mistakes
+from autograder.course import REPO_ROOT, SOURCE_NOTEBOOK
+
+SELFCHECK = REPO_ROOT / "lesson" / "selfcheck.py"
+START = "# ---- the specification's fingerprints: written by `python -m autograder release`; do not edit ----\n"
+END = "# ---- end of the fingerprints ----\n"
+GENERATED = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+CROP_ROUNDINGS = tuple(itertools.product((0, 1), repeat=2))   # (top, left): the lower or upper middle offset
+
+
+class _Recorded(Exception):
+    """Raised by the stand-in for compare_with_specification: the cell's results are recorded."""
+
+
+def test_cells(notebook: nbformat.NotebookNode | None = None) -> dict[str, str]:
+    """{grade_id: source} of the source notebook's graded test cells of the parts."""
+    notebook = notebook or nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.PART_TESTS}
+
+
+def selfcheck_text() -> str:
+    """lesson/selfcheck.py without its generated fingerprints."""
+    return GENERATED.sub("", SELFCHECK.read_text(encoding="utf-8"))
+
+
+def digest() -> str:
+    from autograder import verdicts
+    text = selfcheck_text() + pathlib.Path(__file__).read_text(encoding="utf-8")
+    text += mistakes.TABLE.read_text(encoding="utf-8") + pathlib.Path(mistakes.__file__).read_text(encoding="utf-8")
+    text += json.dumps([test_cells(), verdicts._solutions()], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def namespace(mistake: mistakes.Mistake | None = None, rounding: tuple[int, int] | None = None) -> dict:
+    """The helpers of lesson/selfcheck.py and the reference solution (with `mistake` made, and `crop` taking the
+    middle offsets `rounding` on odd margins), as the test cells see them in a notebook."""
+    from autograder import fingerprints, verdicts
+    scope = {"__name__": "selfcheck"}
+    exec(SELFCHECK.read_text(encoding="utf-8"), scope)
+    exec(fingerprints.solutions_code(mistake), scope)
+    if rounding is not None:
+        scope["crop"] = verdicts._crop_at(*rounding)
+    return scope
+
+
+def answer(source: str, scope: dict) -> dict | str | None:
+    """What the test cell `source` collects in its ``compare_with_specification`` block when run in `scope`: the
+    fingerprints {key: print}, or the error raised in the block ("Type: message"); None when the cell raises
+    before the block."""
+    recorded = []
+
+    @contextlib.contextmanager
+    def record(test):
+        results = {}
+        try:
+            yield results
+        except Exception as error:                   # noqa: BLE001 (a mistaken part may raise anything)
+            recorded.append(scope["error_text"](error))
+            raise _Recorded from None
+        tolerance = _tolerance(test)
+        recorded.append({key: _rounded(scope["fingerprint"](value, tolerance is not None), tolerance)
+                         for key, value in results.items()})
+        raise _Recorded
+
+    scope["compare_with_specification"] = record
+    try:
+        exec(source, scope)
+    except _Recorded:
+        return recorded[0]
+    except Exception:                                # noqa: BLE001
+        return None
+    raise RuntimeError("the test cell has no `with compare_with_specification(...)` block")
+
+
+def _tolerance(grade_id: str) -> float | None:
+    """How closely the test's sums must agree: None for a shape test (shapes and dtypes only), 1e-9 for crop's
+    values (copied, not computed), else selfcheck.TOLERANCE."""
+    from lesson import selfcheck
+    kind = assignment.tests()[grade_id].kind
+    return None if kind == "shape" else 1e-9 if kind == "crop" else selfcheck.TOLERANCE
+
+
+def _rounded(print_: list, tolerance: float | None) -> list:
+    """A fingerprint with its sums to 7 significant digits when the tolerance allows (the file stays short)."""
+    if len(print_) < 3 or tolerance is None or tolerance < 1e-6:
+        return print_
+    return print_[:2] + [[float(f"{value:.7g}") for value in print_[2]]]
+
+
+def _answers(source: str, mistake: mistakes.Mistake | None, roundings: tuple) -> list[dict]:
+    """The distinct answers of the cell over the crop's roundings (None: the reference's own crop)."""
+    found = []
+    for rounding in roundings:
+        result = answer(source, namespace(mistake, rounding))
+        if result is not None and result not in found:
+            found.append(result)
+    return found
+
+
+def _uses_crop(part: assignment.Part) -> bool:
+    return part.name == "crop" or "crop" in part.depends_on
+
+
+def compute() -> dict:
+    """{"mistakes": {name: instead}, "tests": {grade_id: {"values", "uses", "specification", "mistakes"}}}."""
+    tests, named = {}, {}
+    for grade_id, source in test_cells().items():
+        part = assignment.part_of(grade_id)
+        roundings = CROP_ROUNDINGS if _uses_crop(part) else (None,)
+        specification = _answers(source, None, roundings)
+        if not specification or any(isinstance(one, str) for one in specification):
+            raise RuntimeError(f"the reference solution fails the test cell {grade_id}")
+        found = {}
+        for mistake in mistakes.of_part(part.name):
+            answers = _answers(source, mistake, (None,) if part.name == "crop" else roundings)
+            answers = [one for one in answers if not any(_agree(one, spec, _tolerance(grade_id)) for spec in specification)]
+            if answers:
+                found[mistake.name] = answers
+                named[mistake.name] = mistake.instead
+        uses = {name: [test.grade_id for test in assignment.part(name).tests] for name in part.depends_on}
+        tests[grade_id] = {"tolerance": _tolerance(grade_id), "uses": uses,
+                           "specification": specification, "mistakes": found}
+    return {"mistakes": named, "tests": tests}
+
+
+def _agree(one: dict | str, other: dict | str, tolerance: float | None = None) -> bool:
+    """Whether two answers agree: the same error, or fingerprints that do (to `tolerance`, default selfcheck's)."""
+    from lesson import selfcheck
+    if isinstance(one, str) or isinstance(other, str):
+        return one == other
+    return set(one) == set(other) and not selfcheck.differences(one, other, tolerance or selfcheck.TOLERANCE)
+
+
+def render(prints: dict, digest_: str) -> str:
+    """The generated block of lesson/selfcheck.py: one line per mistake, one per answer."""
+    lines = [START, f"FINGERPRINTS_DIGEST = {digest_!r}\n", "KNOWN_MISTAKES = {          # name: what the specification asks instead\n"]
+    lines += [f"    {name!r}: {instead!r},\n" for name, instead in prints["mistakes"].items()]
+    lines += ["}\n", "FINGERPRINTS = {            # test: the fingerprints of the specification's answers and of the mistakes'\n"]
+    for grade_id, entry in prints["tests"].items():
+        lines.append(f"    {grade_id!r}: {{\n        'tolerance': {entry['tolerance']!r}, 'uses': {entry['uses']!r},\n")
+        lines.append("        'specification': [\n")
+        lines += [f"            {answer_!r},\n" for answer_ in entry["specification"]]
+        lines.append("        ],\n        'mistakes': {\n")
+        for name, answers in entry["mistakes"].items():
+            lines.append(f"            {name!r}: [\n")
+            lines += [f"                {answer_!r},\n" for answer_ in answers]
+            lines.append("            ],\n")
+        lines.append("        },\n    },\n")
+    return "".join(lines) + "}\n" + END
+
+
+def stored_digest() -> str:
+    match = re.search(r"^FINGERPRINTS_DIGEST = '([0-9a-f]*)'$", SELFCHECK.read_text(encoding="utf-8"), re.M)
+    return match[1] if match else ""
+
+
+def stale() -> bool:
+    return stored_digest() != digest()
+
+
+def write() -> None:
+    """Compute the fingerprints and write them into lesson/selfcheck.py."""
+    from autograder.report import write_atomically
+    text = SELFCHECK.read_text(encoding="utf-8")
+    write_atomically(SELFCHECK, GENERATED.sub(lambda _: render(compute(), digest()), text))
+
+
+def collisions() -> list[tuple[str, str]]:
+    """Mistakes of a part that no visible test of the part tells apart from the specification ("the
+    specification") or from another mistake of the part."""
+    from lesson import selfcheck
+    found = []
+    for part in assignment.PARTS:
+        entries = [selfcheck.FINGERPRINTS[test.grade_id] for test in part.tests]
+        names = [mistake.name for mistake in mistakes.of_part(part.name)]
+        found += [(name, "the specification") for name in names if not any(name in e["mistakes"] for e in entries)]
+        for one, other in itertools.combinations(names, 2):
+            if all(one in e["mistakes"] and other in e["mistakes"]
+                   and any(_agree(a, b, e["tolerance"]) for a in e["mistakes"][one] for b in e["mistakes"][other])
+                   for e in entries if one in e["mistakes"] or other in e["mistakes"]):
+                found.append((one, other))
+    return found

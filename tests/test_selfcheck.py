@@ -1,0 +1,191 @@
+"""The notebook's visible tests (lesson/selfcheck.py): they compare a student's output with the specification's
+fingerprints, pass every correct style of the catalogue (either crop offset included) and name the known
+mistakes of every bug of the catalogue, without the grader."""
+import itertools
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from autograder import assignment, mistakes, verdicts, visible_prints
+from autograder.course import RELEASE_NOTEBOOK
+from lesson import selfcheck
+from tests.catalogue import ATTACKS, CATALOGUE, module_code
+
+CORRECT = [variant for variant in CATALOGUE if variant.parts and not variant.fails]
+BUGS = [variant for variant in (*CATALOGUE, *ATTACKS) if variant.mistakes]
+
+
+def release_cells():
+    """{cell id or grade_id: source} of the release: the carried self-check module and the part tests."""
+    notebook = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    cells = {cell.get("id"): cell.source for cell in notebook.cells}
+    tests = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+             if cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.PART_TESTS}
+    return cells["selfcheck-module"], tests
+
+
+def run_visible_tests(definitions, crop=None):
+    """Run the release's self-check cell, `definitions` (code defining the parts) and every visible part test,
+    in notebook order, in one namespace as a notebook would: {grade_id: "" if it passed, else its error}."""
+    module, tests = release_cells()
+    scope = {}
+    exec(module, scope)
+    exec(definitions, scope)
+    if crop is not None:
+        scope["crop"] = crop
+    outcomes = {}
+    for grade_id, source in tests.items():
+        try:
+            exec(source, scope)
+            outcomes[grade_id] = ""
+        except Exception as error:                   # noqa: BLE001
+            outcomes[grade_id] = f"{type(error).__name__}: {error}"
+    return outcomes
+
+
+def test_the_visible_fingerprints_are_current():
+    assert not visible_prints.stale(), "run `python -m autograder release`"
+
+
+def test_every_part_test_cell_compares_with_the_specification():
+    _, tests = release_cells()
+    assert list(tests) == list(assignment.PART_TESTS)
+    for grade_id, source in tests.items():
+        assert f'compare_with_specification("{grade_id}") as results:' in source, grade_id
+
+
+def test_sums_of_a_tiny_tensor_by_hand():
+    # weights -1, -1/3, 1/3, 1 over the values 1, 2, 3, 4: -1 - 2/3 + 1 + 4 = 10/3
+    assert selfcheck.sums([[1.0, 2.0], [3.0, -4.0]]) == pytest.approx([2.0, 10.0, -1 - 2 / 3 + 1 - 4])
+    assert selfcheck.sums(np.zeros((0, 3))) == []
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")     # the sums of nan and inf
+def test_fingerprints_tell_apart_shape_dtype_and_place():
+    image = torch.arange(12.0).reshape(1, 1, 3, 4)
+    print_ = selfcheck.fingerprint(image)
+    assert print_[:2] == [[1, 1, 3, 4], "float32"] and selfcheck.fingerprint(image, False) == print_[:2]
+    assert selfcheck.difference("x", selfcheck.fingerprint(image + 1e-6), print_) == ""
+    assert "shape (1, 1, 3, 4), got (1, 3, 4)" in selfcheck.difference("x", selfcheck.fingerprint(image[0]), print_)
+    assert "dtype float32 (the input's), got float64" in selfcheck.difference(
+        "x", selfcheck.fingerprint(image.double()), print_)
+    flipped = selfcheck.fingerprint(image.flip(-1))      # the same values elsewhere: only the weighted sum differs
+    assert flipped[2][:2] == print_[2][:2] and "other values" in selfcheck.difference("x", flipped, print_)
+    assert "not finite" in selfcheck.difference("x", selfcheck.fingerprint(image / 0), print_)
+
+
+def test_seeded_weights_depend_on_the_names_not_on_the_order_of_creation():
+    class Ordered(torch.nn.Module):
+        def __init__(self, reverse):
+            super().__init__()
+            for name in (["b", "a"] if reverse else ["a", "b"]):
+                setattr(self, name, torch.nn.Conv2d(2, 3, 3))
+
+    one, other = selfcheck.seed_weights(Ordered(False), 5), selfcheck.seed_weights(Ordered(True), 5)
+    assert torch.equal(one.a.weight, other.a.weight) and not torch.equal(one.a.weight, one.b.weight)
+    assert torch.equal(selfcheck.normal((2, 3), 7), selfcheck.normal((2, 3), 7))
+
+
+def test_a_failed_comparison_names_the_difference_the_mistake_and_an_unpassed_dependency(monkeypatch):
+    entry = {"tolerance": 1e-3, "uses": {"crop": ["test_crop_shape"]},
+             "specification": [{"y": selfcheck.fingerprint(torch.ones(2, 2))}],
+             "mistakes": {"doubled": [{"y": selfcheck.fingerprint(2 * torch.ones(2, 2))}], "raises": ["ValueError: no"]}}
+    monkeypatch.setattr(selfcheck, "FINGERPRINTS", {"test_x": entry})
+    monkeypatch.setattr(selfcheck, "KNOWN_MISTAKES", {"doubled": "ones", "raises": "no error"})
+    monkeypatch.setattr(selfcheck, "_passed", {"test_crop_shape": True})
+    with selfcheck.compare_with_specification("test_x") as results:
+        results["y"] = torch.ones(2, 2)
+    with pytest.raises(AssertionError, match=r"y has the right shape but other values .*a known mistake: doubled "
+                                             r"\(the specification asks for ones\)\.$"):
+        with selfcheck.compare_with_specification("test_x") as results:
+            results["y"] = 2 * torch.ones(2, 2)
+    with pytest.raises(AssertionError, match="ValueError: no. Your part's results match a known mistake: raises"):
+        with selfcheck.compare_with_specification("test_x"):
+            raise ValueError("no")
+    with pytest.raises(KeyError):                        # an error no known mistake raises is left as it is
+        with selfcheck.compare_with_specification("test_x"):
+            raise KeyError("other")
+    with pytest.raises(AssertionError, match=r"^y should be a tensor, got NoneType \(is a `return` missing\?\)\.$"):
+        with selfcheck.compare_with_specification("test_x") as results:
+            results["y"] = None
+    monkeypatch.setattr(selfcheck, "_passed", {"test_crop_shape": False})
+    with pytest.raises(AssertionError, match="KeyError: 'other'. This part calls your crop"):
+        with selfcheck.compare_with_specification("test_x"):
+            raise KeyError("other")
+    with pytest.raises(AssertionError, match=r"y should have shape \(2, 2\), got \(3,\)\. This part calls your crop, "
+                                             r"whose tests \(test_crop_shape\) have not all passed yet"):
+        with selfcheck.compare_with_specification("test_x") as results:
+            results["y"] = torch.ones(3)
+
+
+def test_the_reference_passes_every_visible_test_with_either_crop_offset():
+    roundings = list(itertools.product((0, 1), repeat=2))
+    for rounding in roundings:
+        outcomes = run_visible_tests(module_code({}), crop=verdicts._crop_at(*rounding))
+        assert outcomes == dict.fromkeys(assignment.PART_TESTS, ""), rounding
+
+
+@pytest.mark.parametrize("variant", CORRECT, ids=lambda variant: variant.name)
+def test_every_correct_style_of_the_catalogue_passes_every_visible_test(variant):
+    assert run_visible_tests(module_code(variant.parts)) == dict.fromkeys(assignment.PART_TESTS, "")
+
+
+@pytest.mark.parametrize("variant", BUGS, ids=lambda variant: variant.name)
+def test_every_bug_of_the_catalogue_fails_a_visible_test_that_names_it(variant):
+    """Named, or (when it is in a part that calls another broken part) the part's test says to fix that first."""
+    outcomes = run_visible_tests(module_code(variant.parts))
+    failed = " ".join(outcomes.values())
+    by_name = {mistake.name: mistake for mistake in mistakes.MISTAKES}
+    for name in variant.mistakes:
+        tests = [test.grade_id for test in assignment.part(by_name[name].part).tests]
+        assert f"{name} (the specification asks for" in failed or any(
+            "This part calls your" in outcomes[test] for test in tests), f"{name} not named in {failed[:600]}"
+
+
+@pytest.mark.parametrize("mistake", mistakes.MISTAKES, ids=lambda mistake: mistake.name)
+def test_every_mistake_of_the_library_is_named_by_a_visible_test_of_its_part(mistake):
+    from autograder.fingerprints import solutions_code
+    part = assignment.part(mistake.part)
+    outcomes = run_visible_tests(solutions_code(mistake))
+    named = [grade_id for grade_id, error in outcomes.items() if f"{mistake.name} (the specification asks" in error]
+    assert named and {assignment.part_of(grade_id) for grade_id in named} == {part}, outcomes
+
+
+def test_a_wrong_crop_fails_the_parts_that_call_it_and_says_so():
+    outcomes = run_visible_tests(module_code({}), crop=lambda image, new_shape: image[:, :, :new_shape[2], :new_shape[3]])
+    assert "the top-left corner instead of the centre" in outcomes["test_crop_centre"]
+    assert "This part calls your crop, whose tests (test_crop_shape, test_crop_centre) have not all passed yet" \
+        in outcomes["test_expanding_block_forward"]
+
+
+def test_no_mistake_looks_like_the_specification_or_like_another_in_the_visible_tests():
+    assert visible_prints.collisions() == []
+
+
+@pytest.mark.slow
+def test_the_stored_visible_fingerprints_are_what_the_test_cells_give_now():
+    fresh = visible_prints.compute()
+    assert fresh["mistakes"] == selfcheck.KNOWN_MISTAKES
+    for grade_id, entry in fresh["tests"].items():
+        stored = selfcheck.FINGERPRINTS[grade_id]
+        assert entry["uses"] == stored["uses"] and entry["tolerance"] == stored["tolerance"]
+        for fresh_answers, stored_answers in [(entry["specification"], stored["specification"]),
+                                              *[(answers, stored["mistakes"][name])
+                                                for name, answers in entry["mistakes"].items()]]:
+            assert len(fresh_answers) == len(stored_answers), grade_id
+            assert all(visible_prints._agree(one, other, entry["tolerance"])
+                       for one, other in zip(fresh_answers, stored_answers)), grade_id
+
+
+def test_a_block_kept_in_a_list_and_as_an_attribute_gets_the_weights_of_its_attribute_name():
+    class Listed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = torch.nn.ModuleList([torch.nn.Conv2d(1, 1, 1)])
+            self.conv = self.blocks[0]
+
+    plain = torch.nn.Module()
+    plain.conv = torch.nn.Conv2d(1, 1, 1)
+    assert torch.equal(selfcheck.seed_weights(Listed(), 3).conv.weight, selfcheck.seed_weights(plain, 3).conv.weight)

@@ -25,6 +25,7 @@ import pytest
 
 from autograder import assignment, checks
 from autograder.course import SOURCE_NOTEBOOK
+from autograder.release import inlined_module
 from autograder.sandbox import Limits, cgroup_layout
 from tests.catalogue import (CANARY_PORT, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores,
                              processes_named, write)
@@ -326,7 +327,8 @@ def test_no_correct_submission_gets_a_diagnosis_and_complete_reports_are_small(s
         page = quick["out"] / "feedback" / f"{quick['students'][variant.name]}.html"
         assert page.stat().st_size <= 500_000, f"{variant.name}: {page.stat().st_size:,} bytes"
         text = _text(page.read_text())
-        assert "The training run" in text and text.count("The course's own code, as released, runs here") == 4
+        carried = [cell for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells if inlined_module(cell)]
+        assert "The training run" in text and text.count("The course's own code, as released, runs here") == len(carried) == 5
 
 
 def test_a_report_and_the_summary_read_right_in_a_browser(smoke):

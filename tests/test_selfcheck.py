@@ -156,8 +156,9 @@ def test_every_mistake_of_the_library_is_named_by_a_visible_test_of_its_part(mis
 def test_a_wrong_crop_fails_the_parts_that_call_it_and_says_so():
     outcomes = run_visible_tests(module_code({}), crop=lambda image, new_shape: image[:, :, :new_shape[2], :new_shape[3]])
     assert "the top-left corner instead of the centre" in outcomes["test_crop_centre"]
-    assert "This part calls your crop, whose tests (test_crop_shape, test_crop_centre) have not all passed yet" \
-        in outcomes["test_expanding_block_forward"]
+    expanding = outcomes["test_expanding_block_forward"]
+    assert "This part calls your crop, whose tests (test_crop_shape, test_crop_centre) have not all passed yet" in expanding
+    assert "known mistake" not in expanding, "its numbers come from the broken crop: no mistake of its own is named"
 
 
 def test_no_mistake_looks_like_the_specification_or_like_another_in_the_visible_tests():
@@ -189,3 +190,14 @@ def test_a_block_kept_in_a_list_and_as_an_attribute_gets_the_weights_of_its_attr
     plain = torch.nn.Module()
     plain.conv = torch.nn.Conv2d(1, 1, 1)
     assert torch.equal(selfcheck.seed_weights(Listed(), 3).conv.weight, selfcheck.seed_weights(plain, 3).conv.weight)
+
+
+def test_an_unsolved_part_raises_its_own_error_in_its_tests_and_in_those_of_the_parts_that_call_it():
+    unsolved_crop = "def crop(image, new_shape):\n    raise NotImplementedError()\n"
+    outcomes = run_visible_tests(module_code({}) + "\n" + unsolved_crop)
+    assert outcomes["test_crop_shape"] == outcomes["test_expanding_block_shape"] == "NotImplementedError: "
+    broken_crop = "def crop(image, new_shape):\n    raise ValueError('no crop')\n"
+    outcomes = run_visible_tests(module_code({}) + "\n" + broken_crop)
+    assert outcomes["test_crop_shape"] == "ValueError: no crop"
+    assert outcomes["test_expanding_block_shape"].startswith(
+        "AssertionError: ValueError: no crop. This part calls your crop, whose tests")

@@ -1,9 +1,9 @@
 """The visible tests' fingerprints: what the notebook's own test cells compare a student's output with.
 
-Each graded test cell of a part ends with ``compare_with_specification(test, results)`` (``lesson/selfcheck.py``).
-``python -m autograder release`` runs every such cell of the source notebook here, on the reference solution
-and on each known mistake of the cell's part (``autograder/mistakes.toml``), records the fingerprints of the
-results the cell hands over, and writes them at the end of ``lesson/selfcheck.py``, which the notebook carries.
+Each graded test cell of a part collects its results in a ``with compare_with_specification(test) as results:``
+block (``lesson/selfcheck.py``). ``python -m autograder release`` runs every such cell of the source notebook
+here, on the reference solution and on each known mistake of the cell's part (``autograder/mistakes.toml``),
+records the fingerprints of the results the block collects (or the error raised in it), and writes them at the end of ``lesson/selfcheck.py``, which the notebook carries.
 Answers that any correct ``crop`` may give count as the specification's: either middle offset on an odd margin,
 for the crop's own tests and for the parts that call it. A mistake is stored for a test only where its answer
 differs from every one of the specification's. A digest of what they are made from (the test cells, the
@@ -34,7 +34,7 @@ class _Recorded(Exception):
     """Raised by the stand-in for compare_with_specification: the cell's results are recorded."""
 
 
-def test_cells(notebook: nbformat.NotebookNode | None = None) -> dict[str, str]:
+def part_test_cells(notebook: nbformat.NotebookNode | None = None) -> dict[str, str]:
     """{grade_id: source} of the source notebook's graded test cells of the parts."""
     notebook = notebook or nbformat.read(SOURCE_NOTEBOOK, as_version=4)
     return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
@@ -50,7 +50,7 @@ def digest() -> str:
     from autograder import verdicts
     text = selfcheck_text() + pathlib.Path(__file__).read_text(encoding="utf-8")
     text += mistakes.TABLE.read_text(encoding="utf-8") + pathlib.Path(mistakes.__file__).read_text(encoding="utf-8")
-    text += json.dumps([test_cells(), verdicts._solutions()], sort_keys=True)
+    text += json.dumps([part_test_cells(), verdicts._solutions()], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -125,9 +125,9 @@ def _uses_crop(part: assignment.Part) -> bool:
 
 
 def compute() -> dict:
-    """{"mistakes": {name: instead}, "tests": {grade_id: {"values", "uses", "specification", "mistakes"}}}."""
+    """{"mistakes": {name: instead}, "tests": {grade_id: {"tolerance", "uses", "specification", "mistakes"}}}."""
     tests, named = {}, {}
-    for grade_id, source in test_cells().items():
+    for grade_id, source in part_test_cells().items():
         part = assignment.part_of(grade_id)
         roundings = CROP_ROUNDINGS if _uses_crop(part) else (None,)
         specification = _answers(source, None, roundings)

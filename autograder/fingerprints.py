@@ -28,12 +28,11 @@ HERE = pathlib.Path(__file__).parent
 PATH = HERE / "fingerprints.json"
 
 
-def of_result(value: np.ndarray, with_values: bool = True) -> dict:
-    """The fingerprint of one result (an array with ``dtype_name`` and ``device``, see verdicts.Answer)."""
-    print_ = {"shape": list(np.shape(value)), "dtype": getattr(value, "dtype_name", "")}
-    if with_values and np.size(value):
-        print_["values"] = selfcheck.sums(value)
-    return print_
+def of_result(value: np.ndarray, with_values: bool = True) -> list:
+    """The fingerprint of one result (an array with ``dtype_name``, see verdicts.Answer), in selfcheck's form:
+    [shape, dtype, sums], the sums left out when only the shape is checked."""
+    print_ = [list(np.shape(value)), getattr(value, "dtype_name", "")]
+    return print_ + [selfcheck.sums(value)] if with_values else print_
 
 
 def of_answer(grade_id: str, answer: dict | str) -> dict:
@@ -45,12 +44,10 @@ def of_answer(grade_id: str, answer: dict | str) -> dict:
 
 
 def same(one: dict, other: dict) -> bool:
-    """Whether two fingerprints agree (values to selfcheck.TOLERANCE)."""
+    """Whether two fingerprints agree: the same error, or results that agree (``selfcheck.agree``)."""
     if "error" in one or "error" in other:
         return one.get("error") == other.get("error")
-    return set(one) == set(other) and all(
-        print_["shape"] == other[key]["shape"] and print_["dtype"] == other[key]["dtype"]
-        and selfcheck.close(print_.get("values", []), other[key].get("values", [])) for key, print_ in one.items())
+    return selfcheck.agree(one, other)
 
 
 # ---- making them (release) ------------------------------------------------------------------------------
@@ -60,7 +57,7 @@ def digest() -> str:
     from autograder import verdicts
     text = "".join((HERE / name).read_text(encoding="utf-8") for name in ("checks.py", "mistakes.py", "mistakes.toml",
                                                                      "fingerprints.py"))
-    text += inspect.getsource(selfcheck.sums) + inspect.getsource(selfcheck.close)
+    text += inspect.getsource(selfcheck.sums)                       # what the stored numbers are
     text += json.dumps(verdicts._solutions(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

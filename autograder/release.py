@@ -215,19 +215,16 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
     default_repo, default_branch = remote_setting()
     url = colab_url(repo or default_repo, branch or default_branch)
     stale = []
-    if release_path == RELEASE_NOTEBOOK and visible_prints.stale():
-        stale.append(f"{_label(visible_prints.SELFCHECK)}: the visible tests' fingerprints")
-        if not check:
-            visible_prints.write()
+    for generated in (visible_prints, fingerprints) if release_path == RELEASE_NOTEBOOK else ():
+        if generated.stale():                    # the visible tests' and the hidden checks' fingerprints
+            stale.append(f"{_label(generated.PATH)}: fingerprints")
+            if not check:
+                generated.write()
     source = nbformat.read(source_path, as_version=4)
     source_label, release_label = _label(source_path), _label(release_path)
     stale += [f"{source_label}: {change}" for change in sync_inlined_cells(source)]
     if readme_path is not None:
         stale += sync_readme(check, readme_path)
-    if release_path == RELEASE_NOTEBOOK and fingerprints.stale():
-        stale.append(_label(fingerprints.PATH))
-        if not check:
-            fingerprints.write()
     with tempfile.TemporaryDirectory(prefix="unet-source-") as scratch:
         synced_source = pathlib.Path(scratch) / source_path.name
         write_atomically(synced_source, source)

@@ -205,7 +205,7 @@ def _compute_expected(grade_id: str) -> list[dict[str, Answer]]:
     reference = vars(_reference())
     namespaces = [reference]
     if assignment.part_of(grade_id) is assignment.part("crop"):
-        namespaces = [{**reference, "crop": _crop_at(top, left)} for top, left in itertools.product((0, 1), repeat=2)]
+        namespaces = [{**reference, "crop": crop_at(*rounding)} for rounding in CROP_ROUNDINGS]
     answers = [answer_of(grade_id, namespace) for namespace in namespaces]
     errors = [answer for answer in answers if isinstance(answer, str)]
     if errors:
@@ -227,7 +227,10 @@ def answer_of(grade_id: str, namespace: dict) -> dict[str, Answer] | str:
             for key, value in results.items()}
 
 
-def _crop_at(round_top, round_left):
+CROP_ROUNDINGS = tuple(itertools.product((0, 1), repeat=2))   # (top, left): every correct crop's middle offsets
+
+
+def crop_at(round_top: int, round_left: int):
     """A correct crop taking the lower (0) or upper (1) middle offset when a margin is odd."""
     def crop(image, new_shape):
         top = (image.shape[2] - new_shape[2] + round_top) // 2

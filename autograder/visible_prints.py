@@ -20,14 +20,15 @@ import re
 
 import nbformat
 
-from autograder import assignment, mistakes
+from autograder import assignment, fingerprints, mistakes, verdicts
 from autograder.course import REPO_ROOT, SOURCE_NOTEBOOK
+from autograder.report import write_atomically
+from lesson import selfcheck
 
-SELFCHECK = REPO_ROOT / "lesson" / "selfcheck.py"
+PATH = REPO_ROOT / "lesson" / "selfcheck.py"        # where they are written, at its end
 START = "# ---- the specification's fingerprints: written by `python -m autograder release`; do not edit ----\n"
 END = "# ---- end of the fingerprints ----\n"
 GENERATED = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-CROP_ROUNDINGS = tuple(itertools.product((0, 1), repeat=2))   # (top, left): the lower or upper middle offset
 
 
 class _Recorded(Exception):
@@ -43,11 +44,10 @@ def part_test_cells(notebook: nbformat.NotebookNode | None = None) -> dict[str, 
 
 def selfcheck_text() -> str:
     """lesson/selfcheck.py without its generated fingerprints."""
-    return GENERATED.sub("", SELFCHECK.read_text(encoding="utf-8"))
+    return GENERATED.sub("", PATH.read_text(encoding="utf-8"))
 
 
 def digest() -> str:
-    from autograder import verdicts
     text = selfcheck_text() + pathlib.Path(__file__).read_text(encoding="utf-8")
     text += mistakes.TABLE.read_text(encoding="utf-8") + pathlib.Path(mistakes.__file__).read_text(encoding="utf-8")
     text += json.dumps([part_test_cells(), verdicts._solutions()], sort_keys=True)
@@ -57,12 +57,11 @@ def digest() -> str:
 def namespace(mistake: mistakes.Mistake | None = None, rounding: tuple[int, int] | None = None) -> dict:
     """The helpers of lesson/selfcheck.py and the reference solution (with `mistake` made, and `crop` taking the
     middle offsets `rounding` on odd margins), as the test cells see them in a notebook."""
-    from autograder import fingerprints, verdicts
     scope = {"__name__": "selfcheck"}
-    exec(SELFCHECK.read_text(encoding="utf-8"), scope)
+    exec(PATH.read_text(encoding="utf-8"), scope)
     exec(fingerprints.solutions_code(mistake), scope)
     if rounding is not None:
-        scope["crop"] = verdicts._crop_at(*rounding)
+        scope["crop"] = verdicts.crop_at(*rounding)
     return scope
 
 
@@ -98,7 +97,6 @@ def answer(source: str, scope: dict) -> dict | str | None:
 def _tolerance(grade_id: str) -> float | None:
     """How closely the test's sums must agree: None for a shape test (shapes and dtypes only), 1e-9 for crop's
     values (copied, not computed), else selfcheck.TOLERANCE."""
-    from lesson import selfcheck
     kind = assignment.tests()[grade_id].kind
     return None if kind == "shape" else 1e-9 if kind == "crop" else selfcheck.TOLERANCE
 
@@ -129,29 +127,21 @@ def compute() -> dict:
     tests, named = {}, {}
     for grade_id, source in part_test_cells().items():
         part = assignment.part_of(grade_id)
-        roundings = CROP_ROUNDINGS if _uses_crop(part) else (None,)
+        roundings = verdicts.CROP_ROUNDINGS if _uses_crop(part) else (None,)
         specification = _answers(source, None, roundings)
         if not specification or any(isinstance(one, str) for one in specification):
             raise RuntimeError(f"the reference solution fails the test cell {grade_id}")
-        found = {}
+        found, tolerance = {}, _tolerance(grade_id)
         for mistake in mistakes.of_part(part.name):
             answers = _answers(source, mistake, (None,) if part.name == "crop" else roundings)
-            answers = [one for one in answers if not any(_agree(one, spec, _tolerance(grade_id)) for spec in specification)]
+            answers = [one for one in answers if not any(selfcheck.agree(one, spec, tolerance) for spec in specification)]
             if answers:
                 found[mistake.name] = answers
                 named[mistake.name] = mistake.instead
         uses = {name: [test.grade_id for test in assignment.part(name).tests] for name in part.depends_on}
-        tests[grade_id] = {"tolerance": _tolerance(grade_id), "uses": uses,
+        tests[grade_id] = {"tolerance": tolerance, "uses": uses,
                            "specification": specification, "mistakes": found}
     return {"mistakes": named, "tests": tests}
-
-
-def _agree(one: dict | str, other: dict | str, tolerance: float | None = None) -> bool:
-    """Whether two answers agree: the same error, or fingerprints that do (to `tolerance`, default selfcheck's)."""
-    from lesson import selfcheck
-    if isinstance(one, str) or isinstance(other, str):
-        return one == other
-    return set(one) == set(other) and not selfcheck.differences(one, other, tolerance or selfcheck.TOLERANCE)
 
 
 def render(prints: dict, digest_: str) -> str:
@@ -173,7 +163,7 @@ def render(prints: dict, digest_: str) -> str:
 
 
 def stored_digest() -> str:
-    match = re.search(r"^FINGERPRINTS_DIGEST = '([0-9a-f]*)'$", SELFCHECK.read_text(encoding="utf-8"), re.M)
+    match = re.search(r"^FINGERPRINTS_DIGEST = '([0-9a-f]*)'$", PATH.read_text(encoding="utf-8"), re.M)
     return match[1] if match else ""
 
 
@@ -183,15 +173,13 @@ def stale() -> bool:
 
 def write() -> None:
     """Compute the fingerprints and write them into lesson/selfcheck.py."""
-    from autograder.report import write_atomically
-    text = SELFCHECK.read_text(encoding="utf-8")
-    write_atomically(SELFCHECK, GENERATED.sub(lambda _: render(compute(), digest()), text))
+    text = PATH.read_text(encoding="utf-8")
+    write_atomically(PATH, GENERATED.sub(lambda _: render(compute(), digest()), text))
 
 
 def collisions() -> list[tuple[str, str]]:
     """Mistakes of a part that no visible test of the part tells apart from the specification ("the
     specification") or from another mistake of the part."""
-    from lesson import selfcheck
     found = []
     for part in assignment.PARTS:
         entries = [selfcheck.FINGERPRINTS[test.grade_id] for test in part.tests]
@@ -199,7 +187,7 @@ def collisions() -> list[tuple[str, str]]:
         found += [(name, "the specification") for name in names if not any(name in e["mistakes"] for e in entries)]
         for one, other in itertools.combinations(names, 2):
             if all(one in e["mistakes"] and other in e["mistakes"]
-                   and any(_agree(a, b, e["tolerance"]) for a in e["mistakes"][one] for b in e["mistakes"][other])
+                   and any(selfcheck.agree(a, b, e["tolerance"]) for a in e["mistakes"][one] for b in e["mistakes"][other])
                    for e in entries if one in e["mistakes"] or other in e["mistakes"]):
                 found.append((one, other))
     return found

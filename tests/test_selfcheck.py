@@ -1,8 +1,6 @@
 """The notebook's visible tests (lesson/selfcheck.py): they compare a student's output with the specification's
 fingerprints, pass every correct style of the catalogue (either crop offset included) and name the known
 mistakes of every bug of the catalogue, without the grader."""
-import itertools
-
 import nbformat
 import numpy as np
 import pytest
@@ -121,9 +119,8 @@ def test_a_failed_comparison_names_the_difference_the_mistake_and_an_unpassed_de
 
 
 def test_the_reference_passes_every_visible_test_with_either_crop_offset():
-    roundings = list(itertools.product((0, 1), repeat=2))
-    for rounding in roundings:
-        outcomes = run_visible_tests(module_code({}), crop=verdicts._crop_at(*rounding))
+    for rounding in verdicts.CROP_ROUNDINGS:
+        outcomes = run_visible_tests(module_code({}), crop=verdicts.crop_at(*rounding))
         assert outcomes == dict.fromkeys(assignment.PART_TESTS, ""), rounding
 
 
@@ -176,7 +173,7 @@ def test_the_stored_visible_fingerprints_are_what_the_test_cells_give_now():
                                               *[(answers, stored["mistakes"][name])
                                                 for name, answers in entry["mistakes"].items()]]:
             assert len(fresh_answers) == len(stored_answers), grade_id
-            assert all(visible_prints._agree(one, other, entry["tolerance"])
+            assert all(selfcheck.agree(one, other, entry["tolerance"])
                        for one, other in zip(fresh_answers, stored_answers)), grade_id
 
 

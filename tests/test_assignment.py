@@ -2,8 +2,10 @@
 import nbformat
 import pytest
 
-from autograder import assignment, release
-from autograder.course import RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK
+from autograder import assignment
+from autograder.release import generate as release
+from autograder.release.course import RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK
+from solutions.reference import solution_cells
 
 
 def graded_cells(path):
@@ -19,6 +21,13 @@ def test_the_notebook_has_the_declared_tests_points_and_solution_cells_in_order(
     tests, solutions = graded_cells(path)
     assert tests == list(assignment.points().items())
     assert tuple(solutions) == assignment.SOLUTION_IDS
+
+
+def test_the_reference_loader_finds_the_declared_solution_cells_from_the_notebook_alone():
+    """solutions/reference.py reads the solution cells from the notebook's metadata, without the declaration."""
+    cells = solution_cells(nbformat.read(SOURCE_NOTEBOOK, as_version=4))
+    assert tuple(cells) == assignment.SOLUTION_IDS
+    assert all(f"{part.name}" in cells[part.solution_id] for part in assignment.PARTS)
 
 
 def test_each_part_comes_before_the_parts_that_depend_on_it():

@@ -4,7 +4,7 @@
   its own), a cap on each cell's output applied while the output arrives (so hundreds of MB never pile up
   in memory), survival of kernel death (the cell that killed the kernel and every later cell get an error
   output, so their tests score zero and the earlier ones keep their scores), and the grader's own check
-  after each graded test cell (``autograder/verdicts.py``): a test whose check disagrees gets an error output.
+  after each graded test cell (``autograder/judging/verdicts.py``): a test whose check disagrees gets an error output.
 * ``HideTestCode`` (feedback): tracebacks of test cells keep the assert message and the failing line of the
   visible test, never the hidden test's code (``ClearHiddenTests`` clears the cells' source only).
 * ``FeedbackBanner`` (feedback): a first cell saying how the notebook was graded (mode, status, repairs).
@@ -28,7 +28,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, List, Unicode
 
-from autograder import assignment, fingerprints, verdicts
+from autograder import assignment
+from autograder.judging import fingerprints, verdicts
 from lesson import selfcheck
 
 KERNEL_DIED = "KernelDied"
@@ -36,8 +37,7 @@ NOT_RUN = "NotRun"
 CHECK_FAILED = verdicts.CHECK_FAILED
 PROBE_OUTPUT_BYTES = 512 * 2**20          # room for a check's answer: the full-width U-Net's weights, as text
 TIMEOUT = "CellTimeoutError"
-CHECK_PREAMBLE = ("the hidden tests failed: the grader's own check of this part (run after the test, with its own "
-                  "weights and inputs, judged outside your notebook) says: ")
+CHECK_PREAMBLE = verdicts.CHECK_PREAMBLE
 DIAGNOSIS_MIME = "application/x-unet-grader-diagnosis+json"   # the known mistakes a failed check matched
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -86,7 +86,7 @@ class GradingExecute(Execute):
                          ).tag(config=True)
     max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped as it arrives."
                                ).tag(config=True)
-    sandbox_uid = Integer(-1, help="Run the kernel with autograder.sandbox's kernel manager for this uid "
+    sandbox_uid = Integer(-1, help="Run the kernel with autograder.sandbox.kernel's kernel manager for this uid "
                                    "(-1: an ordinary kernel).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
@@ -246,7 +246,7 @@ class GradingExecute(Execute):
 
 
 class AsyncSandboxKernelManager(AsyncKernelManager):
-    """autograder.sandbox's SandboxKernelManager, asynchronous: nbclient needs an async kernel client.
+    """autograder.sandbox.kernel's SandboxKernelManager, asynchronous: nbclient needs an async kernel client.
 
     With a blocking client, nbclient's wait for a cell's output blocks its event loop, so a cell that never
     finishes is never timed out (seen: an infinite loop held the grader for 15 minutes).

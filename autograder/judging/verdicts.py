@@ -4,7 +4,7 @@ A submission's kernel runs the student's code, and that code can change anything
 ``torch.allclose`` or ``isinstance``, return tensors whose ``.shape`` equals anything, swallow a test's
 ``AssertionError`` with ``sys.excepthook`` or ``get_ipython().set_custom_exc``, fake a test's printed output.
 So no verdict the kernel reports is trusted on its own. After each graded test cell, ``GradingExecute`` runs
-the test's check (a function of ``autograder/checks.py``, declared in ``autograder/assignment.py``) in the
+the test's check (a function of ``autograder/authoring/checks.py``, declared in ``autograder/assignment.py``) in the
 kernel (``kernel_code``): it builds the student's part with weights and inputs drawn from fixed seeds, runs it,
 and sends back only raw numbers (float32 arrays with their dtype and device, as base64 in a display message).
 The grader runs the same function on the reference solution in its own process (``expected``) and compares
@@ -16,7 +16,7 @@ A part that depends on others has its test cell and its check run with the refer
 dependencies (``swap_code`` before the cell, ``restore_code`` after the check: the one way they are swapped),
 so one broken part costs only its own points. The training test's check puts the trained weights into the
 reference U-Net, here in the grader, and asks the held-out slices for the mode's quality
-(``autograder.policy.training_shortfall``). That stands for the student's run only when the reference U-Net
+(``autograder.authoring.policy.training_shortfall``). That stands for the student's run only when the reference U-Net
 computes what the student's does, that is when every part passed its check; otherwise the training test
 fails too, with a message saying why (the one place where a broken part costs more than its own tests: the
 alternative, trusting the kernel's word on training, would let any submission take those points).
@@ -42,8 +42,10 @@ if TYPE_CHECKING:                                      # annotations only
     from lesson.config import TrainingConfig
 
 MIME = "application/x-unet-grader-check+json"
-CHECKS_FILE = pathlib.Path(__file__).with_name("checks.py")
+CHECKS_FILE = assignment.checks_file()
 CHECK_FAILED = "GraderCheckFailed"
+CHECK_PREAMBLE = ("the hidden tests failed: the grader's own check of this part (run after the test, with its own "
+                  "weights and inputs, judged outside your notebook) says: ")
 ATOL = RTOL = 1e-4            # the one tolerance of every check that compares values
 
 # Kernel side: this module's source, executed in a scope of its own, answers the check. Its globals are the
@@ -277,7 +279,7 @@ def training_shortfall(weights: dict, config: TrainingConfig, mode: str) -> str:
     import torch
     from data.isbi2012 import split_holdout
     from data.synthetic import load_dataset as load_isbi2012       # the real data, or a synthetic stand-in (tests)
-    from autograder.policy import MODES_WITH_A_BAR, training_shortfall as shortfall
+    from autograder.authoring.policy import MODES_WITH_A_BAR, training_shortfall as shortfall
     from lesson.training import pick_device, predict_slices
     settings = {name: int(weights.pop(f"config.{name}")) for name in ("epochs", "hidden_channels", "input_size")
                 if f"config.{name}" in weights}
@@ -302,7 +304,7 @@ def training_shortfall(weights: dict, config: TrainingConfig, mode: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _checks_source():
-    """The text of autograder/checks.py, which the kernel executes to answer a check."""
+    """The text of autograder/authoring/checks.py, which the kernel executes to answer a check."""
     return CHECKS_FILE.read_text(encoding="utf-8")
 
 

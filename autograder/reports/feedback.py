@@ -23,8 +23,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
 from autograder import assignment
-from autograder.plugins import CHECK_FAILED, CHECK_PREAMBLE
-from autograder.report import number
+from autograder.judging.verdicts import CHECK_FAILED, CHECK_PREAMBLE
+from autograder.reports.result import number
 
 
 def messages(cell: dict) -> list[str]:

@@ -10,10 +10,8 @@ import os
 import pathlib
 import shutil
 import tempfile
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:                                      # annotations only (result.py imports this module)
-    from autograder.result import Result
+from autograder.reports.result import Result, number
 
 
 def columns(test_ids: list[str]) -> list[str]:
@@ -101,11 +99,6 @@ def write_atomically(path: pathlib.Path, text: str) -> None:
     except BaseException:
         pathlib.Path(partial).unlink(missing_ok=True)
         raise
-
-
-def number(value: float) -> int | float:
-    """Scores as the CSV shows them: 5 rather than 5.0, 2.5 as it is."""
-    return int(value) if float(value).is_integer() else round(float(value), 4)
 
 
 def write_feedback(folder: pathlib.Path, result: Result, nbgrader_html: pathlib.Path | None = None) -> pathlib.Path:

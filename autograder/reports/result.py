@@ -9,7 +9,10 @@ import dataclasses
 import json
 import pathlib
 
-from autograder import report
+
+def number(value: float) -> int | float:
+    """Scores as the CSV shows them: 5 rather than 5.0, 2.5 as it is."""
+    return int(value) if float(value).is_integer() else round(float(value), 4)
 
 
 def status(problem: str | None = None, needs_manual: list[str] = (), sandbox_reason: str | None = None,
@@ -48,15 +51,15 @@ class Result:
 
     def row(self, test_ids: list[str]) -> dict:
         """The result as a row of grades.csv."""
-        row = {"student": self.student, "total": report.number(self.total),
-               "max_total": report.number(self.max_total), "mode": self.mode, "status": self.status}
-        row.update({test_id: report.number(self.scores.get(test_id, 0)) for test_id in test_ids})
+        row = {"student": self.student, "total": number(self.total),
+               "max_total": number(self.max_total), "mode": self.mode, "status": self.status}
+        row.update({test_id: number(self.scores.get(test_id, 0)) for test_id in test_ids})
         return row
 
     def line(self) -> str:
         """One line for the grader's log."""
         where = (f" on {self.host}" + (f", {self.sandbox}" if self.sandbox else "")) if self.host else ""
-        return (f"{self.student}: {report.number(self.total)}/{report.number(self.max_total)} ({self.status}) "
+        return (f"{self.student}: {number(self.total)}/{number(self.max_total)} ({self.status}) "
                 f"in {self.seconds:.1f} s{where}")
 
     def write(self, path: pathlib.Path) -> None:

@@ -11,7 +11,7 @@ import argparse
 import pathlib
 import sys
 
-from autograder import release                                      # light: no PyTorch
+from autograder.release import generate as release  # light: no PyTorch
 
 
 
@@ -76,14 +76,14 @@ def _link_options(args):
 
 
 def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from autograder.submissions import UsageError, find_submissions
+    from autograder.grading.submissions import UsageError, find_submissions
     try:
         submissions = find_submissions(args.paths)
     except UsageError as error:
         parser.error(str(error))                               # exit code 2 with the usage line
     if pathlib.Path(args.out).exists() and not pathlib.Path(args.out).is_dir():
         parser.error(f"--out {args.out} is a file, not a folder")
-    from autograder import grade as grading                    # imports nbgrader and PyTorch: only when grading
+    from autograder.grading import grade as grading  # imports nbgrader and PyTorch: only when grading
     if args.cluster:
         return grade_on_cluster(args, submissions)
     mode = grading.resolve_mode(args.mode)
@@ -104,8 +104,8 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def grade_on_cluster(args: argparse.Namespace, submissions: list) -> int:
-    from autograder import cluster
-    from autograder.submissions import UsageError
+    from autograder.grading import cluster
+    from autograder.grading.submissions import UsageError
     try:
         return cluster.main(args.cluster, submissions, args.out, mode=args.mode, workers=args.workers,
                             timeout=args.timeout, sandbox=args.sandbox)
@@ -116,7 +116,7 @@ def grade_on_cluster(args: argparse.Namespace, submissions: list) -> int:
 
 def sandbox_limits(args: argparse.Namespace):
     """The sandbox's Limits, with the command line's disk quota."""
-    from autograder.sandbox import Limits
+    from autograder.sandbox.kernel import Limits
     return Limits(disk_bytes=int(args.disk_quota * 2**30))
 
 

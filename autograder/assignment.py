@@ -1,8 +1,9 @@
 """The assignment, declared once: its parts, their solution cells, their tests, points and checks.
 
-Everything else derives from this table: the reference loader (``solutions/reference.py``), the normaliser
-that finds solution cells without metadata, the grader's checks (``verdicts.py``), the release's and the
-README's parts tables and the test suite. A test (``tests/test_assignment.py``) proves that the source
+Everything in the grader derives from this table: the normaliser that finds solution cells without metadata,
+the grader's verdicts (``judging/verdicts.py``), the release's and the README's parts tables and the test
+suite. (The reference loader, ``solutions/reference.py``, reads the source notebook's own metadata: the
+authored solution does not depend on the grader.) A test (``tests/test_assignment.py``) proves that the source
 notebook agrees with it: the same grade ids, points and order. Changing a test's points is one edit here and
 the same edit in the source notebook's cell metadata.
 """
@@ -12,8 +13,16 @@ import ast
 import dataclasses
 import functools
 import importlib
+import importlib.util
 import pathlib
 from typing import Callable
+
+CHECKS = "autograder.authoring.checks"     # the module of the hidden checks: one function per graded test
+
+
+def checks_file() -> pathlib.Path:
+    """The checks' source file, found without importing it (it imports PyTorch; the kernel is sent its text)."""
+    return pathlib.Path(importlib.util.find_spec(CHECKS).origin)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,14 +31,14 @@ class Test:
 
     grade_id: str            # the test cell's nbgrader grade_id
     points: int
-    check: str               # the hidden test: the name of a function of autograder/checks.py, run in the kernel
+    check: str               # the hidden test: the name of a function of CHECKS, run in the kernel
                              # and here; its docstring says what the specification asks
     kind: str                # how its results are compared: "shape", "values", "crop" or "training"
 
     @property
     def function(self) -> Callable:
-        """The check itself (importing autograder/checks.py, and so PyTorch, only when it is needed)."""
-        return getattr(importlib.import_module("autograder.checks"), self.check)
+        """The check itself (importing the checks' module, and so PyTorch, only when it is needed)."""
+        return getattr(importlib.import_module(CHECKS), self.check)
 
     @property
     def asks(self) -> str:
@@ -113,6 +122,6 @@ def markdown_table() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _docstrings() -> dict[str, str]:
-    """{check name: docstring} of autograder/checks.py, read from its text (no PyTorch needed to say what it asks)."""
-    tree = ast.parse(pathlib.Path(__file__).with_name("checks.py").read_text(encoding="utf-8"))
+    """{check name: docstring} of the checks, read from their text (no PyTorch needed to say what it asks)."""
+    tree = ast.parse(checks_file().read_text(encoding="utf-8"))
     return {node.name: ast.get_docstring(node) or "" for node in tree.body if isinstance(node, ast.FunctionDef)}

@@ -25,7 +25,7 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from autograder.course import RELEASE_NOTEBOOK  # noqa: E402
+from autograder.release.course import RELEASE_NOTEBOOK  # noqa: E402
 from tests.catalogue import Variant, write  # noqa: E402
 
 
@@ -50,8 +50,8 @@ STAGES = ("reading the submission", "course and sandbox set-up", "worker start",
 def breakdown(scratch, mode):
     """Where one submission's time goes, per stage (Result.timings), for a complete correct submission and for
     the blank release (the fixed overhead), graded one at a time, sandboxed where it works."""
-    from autograder import grade
-    from autograder.submissions import find_submissions
+    from autograder.grading import grade
+    from autograder.grading.submissions import find_submissions
     folder = pathlib.Path(scratch) / "breakdown"
     write(Variant("complete"), folder)
     write(Variant("blank", edit=lambda notebook: json.loads(RELEASE_NOTEBOOK.read_text())), folder)

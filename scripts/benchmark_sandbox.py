@@ -24,6 +24,16 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def sandbox_module():
+    """The timed checkout's sandbox module: the stage folder's kernel module, or in a checkout from before the
+    stage folders the one sandbox module at the package's root."""
+    import importlib
+    try:
+        return importlib.import_module("autograder.sandbox.kernel")
+    except ModuleNotFoundError:
+        return importlib.import_module("autograder.sandbox")
+
+
 def timed(function, runs):
     times = []
     for _ in range(runs):
@@ -40,7 +50,7 @@ def show(label, times):
 
 
 def quota_options(work, disk_bytes, runs):
-    from autograder import sandbox
+    sandbox = sandbox_module()
     limits = sandbox.Limits(disk_bytes=disk_bytes)
 
     def host_tmpfs():
@@ -71,7 +81,7 @@ def quota_options(work, disk_bytes, runs):
 
 
 def sandbox_runs(work, runs):
-    from autograder import sandbox
+    sandbox = sandbox_module()
     argv = [sys.executable, "-c", "import json"]
     direct = show("python -c 'import json', no sandbox", timed(lambda: subprocess.run(argv, check=True), runs))
     slot = iter(range(runs))
@@ -101,14 +111,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20, help="repetitions of each measurement (default 20)")
     parser.add_argument("--repo", type=pathlib.Path, default=REPO_ROOT,
-                        help="the checkout whose autograder/sandbox.py is timed (default: this one)")
+                        help="the checkout whose autograder/sandbox/kernel.py is timed (default: this one)")
     parser.add_argument("--disk-quota", type=float, default=2.0, metavar="GIB", help="scratch size (default 2)")
     args = parser.parse_args()
     sys.path.insert(0, str(args.repo.resolve()))
     print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="unet-sandbox-benchmark-") as work:
         work = pathlib.Path(work)
-        from autograder import sandbox
+        sandbox = sandbox_module()
         if hasattr(sandbox, "mount_scratch"):
             quota_options(work, int(args.disk_quota * 2**30), args.runs)
         sandbox_runs(work, args.runs)

@@ -26,7 +26,7 @@ import textwrap
 
 import nbformat
 
-from autograder.course import RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK
+from autograder.release.course import RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK
 from data.synthetic import with_stand_in
 from tests.notebook_runner import find_real_data_dir
 
@@ -45,7 +45,7 @@ class Variant:
     raw: bytes = None                                       # the file's bytes, for files that are not notebooks
     path: str = None                                        # where it goes, relative to the batch folder
     student: str = None                                     # the id the grader must give it (default: name)
-    mistakes: tuple = ()                                    # known mistakes (autograder/mistakes.py) it must be told
+    mistakes: tuple = ()                                    # known mistakes (autograder/authoring/mistakes.py) it must be told
     needs: str = None                                       # "cgroup": graded only where the sandbox has one
 
     def file(self):

@@ -33,8 +33,8 @@ def data_env(real_data_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sandbox_status():
-    """Whether the grader's sandbox runs here (autograder.sandbox.probe), and which limits hold."""
-    from autograder.sandbox import probe
+    """Whether the grader's sandbox runs here (autograder.sandbox.kernel.probe), and which limits hold."""
+    from autograder.sandbox.kernel import probe
     return probe()
 
 

@@ -1,4 +1,4 @@
-"""Grading on a Dask distributed cluster (autograder/cluster.py), on real LocalClusters of 2 worker processes.
+"""Grading on a Dask distributed cluster (autograder/grading/cluster.py), on real LocalClusters of 2 worker processes.
 
 * One small batch (the reference, a buggy submission, a file that is not a notebook) through the command line
   with --cluster local: the rows the catalogue expects of the local grader (tests/test_grading.py checks the
@@ -13,9 +13,9 @@ import os
 import dask
 import pytest
 
-from autograder import cluster
+from autograder.grading import cluster
 from autograder.__main__ import main
-from autograder.submissions import UsageError, find_submissions
+from autograder.grading.submissions import UsageError, find_submissions
 from tests.catalogue import CATALOGUE, Variant, write
 from tests.test_grading import check_row, grade, read_rows
 

@@ -1,6 +1,7 @@
 """The cluster grader's pieces, without a cluster (the end-to-end runs are in test_cluster.py, marked slow)."""
-from autograder import assignment, cluster
-from autograder.result import Result
+from autograder import assignment
+from autograder.grading import cluster
+from autograder.reports.result import Result
 
 
 class Finished:

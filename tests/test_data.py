@@ -376,7 +376,7 @@ def test_synthetic_command_line(tmp_path, capsys):
 
 def notebook_with_the_loader():
     """The cells of the release up to its load-data cell, as plain JSON (an nbformat 4.4 copy: no cell ids)."""
-    from autograder.course import RELEASE_NOTEBOOK
+    from autograder.release.course import RELEASE_NOTEBOOK
     notebook = json.loads(RELEASE_NOTEBOOK.read_text())
     ids = [cell["id"] for cell in notebook["cells"]]
     return notebook, ids.index("data-module")

@@ -1,4 +1,4 @@
-"""The report a student reads and the class view (autograder/feedback.py, autograder/report.py), without a kernel."""
+"""The report a student reads and the class view (autograder/reports/feedback.py, autograder/reports/report.py), without a kernel."""
 import base64
 import csv
 import io
@@ -7,10 +7,11 @@ import os
 import nbformat
 import pytest
 
-from autograder import assignment, report
-from autograder.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
-from autograder.plugins import CHECK_FAILED, CHECK_PREAMBLE, error_output
-from autograder.result import Result
+from autograder import assignment
+from autograder.reports import report
+from autograder.reports.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
+from autograder.grading.plugins import CHECK_FAILED, CHECK_PREAMBLE, error_output
+from autograder.reports.result import Result
 from tests.catalogue import fill
 
 

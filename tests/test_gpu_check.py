@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from benchmarks import gpu_check
-from autograder.course import REPO_ROOT
+from autograder.release.course import REPO_ROOT
 
 
 @pytest.mark.slow

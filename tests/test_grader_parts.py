@@ -8,10 +8,11 @@ import sys
 import nbformat
 import pytest
 
-from autograder import grade, normalise, report, submissions, worker
-from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
-from autograder.plugins import GradingExecute, _scrub
-from autograder.result import Result, status
+from autograder.grading import grade, normalise, submissions, worker
+from autograder.reports import report
+from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.grading.plugins import GradingExecute, _scrub
+from autograder.reports.result import Result, status
 from tests.catalogue import (CROP_SQUARE_ONLY, build, colab_saved, duplicate_tests, fill, retype_tests,
                              strip_metadata, tag_tests, Variant)
 
@@ -71,7 +72,7 @@ def test_command_line_usage_errors_exit_2_with_a_message(tmp_path):
 
 
 def test_sandbox_is_used_when_it_works_and_never_pretended(monkeypatch):
-    from autograder import sandbox
+    from autograder.sandbox import kernel as sandbox
     asked = []
     monkeypatch.setattr(sandbox, "probe", lambda limits=None, gpu=False: asked.append(gpu) or sandbox.Status(True, "bubblewrap"))
     assert grade.use_sandbox("auto", "quick") == (True, "bubblewrap")
@@ -318,9 +319,9 @@ def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monke
 def test_training_check_full_mode_asks_for_the_real_runs_settings_and_quality(monkeypatch, data_env):
     """The grader's training check (verdicts.training_shortfall): the kernel's settings must be the mode's (in
     full mode the course's real run), and the held-out prediction must meet the mode's bar."""
-    import autograder.policy
+    import autograder.authoring.policy
     import lesson.training
-    from autograder import verdicts
+    from autograder.judging import verdicts
     from lesson.config import read_config
     monkeypatch.setenv("UNET_DATA_DIR", data_env["UNET_DATA_DIR"])
     full = read_config({})                                               # full mode: the course's recipe
@@ -330,7 +331,7 @@ def test_training_check_full_mode_asks_for_the_real_runs_settings_and_quality(mo
         return {**weights, **{f"config.{name}": getattr(full, name) for name in ("epochs", "hidden_channels", "input_size")},
                 **{f"config.{name}": value for name, value in settings.items()}}
     monkeypatch.setattr(lesson.training, "predict_slices", lambda model, images, device=None: images * 0.0)
-    monkeypatch.setattr(autograder.policy, "training_shortfall", lambda labels, prediction, mode: f"{mode} bar not met")
+    monkeypatch.setattr(autograder.authoring.policy, "training_shortfall", lambda labels, prediction, mode: f"{mode} bar not met")
     assert verdicts.training_shortfall(answer(), full, "full") == "full bar not met"
     assert "changed after the settings cell: {'epochs': 20}" in verdicts.training_shortfall(answer(epochs=20), full, "full")
     assert verdicts.training_shortfall(answer(), full, "smoke") == ""               # smoke mode: no bar

@@ -3,7 +3,7 @@
 Two batches, each graded once per test session by the command line itself:
 * every catalogue submission in smoke mode (the cheap training setting; the training test checks only that
   training ran), with --workers 2, a 30 s cell limit (the memory bomb needs some 12 s to fill 4 GiB) and each
-  kernel in the sandbox (autograder/sandbox.py), while a network canary listens;
+  kernel in the sandbox (autograder/sandbox/kernel.py), while a network canary listens;
 * a few complete submissions in quick mode, the mode graders use without a GPU, training check included,
   without the sandbox (as full mode runs on a GPU machine).
 Together they take about 4-5 minutes of the suite on 2 cores.
@@ -23,10 +23,11 @@ import threading
 import nbformat
 import pytest
 
-from autograder import assignment, checks
-from autograder.course import SOURCE_NOTEBOOK
-from autograder.release import inlined_module
-from autograder.sandbox import Limits, cgroup_layout
+from autograder import assignment
+from autograder.authoring import checks
+from autograder.release.course import SOURCE_NOTEBOOK
+from autograder.release.generate import inlined_module
+from autograder.sandbox.kernel import Limits, cgroup_layout
 from tests.catalogue import (CANARY_PORT, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores,
                              processes_named, write)
 
@@ -36,7 +37,7 @@ CHECKS_SOURCE = pathlib.Path(checks.__file__).read_text()
 
 
 def check_code_lines():
-    """The lines of the hidden checks' code (autograder/checks.py), without their docstrings: those say what the
+    """The lines of the hidden checks' code (autograder/authoring/checks.py), without their docstrings: those say what the
     specification asks, and the feedback quotes them on purpose."""
     tree = ast.parse(CHECKS_SOURCE)
     said = {line.strip() for node in ast.walk(tree) if isinstance(node, (ast.Module, ast.FunctionDef))

@@ -6,8 +6,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import policy
-from autograder.course import SOURCE_NOTEBOOK
+from autograder.authoring import policy
+from autograder.release.course import SOURCE_NOTEBOOK
 
 
 def training_test_source():
@@ -68,7 +68,7 @@ def test_training_test_of_a_tiny_run_checks_only_that_it_finished(monkeypatch):
 
 
 def test_training_test_states_the_quick_bar_of_the_grader():
-    """The notebook states the bar in plain numbers; they are the grader's quick bar (autograder/policy.py)."""
+    """The notebook states the bar in plain numbers; they are the grader's quick bar (autograder/authoring/policy.py)."""
     source = training_test_source()
     assert "### BEGIN HIDDEN TESTS" not in source and "training_shortfall" not in source
     assert f"baseline[name] + {policy.QUICK_RUN_MARGIN}" in source

@@ -1,9 +1,11 @@
-"""The mistake library (autograder/mistakes.py) and its fingerprints: each mistake is a real edit of the
+"""The mistake library (autograder/authoring/mistakes.py) and its fingerprints: each mistake is a real edit of the
 reference, tells itself apart from the specification, and is named when a submission makes it."""
 import pytest
 
-from autograder import assignment, fingerprints, mistakes, verdicts
-from autograder.plugins import diagnosis
+from autograder import assignment
+from autograder.judging import fingerprints, verdicts
+from autograder.authoring import mistakes
+from autograder.grading.plugins import diagnosis
 from tests.catalogue import CATALOGUE, module_code
 from tests.test_verdicts import kernel, reference_namespace  # noqa: F401 (a fixture)
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from tests.notebook_runner import (SHORT_RUN_ENV, cell_error, execute, grade_id, is_graded_test, last_json,
                                    runnable_copy)
 

@@ -1,9 +1,9 @@
-"""Tests of autograder/policy.py: the held-out quality the grader asks of a training run, per mode."""
+"""Tests of autograder/authoring/policy.py: the held-out quality the grader asks of a training run, per mode."""
 
 import numpy as np
 import pytest
 
-from autograder.policy import MODES_WITH_A_BAR, QUICK_GRADING, SMOKE_GRADING, training_shortfall
+from autograder.authoring.policy import MODES_WITH_A_BAR, QUICK_GRADING, SMOKE_GRADING, training_shortfall
 from lesson.config import environment_for, read_config
 from tests.cell_grids import cell_grid
 

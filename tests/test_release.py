@@ -7,9 +7,11 @@ import sys
 import nbformat
 import pytest
 
-from autograder import assignment, checks, release
+from autograder import assignment
+from autograder.authoring import checks
+from autograder.release import generate as release
 from autograder.assignment import SOLUTION_IDS
-from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from tests.notebook_runner import runnable_copy
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)

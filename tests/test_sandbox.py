@@ -17,8 +17,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder import cgroup
-from autograder.sandbox import (KERNEL_NAME, SANDBOX_UID_BASE, Limits, Sandbox, SandboxKernelManager, describe, disk_note,
+from autograder.sandbox import cgroup
+from autograder.sandbox.kernel import (KERNEL_NAME, SANDBOX_UID_BASE, Limits, Sandbox, SandboxKernelManager, describe, disk_note,
                                 gpu_devices, gpu_libraries, gpu_mounts, is_out_of_space, wrap)
 from tests.catalogue import processes_named
 
@@ -369,7 +369,7 @@ def test_sandboxes_set_up_at_once_all_get_their_cgroup(with_cgroup, tmp_path):
 
 
 def test_the_cells_that_ran_out_of_space_are_named_in_order():
-    from autograder.worker import limits_hit
+    from autograder.grading.worker import limits_hit
     outputs = {"fine": [nbformat.v4.new_output("stream", name="stdout", text="wrote 1 GiB\n")],
                "raised": [nbformat.v4.new_output("error", ename="OSError", evalue="[Errno 28] No space left on device",
                                                  traceback=[])],

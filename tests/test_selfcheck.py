@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assignment, mistakes, verdicts, visible_prints
-from autograder.course import RELEASE_NOTEBOOK
+from autograder import assignment
+from autograder.authoring import mistakes
+from autograder.judging import verdicts
+from autograder.release import visible_prints
+from autograder.release.course import RELEASE_NOTEBOOK
 from lesson import selfcheck
 from tests.catalogue import ATTACKS, CATALOGUE, module_code
 
@@ -143,7 +146,7 @@ def test_every_bug_of_the_catalogue_fails_a_visible_test_that_names_it(variant):
 
 @pytest.mark.parametrize("mistake", mistakes.MISTAKES, ids=lambda mistake: mistake.name)
 def test_every_mistake_of_the_library_is_named_by_a_visible_test_of_its_part(mistake):
-    from autograder.fingerprints import solutions_code
+    from autograder.judging.fingerprints import solutions_code
     part = assignment.part(mistake.part)
     outcomes = run_visible_tests(solutions_code(mistake))
     named = [grade_id for grade_id, error in outcomes.items() if f"{mistake.name} (the specification asks" in error]

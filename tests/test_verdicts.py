@@ -1,4 +1,4 @@
-"""The grader's own checks (autograder/verdicts.py), without a Jupyter kernel: the kernel's side runs in an
+"""The grader's own checks (autograder/judging/verdicts.py), without a Jupyter kernel: the kernel's side runs in an
 IPython shell in this process, its display message is captured, and the grader's side judges it."""
 import base64
 import json
@@ -9,7 +9,8 @@ import pytest
 import torch
 from IPython.core.interactiveshell import InteractiveShell
 
-from autograder import assignment, verdicts
+from autograder import assignment
+from autograder.judging import verdicts
 from solutions.reference import load_reference
 from tests.catalogue import CROP_CORNER, CROP_FLOAT64, EXPANDING_KEYWORDS, UNET_KEYWORDS, _code, module_code
 

@@ -3,7 +3,7 @@
 Each check takes a namespace (the student's kernel namespace, or the reference solution's) and builds that
 namespace's part with weights and inputs drawn from fixed seeds, runs it, and returns raw results
 {description: tensor}. The grader runs a check twice: in the student's kernel, where this module's own source
-is sent and executed (``autograder/verdicts.py``), and in its own process on the reference solution; then it
+is sent and executed (``autograder/judging/verdicts.py``), and in its own process on the reference solution; then it
 compares the two outside the kernel. Nothing here may import from this repository: the module travels alone.
 
 A part that depends on others is checked, and its test cell run, with correct versions of its dependencies

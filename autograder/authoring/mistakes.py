@@ -5,7 +5,7 @@ solution cell of its part). The
 grader runs a failed test's check on every mistake of the test's part, as on the reference, and compares
 fingerprints (``fingerprints.py``): a mistake whose fingerprint matches the student's answer is named, with
 what the specification asks instead. ``python -m autograder release`` writes the fingerprints of the
-specification and of every mistake into ``autograder/fingerprints.json``.
+specification and of every mistake into ``autograder/judging/fingerprints.json``.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 This is the grader's, not the lesson's: none of it ships in the student's notebook. The notebook's training
 test states the quick bar in plain numbers (the loss falls by 10% or more; held-out V_rand and V_info at least
 0.3 above all-interior's; held-out cross-entropy below 0.6 nats); ``training_shortfall`` is the grader's own
-judgement of the trained weights, per mode, outside the student's kernel (``autograder.verdicts``).
+judgement of the trained weights, per mode, outside the student's kernel (``autograder.judging.verdicts``).
 """
 from __future__ import annotations
 

@@ -34,10 +34,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
-from autograder import assignment, grade, report
-from autograder.result import Result, status
-from autograder.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
-from autograder.submissions import Submission, UsageError
+from autograder import assignment
+from autograder.grading import grade
+from autograder.reports import report
+from autograder.reports.result import Result, status
+from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.grading.submissions import Submission, UsageError
 
 if TYPE_CHECKING:                                      # annotations only: distributed is imported when used
     from distributed import Client

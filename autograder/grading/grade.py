@@ -8,7 +8,7 @@ How one submission is graded (``Session.grade_one``):
 2. A copy of a template course (made once per batch by ``nbgrader generate_assignment``, so its gradebook
    holds the source's cells, checksums and hidden tests) receives it as nbgrader's
    ``submitted/<student>/UNet_Assignment/UNet_Assignment.ipynb``.
-3. ``python -m autograder.worker`` runs nbgrader's ``autograde`` and ``generate_feedback`` there, in a
+3. ``python -m autograder.grading.worker`` runs nbgrader's ``autograde`` and ``generate_feedback`` there, in a
    process of its own with a hard time limit, and the kernel gets a fresh checkpoint folder, seeded
    random generators and an output cap (``PREAMBLE``) and the mode's UNET_* settings.
 4. The worker reads the scores back from that course's gradebook with nbgrader's ``Gradebook`` API and
@@ -38,16 +38,19 @@ import time
 import nbformat
 from typing import TYPE_CHECKING
 
-from autograder import assignment, normalise, report, verdicts
-from autograder.result import Result, status
-from autograder.submissions import Submission
-from autograder.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
+from autograder import assignment
+from autograder.grading import normalise
+from autograder.reports import report
+from autograder.judging import verdicts
+from autograder.reports.result import Result, status
+from autograder.grading.submissions import Submission
+from autograder.release.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
                                run_nbgrader)
-from autograder.policy import QUICK_GRADING, SMOKE_GRADING
+from autograder.authoring.policy import QUICK_GRADING, SMOKE_GRADING
 from lesson.config import environment_for
 
 if TYPE_CHECKING:                                      # annotations only: the sandbox is imported when used
-    from autograder import sandbox
+    from autograder.sandbox import kernel as sandbox
 
 # Run in every kernel before the notebook's first cell (see preamble()): seeds, so that a submission's row never
 # changes, and a cap on what each cell may print, applied inside the kernel so that 200 MB of print() never
@@ -95,7 +98,7 @@ EXPECTED = "expected.pickle"      # in the template course: the reference's answ
 @dataclasses.dataclass(frozen=True)
 class Mode:
     name: str
-    settings: dict            # UNET_* run settings (autograder/policy.py); {} is the course's real run
+    settings: dict            # UNET_* run settings (autograder/authoring/policy.py); {} is the course's real run
     long_cell_timeout: int    # seconds for each of LONG_CELLS
     description: str
 
@@ -142,7 +145,7 @@ class Session:
         self.mode = MODES[mode]
         self.timeout = timeout
         self.threads = max(1, threads)               # each kernel's threads
-        self.sandbox = sandbox                       # run each kernel in autograder.sandbox (bubblewrap)
+        self.sandbox = sandbox                       # run each kernel in autograder.sandbox.kernel (bubblewrap)
         self.sandbox_reason = "" if sandbox else (sandbox_reason or "not requested")   # why not, in every row
         self.max_output_bytes = max_output_bytes
         self.log = log
@@ -282,11 +285,11 @@ class Session:
     def _sandbox(self, course, slot):
         """Set up the sandboxed kernel of one submission; returns its sandbox.Sandbox (close it when done).
 
-        The kernel runs in autograder.sandbox as uid SANDBOX_UID_BASE + slot, sees the Python environment and
+        The kernel runs in autograder.sandbox.kernel as uid SANDBOX_UID_BASE + slot, sees the Python environment and
         the data read-only (and in full mode the GPU) and writes only `course`/kernel, a tmpfs of the disk
         quota; only the settings of kernel_settings() reach it.
         """
-        from autograder import sandbox
+        from autograder.sandbox import kernel as sandbox
         scratch = course / "kernel"
         settings = self.kernel_settings(scratch / "checkpoints")
         settings["MPLCONFIGDIR"] = str(scratch / ".matplotlib")
@@ -310,12 +313,12 @@ class Session:
         return len(LONG_CELLS) * max(self.timeout, self.mode.long_cell_timeout) + other_cells * self.timeout + 300
 
     def run_worker(self, job_path: pathlib.Path, course: pathlib.Path, job: dict, env: dict, tag: object = None) -> str:
-        """Run ``python -m autograder.worker`` on the job; "" when it wrote its result, else what went wrong."""
+        """Run ``python -m autograder.grading.worker`` on the job; "" when it wrote its result, else what went wrong."""
         log_path = course / "worker.log"
         job["launched_at"] = time.time()
         pathlib.Path(job_path).write_text(json.dumps(job, indent=1))
         with open(log_path, "w") as log:
-            process = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(job_path)], cwd=REPO_ROOT,
+            process = subprocess.Popen([sys.executable, "-m", "autograder.grading.worker", str(job_path)], cwd=REPO_ROOT,
                                        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             with self._lock:
                 self._running.setdefault(tag, set()).add(process)
@@ -405,7 +408,7 @@ def use_sandbox(requested: str, mode: str, limits: sandbox.Limits | None = None)
     auto, on or off. In full mode the sandbox shows the kernel the GPU (sandbox.gpu_mounts)."""
     if requested == "off":
         return False, "--sandbox off"
-    from autograder import sandbox
+    from autograder.sandbox import kernel as sandbox
     status = sandbox.probe(limits, gpu=mode == "full")
     return status.available, status.reason
 

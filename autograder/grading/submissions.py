@@ -18,7 +18,7 @@ import dataclasses
 import pathlib
 import re
 
-from autograder.course import ASSIGNMENT
+from autograder.release.course import ASSIGNMENT
 
 _ASSIGNMENT_FILE = re.compile(rf"^(Copy of )?{re.escape(ASSIGNMENT)}( \(\d+\))?$", re.IGNORECASE)
 

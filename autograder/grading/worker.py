@@ -1,4 +1,4 @@
-"""Grade one submission inside its own nbgrader course folder: ``python -m autograder.worker JOB.json``.
+"""Grade one submission inside its own nbgrader course folder: ``python -m autograder.grading.worker JOB.json``.
 
 Run by ``grade.py`` in a subprocess per submission (so that a hung or crashing grading can be stopped
 without taking the batch down). It runs nbgrader's own ``autograde`` and ``generate_feedback`` through
@@ -28,12 +28,13 @@ from traitlets.config import Config
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder import assignment, sandbox
-from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK
-from autograder.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
-from autograder.plugins import (KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode,
+from autograder import assignment
+from autograder.sandbox import kernel as sandbox
+from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK
+from autograder.reports.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
+from autograder.grading.plugins import (KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode,
                                 mistakes_found)
-from autograder.result import Result, status
+from autograder.reports.result import Result, status
 
 # Anything a test cell prints on stderr (PyTorch's warnings, logging, tqdm) is dropped before scoring: a
 # test's verdict is its asserts. nbgrader's default scores any stderr output as a failure.
@@ -69,7 +70,7 @@ def nbgrader_config(job: dict) -> Config:
     c.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, ClearHiddenTests, LeaveOutCarriedCode, ShrinkFigures,
                                         FeedbackBanner, CSSHTMLHeaderPreprocessor]
     c.LeaveOutCarriedCode.carried = carried_cells(nbformat.read(RELEASE_NOTEBOOK, as_version=4))
-    if job.get("sandbox"):                               # the kernel of autograder.sandbox, over Unix sockets
+    if job.get("sandbox"):                               # the kernel of autograder.sandbox.kernel, over Unix sockets
         runtime = pathlib.Path(job["sandbox"]["runtime"])
         c.GradingExecute.kernel_name = job["sandbox"]["kernel_name"]
         c.GradingExecute.sandbox_uid = job["sandbox"]["uid"]

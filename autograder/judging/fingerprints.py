@@ -5,9 +5,9 @@ A fingerprint of one result is its shape, its dtype and three numbers: the sum, 
 a position-weighted sum of its values (so that a window of an image taken from the wrong place differs), or
 the error it raised (the sums are ``lesson/selfcheck.py``'s, which the notebook's visible tests use). These
 are the hidden checks' fingerprints: they stay with the grader; the visible tests' own are in
-``lesson/selfcheck.py`` (``autograder/visible_prints.py``).
+``lesson/selfcheck.py`` (``autograder/release/visible_prints.py``).
 
-``python -m autograder release`` writes them to ``autograder/fingerprints.json`` with a digest of everything
+``python -m autograder release`` writes them to ``autograder/judging/fingerprints.json`` with a digest of everything
 they are made from (the checks, the mistakes, the reference solutions); ``release --check`` fails when the
 digest is stale.
 """
@@ -21,11 +21,11 @@ import pathlib
 
 import numpy as np
 
-from autograder import assignment, mistakes
+from autograder import assignment
+from autograder.authoring import mistakes
 from lesson import selfcheck
 
-HERE = pathlib.Path(__file__).parent
-PATH = HERE / "fingerprints.json"
+PATH = pathlib.Path(__file__).with_name("fingerprints.json")
 
 
 def of_result(value: np.ndarray, with_values: bool = True) -> list:
@@ -54,9 +54,9 @@ def same(one: dict, other: dict) -> bool:
 
 def digest() -> str:
     """A digest of what the fingerprints are made from: the checks, the mistakes, this module and the solutions."""
-    from autograder import verdicts
-    text = "".join((HERE / name).read_text(encoding="utf-8") for name in ("checks.py", "mistakes.py", "mistakes.toml",
-                                                                     "fingerprints.py"))
+    from autograder.judging import verdicts
+    made_from = (assignment.checks_file(), mistakes.__file__, mistakes.TABLE, __file__)
+    text = "".join(pathlib.Path(path).read_text(encoding="utf-8") for path in made_from)
     text += inspect.getsource(selfcheck.sums)                       # what the stored numbers are
     text += json.dumps(verdicts._solutions(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -64,7 +64,7 @@ def digest() -> str:
 
 def compute() -> dict:
     """{"digest", "tests": {grade_id: {"specification": [print, ...], "mistakes": {name: print}}}} for every part test."""
-    from autograder import verdicts
+    from autograder.judging import verdicts
     tests = {}
     for grade_id in assignment.PART_TESTS:
         part = assignment.part_of(grade_id)
@@ -78,7 +78,7 @@ def compute() -> dict:
 
 def solutions_code(mistake: mistakes.Mistake | None = None) -> str:
     """The reference solution's code, every part in one text, with `mistake` (if any) made in its part."""
-    from autograder import verdicts
+    from autograder.judging import verdicts
     solutions = dict(verdicts._solutions())
     if mistake is not None:
         solution_id = assignment.part(mistake.part).solution_id

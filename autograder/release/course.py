@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 ASSIGNMENT = "UNet_Assignment"
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCE_NOTEBOOK = REPO_ROOT / "solutions" / f"{ASSIGNMENT}.ipynb"
 RELEASE_NOTEBOOK = REPO_ROOT / f"{ASSIGNMENT}.ipynb"
 

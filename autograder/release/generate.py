@@ -29,9 +29,11 @@ import tempfile
 
 import nbformat
 
-from autograder import assignment, fingerprints, visible_prints
-from autograder.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
-from autograder.report import write_atomically as write_text_atomically
+from autograder import assignment
+from autograder.judging import fingerprints
+from autograder.release import visible_prints
+from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
+from autograder.reports.report import write_atomically as write_text_atomically
 
 INLINE_KEY = "unet_course"
 DEFAULT_REPO, DEFAULT_BRANCH = "unet-course/unet-isbi2012", "main"

@@ -2,7 +2,7 @@
 
 Each graded test cell of a part collects its results in a ``with compare_with_specification(test) as results:``
 block (``lesson/selfcheck.py``). ``python -m autograder release`` runs every such cell of the source notebook
-here, on the reference solution and on each known mistake of the cell's part (``autograder/mistakes.toml``),
+here, on the reference solution and on each known mistake of the cell's part (``autograder/authoring/mistakes.toml``),
 records the fingerprints of the results the block collects (or the error raised in it), and writes them at the end of ``lesson/selfcheck.py``, which the notebook carries.
 Answers that any correct ``crop`` may give count as the specification's: either middle offset on an odd margin,
 for the crop's own tests and for the parts that call it. A mistake is stored for a test only where its answer
@@ -20,9 +20,11 @@ import re
 
 import nbformat
 
-from autograder import assignment, fingerprints, mistakes, verdicts
-from autograder.course import REPO_ROOT, SOURCE_NOTEBOOK
-from autograder.report import write_atomically
+from autograder import assignment
+from autograder.judging import fingerprints, verdicts
+from autograder.authoring import mistakes
+from autograder.release.course import REPO_ROOT, SOURCE_NOTEBOOK
+from autograder.reports.report import write_atomically
 from lesson import selfcheck
 
 PATH = REPO_ROOT / "lesson" / "selfcheck.py"        # where they are written, at its end

@@ -13,7 +13,7 @@ While the kernel runs, student code
   mounted by the grader for this sandbox alone (a full disk is ENOSPC, as on a real one) and unmounted
   when it closes, whatever happened;
 - has bounded memory and tasks as a whole, page cache and tmpfs included, where a cgroup can be made
-  (autograder/cgroup.py; its memory limit is `memory_bytes + disk_bytes`, since the scratch's files are
+  (autograder/sandbox/cgroup.py; its memory limit is `memory_bytes + disk_bytes`, since the scratch's files are
   memory), and in any case bounded memory per process (RLIMIT_DATA, CPU modes only: it would count the GPU
   driver's huge virtual mappings), processes (RLIMIT_NPROC) and file size (RLIMIT_FSIZE);
 - cannot outlive its kernel: the sandbox's pid namespace ends with the kernel, and closing the sandbox
@@ -40,7 +40,7 @@ import sys
 from jupyter_client.manager import KernelManager
 from traitlets import Integer
 
-from autograder import cgroup
+from autograder.sandbox import cgroup
 
 SANDBOX_UID_BASE = 61000                 # sandbox n runs as uid 61000 + n: no such user owns any file
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
@@ -376,7 +376,7 @@ class SandboxKernelManager(KernelManager):
     """A KernelManager whose connection file the sandbox's user may read (jupyter_client writes it 0600).
 
     Configure with `sandbox_uid` and the "ipc" transport, e.g. in an nbgrader config:
-    c.Execute.kernel_manager_class = "autograder.sandbox.SandboxKernelManager"
+    c.Execute.kernel_manager_class = "autograder.sandbox.kernel.SandboxKernelManager"
     """
 
     sandbox_uid = Integer(-1, help="uid of the sandbox's user; -1 leaves the file alone").tag(config=True)

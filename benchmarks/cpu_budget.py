@@ -67,7 +67,7 @@ def run(argv=None, volumes=None):
     started = time.perf_counter()
     flipped = predict_slices(model, holdout_images, flips=True)
     flips_seconds = time.perf_counter() - started
-    from benchmarks.training_speed import machine
+    from benchmarks.machine import machine
     steps_per_epoch = len(losses) // config.epochs
     result = {"benchmark": "cpu_budget", "command": "python -m benchmarks.cpu_budget " + " ".join(argv),
               "machine": machine(pick_device(config.device), model, config.precision), "config": vars(config), "steps": len(losses),

@@ -50,7 +50,7 @@ TINY = {"epochs": 2, "hidden_channels": 4, "input_size": 144, "learning_rate": 3
 
 def settings(tiny):
     """The run's sizes: the course's recipe, or the tiny one of --tiny."""
-    from autograder.policy import SMOKE_GRADING
+    from autograder.authoring.policy import SMOKE_GRADING
     if tiny:
         return {"config": TINY, "loop_px": 144, "loop_steps": 4, "loop_block": 1, "scored_slices": 1,
                 "notebook_env": SMOKE_GRADING, "grading_mode": "smoke", "grading_workers": 2, "cell_timeout": 300,
@@ -286,7 +286,7 @@ def parse_args(argv=None):
 
 def run(argv=None):
     """Run the five steps; returns the result dict (also written as JSON and markdown)."""
-    from benchmarks.training_speed import device_tag, machine
+    from benchmarks.machine import device_tag, machine
     from lesson.config import read_config
     from solutions.reference import load_reference
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -129,8 +129,8 @@ def summarize(runs):
 
 
 def _machine_line(info):
-    """Older result files hold the machine as a line already; newer ones as training_speed.machine's dict."""
-    from benchmarks.training_speed import describe
+    """Older result files hold the machine as a line already; newer ones as benchmarks.machine.machine's dict."""
+    from benchmarks.machine import describe
     return info if isinstance(info, str) else describe(info)
 
 
@@ -208,7 +208,7 @@ def run(argv=None, volumes=None):
     images, labels = volumes if volumes is not None else load_dataset()[:2]
     fit_data = split_holdout(images)[0], split_holdout(labels)[0]
     holdout = split_holdout(images)[1], split_holdout(labels)[1]
-    from benchmarks.training_speed import device_tag, machine
+    from benchmarks.machine import device_tag, machine
     info = machine(pick_device(args.device), load_reference().UNet(1, 1, hidden_channels=args.width),
                    settings(args, "none", 0, 1).precision)
     out = pathlib.Path(args.out) if args.out else RESULTS / (

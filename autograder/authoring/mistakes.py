@@ -3,7 +3,7 @@
 The mistakes are listed in ``mistakes.toml``, each an edit of the reference solution (the source notebook's
 solution cell of its part). The
 grader runs a failed test's check on every mistake of the test's part, as on the reference, and compares
-fingerprints (``fingerprints.py``): a mistake whose fingerprint matches the student's answer is named, with
+fingerprints (``judging/fingerprints.py``): a mistake whose fingerprint matches the student's answer is named, with
 what the specification asks instead. ``python -m autograder release`` writes the fingerprints of the
 specification and of every mistake into ``autograder/judging/fingerprints.json``.
 """

@@ -12,7 +12,7 @@ How one submission is graded (``Session.grade_one``):
    process of its own with a hard time limit, and the kernel gets a fresh checkpoint folder, seeded
    random generators and an output cap (``PREAMBLE``) and the mode's UNET_* settings.
 4. The worker reads the scores back from that course's gradebook with nbgrader's ``Gradebook`` API and
-   writes the submission's one ``Result`` (``result.py``) beside the job.
+   writes the submission's one ``Result`` (``reports/result.py``) beside the job.
 
 Courses are independent (nbgrader's sqlite gradebook is one per course and it has no parallel autograde),
 so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads.

@@ -3,7 +3,7 @@
 Run by ``grade.py`` in a subprocess per submission (so that a hung or crashing grading can be stopped
 without taking the batch down). It runs nbgrader's own ``autograde`` and ``generate_feedback`` through
 ``NbGraderAPI`` with the configuration below, reads the scores from the course's gradebook and writes the
-submission's ``Result`` (``result.py``) as ``result.json`` beside the job: scores, status (which cells hit the
+submission's ``Result`` (``reports/result.py``) as ``result.json`` beside the job: scores, status (which cells hit the
 grader's limits), sandbox, feedback page and the time each stage took.
 """
 from __future__ import annotations

@@ -15,10 +15,10 @@ import pytest
 
 from autograder import assignment
 from autograder.integrations import gradescope
-from tests.catalogue import CATALOGUE, expected_scores, write
+from tests.catalogue import expected_scores, named, write
 
 POINTS = assignment.points()
-CORRECT, BROKEN = CATALOGUE[0], CATALOGUE[6]          # the reference; average pooling + nearest upsampling
+CORRECT, BROKEN = named("reference"), named("avgpool+nearest_upsample")
 
 
 def test_schema_refuses_what_gradescope_would_refuse():

@@ -19,14 +19,14 @@ import pytest
 
 from autograder import assignment
 from autograder.course import ASSIGNMENT
-from tests.catalogue import CATALOGUE, expected_scores, write
+from tests.catalogue import expected_scores, named, write
 
 pytestmark = pytest.mark.slow
 POINTS = assignment.points()
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 # Two students as nbgrader collect leaves them (timestamp.txt, submission_secret.txt), named with LMS ids so that
 # the same batch also goes out to Canvas and Moodle.
-STUDENTS = {"smithjane_12345": CATALOGUE[0], "doejohn_67890": CATALOGUE[6]}
+STUDENTS = {"smithjane_12345": named("reference"), "doejohn_67890": named("avgpool+nearest_upsample")}
 TIMESTAMP = "2026-11-30 10:00:00.000000 UTC"
 
 

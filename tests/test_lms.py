@@ -54,6 +54,13 @@ def collected(*paths):
         return {submission.student: submission.path.name for submission in submissions}, notes
 
 
+def test_files_not_named_by_an_lms_keep_their_ids_beside_lms_ones(tmp_path):
+    names = ["alice.ipynb", "bob/Copy of UNet_Assignment.ipynb", "smithjane_12345_67890_UNet_Assignment.ipynb"]
+    chosen, notes = collected(lay_out(tmp_path, names))
+    assert chosen == {"alice": "alice.ipynb", "bob": "Copy of UNet_Assignment.ipynb",
+                      "smithjane_12345": "smithjane_12345_67890_UNet_Assignment.ipynb"} and notes == []
+
+
 def test_the_newest_of_one_students_files_counts_and_the_rest_are_said(tmp_path):
     names = list(CANVAS_FILES) + list(MOODLE_FILES)
     times = {"smithjane_12345_67890_UNet_Assignment.ipynb": 1_700_000_500,           # the original, newer
@@ -109,6 +116,12 @@ def test_a_zip_entry_that_climbs_out_refuses_the_whole_zip(tmp_path, entry):
     assert list((tmp_path / "unpacked").rglob("*")) == [folder]         # nothing extracted, not even alice
     with pytest.raises(UsageError, match="nothing of it was extracted or graded"):
         collected(archive)
+
+
+def test_a_zip_that_is_not_one_is_a_usage_error(tmp_path):
+    (tmp_path / "submissions.zip").write_text("not a zip")
+    with pytest.raises(UsageError, match="cannot read the zip"):
+        collected(tmp_path / "submissions.zip")
 
 
 def test_the_command_refuses_a_climbing_zip_before_grading(tmp_path):

@@ -96,7 +96,7 @@ def collect(paths: list, scratch: contextlib.ExitStack) -> tuple[list[Submission
     folders that live as long as `scratch`. UsageError as ``find_submissions``, or for a zip that cannot be read."""
     expanded = []
     for given in map(pathlib.Path, paths):
-        if given.is_file() and zipfile.is_zipfile(given):
+        if given.is_file() and given.suffix.lower() == ".zip":
             folder = pathlib.Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="unet-lms-")))
             extract(given, folder)
             expanded.append(folder)
@@ -150,7 +150,7 @@ def newest_per_student(files: list[pathlib.Path]) -> tuple[list[pathlib.Path], l
 
 
 def _recency(path):
-    identity = identify(path)
+    identity = identify(path) or Identity("", "", "")
     return (path.stat().st_mtime, identity.late, identity.attempt, path.name)
 
 

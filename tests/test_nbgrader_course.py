@@ -226,3 +226,31 @@ def test_a_course_without_the_assignment_is_refused_with_the_command_to_run(tmp_
     assert made.returncode == 0, made.stderr
     refused = grade_course(root, data_env)
     assert refused.returncode == 2 and "does not know the assignment UNet_Assignment" in refused.stderr
+
+
+def test_a_manual_score_given_in_formgrader_stays_and_its_test_stays_marked_for_review(course, tmp_path):
+    import shutil
+    from nbgrader.api import Gradebook
+    from autograder.integrations.nbgrader_course import Course
+    from autograder.result import Result
+    root = tmp_path / "unet101"
+    shutil.copytree(course["root"], root)
+    url = f"sqlite:///{root / 'gradebook.db'}"
+    with Gradebook(url) as gb:                           # what formgrader's "save" does with a grader's score
+        grade = gb.find_grade("test_crop_shape", ASSIGNMENT, ASSIGNMENT, "doejohn_67890")
+        grade.manual_score = 2
+        gb.db.commit()
+    again = Course(root)
+    again.stage = tmp_path / "stage"
+    (again.stage / "doejohn_67890").mkdir(parents=True)
+    shutil.copyfile(root / "autograded" / "doejohn_67890" / ASSIGNMENT / NOTEBOOK, again.stage / "doejohn_67890" / NOTEBOOK)
+    scores = {test: float(row) for test, row in
+              next(r for r in csv_rows(root / "reports" / ASSIGNMENT / "grades.csv") if r["student"] == "doejohn_67890").items()
+              if test in POINTS}
+    again.record([Result("doejohn_67890", scores, dict(POINTS), "smoke", "ok")], log=lambda _: None)
+    with Gradebook(url) as gb:
+        grade = gb.find_grade("test_crop_shape", ASSIGNMENT, ASSIGNMENT, "doejohn_67890")
+        assert (grade.auto_score, grade.manual_score, grade.needs_manual_grade) == (4, 2, True)
+        assert gb.find_submission(ASSIGNMENT, "doejohn_67890").score == totals(course)["doejohn_67890"] - 2
+        others = gb.find_submission(ASSIGNMENT, "doejohn_67890").notebooks[0].grades
+        assert [g.name for g in others if g.needs_manual_grade] == ["test_crop_shape"]

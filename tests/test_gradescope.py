@@ -33,12 +33,31 @@ def test_schema_refuses_what_gradescope_would_refuse():
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
+def bundle(tmp_path_factory, real_data_dir):
+    """The bundle, carrying the real data where this machine has it verified (UNET_DATA_DIR), else none."""
     out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    env = {name: value for name, value in os.environ.items() if name != "UNET_DATA_DIR"}
+    env.update({"UNET_DATA_DIR": str(real_data_dir)} if real_data_dir else {})
     made = subprocess.run([sys.executable, "-m", "autograder", "gradescope", "--out", str(out), "--mode", "smoke",
-                           "--training-visibility", "after_due_date"], capture_output=True, text=True, timeout=300)
+                           "--training-visibility", "after_due_date"], capture_output=True, text=True, timeout=300,
+                          env=env)
     assert made.returncode == 0, made.stderr
     return out
+
+
+def test_bundle_carries_the_verified_data_or_says_setup_downloads_it(bundle, real_data_dir):
+    with zipfile.ZipFile(bundle) as archive:
+        carried = sorted(name for name in archive.namelist() if name.startswith("isbi2012/"))
+    expected = ["isbi2012/test-volume.tif", "isbi2012/train-labels.tif", "isbi2012/train-volume.tif"]
+    assert carried == (expected if real_data_dir else [])
+
+
+def test_bundle_scripts_are_valid_bash(bundle, tmp_path):
+    with zipfile.ZipFile(bundle) as archive:
+        for script in ("setup.sh", "run_autograder"):
+            (tmp_path / script).write_bytes(archive.read(script))
+            checked = subprocess.run(["bash", "-n", str(tmp_path / script)], capture_output=True, text=True)
+            assert checked.returncode == 0, checked.stderr
 
 
 def test_bundle_has_gradescopes_two_scripts_at_its_root_executable(bundle):

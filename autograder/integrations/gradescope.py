@@ -6,8 +6,8 @@ The bundle follows Gradescope's autograder specification
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``setup.sh`` and ``run_autograder`` at the
 root of the zip, the rest unpacked into ``/autograder/source``. ``setup.sh`` (run once on Gradescope's Ubuntu
 image) installs Python and ``requirements.txt`` (PyTorch's CPU build) and checks the ISBI 2012 data the bundle
-carries (``source/isbi2012/``, from UNET_DATA_DIR or this machine's verified download); a bundle made where the
-data is not at hand carries none, and setup.sh downloads and verifies it there (``data/isbi2012.py``: pinned
+carries (``source/isbi2012/``: the three volumes of UNET_DATA_DIR, verified when the bundle is made); a bundle
+made without UNET_DATA_DIR carries none, and setup.sh downloads and verifies it there (``data/isbi2012.py``: pinned
 SHA-256 of the pixels). ``run_autograder`` grades ``/autograder/submission/*.ipynb`` (the newest, when there are
 several) with ``python -m autograder grade`` in quick mode (Gradescope's machines have no GPU; the results say
 so) and the sandbox where the container allows it, then writes ``/autograder/results/results.json``:
@@ -157,7 +157,7 @@ def _tracked(paths) -> list[str]:
 
 
 def _data_files(data_dir) -> list[pathlib.Path]:
-    """The three verified volumes, if this machine has them: `data_dir`, UNET_DATA_DIR or pooch's cache."""
+    """The three volumes of `data_dir` or UNET_DATA_DIR when their pixels are the real data's, else []."""
     from data.isbi2012 import VOLUMES
     for folder in [data_dir, os.environ.get("UNET_DATA_DIR")]:
         if folder and all((pathlib.Path(folder) / f"{name}.tif").exists() for name in VOLUMES):

@@ -1,9 +1,10 @@
-"""An nbgrader course graded in place, end to end: `release --course`, two collected submissions, `grade --course`,
+"""An nbgrader course graded in place, end to end: `release --course`, two submissions through nbgrader's exchange
+(release_assignment, fetch_assignment, submit, collect), `grade --course`,
 then the course read back with nbgrader's own tools (its Gradebook, `nbgrader export`, formgrader's NbGraderAPI,
 `nbgrader release_feedback`), the LMS import files of the same batch and Gradescope's results.json of the same
 rows; a second run, a locked gradebook and a course without the assignment.
 
-Smoke mode without the sandbox (the grading itself is tested in test_grading.py): about 2 minutes on 2 cores.
+Smoke mode without the sandbox (the grading itself is tested in test_grading.py): about 4 minutes on 2 cores.
 """
 import csv
 import hashlib
@@ -24,10 +25,9 @@ from tests.catalogue import expected_scores, named, write
 pytestmark = pytest.mark.slow
 POINTS = assignment.points()
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-# Two students as nbgrader collect leaves them (timestamp.txt, submission_secret.txt), named with LMS ids so that
-# the same batch also goes out to Canvas and Moodle.
+# Two students, through nbgrader's exchange, named with LMS ids so that the same batch also goes out to Canvas and
+# Moodle.
 STUDENTS = {"smithjane_12345": named("reference"), "doejohn_67890": named("avgpool+nearest_upsample")}
-TIMESTAMP = "2026-11-30 10:00:00.000000 UTC"
 
 
 def run(*args, env=None, cwd=None):
@@ -42,14 +42,28 @@ def grade_course(course, env, *options):
                "--sandbox", "off", *options, env=env)
 
 
-def collect(course):
-    """Lay the two submissions out in submitted/ as `nbgrader collect` does."""
+def exchange_flow(course, exchange, scratch):
+    """nbgrader's own exchange: release_assignment, each student's fetch_assignment and submit (their notebook in
+    place of the fetched one), then collect. Returns the fetched notebooks."""
+    exchange.mkdir()
+    where = [f"--Exchange.root={exchange}"]
+    released = run("-m", "nbgrader", "release_assignment", ASSIGNMENT, *where, cwd=course)
+    assert released.returncode == 0, released.stderr
+    fetched = {}
     for student, variant in STUDENTS.items():
-        folder = course / "submitted" / student / ASSIGNMENT
-        write(variant, folder)
-        (folder / f"{variant.name}.ipynb").rename(folder / NOTEBOOK)
-        (folder / "timestamp.txt").write_text(TIMESTAMP)
-        (folder / "submission_secret.txt").write_text(f"secret-of-{student}")
+        home = scratch / student
+        home.mkdir()
+        as_student = [*where, "--CourseDirectory.course_id=unet101"]
+        got = run("-m", "nbgrader", "fetch_assignment", ASSIGNMENT, *as_student, cwd=home)
+        assert got.returncode == 0, got.stderr
+        fetched[student] = nbformat.read(home / ASSIGNMENT / NOTEBOOK, as_version=4)
+        write(variant, scratch / "work")
+        (scratch / "work" / variant.file()).replace(home / ASSIGNMENT / NOTEBOOK)
+        sent = run("-m", "nbgrader", "submit", ASSIGNMENT, *as_student, f"--student={student}", cwd=home)
+        assert sent.returncode == 0, sent.stderr
+    collected = run("-m", "nbgrader", "collect", ASSIGNMENT, *where, cwd=course)
+    assert collected.returncode == 0, collected.stderr
+    return fetched
 
 
 def gradebook_rows(course):
@@ -72,13 +86,13 @@ def course(tmp_path_factory, data_env):
     root = tmp_path_factory.mktemp("course") / "unet101"
     released = run("-m", "autograder", "release", "--course", str(root))
     assert released.returncode == 0, released.stderr
-    collect(root)
+    fetched = exchange_flow(root, root.parent / "exchange", tmp_path_factory.mktemp("students"))
     submitted = digests(root / "submitted")
     first = grade_course(root, data_env, "--export", "canvas", "--export", "moodle")
     after_first = gradebook_rows(root)
     second = grade_course(root, data_env)
     return {"root": root, "released": released, "first": first, "second": second, "after_first": after_first,
-            "submitted": submitted, "env": data_env}
+            "submitted": submitted, "env": data_env, "fetched": fetched, "exchange": root.parent / "exchange"}
 
 
 def csv_rows(path):
@@ -96,6 +110,7 @@ def test_release_into_the_course_is_the_projects_release_and_survives_generate_a
     released = root / "release" / ASSIGNMENT / NOTEBOOK
     assert nbformat.read(released, as_version=4) == ours
     assert "is the project's release as it is" in course["released"].stdout
+    assert all(notebook == ours for notebook in course["fetched"].values())   # the exchange handed it out as is
     again = run("-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", cwd=root)
     assert again.returncode == 0, again.stderr
     assert nbformat.read(released, as_version=4) == ours          # collapsed cells, Colab metadata, fingerprints kept
@@ -118,7 +133,8 @@ def test_gradebook_holds_the_scores_marks_and_timestamps(course):
             assert submission.score == pytest.approx(total)
             assert submission.max_score == 100
             assert not submission.needs_manual_grade
-            assert submission.timestamp.strftime("%Y-%m-%d %H:%M:%S") == TIMESTAMP[:19]
+            collected = (course["root"] / "submitted" / student / ASSIGNMENT / "timestamp.txt").read_text()
+            assert submission.timestamp.strftime("%Y-%m-%d %H:%M:%S") == collected[:19]
 
 
 def test_nbgrader_export_and_formgrader_api_agree_with_grades_csv(course, tmp_path):
@@ -139,18 +155,18 @@ def test_nbgrader_export_and_formgrader_api_agree_with_grades_csv(course, tmp_pa
     assert sorted(entry["student"] for entry in notebooks) == sorted(STUDENTS)
 
 
-def test_autograded_and_feedback_in_nbgraders_layout_and_release_feedback_hands_them_out(course, tmp_path):
+def test_autograded_and_feedback_in_nbgraders_layout_and_release_feedback_hands_them_out(course):
     root = course["root"]
     for student in STUDENTS:
         graded = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
         assert any(cell.metadata.get("nbgrader", {}).get("grade_id") == "test_crop_shape" for cell in graded.cells)
         feedback = root / "feedback" / student / ASSIGNMENT
         assert "Grading report" in (feedback / f"{ASSIGNMENT}.html").read_text()
-        assert (feedback / "timestamp.txt").read_text() == TIMESTAMP
-    exchange = tmp_path / "exchange"
-    exchange.mkdir()
-    released = run("-m", "nbgrader", "release_feedback", ASSIGNMENT, f"--Exchange.root={exchange}",
-                   "--CourseDirectory.course_id=unet101", cwd=root)
+        submitted = root / "submitted" / student / ASSIGNMENT
+        for kept in ("timestamp.txt", "submission_secret.txt"):
+            assert (feedback / kept).read_text() == (submitted / kept).read_text()
+    exchange = course["exchange"]
+    released = run("-m", "nbgrader", "release_feedback", ASSIGNMENT, f"--Exchange.root={exchange}", cwd=root)
     assert released.returncode == 0, released.stderr
     assert len(list((exchange / "unet101" / "feedback").glob("*.html"))) == len(STUDENTS)
 

@@ -1,15 +1,19 @@
 """Command line of the instructor and grader tools.
 
-    python -m autograder release [--check] [--repo OWNER/NAME] [--branch BRANCH]
+    python -m autograder release [--check] [--repo OWNER/NAME] [--branch BRANCH] [--course DIR [--assignment NAME]]
     python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
-                               [--sandbox auto|on|off] [--disk-quota GIB]
+                               [--sandbox auto|on|off] [--disk-quota GIB] [--export canvas|moodle]...
                                [--cluster tcp://HOST:8786 | --cluster local]
+    python -m autograder grade --course DIR [--assignment NAME] [--out DIR] [the options above]
+    python -m autograder gradescope --out autograder.zip [--training-visibility VISIBILITY]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
 import sys
+import tempfile
 
 from autograder.release import generate as release  # light: no PyTorch
 
@@ -29,12 +33,27 @@ def main(argv: list[str] | None = None) -> int:
     release_parser.add_argument("--branch", metavar="BRANCH",
                                 help="the branch of that link (default: the remote's default branch, else "
                                      f"{release.DEFAULT_BRANCH})")
+    release_parser.add_argument("--course", metavar="DIR",
+                                help="also release into this nbgrader course: source/NAME/ and release/NAME/, and its "
+                                     "gradebook knows the assignment")
+    release_parser.add_argument("--assignment", default="UNet_Assignment", metavar="NAME",
+                                help="the assignment's name in the course (default UNet_Assignment)")
     grade_parser = commands.add_parser(
         "grade", help="grade submitted notebooks with nbgrader: DIR/grades.csv and DIR/feedback/<student>.html",
         description="Grade .ipynb submissions (files, folders of them, or nbgrader's submitted/ folder) with "
                     "nbgrader's autograde in a course folder of its own; no course setup needed.")
-    grade_parser.add_argument("paths", nargs="+", metavar="PATH", help=".ipynb files or folders holding them")
-    grade_parser.add_argument("--out", required=True, metavar="DIR", help="where grades.csv and feedback/ go")
+    grade_parser.add_argument("paths", nargs="*", metavar="PATH",
+                              help=".ipynb files, folders holding them, or an LMS's bulk download (.zip) as it is")
+    grade_parser.add_argument("--out", metavar="DIR",
+                              help="where grades.csv and feedback/ go (with --course, by default COURSE/reports/NAME)")
+    grade_parser.add_argument("--course", metavar="DIR",
+                              help="grade the nbgrader course in DIR in place: its submitted/<student>/NAME/, into its "
+                                   "gradebook, autograded/ and feedback/")
+    grade_parser.add_argument("--assignment", default="UNet_Assignment", metavar="NAME",
+                              help="the assignment's name in the course (default UNet_Assignment)")
+    grade_parser.add_argument("--export", action="append", choices=("canvas", "moodle"), default=[],
+                              help="also write the LMS's grade import CSV next to grades.csv (grades-canvas.csv, "
+                                   "grades-moodle.csv); repeat for both")
     grade_parser.add_argument("--workers", type=_positive, default=1, metavar="N",
                               help="submissions graded at the same time (default 1); with --cluster local, "
                                    "the number of Dask worker processes")
@@ -55,14 +74,34 @@ def main(argv: list[str] | None = None) -> int:
                               help="grade on a Dask distributed cluster, one task per submission: the scheduler's "
                                    "address (tcp://HOST:8786), or `local` for --workers processes on this machine; "
                                    "full-mode tasks run only on workers started with --resources GPU=1")
+    gradescope_parser = commands.add_parser(
+        "gradescope", help="write a Gradescope autograder bundle (setup.sh, run_autograder, the grader and the data)")
+    gradescope_parser.add_argument("--out", required=True, metavar="ZIP", help="the bundle to write, e.g. autograder.zip")
+    gradescope_parser.add_argument("--training-visibility", default="visible",
+                                   choices=("visible", "after_due_date", "after_published", "hidden"),
+                                   help="when students see the training test's result (default visible)")
+    gradescope_parser.add_argument("--mode", choices=("quick", "smoke"), default="quick",
+                                   help="quick (default): Gradescope has no GPU; smoke: for testing the bundle only")
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade(args, parser)
+    if args.command == "gradescope":
+        from autograder.integrations import gradescope
+        said = gradescope.make_bundle(pathlib.Path(args.out), args.mode, args.training_visibility)
+        print(f"wrote {args.out}: " + "; ".join(said))
+        return 0
     try:
         release.colab_url(args.repo or "x/x", args.branch or "x")      # usage errors before any work
     except ValueError as error:
         parser.error(str(error))
+    if args.course and args.check:
+        parser.error("--check compares the repository's release only; leave out --course")
     stale = release.release(check=args.check, repo=args.repo, branch=args.branch)
+    if args.course:
+        from autograder.integrations import nbgrader_course
+        print("\n".join(f"updated {item}" for item in stale) or "release is up to date")
+        print("\n".join(nbgrader_course.release_into(pathlib.Path(args.course), args.assignment, args.repo, args.branch)))
+        return 0
     if args.check:
         for item in stale:
             print(f"stale: {item} (run `python -m autograder release{_link_options(args)}`)")
@@ -76,16 +115,57 @@ def _link_options(args):
 
 
 def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from autograder.grading.submissions import UsageError, find_submissions
+    from autograder.integrations import lms
+    from autograder.grading.submissions import UsageError
+    if bool(args.paths) == bool(args.course):
+        parser.error("give the submissions (PATH...) or an nbgrader course (--course DIR), one of the two")
+    if args.course and args.cluster:
+        parser.error("--course grades on this machine; leave out --cluster")
+    with contextlib.ExitStack() as scratch:
+        course = None
+        try:
+            if args.course:
+                course, locked = _course(args)
+                if locked:
+                    print(f"python -m autograder grade: error: {locked}", file=sys.stderr)
+                    return 3
+                submissions = course.submissions()
+            else:
+                submissions, notes = lms.collect(args.paths, scratch)
+                print("\n".join(notes), end="\n" if notes else "")
+        except UsageError as error:
+            parser.error(str(error))                           # exit code 2 with the usage line
+        if args.out is None and course is None:
+            parser.error("--out DIR is needed (where grades.csv and feedback/ go)")
+        out = pathlib.Path(args.out) if args.out else course.root / "reports" / args.assignment
+        if out.exists() and not out.is_dir():
+            parser.error(f"--out {out} is a file, not a folder")
+        code = (grade_on_cluster(args, submissions, out) if args.cluster
+                else grade_here(args, submissions, out, course, scratch))
+        if course is None:
+            lms.write_left_out(out, notes)
+        if code == 0:
+            for kind in args.export:
+                print(f"wrote {lms.export(kind, out)}")
+        return code
+
+
+def _course(args):
+    """(the nbgrader course of --course, checked; why its gradebook cannot be written now, or None).
+    A locked gradebook stops us before any grading; a course without the assignment is a UsageError."""
+    from autograder.integrations import nbgrader_course
+    course = nbgrader_course.Course(pathlib.Path(args.course), args.assignment)
     try:
-        submissions = find_submissions(args.paths)
-    except UsageError as error:
-        parser.error(str(error))                               # exit code 2 with the usage line
-    if pathlib.Path(args.out).exists() and not pathlib.Path(args.out).is_dir():
-        parser.error(f"--out {args.out} is a file, not a folder")
+        course.ensure_writable()
+    except nbgrader_course.GradebookLocked as locked:
+        return course, str(locked)
+    course.check()
+    return course, None
+
+
+def grade_here(args: argparse.Namespace, submissions: list, out: pathlib.Path, course=None, scratch=None) -> int:
+    """Grade on this machine (into the nbgrader `course` too, when given); the exit code."""
     from autograder.grading import grade as grading  # imports nbgrader and PyTorch: only when grading
-    if args.cluster:
-        return grade_on_cluster(args, submissions)
     mode = grading.resolve_mode(args.mode)
     error = grading.prepare_data()
     if error:
@@ -98,16 +178,26 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 2
     print(f"grading {len(submissions)} submission(s) in {mode} mode with {args.workers} worker(s), "
           + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})"))
-    grading.Grader(args.out, mode=mode, workers=args.workers, timeout=args.timeout, limits=limits,
-                   sandbox=sandboxed, sandbox_reason="" if sandboxed else reason).grade(submissions)
+    grader = grading.Grader(out, mode=mode, workers=args.workers, timeout=args.timeout, limits=limits,
+                            sandbox=sandboxed, sandbox_reason="" if sandboxed else reason)
+    if course is not None:
+        course.attach(grader.session, scratch.enter_context(tempfile.TemporaryDirectory(prefix="unet-course-")))
+    results = grader.grade(submissions)
+    if course is not None:
+        from autograder.integrations.nbgrader_course import GradebookLocked
+        try:
+            course.record(results)
+        except GradebookLocked as locked:
+            print(f"python -m autograder grade: error: {locked}", file=sys.stderr)
+            return 3
     return 0
 
 
-def grade_on_cluster(args: argparse.Namespace, submissions: list) -> int:
+def grade_on_cluster(args: argparse.Namespace, submissions: list, out: pathlib.Path) -> int:
     from autograder.grading import cluster
     from autograder.grading.submissions import UsageError
     try:
-        return cluster.main(args.cluster, submissions, args.out, mode=args.mode, workers=args.workers,
+        return cluster.main(args.cluster, submissions, out, mode=args.mode, workers=args.workers,
                             timeout=args.timeout, sandbox=args.sandbox)
     except UsageError as error:
         print(f"python -m autograder grade: error: {error}", file=sys.stderr)

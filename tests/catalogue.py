@@ -648,6 +648,11 @@ QUICK = [
 ]
 
 
+def named(prefix):
+    """The catalogue's first variant whose name starts with `prefix`."""
+    return next(entry for entry in CATALOGUE if entry.name.startswith(prefix))
+
+
 def expected_scores(variant, points):
     """{grade_id: points expected} for a variant, given {grade_id: max points}."""
     if variant.fails == "all":

@@ -150,6 +150,7 @@ class Session:
         self.max_output_bytes = max_output_bytes
         self.log = log
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
+        self.harvest = None                          # called (submission, result, course) before a course goes
         self.limits = limits                         # the sandbox's sandbox.Limits (None: its defaults)
         self.template = None                         # the template course (set by prepare())
         self.data = None                             # the data folder the kernels read (set by prepare())
@@ -191,6 +192,8 @@ class Session:
             result.timings["reading the submission"] = read
         result.seconds = time.monotonic() - started
         result.feedback = report.write_feedback(feedback_folder, result, result.feedback)
+        if self.harvest is not None:                 # e.g. an nbgrader course keeping the autograded notebook
+            self.harvest(submission, result, pathlib.Path(course))
         if self.keep_work and pathlib.Path(course).exists():
             shutil.copytree(course, pathlib.Path(self.keep_work) / pathlib.Path(course).name, dirs_exist_ok=True)
         shutil.rmtree(course, ignore_errors=True)

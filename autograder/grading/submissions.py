@@ -51,6 +51,11 @@ def find_submissions(paths: list) -> list[Submission]:
     Raises:
         UsageError: a path that does not exist, or a folder holding no notebook.
     """
+    return name_submissions(find_files(paths))
+
+
+def find_files(paths: list) -> list[pathlib.Path]:
+    """The files to grade under `paths` (see the module docstring); UsageError as find_submissions."""
     files = []
     for given in map(pathlib.Path, paths):
         if given.is_dir():
@@ -62,12 +67,17 @@ def find_submissions(paths: list) -> list[Submission]:
             files.append(given)
         else:
             raise UsageError(f"no such file or folder: {given}")
+    return files
+
+
+def name_submissions(files: list[pathlib.Path], name=student_id) -> list[Submission]:
+    """A Submission per file (each file once), its student `name(path)`, made unique where two files claim one."""
     submissions, seen_files, taken = [], set(), set()
     for path in files:
         if path.resolve() in seen_files:
             continue
         seen_files.add(path.resolve())
-        student = _unique(_safe(student_id(path)), path, taken)
+        student = _unique(_safe(name(path)), path, taken)
         taken.add(student)
         submissions.append(Submission(student, path))
     return submissions

@@ -1,6 +1,7 @@
-"""Integrations: the grader's results carried into the systems a course already runs.
+"""Integrations: the grader's results carried into the systems a course already runs, one module each.
 
-In: the stages below (a release, a graded batch's Results). Out: an nbgrader course's own folders and
-gradebook, a Gradescope autograder and an LMS's grade export, one module each. The top layer: it may import
-from any stage, and only ``__main__`` imports it. Next: nothing; this is where a submission's trip ends.
+In: the stages below (a release, a graded batch's Results) and what a platform hands over. Out: an nbgrader
+course's own folders and gradebook (``nbgrader_course``), a Gradescope autograder bundle (``gradescope``), an
+LMS's bulk downloads understood and its grade import written (``lms``). The top layer: it may import from any
+stage, and only ``__main__`` imports it. Next: nothing; this is where a submission's trip ends.
 """

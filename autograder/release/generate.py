@@ -222,18 +222,11 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
             stale.append(f"{_label(generated.PATH)}: fingerprints")
             if not check:
                 generated.write()
-    source = nbformat.read(source_path, as_version=4)
+    source, student, changes = release_notebooks(source_path, url)
     source_label, release_label = _label(source_path), _label(release_path)
-    stale += [f"{source_label}: {change}" for change in sync_inlined_cells(source)]
+    stale += [f"{source_label}: {change}" for change in changes]
     if readme_path is not None:
         stale += sync_readme(check, readme_path)
-    with tempfile.TemporaryDirectory(prefix="unet-source-") as scratch:
-        synced_source = pathlib.Path(scratch) / source_path.name
-        write_atomically(synced_source, source)
-        student = generate_release(synced_source)
-    for cell in student.cells:
-        if cell.cell_type == "markdown":
-            cell.source = set_colab_links(cell.source, url)
     current = release_path.read_text(encoding="utf-8") if release_path.exists() else ""
     if nbformat.writes(student) != current:
         stale.append(release_label)
@@ -248,6 +241,20 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
         if readme is not None and set_colab_links(readme, url) != readme:
             write_text_atomically(readme_path, set_colab_links(readme, url))
     return stale
+
+
+def release_notebooks(source_path: pathlib.Path, url: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode, list[str]]:
+    """(the synced source, the student release with its Colab links set to `url`, what syncing changed)."""
+    source = nbformat.read(source_path, as_version=4)
+    changes = sync_inlined_cells(source)
+    with tempfile.TemporaryDirectory(prefix="unet-source-") as scratch:
+        synced_source = pathlib.Path(scratch) / source_path.name
+        write_atomically(synced_source, source)
+        student = generate_release(synced_source)
+    for cell in student.cells:
+        if cell.cell_type == "markdown":
+            cell.source = set_colab_links(cell.source, url)
+    return source, student, changes
 
 
 def _label(path: str | os.PathLike) -> str:

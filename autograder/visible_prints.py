@@ -154,6 +154,8 @@ def compute() -> dict:
                 found[mistake.name] = answers
                 named[mistake.name] = mistake.instead
         uses = {name: [test.grade_id for test in assignment.part(name).tests] for name in part.depends_on}
+        for trace in traces[1:]:                     # the layers' settings are the same: kept once
+            trace["layers"] = {}
         tests[grade_id] = {"part": part.name, "tolerance": tolerance, "uses": uses, "specification": specification,
                            "traces": traces if part.name != "crop" else [], "mistakes": found}
     return {"mistakes": named, "tests": tests}

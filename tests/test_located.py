@@ -9,7 +9,7 @@ import pytest
 from autograder import assignment, checks, fingerprints, located, mistakes, verdicts, visible_prints
 from autograder.plugins import diagnosis
 from lesson import selfcheck
-from tests.catalogue import ATTACKS, CATALOGUE, module_code
+from tests.catalogue import CATALOGUE, module_code
 from tests.test_verdicts import kernel  # noqa: F401 (a fixture)
 
 CROP_RETURN = "return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]"
@@ -187,7 +187,7 @@ def test_a_crop_whose_values_are_no_window_says_so():
 
 
 CORRECT = [variant for variant in CATALOGUE if variant.parts and not variant.fails and not variant.mistakes]
-BUGS = [variant for variant in CATALOGUE + ATTACKS if variant.mistakes]
+BUGS = [variant for variant in CATALOGUE if variant.mistakes]           # the attacks included
 
 
 @pytest.mark.slow
@@ -239,3 +239,10 @@ def test_the_class_files_get_each_located_description_by_its_category():
     notebook = nbformat.v4.new_notebook(cells=[cell])
     assert mistakes_found(notebook) == [("test_crop_centre", "window off by one row", "located"),
                                         ("test_contracting_block_forward", "average pooling", "named")]
+
+
+@pytest.mark.parametrize("variant", [variant for variant in CATALOGUE if variant.located], ids=lambda variant: variant.name)
+def test_the_catalogues_bugs_off_the_list_are_located_as_the_catalogue_says(variant):
+    scope = catalogue_scope(variant.parts)
+    found = {hidden(scope, grade_id)[2] for grade_id in assignment.PART_TESTS} - {None}
+    assert {category for category, _ in found} == set(variant.located)

@@ -51,7 +51,8 @@ def diagnosis(grade_id: str, found: list, where: tuple[str, str] | None = None) 
         return selfcheck.naming([(mistake.name, mistake.instead) for mistake in found])
     if assignment.part_of(grade_id) is None:
         return ""
-    return selfcheck.locating(where) or "They match none of the known mistakes of this part: look at the first result named above. "
+    return selfcheck.locating(where) or ("They match none of the known mistakes of this part: look at the first "
+                                         "result named above. ")
 
 
 def mistakes_found(notebook: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
@@ -205,7 +206,8 @@ class GradingExecute(Execute):
             f"{verdicts.asks(grade_id)}.")))
         if found or where:
             cell.outputs.append(nbformat.v4.new_output("display_data", data={DIAGNOSIS_MIME: json.dumps(
-                {"test": grade_id, "mistakes": [mistake.name for mistake in found], "located": [where[0]] if where else []})}))
+                {"test": grade_id, "mistakes": [mistake.name for mistake in found],
+                 "located": [where[0]] if where else []})}))
 
     def _judge(self, grade_id, answer):
         if grade_id != assignment.TRAINING.grade_id:

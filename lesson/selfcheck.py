@@ -118,7 +118,8 @@ def error_text(error):
 # ---- where a wrong part goes wrong, when no known mistake matches (the grader says the same) ----------------
 
 def middles(size, window):
-    """The offsets of a centred window of `window` pixels in `size`: one on an even margin, either middle on an odd one."""
+    """The offsets of a centred window of `window` pixels in `size`: one on an even margin, either middle on an
+    odd one."""
     return sorted({(size - window) // 2, (size - window + 1) // 2})
 
 
@@ -154,7 +155,8 @@ def locate_crop(key, want, got, plane=None):
     found = []
     if len(shape) != len(asked):
         found.append((f"a result of rank {len(shape)}",
-                      f"your crop has rank {len(shape)} (shape {shape}) where a result of rank {len(asked)}, {asked}, was asked"))
+                      f"your crop has rank {len(shape)} (shape {shape}) where a result of rank {len(asked)}, "
+                      f"{asked}, was asked"))
     elif shape != asked:
         if shape[:-2] == asked[:-2] and shape[-2:] == asked[-2:][::-1]:
             found.append(("height and width swapped",
@@ -212,7 +214,9 @@ def _setting(name, value):
     """One setting as plain data: pairs as [a, b], equal pairs of scale factors as one number."""
     if name in ("kernel_size", "stride", "padding", "dilation"):
         value = 0 if value == "valid" else value
-        return [value, value] if isinstance(value, int) else list(value) if isinstance(value, (tuple, list)) else str(value)
+        if isinstance(value, int):
+            return [value, value]
+        return list(value) if isinstance(value, (tuple, list)) else str(value)
     if name == "scale_factor" and isinstance(value, (tuple, list)) and len(set(value)) == 1:
         value = value[0]
     if isinstance(value, bool) or value is None or isinstance(value, str):
@@ -283,6 +287,10 @@ def layer_trace(with_values=True):
     def registered(module, name, layer):
         built.setdefault(id(module), module)
 
+    def largest_built():
+        largest = max(built.values(), key=lambda module: len(list(module.modules())))
+        record["layers"] = _layers(preferred_names(largest.named_modules(remove_duplicate=False)))
+
     handles = [modules.register_module_forward_pre_hook(safely(before)),
                modules.register_module_forward_hook(safely(after)),
                modules.register_module_module_registration_hook(safely(registered))]
@@ -292,13 +300,13 @@ def layer_trace(with_values=True):
         for handle in handles:
             handle.remove()
         if state["root"] is None and built:
-            largest = max(built.values(), key=lambda module: len(list(module.modules())))
-            safely(lambda: record.update(layers=_layers(preferred_names(largest.named_modules(remove_duplicate=False)))))()
+            safely(largest_built)()
 
 
 def _layers(named):
-    """{name: describe_layer} of the layers (modules without submodules) among `preferred_names`' {id: (name, module)}."""
-    return {name: describe_layer(layer) for name, layer in named.values() if name and next(layer.children(), None) is None}
+    """{name: describe_layer} of the layers (modules without submodules) among `preferred_names`' answer."""
+    return {name: describe_layer(layer) for name, layer in named.values()
+            if name and next(layer.children(), None) is None}
 
 
 def locate_layers(mine, references, tolerance=TOLERANCE):
@@ -343,8 +351,9 @@ def _first_difference(mine, theirs, tolerance):
             skipped.append(name)                     # not called: said with the first difference, if any
             continue
         where = name + (f" (its call {occurrence + 1})" if occurrence else "")
-        before = (f"the results agree up to {agreed}; " if agreed else "") + (
-            f"your forward never calls {', '.join(dict.fromkeys(skipped))} where the specification's does; " if skipped else "")
+        before = f"the results agree up to {agreed}; " if agreed else ""
+        if skipped:
+            before += f"your forward never calls {', '.join(dict.fromkeys(skipped))} where the specification's does; "
         for position, their_input in enumerate(inputs):
             my_input = calls[occurrence][1][position] if position < len(calls[occurrence][1]) else None
             what = f"input {position + 1} of {where}" if len(inputs) > 1 else f"the input of {where}"
@@ -367,7 +376,8 @@ def _source(mine, theirs, record, tolerance):
     sources = [("the part's input", print_) for print_ in record["input"]]
     sources += [(f"the output of {name}", output) for name, _, output in record["calls"] if output]
     def which(print_):
-        return next((label for label, source in sources if print_ and agree({"x": print_}, {"x": source}, tolerance)), None)
+        return next((label for label, source in sources
+                     if print_ and agree({"x": print_}, {"x": source}, tolerance)), None)
     if not mine or len(mine) < 3:
         return ""                                    # shapes alone do not say where a result comes from
     mine_from, theirs_from = which(mine), which(theirs)
@@ -478,7 +488,7 @@ def _dependencies_note(entry):
 
 
 # ---- the specification's fingerprints: written by `python -m autograder release`; do not edit ----
-FINGERPRINTS_DIGEST = '9881b6baeeedcd64'
+FINGERPRINTS_DIGEST = 'b3654122eaa1ca79'
 KNOWN_MISTAKES = {          # name: what the specification asks instead
     'only square targets handled (the top offset used for the left too)': 'a left offset of its own, (W - w) // 2, and a window of width new_shape[3]',
     'a float64 result (.double())': "the input's dtype: slice it, do not convert it",

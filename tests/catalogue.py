@@ -46,6 +46,7 @@ class Variant:
     path: str = None                                        # where it goes, relative to the batch folder
     student: str = None                                     # the id the grader must give it (default: name)
     mistakes: tuple = ()                                    # known mistakes (autograder/authoring/mistakes.py) it must be told
+    located: tuple = ()                                     # where it goes wrong, by category, when no known mistake matches
     needs: str = None                                       # "cgroup": graded only where the sandbox has one
 
     def file(self):
@@ -311,6 +312,10 @@ UNET_KEYWORDS = [re.sub(r"FeatureMapBlock\((\w+), (\w+)\)", r"FeatureMapBlock(in
 EXPANDING_KEYWORDS = [REF["expanding_block"][0],
                       REF["expanding_block"][1].replace("crop(skip_con_x, x.shape)", "crop(image=skip_con_x, new_shape=x.shape)")]
 # A crop whose values are right but whose dtype is not the input's: torch.cat would then fail in the U-Net.
+# Bugs on no list of mistakes: the report must say where they go wrong (autograder/judging/located.py).
+CROP_ONE_ROW_LOW = [REF["crop"][0].replace("top = (image.shape[2] - new_shape[2]) // 2",
+                                           "top = (image.shape[2] - new_shape[2]) // 2 + 1")]
+CONTRACTING_UNPOOLED = [REF["contracting_block"][0], REF["contracting_block"][1].replace("return self.maxpool(x)", "return x")]
 CROP_FLOAT64 = [REF["crop"][0].replace("return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]",
                                        "return image[:, :, top:top + new_shape[2], left:left + new_shape[3]].double()")]
 
@@ -379,6 +384,10 @@ CATALOGUE = [
     Variant("sigmoid_output+float64_crop", {"unet": UNET_SIGMOID, "crop": CROP_FLOAT64},
             mistakes=("a sigmoid on the output", "a float64 result (.double())"),
             fails=("test_crop_shape", "test_crop_centre", "test_unet_forward")),
+    # Two bugs that match no known mistake: each is located instead.
+    Variant("crop_one_row_low+unpooled_block", {"crop": CROP_ONE_ROW_LOW, "contracting_block": CONTRACTING_UNPOOLED},
+            located=("window off by one row", "maxpool: never called"),
+            fails=("test_crop_centre", "test_contracting_block_shape", "test_contracting_block_forward")),
     # A wiring that cannot run: UNet's tests fail, and so does training, which needs a model that runs.
     Variant("skip_wiring", {"unet": UNET_SKIP_WIRING}, 
             mistakes=("the network's input x as the last skip instead of x0 = upfeature(x)",),

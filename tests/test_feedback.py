@@ -63,15 +63,18 @@ def results():
     points = assignment.points()
     return [Result("ann", dict(points), dict(points), "quick", "ok"),
             Result("bob", {**points, "test_crop_centre": 0, "test_training": 0}, dict(points), "quick", "ok",
-                   mistakes=[("test_crop_centre", "the top-left corner instead of the centre"),
-                             ("test_crop_shape", "the top-left corner instead of the centre")]),
+                   mistakes=[("test_crop_centre", "the top-left corner instead of the centre", "named"),
+                             ("test_crop_shape", "the top-left corner instead of the centre", "named"),
+                             ("test_crop_centre", "window off by one row", "located")]),
             Result("cy", {}, dict(points), "quick", "invalid JSON")]
 
 
 def test_mistakes_csv_lists_each_mistake_once_per_part_and_student(tmp_path):
     report.write_batch(tmp_path, results(), list(assignment.points()))
     rows = list(csv.DictReader(open(tmp_path / "mistakes.csv")))
-    assert rows == [{"student": "bob", "part": "crop", "mistake": "the top-left corner instead of the centre"}]
+    assert rows == [{"student": "bob", "part": "crop", "mistake": "the top-left corner instead of the centre",
+                     "kind": "named"},
+                    {"student": "bob", "part": "crop", "mistake": "window off by one row", "kind": "located"}]
 
 
 def test_the_class_summary_has_a_row_per_student_a_column_per_part_and_the_mistakes_counted(tmp_path):
@@ -80,6 +83,7 @@ def test_the_class_summary_has_a_row_per_student_a_column_per_part_and_the_mista
     assert page.count("<tr><th>") == 1 + 3 and all(f"<th>{part.name}</th>" in page for part in assignment.PARTS)
     assert "<tr><th>bob</th><td>4 / 10</td>" in page and "<td>0 / 100</td><td>invalid JSON</td>" in page
     assert "<li>crop: the top-left corner instead of the centre: 1</li>" in page
+    assert "<li>crop: window off by one row (located): 1</li>" in page
 
 
 def test_the_class_files_are_written_atomically(tmp_path, monkeypatch):

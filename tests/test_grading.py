@@ -319,6 +319,20 @@ def test_every_bug_has_its_mistake_named_in_its_report_and_the_class_files(smoke
     assert f"<th>{student}</th>" in (smoke["out"] / "summary.html").read_text()
 
 
+@pytest.mark.parametrize("variant", [variant for variant in CATALOGUE if variant.located], ids=lambda variant: variant.name)
+def test_every_bug_off_the_list_is_located_in_its_report_and_counted_in_the_class_files(smoke, variant):
+    student = smoke["students"][variant.name]
+    text = _text((smoke["out"] / "feedback" / f"{student}.html").read_text())
+    assert "your crop starts at row 4, column 4 of the 12 x 16 input" in text            # the visible test's words
+    assert "your crop starts at row 13, column 12 of the 125 x 125 input" in text        # the hidden check's
+    assert "known mistake" not in text
+    with open(smoke["out"] / "mistakes.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["student"] == student]
+    assert {row["mistake"] for row in rows if row["kind"] == "located"} == set(variant.located)
+    summary = (smoke["out"] / "summary.html").read_text()
+    assert "<li>crop: window off by one row (located): 1</li>" in summary
+
+
 def test_no_correct_submission_gets_a_diagnosis_and_complete_reports_are_small(smoke, quick):
     for variant in CATALOGUE:
         if not variant.fails and variant.raw is None:

@@ -178,6 +178,11 @@ def test_the_stored_visible_fingerprints_are_what_the_test_cells_give_now():
             assert len(fresh_answers) == len(stored_answers), grade_id
             assert all(selfcheck.agree(one, other, entry["tolerance"])
                        for one, other in zip(fresh_answers, stored_answers)), grade_id
+        assert [trace["layers"] for trace in entry["traces"]] == [trace["layers"] for trace in stored["traces"]]
+        for fresh_trace, stored_trace in zip(entry["traces"], stored["traces"], strict=True):
+            assert [call[0] for call in fresh_trace["calls"]] == [call[0] for call in stored_trace["calls"]]
+            assert all(selfcheck.agree({"output": one[2]}, {"output": other[2]}, entry["tolerance"])
+                       for one, other in zip(fresh_trace["calls"], stored_trace["calls"])), grade_id
 
 
 def test_a_block_kept_in_a_list_and_as_an_attribute_gets_the_weights_of_its_attribute_name():

@@ -214,19 +214,22 @@ def references(ns: dict, code: str, names: list) -> Iterator[None]:
 
 # ---- the kernel's answer ----------------------------------------------------------------------------------
 
-def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool) -> str:
+def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool, trace=None) -> str:
     """Run the check named `check` on `ns` with the references of `names`: the JSON message sent to the grader.
 
     Each result travels as its shape, dtype, device and (unless `shapes_only`) its float32 values in base64;
-    an exception travels as its type and message.
+    an exception travels as its type and message. `trace` (the notebook's ``layer_trace``, when given) records
+    the fingerprints of the part's layers as the check calls them: they travel as "trace", for the grader to say
+    where a wrong part goes wrong.
     """
     try:
-        with references(ns, code, names), torch.no_grad():
+        recording = trace(not shapes_only) if trace else contextlib.nullcontext({})
+        with references(ns, code, names), torch.no_grad(), recording as record:
             results = {str(key): torch.as_tensor(value) for key, value in globals()[check](ns).items()}
             arrays = {key: {"shape": list(value.shape), "dtype": str(value.dtype), "device": value.device.type,
                             "data": "" if shapes_only else base64.b64encode(
                                 value.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()).decode()}
                       for key, value in results.items()}
-        return json.dumps({"arrays": arrays})
+        return json.dumps({"arrays": arrays, "trace": record})
     except BaseException as error:                    # noqa: BLE001 (the student's code may raise anything)
         return json.dumps({"error": f"{type(error).__name__}: {error}"[:500]})

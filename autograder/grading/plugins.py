@@ -29,7 +29,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer, List, Unicode
 
 from autograder import assignment
-from autograder.judging import fingerprints, verdicts
+from autograder.judging import fingerprints, located, verdicts
 from lesson import selfcheck
 
 KERNEL_DIED = "KernelDied"
@@ -44,24 +44,28 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _FRAME = re.compile(r"^(?:Cell In\s*\[(\d+)\]|Input In \[(\d+)\]), line (\d+)")
 
 
-def diagnosis(grade_id: str, found: list) -> str:
-    """The sentence naming the known mistakes a failed check's answer matches ("" for the training test)."""
+def diagnosis(grade_id: str, found: list, where: tuple[str, str] | None = None) -> str:
+    """The sentence naming the known mistakes a failed check's answer matches, or else saying where the part goes
+    wrong (`where`: ``located.describe``'s (category, sentence)); "" for the training test."""
     if found:
         return selfcheck.naming([(mistake.name, mistake.instead) for mistake in found])
     if assignment.part_of(grade_id) is None:
         return ""
-    return "They match none of the known mistakes of this part: look at the first result named above. "
+    return selfcheck.locating(where) or ("They match none of the known mistakes of this part: look at the first "
+                                         "result named above. ")
 
 
-def mistakes_found(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
-    """[(test, mistake)] the grader's checks named in an autograded notebook, in notebook order."""
+def mistakes_found(notebook: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
+    """[(test, mistake, kind)] the grader's checks found in an autograded notebook, in notebook order: each known
+    mistake named ("named"), and the category of each wrong part located without one ("located")."""
     found = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             text = output.get("data", {}).get(DIAGNOSIS_MIME) if output.get("output_type") == "display_data" else None
             if text:
                 message = json.loads(text)
-                found += [(message["test"], mistake) for mistake in message["mistakes"]]
+                found += [(message["test"], mistake, "named") for mistake in message["mistakes"]]
+                found += [(message["test"], category, "located") for category in message.get("located", [])]
     return found
 
 
@@ -196,12 +200,14 @@ class GradingExecute(Execute):
             self._checks_passed.add(grade_id)
             return
         found = fingerprints.diagnose(grade_id, answer) if answer is not None else []
+        where = None if found else located.describe(grade_id, answer, verdicts.read_trace(probe.outputs))
         cell.outputs.append(error_output(CHECK_FAILED, (
-            f"{CHECK_PREAMBLE}{problem}. {diagnosis(grade_id, found)}What the specification asks: "
+            f"{CHECK_PREAMBLE}{problem}. {diagnosis(grade_id, found, where)}What the specification asks: "
             f"{verdicts.asks(grade_id)}.")))
-        if found:
-            cell.outputs.append(nbformat.v4.new_output("display_data", data={
-                DIAGNOSIS_MIME: json.dumps({"test": grade_id, "mistakes": [mistake.name for mistake in found]})}))
+        if found or where:
+            cell.outputs.append(nbformat.v4.new_output("display_data", data={DIAGNOSIS_MIME: json.dumps(
+                {"test": grade_id, "mistakes": [mistake.name for mistake in found],
+                 "located": [where[0]] if where else []})}))
 
     def _judge(self, grade_id, answer):
         if grade_id != assignment.TRAINING.grade_id:

@@ -30,6 +30,7 @@ import itertools
 import json
 import pathlib
 import pickle
+import re
 
 import nbformat
 import numpy as np
@@ -54,9 +55,11 @@ KERNEL_TEMPLATE = """
 def _grader_check():
     from IPython import get_ipython
     from IPython.display import publish_display_data
-    scope = {{"__name__": "unet_grader_checks"}}
+    scope, tracing = {{"__name__": "unet_grader_checks"}}, {{"__name__": "unet_grader_trace"}}
     exec({source!r}, scope)
-    message = scope["answer"](get_ipython().user_ns, {check!r}, {dependencies!r}, {names!r}, {shapes_only!r})
+    exec({tracer!r}, tracing)
+    message = scope["answer"](get_ipython().user_ns, {check!r}, {dependencies!r}, {names!r}, {shapes_only!r},
+                              tracing["layer_trace"])
     publish_display_data({{{mime!r}: message}})
 _grader_check()
 del _grader_check
@@ -99,7 +102,7 @@ def kernel_code(grade_id: str) -> str:
     """The code GradingExecute runs in the kernel after the test cell `grade_id`."""
     test = assignment.tests()[grade_id]
     names = list(dependencies(grade_id))
-    return KERNEL_TEMPLATE.format(source=_checks_source(), check=test.check,
+    return KERNEL_TEMPLATE.format(source=_checks_source(), tracer=_tracer_source(), check=test.check,
                                   dependencies=_dependency_code(names), names=names,
                                   shapes_only=test.kind == "shape", mime=MIME)
 
@@ -121,12 +124,26 @@ def restore_code(grade_id: str) -> str:
     return SWAP_TEMPLATE.format(source=_checks_source(), action=action)
 
 
+def _message_texts(outputs: list) -> list[str]:
+    """The texts of the check's messages among the probe cell's outputs."""
+    return [output["data"][MIME] for output in outputs
+            if output.get("output_type") == "display_data" and MIME in output.get("data", {})]
+
+
+def read_trace(outputs: list) -> dict | None:
+    """The layer trace (``selfcheck.layer_trace``) the check sent with its answer; None if none was readable."""
+    for text in _message_texts(outputs):
+        try:
+            trace = json.loads(text).get("trace")
+        except (ValueError, AttributeError):
+            return None
+        return trace if isinstance(trace, dict) else None
+    return None
+
+
 def read_message(outputs: list) -> dict[str, np.ndarray]:
     """The probe's arrays {key: float32 array} from the probe cell's outputs; raises ValueError if unreadable."""
-    for output in outputs:
-        text = output.get("data", {}).get(MIME) if output.get("output_type") == "display_data" else None
-        if text is None:
-            continue
+    for text in _message_texts(outputs):
         try:
             message = json.loads(text)
             error = message.get("error")
@@ -306,6 +323,26 @@ def training_shortfall(weights: dict, config: TrainingConfig, mode: str) -> str:
 def _checks_source():
     """The text of autograder/authoring/checks.py, which the kernel executes to answer a check."""
     return CHECKS_FILE.read_text(encoding="utf-8")
+
+
+# lesson/selfcheck.py ends with the visible tests' fingerprints, written between these lines by
+# ``python -m autograder release`` (autograder/release/visible_prints.py).
+SELFCHECK_FILE = pathlib.Path(__file__).resolve().parents[2] / "lesson" / "selfcheck.py"
+SELFCHECK_START = "# ---- the specification's fingerprints: written by `python -m autograder release`; do not edit ----\n"
+SELFCHECK_END = "# ---- end of the fingerprints ----\n"
+SELFCHECK_GENERATED = re.compile(re.escape(SELFCHECK_START) + r".*?" + re.escape(SELFCHECK_END), re.S)
+
+
+def selfcheck_text() -> str:
+    """lesson/selfcheck.py without its generated fingerprints."""
+    return SELFCHECK_GENERATED.sub("", SELFCHECK_FILE.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def _tracer_source():
+    """lesson/selfcheck.py without its stored fingerprints: the kernel records a part's layers with its
+    ``layer_trace``, as the notebook's own tests do."""
+    return selfcheck_text()
 
 
 @functools.lru_cache(maxsize=1)

@@ -22,15 +22,14 @@ import nbformat
 
 from autograder import assignment
 from autograder.judging import fingerprints, verdicts
+from autograder.judging.verdicts import (SELFCHECK_END as END, SELFCHECK_FILE as PATH,
+                                         SELFCHECK_GENERATED as GENERATED, SELFCHECK_START as START,
+                                         selfcheck_text)
 from autograder.authoring import mistakes
-from autograder.release.course import REPO_ROOT, SOURCE_NOTEBOOK
+from autograder.release.course import SOURCE_NOTEBOOK
 from autograder.reports.report import write_atomically
 from lesson import selfcheck
 
-PATH = REPO_ROOT / "lesson" / "selfcheck.py"        # where they are written, at its end
-START = "# ---- the specification's fingerprints: written by `python -m autograder release`; do not edit ----\n"
-END = "# ---- end of the fingerprints ----\n"
-GENERATED = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
 
 
 class _Recorded(Exception):
@@ -42,11 +41,6 @@ def part_test_cells(notebook: nbformat.NotebookNode | None = None) -> dict[str, 
     notebook = notebook or nbformat.read(SOURCE_NOTEBOOK, as_version=4)
     return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
             if cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.PART_TESTS}
-
-
-def selfcheck_text() -> str:
-    """lesson/selfcheck.py without its generated fingerprints."""
-    return GENERATED.sub("", PATH.read_text(encoding="utf-8"))
 
 
 def digest() -> str:
@@ -67,23 +61,25 @@ def namespace(mistake: mistakes.Mistake | None = None, rounding: tuple[int, int]
     return scope
 
 
-def answer(source: str, scope: dict) -> dict | str | None:
+def answer(source: str, scope: dict, traces: list | None = None) -> dict | str | None:
     """What the test cell `source` collects in its ``compare_with_specification`` block when run in `scope`: the
     fingerprints {key: print}, or the error raised in the block ("Type: message"); None when the cell raises
-    before the block."""
+    before the block. The block's ``layer_trace`` is appended to `traces` (when given)."""
     recorded = []
 
     @contextlib.contextmanager
     def record(test):
-        results = {}
+        results, tolerance = {}, _tolerance(test)
         try:
-            yield results
+            with scope["layer_trace"](tolerance is not None) as trace:
+                yield results
         except Exception as error:                   # noqa: BLE001 (a mistaken part may raise anything)
             recorded.append(scope["error_text"](error))
             raise _Recorded from None
-        tolerance = _tolerance(test)
         recorded.append({key: _rounded(scope["fingerprint"](value, tolerance is not None), tolerance)
                          for key, value in results.items()})
+        if traces is not None:
+            traces.append(_rounded_trace(trace, tolerance))
         raise _Recorded
 
     scope["compare_with_specification"] = record
@@ -110,13 +106,25 @@ def _rounded(print_: list, tolerance: float | None) -> list:
     return print_[:2] + [[float(f"{value:.7g}") for value in print_[2]]]
 
 
-def _answers(source: str, mistake: mistakes.Mistake | None, roundings: tuple) -> list[dict]:
-    """The distinct answers of the cell over the crop's roundings (None: the reference's own crop)."""
+def _rounded_trace(trace: dict, tolerance: float | None) -> dict:
+    """A ``layer_trace`` record with its fingerprints rounded as ``_rounded`` does."""
+    calls = [[name, [_rounded(one, tolerance) for one in inputs], output and _rounded(output, tolerance)]
+             for name, inputs, output in trace["calls"]]
+    return {"layers": trace["layers"], "input": [_rounded(one, tolerance) for one in trace["input"]], "calls": calls}
+
+
+def _answers(source: str, mistake: mistakes.Mistake | None, roundings: tuple,
+             traces: list | None = None) -> list[dict]:
+    """The distinct answers of the cell over the crop's roundings (None: the reference's own crop), and their
+    layer traces appended to `traces` (one per answer)."""
     found = []
     for rounding in roundings:
-        result = answer(source, namespace(mistake, rounding))
+        recorded = []
+        result = answer(source, namespace(mistake, rounding), recorded)
         if result is not None and result not in found:
             found.append(result)
+            if traces is not None:
+                traces += recorded
     return found
 
 
@@ -130,7 +138,8 @@ def compute() -> dict:
     for grade_id, source in part_test_cells().items():
         part = assignment.part_of(grade_id)
         roundings = verdicts.CROP_ROUNDINGS if _uses_crop(part) else (None,)
-        specification = _answers(source, None, roundings)
+        traces = []
+        specification = _answers(source, None, roundings, traces)
         if not specification or any(isinstance(one, str) for one in specification):
             raise RuntimeError(f"the reference solution fails the test cell {grade_id}")
         found, tolerance = {}, _tolerance(grade_id)
@@ -141,8 +150,10 @@ def compute() -> dict:
                 found[mistake.name] = answers
                 named[mistake.name] = mistake.instead
         uses = {name: [test.grade_id for test in assignment.part(name).tests] for name in part.depends_on}
-        tests[grade_id] = {"tolerance": tolerance, "uses": uses,
-                           "specification": specification, "mistakes": found}
+        for trace in traces[1:]:                     # the layers' settings are the same: kept once
+            trace["layers"] = {}
+        tests[grade_id] = {"part": part.name, "tolerance": tolerance, "uses": uses, "specification": specification,
+                           "traces": traces if part.name != "crop" else [], "mistakes": found}
     return {"mistakes": named, "tests": tests}
 
 
@@ -152,10 +163,13 @@ def render(prints: dict, digest_: str) -> str:
     lines += [f"    {name!r}: {instead!r},\n" for name, instead in prints["mistakes"].items()]
     lines += ["}\n", "FINGERPRINTS = {            # test: the fingerprints of the specification's answers and of the mistakes'\n"]
     for grade_id, entry in prints["tests"].items():
-        lines.append(f"    {grade_id!r}: {{\n        'tolerance': {entry['tolerance']!r}, 'uses': {entry['uses']!r},\n")
-        lines.append("        'specification': [\n")
-        lines += [f"            {answer_!r},\n" for answer_ in entry["specification"]]
-        lines.append("        ],\n        'mistakes': {\n")
+        lines.append(f"    {grade_id!r}: {{\n        'part': {entry['part']!r}, 'tolerance': {entry['tolerance']!r}, "
+                     f"'uses': {entry['uses']!r},\n")
+        for field in ("specification", "traces"):
+            lines.append(f"        {field!r}: [\n")
+            lines += [f"            {answer_!r},\n" for answer_ in entry[field]]
+            lines.append("        ],\n")
+        lines.append("        'mistakes': {\n")
         for name, answers in entry["mistakes"].items():
             lines.append(f"            {name!r}: [\n")
             lines += [f"                {answer_!r},\n" for answer_ in answers]

@@ -29,30 +29,31 @@ def write_grades(path: pathlib.Path, results: list, test_ids: list[str]) -> None
 
 
 def write_mistakes(path: pathlib.Path, results: list) -> None:
-    """mistakes.csv: `student`, `part`, `mistake`, one row per known mistake a check named (once per part)."""
+    """mistakes.csv: `student`, `part`, `mistake`, `kind`, one row per mistake a check found (once per part): a
+    known mistake named ("named"), or the category of where a wrong part goes wrong ("located")."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "part", "mistake"])
+    writer.writerow(["student", "part", "mistake", "kind"])
     for result in results:
-        writer.writerows([result.student, part, mistake] for part, mistake in mistakes_of(result))
+        writer.writerows([result.student, *found] for found in mistakes_of(result))
     write_atomically(path, buffer.getvalue())
 
 
-def mistakes_of(result: Result) -> list[tuple[str, str]]:
-    """[(part, mistake)] named in a result, each once, in the order the tests named them."""
+def mistakes_of(result: Result) -> list[tuple[str, str, str]]:
+    """[(part, mistake, kind)] found in a result, each once, in the order the tests found them."""
     from autograder import assignment
     found = []
-    for test, mistake in result.mistakes:
+    for test, mistake, kind in result.mistakes:
         part = assignment.part_of(test)
-        pair = (part.name if part else test, mistake)
-        if pair not in found:
-            found.append(pair)
+        entry = (part.name if part else test, mistake, kind)
+        if entry not in found:
+            found.append(entry)
     return found
 
 
 def write_summary(path: pathlib.Path, results: list) -> None:
-    """summary.html: one row per student and one column per part (points earned of possible), then the known
-    mistakes found with the number of students who made each."""
+    """summary.html: one row per student and one column per part (points earned of possible), then the mistakes
+    found (known mistakes, and where wrong parts go wrong, marked "located") with the number of students each."""
     from autograder import assignment
     groups = [(part.name, [test.grade_id for test in part.tests]) for part in assignment.PARTS]
     groups.append(("training", [assignment.TRAINING.grade_id]))
@@ -63,9 +64,9 @@ def write_summary(path: pathlib.Path, results: list) -> None:
                         f"{number(sum(result.max_scores.get(t, 0) for t in tests))}</td>" for _, tests in groups)
         rows.append(f"<tr><th>{html.escape(result.student)}</th>{cells}<td>{number(result.total)} / "
                     f"{number(result.max_total)}</td><td>{html.escape(result.status)}</td></tr>")
-    counts = collections.Counter(pair for result in results for pair in mistakes_of(result))
-    listed = "".join(f"<li>{html.escape(part)}: {html.escape(mistake)}: {count}</li>"
-                     for (part, mistake), count in counts.most_common())
+    counts = collections.Counter(found for result in results for found in mistakes_of(result))
+    listed = "".join(f"<li>{html.escape(part)}: {html.escape(mistake)}{' (located)' * (kind == 'located')}: "
+                     f"{count}</li>" for (part, mistake, kind), count in counts.most_common())
     write_atomically(path, (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Class summary</title>\n"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
@@ -73,7 +74,7 @@ def write_summary(path: pathlib.Path, results: list) -> None:
         f"<h1>Class summary: {len(results)} submission(s)</h1>\n"
         f"<table><thead><tr><th>student</th>{head}<th>total</th><th>status</th></tr></thead>\n"
         f"<tbody>{''.join(rows)}</tbody></table>\n"
-        f"<h2>Known mistakes found</h2>\n<ul>{listed or '<li>none</li>'}</ul>\n</body></html>\n"))
+        f"<h2>Mistakes found</h2>\n<ul>{listed or '<li>none</li>'}</ul>\n</body></html>\n"))
 
 
 def write_batch(out: pathlib.Path, results: list, test_ids: list[str]) -> None:

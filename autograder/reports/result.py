@@ -39,7 +39,7 @@ class Result:
     host: str = ""                            # where it was graded (a cluster worker), "" on this machine
     feedback: pathlib.Path | None = None      # the feedback page
     timings: dict[str, float] = dataclasses.field(default_factory=dict)   # seconds per grading stage
-    mistakes: list[tuple[str, str]] = dataclasses.field(default_factory=list)   # (test, known mistake) named
+    mistakes: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)   # (test, mistake, kind)
 
     @property
     def total(self) -> float:
@@ -71,5 +71,5 @@ class Result:
     def read(cls, path: pathlib.Path) -> Result:
         data = json.loads(pathlib.Path(path).read_text())
         data["feedback"] = pathlib.Path(data["feedback"]) if data.get("feedback") else None
-        data["mistakes"] = [tuple(pair) for pair in data.get("mistakes", [])]
+        data["mistakes"] = [(*found, "named")[:3] for found in data.get("mistakes", [])]
         return cls(**data)

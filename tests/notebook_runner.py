@@ -16,8 +16,16 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA_DIR_AT_START = os.environ.get("UNET_DATA_DIR")
 
 
+# "synthetic": the tests use the stand-in even where the real data is found (tests/conftest.py).
+TEST_DATA_ENV = "UNET_TEST_DATA"
+TEST_DATA = os.environ.get(TEST_DATA_ENV, "")
+
+
 def find_real_data_dir():
-    """The real ISBI 2012 folder (UNET_DATA_DIR, else ../shared/data/isbi2012 beside the repo), or None."""
+    """The real ISBI 2012 folder (UNET_DATA_DIR, else ../shared/data/isbi2012 beside the repo), or None; always
+    None with UNET_TEST_DATA=synthetic."""
+    if TEST_DATA == "synthetic":
+        return None
     candidates = [DATA_DIR_AT_START] if DATA_DIR_AT_START else []
     candidates.append(REPO_ROOT / ".." / "shared" / "data" / "isbi2012")
     for folder in map(lambda path: pathlib.Path(path).resolve(), candidates):

@@ -6,6 +6,7 @@ of the mirrors (tests/mirrors.py). A failure here is a defect of the notebook: i
 With the real data the mirrors serve it; without, they serve the synthetic stand-in, and the notebook gets the cell
 that accepts the stand-in (data.synthetic.with_stand_in) naming its synthetic.json.
 """
+import os
 from pathlib import Path
 
 import pytest
@@ -22,17 +23,26 @@ pytestmark = pytest.mark.slow
 # Packages of this project and of its tools, none of which Colab has: the notebook must need none of them.
 NOT_ON_COLAB = ("data", "lesson", "autograder", "solutions", "tests", "nbgrader", "nbclient", "dask", "distributed")
 
+# The short run's settings, trained for 2 epochs: what is tested here is the runtime, not what training learns
+# (tests/test_notebooks.py and the grading batches test that).
+RUNTIME_ONLY = {"UNET_EPOCHS": "2", "UNET_CHECKPOINT_EVERY": "1"}
+
 REPORT = f"""
 import importlib.util, json, sys
 print(json.dumps({{"python": sys.executable, "found": [name for name in {NOT_ON_COLAB!r}
                                                        if importlib.util.find_spec(name) is not None],
-                  "model": scores, "all_interior": baseline}}))
+                  "model": scores}}))
 """
 
 
 @pytest.fixture(scope="module")
 def colab_run(data_env, tmp_path_factory):
-    python, build_seconds = colab_python()
+    try:
+        python, build_seconds = colab_python()
+    except RuntimeError as error:            # pip could not build it: no registry here (CI fails instead)
+        if os.environ.get("UNET_REQUIRE_COLAB_RUNTIME") == "1":
+            pytest.fail(f"{error} (UNET_REQUIRE_COLAB_RUNTIME=1)")
+        pytest.skip(f"the Colab-like runtime cannot be built here: {error}")
     print(f"Colab-like runtime {python.parent.parent}: built in {build_seconds:.0f} s" if build_seconds
           else f"Colab-like runtime {python.parent.parent}: reused")
     source = Path(data_env["UNET_DATA_DIR"])
@@ -42,7 +52,7 @@ def colab_run(data_env, tmp_path_factory):
         with_stand_in(notebook, manifest=source / MANIFEST)
     root = build_mirrors(source, tmp_path_factory.mktemp("mirrors"))
     with MirrorServer(root) as server:
-        env = {**SHORT_RUN_ENV, **server.environment(), "UNET_DATA_DIR": None, "UNET_CHECKPOINT_DIR": None,
+        env = {**SHORT_RUN_ENV, **RUNTIME_ONLY, **server.environment(), "UNET_DATA_DIR": None, "UNET_CHECKPOINT_DIR": None,
                "PYTHONPATH": None, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("colab-cache"))}
         executed = execute(notebook, workdir, env, extra_cells=[REPORT],
                            kernel_manager=kernel_manager(python, tmp_path_factory.mktemp("kernels")))
@@ -55,8 +65,7 @@ def test_the_release_runs_top_to_bottom_in_a_colab_like_runtime(colab_run):
     report = last_json(colab_run["notebook"].cells[-1])
     assert Path(report["python"]).parent.parent == colab_run["python"].parent.parent, report["python"]
     assert report["found"] == [], f"importable in the Colab-like runtime, which it must not be: {report['found']}"
-    print(f"held-out: U-Net {report['model']}; all-interior {report['all_interior']}")
-    assert report["model"]["pixel_accuracy"] > report["all_interior"]["pixel_accuracy"]
+    assert set(report["model"]) >= {"pixel_accuracy", "dice", "v_rand", "v_info"}, report["model"]
 
 
 def test_it_downloads_the_data_once_and_writes_only_beside_itself(colab_run):

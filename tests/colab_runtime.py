@@ -1,7 +1,7 @@
 """A Colab-like Python runtime for the notebook: a virtual environment with only tests/colab_requirements.txt
 (what a Colab GPU runtime preinstalls, among the notebook's needs), and a kernel of it for nbclient.
 
-The environment is built once per version of that file and of Python, under
+The environment is built once per set of pins in that file and version of Python, under
 ``~/.cache/unet-isbi2012/colab-runtime-<digest>`` (``$XDG_CACHE_HOME`` when set), and reused; it is built in a
 folder of its own and renamed into place when complete, so that an interrupted build is never reused.
 """
@@ -25,7 +25,9 @@ KERNEL_NAME = "colab-like"
 
 def runtime_folder() -> pathlib.Path:
     """Where the environment for the current requirements and Python lives."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + sys.version.split()[0].encode()).hexdigest()[:16]
+    pins = [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()]
+    key = "\n".join([*filter(None, pins), sys.version.split()[0]])    # the pins and Python, not the comments
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
     return cache / "unet-isbi2012" / f"colab-runtime-{digest}"
 

@@ -222,7 +222,7 @@ def _download(name, cache_dir, expected):
             return _fetch_verified(name, url, folders[url], expected)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
             failures.append(f"  {url.format(name=name)}: {type(error).__name__}: {error}")
-            print(f"Refused {name}.tif from{failures[-1]} (nothing of it is kept).")
+            print(f"Refused {name}.tif from {failures[-1].strip()} (nothing of it is kept).")
     raise DataUnavailableError(
         f"could not download {name}.tif from any mirror:\n" + "\n".join(failures)
         + f"\n{_where_to_get_it()}"

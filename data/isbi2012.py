@@ -10,8 +10,9 @@ Where the files come from, in this order:
 
 1. ``data_dir=`` if you pass it, else the folder in the environment variable ``UNET_DATA_DIR``:
    the files ``<folder>/train-volume.tif`` etc. are read from there and never changed.
-2. Otherwise they are downloaded once (official ImageJ copy first, then pinned GitHub copies)
-   into a cache folder and reused from there.
+2. Otherwise they are downloaded once (official ImageJ copy first, then pinned GitHub copies;
+   the environment variable ``UNET_DATA_MIRRORS`` replaces that list) into a cache folder and
+   reused from there.
 
 Either way, every volume is checked against the sha256 of its pixels (``PIXEL_SHA256``), so you
 always get exactly the challenge data. Cite: Arganda-Carreras et al., Front. Neuroanat. 9:142 (2015)
@@ -24,6 +25,7 @@ import logging
 import os
 import shutil
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,6 +44,7 @@ PIXEL_SHA256 = {
 }
 
 DATA_DIR_ENV = "UNET_DATA_DIR"
+MIRRORS_ENV = "UNET_DATA_MIRRORS"
 
 # Tried in order. A URL ending in ".zip" is an archive holding "<name>.tif" somewhere inside;
 # any other URL is a template in which "{name}" is replaced by the volume name.
@@ -52,6 +55,12 @@ MIRRORS = (
     "https://raw.githubusercontent.com/alexklibisz/isbi-2012/"
     "238a567ae843f7c03e5cc5d3f233cd3f93f0da17/data/{name}.tif",
 )
+
+
+def mirrors() -> tuple[str, ...]:
+    """The mirrors to try, in order: the URLs in the environment variable UNET_DATA_MIRRORS (separated by
+    spaces, in the form of MIRRORS) when it is set, else MIRRORS."""
+    return tuple(os.environ.get(MIRRORS_ENV, "").split()) or MIRRORS
 
 
 class DataUnavailableError(RuntimeError):
@@ -174,7 +183,7 @@ def split_holdout(volume: np.ndarray, n_holdout: int = 5) -> tuple[np.ndarray, n
 
 
 def _where_to_get_it():
-    sources = "\n".join(f"    {url.format(name='<name>')}" for url in MIRRORS)
+    sources = "\n".join(f"    {url.format(name='<name>')}" for url in mirrors())
     return (
         f"Download train-volume.tif, train-labels.tif and test-volume.tif from one of\n{sources}\n"
         f"(<name> is the file's name without .tif; unzip a .zip), put the three files in one "
@@ -203,13 +212,17 @@ def _load_local(name, folder, expected):
 
 
 def _download(name, cache_dir, expected):
+    """The volume from the first mirror that delivers the expected pixels; mirrors already in the cache first,
+    so that a volume downloaded once is never downloaded again."""
+    folders = {url: cache_dir / hashlib.sha256(url.encode()).hexdigest()[:16] for url in mirrors()}
+    cached = [url for url, folder in folders.items() if _target(name, url, folder).exists()]
     failures = []
-    for url in MIRRORS:
+    for url in cached + [url for url in folders if url not in cached]:
         try:
-            mirror_cache = cache_dir / hashlib.sha256(url.encode()).hexdigest()[:16]
-            return _fetch_verified(name, url, mirror_cache, expected)
-        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            return _fetch_verified(name, url, folders[url], expected)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
             failures.append(f"  {url.format(name=name)}: {type(error).__name__}: {error}")
+            print(f"Refused {name}.tif from {failures[-1].strip()} (nothing of it is kept).")
     raise DataUnavailableError(
         f"could not download {name}.tif from any mirror:\n" + "\n".join(failures)
         + f"\n{_where_to_get_it()}"
@@ -234,7 +247,7 @@ def _fetch_verified(name, url, folder, expected):
 
 def _fetch(name, url, folder, is_zip):
     """Return the paths of the candidate <name>.tif files from one mirror."""
-    target = folder / ("archive.zip" if is_zip else f"{name}.tif")
+    target = _target(name, url, folder)
     if not target.exists():
         print(f"Downloading {name} from {url.format(name=name)} to {folder} ...")
     with _quiet_pooch():
@@ -244,6 +257,11 @@ def _fetch(name, url, folder, is_zip):
         members = pooch.retrieve(url, None, fname=target.name, path=folder,
                                  processor=pooch.Unzip())
     return sorted(Path(member) for member in members if Path(member).name == f"{name}.tif")
+
+
+def _target(name, url, folder):
+    """Where one mirror's download of the volume is kept: its zip, or its <name>.tif."""
+    return folder / ("archive.zip" if url.endswith(".zip") else f"{name}.tif")
 
 
 @contextlib.contextmanager

@@ -156,10 +156,12 @@ if _manifest.is_file():
 STAND_IN_CELL_ID = "synthetic-stand-in"
 
 
-def with_stand_in(notebook: dict) -> dict:
+def with_stand_in(notebook: dict, manifest: str | os.PathLike | None = None) -> dict:
     """Add the cell STAND_IN_SOURCE right after the cell that defines ``load_isbi2012``; returns the notebook.
 
-    Works on nbformat notebooks and on their plain JSON form, in any nbformat 4 minor version.
+    Works on nbformat notebooks and on their plain JSON form, in any nbformat 4 minor version. With `manifest`
+    (a stand-in's synthetic.json), the cell reads that file instead of UNET_DATA_DIR's: the notebook then
+    accepts the stand-in's volumes from wherever it gets them, downloads included (tests/test_colab_runtime.py).
 
     Raises:
         ValueError: no cell of the notebook defines load_isbi2012.
@@ -169,6 +171,10 @@ def with_stand_in(notebook: dict) -> dict:
     if index is None:
         raise ValueError("no cell of the notebook defines load_isbi2012")
     cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": STAND_IN_SOURCE}
+    if manifest is not None:
+        cell["source"] = STAND_IN_SOURCE.replace(
+            f'_pathlib.Path(_os.environ.get("{DATA_DIR_ENV}") or "/nonexistent") / "{MANIFEST}"',
+            f"_pathlib.Path({str(Path(manifest).resolve())!r})")
     if notebook.get("nbformat_minor", 0) >= 5:
         cell["id"] = STAND_IN_CELL_ID
     if hasattr(notebook, "cells"):                     # an nbformat notebook: a NotebookNode cell

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite (about 8 minutes on 2 cores). Extra arguments go to pytest
-# (-m "not slow": the fast subset).
+# Set up, then run the whole test suite (times: README.md). Extra arguments go to pytest
+# (-m "not slow": the fast subset; -m data: the tests that depend on the data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-browser

@@ -16,8 +16,16 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA_DIR_AT_START = os.environ.get("UNET_DATA_DIR")
 
 
+# "synthetic": the tests use the stand-in even where the real data is found (tests/conftest.py).
+TEST_DATA_ENV = "UNET_TEST_DATA"
+TEST_DATA = os.environ.get(TEST_DATA_ENV, "")
+
+
 def find_real_data_dir():
-    """The real ISBI 2012 folder (UNET_DATA_DIR, else ../shared/data/isbi2012 beside the repo), or None."""
+    """The real ISBI 2012 folder (UNET_DATA_DIR, else ../shared/data/isbi2012 beside the repo), or None; always
+    None with UNET_TEST_DATA=synthetic."""
+    if TEST_DATA == "synthetic":
+        return None
     candidates = [DATA_DIR_AT_START] if DATA_DIR_AT_START else []
     candidates.append(REPO_ROOT / ".." / "shared" / "data" / "isbi2012")
     for folder in map(lambda path: pathlib.Path(path).resolve(), candidates):
@@ -41,21 +49,25 @@ def runnable_copy(path, env, folder):
     return copy
 
 
-def execute(path, workdir, env, extra_cells=(), timeout=600):
-    """Run every cell of the notebook at `path` in `workdir` with `env` added to the environment.
+def execute(path, workdir, env, extra_cells=(), timeout=600, kernel_manager=None):
+    """Run every cell of the notebook at `path` (or an nbformat notebook) in `workdir` with `env` added to the
+    environment (a value of None removes that variable).
 
     Errors do not stop the run: each cell's error, if any, is in its outputs. `extra_cells` are code
     appended at the end (e.g. to print results as JSON). On the synthetic stand-in, the cell that accepts it is added
-    after the notebook's loader (``runnable_copy``). Returns the executed notebook.
+    after the notebook's loader (``runnable_copy``). The kernel is the project's python3, or `kernel_manager`'s.
+    Returns the executed notebook.
     """
-    notebook = nbformat.read(path, as_version=4)
+    notebook = nbformat.read(path, as_version=4) if isinstance(path, (str, os.PathLike)) else path
     if is_stand_in(env):
         with_stand_in(notebook)
     notebook.cells += [nbformat.v4.new_code_cell(source) for source in extra_cells]
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(workdir)}})
+                            resources={"metadata": {"path": str(workdir)}}, km=kernel_manager)
     saved = dict(os.environ)
-    os.environ.update(env)
+    os.environ.update({name: value for name, value in env.items() if value is not None})
+    for name in [name for name, value in env.items() if value is None]:
+        os.environ.pop(name, None)
     try:
         client.execute()
     finally:

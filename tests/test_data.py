@@ -1,12 +1,9 @@
 """Tests of data/isbi2012.py (local folders, downloads, checks) and data/synthetic.py (the stand-in volumes,
 the project's loader that accepts them, and the cell that lets a notebook accept them)."""
 
-import functools
-import http.server
 import json
 import shutil
 import socket
-import threading
 import zipfile
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from data.isbi2012 import (
 )
 from data.synthetic import (STAND_IN_CELL_ID, load_dataset, main, make_em_volume, manifest_sha256, with_stand_in,
                             write_synthetic_dataset, write_volumes)
+from tests.mirrors import MirrorServer
 
 
 @pytest.fixture
@@ -39,6 +37,7 @@ def dataset_dir(real_data_dir, synthetic_dir):
 @pytest.fixture(autouse=True)
 def no_data_dir_env(monkeypatch):
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.delenv(isbi2012.MIRRORS_ENV, raising=False)
 
 
 def manifest_hashes(folder):
@@ -195,11 +194,6 @@ def test_images_and_labels_must_match_in_shape(synthetic_dir):
 # ---------------------------------------------------------------- downloads
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def web(tmp_path, synthetic_dir, monkeypatch):
     """A loopback web server with mirrors of the synthetic data; returns (root folder, base URL).
@@ -218,16 +212,10 @@ def web(tmp_path, synthetic_dir, monkeypatch):
             archive.writestr(f"__MACOSX/ISBI-2012-challenge/._{name}.tif", b"resource fork")
     (root / "garbage.zip").write_bytes(b"<html>moved</html>")
     monkeypatch.setattr(isbi2012, "PIXEL_SHA256", manifest_hashes(synthetic_dir))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with MirrorServer(root) as server:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, "127.0.0.1")
+        yield root, server.url
 
 
 def use_mirrors(monkeypatch, *urls):

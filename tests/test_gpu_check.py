@@ -10,6 +10,7 @@ from autograder.release.course import REPO_ROOT
 
 
 @pytest.mark.slow
+@pytest.mark.real_ci
 def test_gpu_check_tiny_runs_every_step_and_passes(data_env, tmp_path):
     out = tmp_path / "gpu-check.json"
     done = subprocess.run(["bash", "scripts/gpu_check.sh", "--tiny", "--out", str(out)], cwd=REPO_ROOT,

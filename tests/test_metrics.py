@@ -2,7 +2,6 @@
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,6 @@ from lesson.metrics import (
 )
 from tests.cell_grids import cell_grid
 
-REAL_LABELS = Path("/work/shared/data/isbi2012/train-labels.tif")
 ANCHOR_SLICES = [0, 10, 25]
 
 # 4x4 case by hand: true interior 7 px, predicted 6 px, both 5 px, union 8 px, 3 pixels wrong.
@@ -61,12 +59,12 @@ def _synthetic_labels(seed=0, n_slices=3, size=256, n_cells=60):
 
 
 @pytest.fixture(scope="module")
-def anchor_labels():
-    """A few real ISBI label slices (S, 512, 512), or synthetic cells when the file is absent."""
-    if REAL_LABELS.exists():
+def anchor_labels(real_data_dir):
+    """A few real ISBI label slices (S, 512, 512), or synthetic cells when the real data is absent."""
+    if real_data_dir is not None:
         import tifffile
 
-        return True, tifffile.imread(REAL_LABELS)[ANCHOR_SLICES]
+        return True, tifffile.imread(real_data_dir / "train-labels.tif")[ANCHOR_SLICES]
     return False, _synthetic_labels()
 
 

@@ -10,7 +10,7 @@ from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from tests.notebook_runner import (SHORT_RUN_ENV, cell_error, execute, grade_id, is_graded_test, last_json,
                                    runnable_copy)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.stand_in_ci]    # CI runs them in the newcomer's clone
 
 REPORT_SCORES = """
 import json

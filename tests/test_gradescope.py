@@ -32,6 +32,25 @@ def test_schema_refuses_what_gradescope_would_refuse():
             gradescope.validate(bad)
 
 
+
+def test_a_located_description_is_not_called_a_known_mistake(tmp_path):
+    """mistakes.csv's kinds reach results.json in their own words: a known mistake named, a located one located."""
+    crop_ids = [test.grade_id for test in assignment.PARTS[0].tests]
+    scores = {grade_id: 0 if grade_id in crop_ids else points for grade_id, points in POINTS.items()}
+    header = ["student", *POINTS, "total", "max_total", "mode", "status"]
+    row = ["ann", *map(str, scores.values()), str(sum(scores.values())), str(sum(POINTS.values())), "quick", "ok"]
+    (tmp_path / "grades.csv").write_text(",".join(header) + "\n" + ",".join(row) + "\n")
+    part = assignment.PARTS[0].name
+    (tmp_path / "mistakes.csv").write_text("student,part,mistake,kind\n"
+                                           f"ann,{part},height and width swapped,named\n"
+                                           f"ann,{part},window off by one row,located\n")
+    results = gradescope.results_from(tmp_path, "ann")
+    gradescope.validate(results)
+    output = next(test["output"] for test in results["tests"] if test["name"] == crop_ids[0])
+    assert "Your results match a known mistake: height and width swapped" in output, output
+    assert "Where it goes wrong: window off by one row" in output, output
+    assert "known mistake: height and width swapped; window" not in output, output
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, real_data_dir):
     """The bundle, carrying the real data where this machine has it verified (UNET_DATA_DIR), else none."""

@@ -24,7 +24,6 @@ so) and the sandbox where the container allows it, then writes ``/autograder/res
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -36,7 +35,7 @@ import zipfile
 
 from autograder import assignment
 from autograder.release.course import REPO_ROOT
-from autograder.reports.report import write_atomically
+from autograder.reports.report import read_rows, write_atomically
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 CARRIED = ("autograder", "lesson", "data", "solutions", "UNet_Assignment.ipynb", "requirements.txt")
@@ -86,18 +85,20 @@ def results_from(out: pathlib.Path, student: str, training_visibility: str = "vi
                  execution_time: float | None = None) -> dict:
     """results.json of `student` from a graded batch folder `out` (grades.csv, mistakes.csv)."""
     out = pathlib.Path(out)
-    with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
-        row = next(row for row in csv.DictReader(handle) if row["student"] == student)
-    with open(out / "mistakes.csv", newline="", encoding="utf-8") as handle:
-        mistakes = [entry for entry in csv.DictReader(handle) if entry["student"] == student]
+    row, = read_rows(out / "grades.csv", student)
+    mistakes = read_rows(out / "mistakes.csv", student)
     tests = []
     for number, (grade_id, test) in enumerate(assignment.tests().items(), start=1):
         score = float(row[grade_id])
         part = assignment.part_of(grade_id)
-        named = [entry["mistake"] for entry in mistakes if part is not None and entry["part"] == part.name]
+        found = [entry for entry in mistakes if part is not None and entry["part"] == part.name]
+        named = [entry["mistake"] for entry in found if entry["kind"] == "named"]
+        located = [entry["mistake"] for entry in found if entry["kind"] == "located"]
         words = [f"What it checks: {test.asks}"] if test.asks else []
         if score < test.points and named:
             words.append("Your results match a known mistake: " + "; ".join(named))
+        if score < test.points and located:
+            words.append("Where it goes wrong: " + "; ".join(located) + " (the report says more)")
         tests.append({"name": grade_id, "number": str(number), "score": score, "max_score": float(test.points),
                       "status": "passed" if score >= test.points else "failed", "output": "\n".join(words),
                       "tags": [part.name if part else "training"],
@@ -140,9 +141,7 @@ def make_bundle(out: pathlib.Path, mode: str = "quick", training_visibility: str
         for path in carried:
             bundle.write(path, f"{DATA_FOLDER}/{path.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_bytes(buffer.getvalue())
-    os.replace(partial, out)
+    write_atomically(out, buffer.getvalue())
     return [f"{len(files)} files of the grader", f"the data ({len(carried)} volumes)" if carried else
             "no data (setup.sh downloads and verifies it)", f"{mode} mode, training test {training_visibility}"]
 
@@ -222,7 +221,7 @@ def run(root: pathlib.Path) -> int:
                 results = {"score": 0.0, "output": "The grader could not run; your instructor has its log.",
                            "visibility": "visible"}
             else:
-                student = next(csv.DictReader(open(pathlib.Path(scratch) / "grades.csv")))["student"]
+                student = read_rows(pathlib.Path(scratch) / "grades.csv")[0]["student"]
                 results = results_from(pathlib.Path(scratch), student, settings["training_visibility"],
                                        time.monotonic() - started)
                 if len(notebooks) > 1:

@@ -50,7 +50,7 @@ import zipfile
 
 from autograder import assignment
 from autograder.release.course import ASSIGNMENT
-from autograder.reports.report import write_atomically
+from autograder.reports.report import read_rows, write_atomically
 from autograder.grading.submissions import Submission, UsageError, find_files, name_submissions, student_id
 
 CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<number>\d+)_(?P<file_id>\d+)_(?P<file>.+?)"
@@ -163,8 +163,7 @@ def write_left_out(out: pathlib.Path, notes: list[str]) -> None:
 
 def export(kind: str, out: pathlib.Path, log=print) -> pathlib.Path:
     """Write OUT/grades-<kind>.csv (kind: canvas, moodle) from OUT/grades.csv; returns its path."""
-    with open(pathlib.Path(out) / "grades.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_rows(pathlib.Path(out) / "grades.csv")
     students = [(row, LMS_STUDENT.match(row["student"])) for row in rows]
     for row, match in students:
         if match is None:

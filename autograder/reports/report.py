@@ -39,6 +39,12 @@ def write_mistakes(path: pathlib.Path, results: list) -> None:
     write_atomically(path, buffer.getvalue())
 
 
+def read_rows(path: pathlib.Path, student: str | None = None) -> list[dict[str, str]]:
+    """The rows of a batch's CSV (grades.csv, mistakes.csv) as dicts, only `student`'s when given."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if student is None or row["student"] == student]
+
+
 def mistakes_of(result: Result) -> list[tuple[str, str, str]]:
     """[(part, mistake, kind)] found in a result, each once, in the order the tests found them."""
     from autograder import assignment
@@ -84,12 +90,13 @@ def write_batch(out: pathlib.Path, results: list, test_ids: list[str]) -> None:
     write_summary(pathlib.Path(out) / "summary.html", results)
 
 
-def write_atomically(path: pathlib.Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename: readers never see half a file."""
+def write_atomically(path: pathlib.Path, text: str | bytes) -> None:
+    """Write `text` (or bytes) to `path` through a temporary file and a rename: readers never see half a file."""
     path = pathlib.Path(path)
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes)
+              else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -1,6 +1,6 @@
 """Grade a batch of submissions with nbgrader's own machinery, one throwaway course folder per submission.
 
-    python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
+    unet-course grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
 
 How one submission is graded (``Session.grade_one``):
 1. It is read and checked (an empty file, invalid JSON or a non-notebook gets that status and zero) and

@@ -32,6 +32,11 @@ from autograder.release.course import ASSIGNMENT
 PROG = "unet-course"
 
 
+def course_option(help: str):
+    """--course DIR, of release and grade: an nbgrader course folder, and what the command does with it."""
+    return option(None, help, metavar="DIR")
+
+
 def assignment_option():
     """--assignment, of release --course and grade --course: the assignment's name in the nbgrader course."""
     return option(ASSIGNMENT, f"the assignment's name in the course (default {ASSIGNMENT})", metavar="NAME")
@@ -51,11 +56,8 @@ class ReleaseOptions:
         f"the branch of that link (default: the remote's default branch, else {release.DEFAULT_BRANCH})",
         metavar="BRANCH",
     )
-    course: str | None = option(
-        None,
-        "also release into this nbgrader course: source/NAME/ and release/NAME/, and its gradebook knows the "
-        "assignment",
-        metavar="DIR",
+    course: str | None = course_option(
+        "also release into this nbgrader course: source/NAME/ and release/NAME/, and its gradebook knows the assignment"
     )
     assignment: str = assignment_option()
 
@@ -71,11 +73,9 @@ class GradeOptions(GradingOptions):
     out: str | None = option(
         None, "where grades.csv and feedback/ go (with --course, by default COURSE/reports/NAME)", metavar="DIR"
     )
-    course: str | None = option(
-        None,
-        "grade the nbgrader course in DIR in place: its submitted/<student>/NAME/, into its gradebook, "
-        "autograded/ and feedback/",
-        metavar="DIR",
+    course: str | None = course_option(
+        "grade the nbgrader course in DIR in place: its submitted/<student>/NAME/, into its gradebook, autograded/ "
+        "and feedback/"
     )
     assignment: str = assignment_option()
     export: tuple = option(

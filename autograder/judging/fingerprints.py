@@ -337,8 +337,13 @@ def _visible_collisions(part: assignment.Part, names: list[str]) -> list[tuple[s
     entries = [visible()["tests"][test.grade_id] for test in part.tests]
     found = [(name, "the specification") for name in names if not any(name in e["mistakes"] for e in entries)]
     for one, other in itertools.combinations(names, 2):
-        if all(one in e["mistakes"] and other in e["mistakes"]
-               and any(fingerprint.agree(a, b, e["tolerance"]) for a in e["mistakes"][one] for b in e["mistakes"][other])
+        if all(one in e["mistakes"] and other in e["mistakes"] and _agreeing(e, one, other)
                for e in entries if one in e["mistakes"] or other in e["mistakes"]):
             found.append((one, other))
     return found
+
+
+def _agreeing(entry: dict, one: str, other: str) -> bool:
+    """Whether an answer of the mistake `one` agrees with an answer of `other` on the visible test `entry`."""
+    answers = itertools.product(entry["mistakes"][one], entry["mistakes"][other])
+    return any(fingerprint.agree(a, b, entry["tolerance"]) for a, b in answers)

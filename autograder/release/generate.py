@@ -10,7 +10,8 @@ names the fingerprints' store gets the visible tests' prints, packed (``judging/
 and the tested code never drift; cells whose metadata has a ``unet_course.title`` (the carried modules and the
 set-up cell: machinery, not the lesson) are collapsed, with ``#@title <title>`` as their first line and the
 metadata that hides their code by default in Colab (``cellView: form``) and in Jupyter
-(``jupyter.source_hidden``), one click away; (2) nbgrader's own ``generate_assignment`` strips solutions and hidden tests in a throwaway course folder; (3) Colab
+(``jupyter.source_hidden``), one click away; (2) nbgrader's own ``generate_assignment`` strips solutions and
+hidden tests in a throwaway course folder; (3) Colab
 metadata is added (GPU runtime), the Colab link is set, and the result is written atomically to
 ``UNet_Assignment.ipynb``.
 

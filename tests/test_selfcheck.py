@@ -69,6 +69,17 @@ def test_the_packed_prints_give_back_every_number_to_the_last_digit_so_every_ver
     assert len(packed) < len(repr(prints)) / 5
 
 
+def test_the_prints_cell_keeps_its_packing_while_the_prints_are_the_same_and_is_written_anew_otherwise(monkeypatch):
+    current = fingerprints.notebook_text()
+    packed = current.split('"""')[3].strip()
+    rewrapped = current.replace(packed, packed.replace("\n", "\n\n"))
+    assert fingerprints.notebook_text(current) == current and fingerprints.notebook_text(rewrapped) == rewrapped
+    assert fingerprints.notebook_text(current.replace("do not edit", "edit")) == current
+    changed = {**fingerprints.visible(), "mistakes": {"a new mistake": "the specification"}}
+    monkeypatch.setattr(fingerprints, "visible", lambda: changed)
+    assert selfcheck.unpack(fingerprints.notebook_text(current).split('"""')[3]) == changed
+
+
 def test_a_failing_test_cell_in_a_kernel_shows_the_message_and_none_of_the_self_checks_code():
     """The release's self-check cells, a crop that cuts the top-left corner and the crop's test cell, run in a real
     IPython kernel: the traceback shows the test's line and the message, and no line of the self-check cells."""

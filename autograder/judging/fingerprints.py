@@ -282,19 +282,25 @@ def visible() -> dict:
     return stored()["visible"]
 
 
+PRINTS_CELL = '''"""The specification's fingerprints, which the tests below compare with: a few numbers per result of
+the reference solution and of each known mistake, and the reference's layer traces. Written by
+`python -m autograder release` (autograder/judging/fingerprints.json); do not edit them by hand.
+Packed (JSON, LZMA, Base85): unpack(...) gives them back as plain data."""
+use_prints(unpack("""
+{packed}
+"""))'''
+
+
 def notebook_text(current: str = "") -> str:
-    """The code of the notebook's cell that carries the visible tests' fingerprints: `current`, when it carries
-    the stored ones already (however they were packed), else them packed anew."""
+    """The code of the notebook's cell that carries the visible tests' fingerprints: their packed text is kept
+    from `current` when it carries the stored ones already (however they were packed), else packed anew."""
     try:
-        if selfcheck.unpack(current.split('"""')[3]) == visible():
-            return current
+        packed = current.split('"""')[3].strip()
+        if selfcheck.unpack(packed) != visible():
+            packed = ""
     except (IndexError, ValueError, TypeError, lzma.LZMAError):
-        pass
-    return (f'"""The specification\'s fingerprints, which the tests below compare with: a few numbers per result of\n'
-            f"the reference solution and of each known mistake, and the reference's layer traces. Written by\n"
-            f"`python -m autograder release` (autograder/judging/fingerprints.json); do not edit them by hand.\n"
-            f'Packed (JSON, LZMA, Base85): unpack(...) gives them back as plain data."""\n'
-            f'use_prints(unpack("""\n{selfcheck.pack(visible())}\n"""))')
+        packed = ""
+    return PRINTS_CELL.format(packed=packed or selfcheck.pack(visible()))
 
 
 def diagnose(grade_id: str, answer: dict | str) -> list[mistakes.Mistake]:

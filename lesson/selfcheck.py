@@ -3,76 +3,46 @@
 Each test cell builds your part, gives it weights and inputs drawn from fixed seeds (``seed_weights`` and
 ``normal``), and collects what it computed in a ``with compare_with_specification(test) as results:`` block.
 At the block's end, each result is reduced to its fingerprint (its shape, its dtype and three sums of its
-values, see ``fingerprint``) and compared with the fingerprint of the specification's output, stored below: a
-few numbers per result, never the solution. When your numbers (or the error your code raised) match those of a
-known mistake instead, the message names the mistake and says what the specification asks. The seeds come from
-NumPy's ``RandomState``, whose numbers never change between versions.
+values, see ``lesson/fingerprint.py``) and compared with the fingerprint of the specification's output: a few
+numbers per result, never the solution. When your numbers (or the error your code raised) match those of a known
+mistake instead, the message names the mistake and says what the specification asks; when they match none, it
+says where the part goes wrong (``lesson/locate.py``). The message says it all: the traceback shows the test's
+line, not this code.
 
-The fingerprints at the end of this file are written by ``python -m autograder release`` from the reference
-solution and the course's list of known mistakes; do not edit them by hand.
+The specification's fingerprints come from ``python -m autograder release`` (the reference solution and the
+known mistakes, run through the test cells), packed in the notebook's next cell: ``use_prints(unpack(...))``.
 """
-import contextlib
-import re
-import zlib
+import base64
+import json
+import linecache
+import lzma
 
-import numpy as np
+# in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
+from lesson.fingerprint import agree, differences, error_text, fingerprint
+from lesson.locate import first_plane, layer_trace, locate_crop, locate_layers
 
-TOLERANCE = 1e-3          # relative, on each of a result's three sums (crops, whose values are copied, get 1e-9)
-
-
-def normal(shape, seed):
-    """A float32 tensor of `shape` with standard-normal values drawn from `seed` (the same on every machine)."""
-    import torch              # here, not above: the grader reads the fingerprints without PyTorch
-    return torch.from_numpy(np.random.RandomState(seed).standard_normal(tuple(shape)).astype(np.float32))
-
-
-def seed_weights(module, seed):
-    """Give every parameter of `module` values drawn from `seed` and the parameter's name ("conv1.weight", ...),
-    so that a part gets the same weights however its layers were created; returns `module`. A parameter reachable
-    by several names (a block kept in an nn.ModuleList and as an attribute) takes the name without list indices,
-    then the shortest: "contract1.conv1.weight" rather than "contracting.0.conv1.weight"."""
-    import torch
-    with torch.no_grad():
-        for name, parameter in preferred_names(module.named_parameters(remove_duplicate=False)).values():
-            parameter.copy_(0.3 * normal(parameter.shape, seed * 1000 + zlib.crc32(name.encode()) % 1000))
-    return module
+FINGERPRINTS, KNOWN_MISTAKES = {}, {}     # {test: its prints}, {mistake: what the specification asks instead}
+PACKED_WIDTH = 100                        # characters per line of packed prints
+VERDICT_FILE = "<the self-check>"
+VERDICT_LINE = "raise AssertionError(message) from cause   # the message below says what differs and why\n"
 
 
-def preferred_names(named):
-    """{id(thing): (name, thing)} from (name, thing) pairs, one name per thing: the name without list indices,
-    then the shortest ("contract1.conv1" rather than "contracting.0.conv1")."""
-    found = {}
-    for name, thing in named:
-        rank = (sum(part.isdigit() for part in name.split(".")), len(name), name)
-        if id(thing) not in found or rank < found[id(thing)][0]:
-            found[id(thing)] = (rank, thing)
-    return {key: (rank[2], thing) for key, (rank, thing) in found.items()}
+def use_prints(prints):
+    """Compare with `prints`: {"mistakes": {name: what the specification asks instead}, "tests": {test: {"part",
+    "tolerance", "uses", "specification", "traces", "mistakes"}}}, as the release writes them."""
+    global FINGERPRINTS, KNOWN_MISTAKES
+    FINGERPRINTS, KNOWN_MISTAKES = prints["tests"], prints["mistakes"]
 
 
-def sums(values):
-    """Three numbers that tell arrays of one shape apart: the sum, the sum of absolute values and a sum
-    weighted by position (so that the same values in another place, e.g. another window of an image, differ)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return []
-    weights = np.linspace(-1.0, 1.0, values.size).reshape(values.shape)
-    return [float(values.sum()), float(np.abs(values).sum()), float((values * weights).sum())]
+def pack(prints):
+    """Plain data as lines of text of PACKED_WIDTH characters: its JSON, compressed (LZMA), in Base85."""
+    text = base64.b85encode(lzma.compress(json.dumps(prints, separators=(",", ":")).encode())).decode()
+    return "\n".join(text[start:start + PACKED_WIDTH] for start in range(0, len(text), PACKED_WIDTH))
 
 
-def close(mine, theirs, tolerance=TOLERANCE):
-    """Whether two lists of `sums` agree, each to `tolerance` of the largest of `theirs`."""
-    if len(mine) != len(theirs):
-        return False
-    scale = 1.0 + max((abs(value) for value in theirs), default=0.0)
-    return all(abs(one - other) <= tolerance * scale for one, other in zip(mine, theirs))
-
-
-def fingerprint(result, with_values=True):
-    """[shape, dtype, sums] of a tensor (the sums left out when only the shape is checked)."""
-    import torch
-    result = torch.as_tensor(result).detach()
-    print_ = [list(result.shape), str(result.dtype).replace("torch.", "")]
-    return print_ + [sums(result.cpu().double().numpy())] if with_values else print_
+def unpack(text):
+    """The data that `pack` gave `text` for (the same numbers, to the last digit)."""
+    return json.loads(lzma.decompress(base64.b85decode("".join(text.split()))))
 
 
 def naming(mistakes):
@@ -81,350 +51,52 @@ def naming(mistakes):
     return f"Your part's results match {'a known mistake' if len(mistakes) == 1 else 'known mistakes'}: {named}. "
 
 
-def difference(key, mine, theirs, tolerance=TOLERANCE):
-    """What differs between two fingerprints of the result `key`, in words ("" when they agree)."""
-    if mine[0] != theirs[0]:
-        return f"{key} should have shape {tuple(theirs[0])}, got {tuple(mine[0])}"
-    if mine[1] != theirs[1]:
-        return f"{key} should be of dtype {theirs[1]} (the input's), got {mine[1]}"
-    if len(theirs) < 3 or close(mine[2], theirs[2], tolerance):
-        return ""
-    if not all(np.isfinite(mine[2])):
-        return f"{key} holds values that are not finite (nan or inf)"
-    return (f"{key} has the right shape but other values than the specification's (the sum of its absolute "
-            f"values is {mine[2][1]:.6g}, the specification's {theirs[2][1]:.6g})")
-
-
-def differences(mine, answer, tolerance=TOLERANCE):
-    """Every difference between fingerprints {key: print} and an answer of the specification."""
-    found = [difference(key, mine[key], print_, tolerance) if key in mine else f"{key} is missing"
-             for key, print_ in answer.items()]
-    return [text for text in found if text]
-
-
-def agree(mine, theirs, tolerance=TOLERANCE):
-    """Whether two answers agree: the same error text, or fingerprints {key: print} with the same keys that
-    agree within `tolerance`."""
-    if isinstance(mine, str) or isinstance(theirs, str):
-        return mine == theirs
-    return set(mine) == set(theirs) and not differences(mine, theirs, tolerance)
-
-
-def error_text(error):
-    """How a raised error is told apart: "Type: message" (its first 300 characters), or "Type" alone."""
-    return (f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)[:300]
-
-
-# ---- where a wrong part goes wrong, when no known mistake matches (the grader says the same) ----------------
-
-def middles(size, window):
-    """The offsets of a centred window of `window` pixels in `size`: one on an even margin, either middle on an
-    odd one."""
-    return sorted({(size - window) // 2, (size - window + 1) // 2})
-
-
-def window_of(plane):
-    """(row, column) where `plane`, the first 2-D plane of a crop of a numbered image (pixel (r, c) holds
-    scale * r + c, or its negative), starts in that image, when it is one whole window of it; else None."""
-    plane = np.abs(np.asarray(plane, dtype=np.float64))
-    if plane.ndim != 2 or min(plane.shape) < 2:
-        return None
-    scale = plane[1, 0] - plane[0, 0]
-    steps = scale * np.arange(plane.shape[0])[:, None] + np.arange(plane.shape[1])
-    if scale < plane.shape[1] or not np.array_equal(plane, plane[0, 0] + steps):
-        return None
-    row, column = divmod(plane[0, 0], scale)
-    return int(row), int(column)
-
-
-def first_plane(values):
-    """The first 2-D plane (image 0, channel 0) of a result of rank 2 or more, as a NumPy array; else None."""
-    values = np.asarray(values)
-    return values.reshape(-1, *values.shape[-2:])[0] if values.ndim >= 2 and values.size else None
-
-
-def locate_crop(key, want, got, plane=None):
-    """(category, sentence): how the crop's result `key` differs in rank, shape, dtype and place from what was
-    asked. `want` and `got` are fingerprints ([shape, dtype, ...]); `plane` is the result's first 2-D plane, whose
-    values say where its window sits when the key names a numbered "(N, C, H, W) image". None if none of these
-    differs."""
-    (asked, wanted_type), (shape, dtype) = want[:2], got[:2]
-    asked, shape = tuple(asked), tuple(shape)
-    named = re.search(r"\((\d+), (\d+), (\d+), (\d+)\) image", key)
-    image = (int(named[3]), int(named[4])) if named else None
-    found = []
-    if len(shape) != len(asked):
-        found.append((f"a result of rank {len(shape)}",
-                      f"your crop has rank {len(shape)} (shape {shape}) where a result of rank {len(asked)}, "
-                      f"{asked}, was asked"))
-    elif shape != asked:
-        if shape[:-2] == asked[:-2] and shape[-2:] == asked[-2:][::-1]:
-            found.append(("height and width swapped",
-                          f"your crop's height and width are swapped: shape {shape} where {asked} was asked"))
-        elif image and shape[-1] == image[1] != asked[-1]:
-            found.append(("the full width kept", f"your crop keeps the full width of the {image[0]} x "
-                          f"{image[1]} input: shape {shape} where {asked} was asked"))
-        elif image and shape[-2] == image[0] != asked[-2]:
-            found.append(("the full height kept", f"your crop keeps the full height of the {image[0]} x "
-                          f"{image[1]} input: shape {shape} where {asked} was asked"))
-        else:
-            found.append(("another shape", f"your crop has shape {shape} where {asked} was asked"))
-    if dtype.replace("torch.", "") != wanted_type.replace("torch.", ""):
-        found.append(("another dtype", f"your crop is of dtype {dtype.replace('torch.', '')} where the "
-                      f"input's, {wanted_type.replace('torch.', '')}, was asked"))
-    if image and plane is not None:
-        found += _window_place(window_of(plane), image, asked[-2:])
-    return (found[0][0], "; ".join(sentence for _, sentence in found)) if found else None
-
-
-def _window_place(corner, image, size):
-    """[(category, sentence)] saying where the crop's window sits in the image, when it is not in the centre."""
-    if corner is None:
-        return [("not one window of the input", "your crop's values are not one window of the input's")]
-    tops, lefts = middles(image[0], size[0]), middles(image[1], size[1])
-    if corner[0] in tops and corner[1] in lefts:
-        return []
-    rows, columns = min(abs(corner[0] - top) for top in tops), min(abs(corner[1] - left) for left in lefts)
-    category = ("the top-left corner" if corner == (0, 0) else
-                "window off by one row" if (rows, columns) == (1, 0) else
-                "window off by one column" if (rows, columns) == (0, 1) else "window off the centre")
-    def either(offsets):
-        return " (or ".join(str(offset) for offset in offsets) + ")" * (len(offsets) - 1)
-    return [(category, f"your crop starts at row {corner[0]}, column {corner[1]} of the {image[0]} x {image[1]} "
-                       f"input; the centre window starts at row {either(tops)}, column {either(lefts)}")]
-
-
-SETTINGS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "ceil_mode",
-            "scale_factor", "size", "mode", "align_corners", "negative_slope")      # the settings layers are told by
-
-
-def describe_layer(module):
-    """A layer's type and settings, the same however they were spelled (kernel_size=3 or (3, 3), padding="valid"
-    or 0): {"type": "Conv2d", "in_channels": 4, "kernel_size": [3, 3], ..., "bias": True}."""
-    found = {"type": type(module).__name__}
-    for name in SETTINGS:
-        if hasattr(module, name):
-            found[name] = _setting(name, getattr(module, name))
-    if hasattr(module, "bias"):
-        found["bias"] = module.bias is not None
-    return found
-
-
-def _setting(name, value):
-    """One setting as plain data: pairs as [a, b], equal pairs of scale factors as one number."""
-    if name in ("kernel_size", "stride", "padding", "dilation"):
-        value = 0 if value == "valid" else value
-        if isinstance(value, int):
-            return [value, value]
-        return list(value) if isinstance(value, (tuple, list)) else str(value)
-    if name == "scale_factor" and isinstance(value, (tuple, list)) and len(set(value)) == 1:
-        value = value[0]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    return float(value) if isinstance(value, (int, float)) and name == "scale_factor" else (
-        value if isinstance(value, (int, float)) else str(value))
-
-
-def _said(value):
-    """A setting as the student wrote it: (3, 3) rather than [3, 3]."""
-    return str(tuple(value)) if isinstance(value, list) else repr(value)
-
-
-def _layer_text(layer):
-    """Conv2d(in_channels=4, out_channels=8, kernel_size=(3, 3), ...) from describe_layer's record."""
-    settings = ", ".join(f"{name}={_said(value)}" for name, value in layer.items() if name != "type")
-    return f"{layer.get('type')}({settings})"
-
-
-@contextlib.contextmanager
-def layer_trace(with_values=True):
-    """Record the first call of a module that has layers (the part being tested): the settings of each of its
-    layers ({name: describe_layer}), the fingerprints of its inputs, and, for each of its attributes called
-    (conv1, activation, contract1, ...) in the order the calls return, the fingerprints of its tensor inputs
-    (taken before the call) and of its output. Yields the record {"layers", "input", "calls"}, filled as the calls
-    happen; only the part's results are recorded, with the hooks removed at the end. When no such call happens,
-    the layers are those of the largest module built in the block."""
-    import torch
-    from torch.nn.modules import module as modules
-    record, state = {"layers": {}, "input": [], "calls": []}, {"root": None, "names": {}, "stack": [], "done": False}
-    built = {}
-
-    def prints(values):
-        return [fingerprint(value, with_values) for value in values if isinstance(value, torch.Tensor)]
-
-    def safely(hook):
-        def run(*args):
-            try:
-                hook(*args)
-            except Exception:                        # noqa: BLE001 (a record must never break the part's run)
-                state["done"] = True
-        return run
-
-    def before(module, args):
-        if state["done"]:
-            return
-        if state["root"] is None:
-            if next(module.children(), None) is None:
-                return
-            state["root"] = module
-            named = preferred_names(module.named_modules(remove_duplicate=False))
-            state["names"] = {key: name for key, (name, _) in named.items() if name and "." not in name}
-            record["layers"] = _layers(named)
-            record["input"] = prints(args)
-        elif id(module) in state["names"]:
-            state["stack"].append((module, prints(args)))
-
-    def after(module, args, output):
-        if state["done"] or state["root"] is None:
-            return
-        if module is state["root"]:
-            state["done"] = True
-        elif state["stack"] and state["stack"][-1][0] is module:
-            inputs = state["stack"].pop()[1]
-            result = prints([output])
-            record["calls"].append([state["names"][id(module)], inputs, result[0] if result else None])
-
-    def registered(module, name, layer):
-        built.setdefault(id(module), module)
-
-    def largest_built():
-        largest = max(built.values(), key=lambda module: len(list(module.modules())))
-        record["layers"] = _layers(preferred_names(largest.named_modules(remove_duplicate=False)))
-
-    handles = [modules.register_module_forward_pre_hook(safely(before)),
-               modules.register_module_forward_hook(safely(after)),
-               modules.register_module_module_registration_hook(safely(registered))]
-    try:
-        yield record
-    finally:
-        for handle in handles:
-            handle.remove()
-        if state["root"] is None and built:
-            safely(largest_built)()
-
-
-def _layers(named):
-    """{name: describe_layer} of the layers (modules without submodules) among `preferred_names`' answer."""
-    return {name: describe_layer(layer) for name, layer in named.values()
-            if name and next(layer.children(), None) is None}
-
-
-def locate_layers(mine, references, tolerance=TOLERANCE):
-    """(category, sentence): which layer's settings differ from the specification's, and the first recorded
-    result (a layer's input or output, in the order the specification's forward calls them) that differs, from
-    `layer_trace` records of your part (`mine`) and of the specification's (`references`: one per correct
-    answer, the closest is used). None when nothing recorded differs."""
-    if not mine or not mine.get("layers") or not references:
-        return None
-    found = _settings(mine, references[0])
-    located = [_first_difference(mine, theirs, tolerance) for theirs in references]
-    found += max(located, key=lambda item: item[0])[1]
-    return (found[0][0], "; ".join(sentence for _, sentence in found)) if found else None
-
-
-def _settings(mine, theirs):
-    """[(category, sentence)] for the first layer whose settings differ from the table's, counting the others."""
-    wrong = [name for name, layer in theirs["layers"].items() if mine["layers"].get(name) != layer]
-    if not wrong:
-        return []
-    name, more = wrong[0], (" (1 more layer differs too)" if len(wrong) == 2 else
-                            f" ({len(wrong) - 1} more layers differ too)" if len(wrong) > 2 else "")
-    mine_, theirs_ = mine["layers"].get(name), theirs["layers"][name]
-    if mine_ is None:
-        said = f"your part has no layer {name}; the specification's is {_layer_text(theirs_)}"
-    elif mine_.get("type") != theirs_["type"]:
-        said = f"{name} is {_layer_text(mine_)}; the specification's is {_layer_text(theirs_)}"
-    else:
-        keys = [key for key in theirs_ if mine_.get(key) != theirs_[key]]
-        said = (f"{name} has {', '.join(f'{key} {_said(mine_.get(key))}' for key in keys)}; the specification's "
-                f"has {', '.join(f'{key} {_said(theirs_[key])}' for key in keys)}")
-    return [(f"{name}: other settings than the table's", said + more)]
-
-
-def _first_difference(mine, theirs, tolerance):
-    """(how many of the specification's calls agree, [(category, sentence)]) for the first call that differs."""
-    seen, agreed, skipped = {}, "", []
-    for index, (name, inputs, output) in enumerate(theirs["calls"]):
-        seen[name] = occurrence = seen.get(name, -1) + 1
-        calls = [call for call in mine["calls"] if call[0] == name]
-        if occurrence >= len(calls):
-            skipped.append(name)                     # not called: said with the first difference, if any
-            continue
-        where = name + (f" (its call {occurrence + 1})" if occurrence else "")
-        before = f"the results agree up to {agreed}; " if agreed else ""
-        if skipped:
-            before += f"your forward never calls {', '.join(dict.fromkeys(skipped))} where the specification's does; "
-        for position, their_input in enumerate(inputs):
-            my_input = calls[occurrence][1][position] if position < len(calls[occurrence][1]) else None
-            what = f"input {position + 1} of {where}" if len(inputs) > 1 else f"the input of {where}"
-            text = difference(what, my_input, their_input, tolerance) if my_input else f"{what} is missing"
-            if text:
-                category = (f"{skipped[0]}: never called" if skipped else
-                            f"{name}: another input {position + 1}" if len(inputs) > 1 else f"{name}: another input")
-                return index, [(category, f"{before}{text}{_source(my_input, their_input, theirs, tolerance)}")]
-        text = difference(f"the output of {where}", calls[occurrence][2], output, tolerance) if output else ""
-        if text:
-            category = f"{skipped[0]}: never called" if skipped else f"{name}: another output"
-            return index, [(category, f"{before}{where} gets the specification's inputs; {text}")]
-        agreed = where
-    return len(theirs["calls"]), _not_called(mine, theirs)
-
-
-def _source(mine, theirs, record, tolerance):
-    """", the output of contract1 where the specification passes contract2's" when both inputs are results the
-    specification's forward computes (or its input); "" otherwise."""
-    sources = [("the part's input", print_) for print_ in record["input"]]
-    sources += [(f"the output of {name}", output) for name, _, output in record["calls"] if output]
-    def which(print_):
-        return next((label for label, source in sources
-                     if print_ and agree({"x": print_}, {"x": source}, tolerance)), None)
-    if not mine or len(mine) < 3:
-        return ""                                    # shapes alone do not say where a result comes from
-    mine_from, theirs_from = which(mine), which(theirs)
-    if mine_from and theirs_from:
-        return f": it is {mine_from} where the specification passes {theirs_from}"
-    return ""
-
-
-def _not_called(mine, theirs):
-    """[(category, sentence)] when every call recorded agrees: the layers yours never calls, or else where to look."""
-    called = {call[0] for call in mine["calls"]}
-    missing = [name for name in dict.fromkeys(call[0] for call in theirs["calls"]) if name not in called]
-    if missing:
-        return [(f"{missing[0]}: never called", f"the sums of the results of every layer your forward calls agree "
-                 f"with the specification's, but it never calls {', '.join(missing)}, which the specification's "
-                 f"forward calls")]
-    if mine["calls"]:
-        return [("between or after the layers", f"the sums of every layer's inputs and outputs agree with the "
-                 f"specification's, up to {mine['calls'][-1][0]}: look at what forward passes between its layers "
-                 f"and what it returns")]
-    return []
-
-
 _passed = {}              # test -> whether it passed the last time it ran in this notebook
 
 
-@contextlib.contextmanager
 def compare_with_specification(test):
     """Collect results {description: tensor} in the `with` block, then compare them with the specification's
     fingerprints for the test `test`. Raise AssertionError saying what differs, and which known mistake it looks
     like, when they do not agree; an error raised in the block that a known mistake raises is named too."""
-    entry, results = FINGERPRINTS[test], {}
-    _passed[test] = False
-    try:
-        with layer_trace(entry["tolerance"] is not None) as trace:
-            yield results
-    except NotImplementedError:                  # a part not written yet: its own error says so
-        raise
-    except Exception as error:
-        message = _raised(entry, error)
+    return _Comparison(test)
+
+
+class _Comparison:
+    """The block of ``with compare_with_specification(test) as results:``: records the part's layers while it
+    runs, and judges `results` (or the error raised) at its end."""
+
+    def __init__(self, test):
+        self.test, self.entry, self.results = test, FINGERPRINTS[test], {}
+
+    def __enter__(self):
+        _passed[self.test] = False
+        self.tracing = layer_trace(self.entry["tolerance"] is not None)
+        self.trace = self.tracing.__enter__()
+        return self.results
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True                 # noqa: F841 (IPython leaves this frame out of a traceback)
+        self.tracing.__exit__(kind, error, traceback)
+        if error is not None:                    # a part not written yet (NotImplementedError) says so itself
+            named = isinstance(error, Exception) and not isinstance(error, NotImplementedError)
+            message = _raised(self.entry, error) if named else ""
+            if message:
+                _fail(message, error)
+            return False
+        message = _what_differs(self.entry, self.results, self.trace)
         if message:
-            raise AssertionError(message) from error
-        raise
-    message = _what_differs(entry, results, trace)
-    if message:
-        raise AssertionError(message)
-    _passed[test] = True
+            _fail(message, None)
+        _passed[self.test] = True
+        return False
+
+
+def _fail(message, cause):
+    """Raise AssertionError(message) from `cause` in a frame of its own, whose one line of code says to read the
+    message: IPython shows a traceback's last frame with its code (it hides the others marked __tracebackhide__),
+    so the student sees the test's line, that line and the message, and none of this cell's code."""
+    __tracebackhide__ = True                     # noqa: F841
+    linecache.cache[VERDICT_FILE] = (len(VERDICT_LINE), None, [VERDICT_LINE], VERDICT_FILE)
+    exec(compile(VERDICT_LINE, VERDICT_FILE, "exec"), {"message": message, "cause": cause})
 
 
 def _raised(entry, error):
@@ -486,352 +158,3 @@ def _dependencies_note(entry):
                    f"them pass first. " for part, tests in entry["uses"].items()
                    if not all(_passed.get(other, False) for other in tests))
 
-
-# ---- the specification's fingerprints: written by `python -m autograder release`; do not edit ----
-FINGERPRINTS_DIGEST = 'b177b74b467ae9de'
-KNOWN_MISTAKES = {          # name: what the specification asks instead
-    'only square targets handled (the top offset used for the left too)': 'a left offset of its own, (W - w) // 2, and a window of width new_shape[3]',
-    'a float64 result (.double())': "the input's dtype: slice it, do not convert it",
-    'a result of rank 3 (the batch dimension dropped)': 'a 4-D result (N, C, h, w)',
-    'the top-left corner instead of the centre': 'the centre: top offset (H - h) // 2 and left offset (W - w) // 2',
-    'height and width swapped': 'the top offset from the heights (image.shape[2], new_shape[2]) and the left offset from the widths (image.shape[3], new_shape[3])',
-    'one pixel off the centre when the margin is even': 'exactly the middle on even margins: (H - h) // 2',
-    'padding=1 in the convolutions': 'valid 3 x 3 convolutions: padding 0 (the default)',
-    'channels not doubled': 'conv1 from C to 2C channels and conv2 from 2C to 2C',
-    'max-pooling with stride 1': 'nn.MaxPool2d(kernel_size=2, stride=2)',
-    'average pooling': 'nn.MaxPool2d(kernel_size=2, stride=2)',
-    'a sigmoid for the ReLU': 'activation nn.ReLU()',
-    'no ReLU after conv1': 'relu after each convolution',
-    'no ReLU after conv2': 'relu after each convolution',
-    'ReLU before each convolution instead of after': 'maxpool(relu(conv2(relu(conv1(x))))): the convolution first, then the ReLU',
-    'conv1 with a 3 x 3 kernel': 'conv1 = nn.Conv2d(C, C // 2, kernel_size=2)',
-    'nearest-neighbour upsampling': "nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)",
-    'align_corners=False': "nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)",
-    "the concatenation's order swapped": 'torch.cat([x, crop(skip)], dim=1): x first',
-    'a ReLU after conv1': 'no activation between conv1 and the concatenation',
-    'no ReLU after conv3': 'relu(conv3(...)): the block ends with a ReLU',
-    'the skip cut from its top-left corner instead of with crop': "crop(skip_con_x, x.shape): the skip's centre",
-    'an activation after the 1 x 1 convolution': 'forward returns self.conv(x) alone',
-    'a 3 x 3 kernel with padding=1': 'nn.Conv2d(C_in, C_out, kernel_size=1)',
-    'no bias': "nn.Conv2d's default bias=True",
-    'the skips in the wrong order': 'expand1(x4, x3), expand2(x5, x2), expand3(x6, x1), expand4(x7, x0)',
-    "the network's input x as the last skip instead of x0 = upfeature(x)": "expand4(x7, x0): the skip of the first level is upfeature's output",
-    'a level left out (contract4 and expand1 skipped)': 'four contracting and four expanding blocks',
-    'downfeature missing': 'return self.downfeature(x8): the 1 x 1 map to output_channels',
-    'hidden_channels ignored (64 hard-coded)': 'the widths built from hidden_channels',
-    'a sigmoid on the output': 'logits: return self.downfeature(x8), with no activation',
-    'a ReLU on the output': 'logits: return self.downfeature(x8), with no activation',
-}
-FINGERPRINTS = {            # test: the fingerprints of the specification's answers and of the mistakes'
-    'test_crop_shape': {
-        'part': 'crop', 'tolerance': None, 'uses': {},
-        'specification': [
-            {'crop of (10, 4, 16, 20) to torch.Size([10, 4, 8, 12])': [[10, 4, 8, 12], 'float32'], 'crop of (10, 4, 16, 20) to the tuple (10, 4, 9, 6)': [[10, 4, 9, 6], 'float32']},
-        ],
-        'traces': [
-        ],
-        'mistakes': {
-            'only square targets handled (the top offset used for the left too)': [
-                {'crop of (10, 4, 16, 20) to torch.Size([10, 4, 8, 12])': [[10, 4, 8, 8], 'float32'], 'crop of (10, 4, 16, 20) to the tuple (10, 4, 9, 6)': [[10, 4, 9, 9], 'float32']},
-            ],
-            'a float64 result (.double())': [
-                {'crop of (10, 4, 16, 20) to torch.Size([10, 4, 8, 12])': [[10, 4, 8, 12], 'float64'], 'crop of (10, 4, 16, 20) to the tuple (10, 4, 9, 6)': [[10, 4, 9, 6], 'float64']},
-            ],
-            'a result of rank 3 (the batch dimension dropped)': [
-                {'crop of (10, 4, 16, 20) to torch.Size([10, 4, 8, 12])': [[4, 8, 12], 'float32'], 'crop of (10, 4, 16, 20) to the tuple (10, 4, 9, 6)': [[4, 9, 6], 'float32']},
-            ],
-        },
-    },
-    'test_crop_centre': {
-        'part': 'crop', 'tolerance': 1e-09, 'uses': {},
-        'specification': [
-            {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 8], 'int64', [160560.0, 160560.0, 4693.463414634134]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float32', [76050.0, 76050.0, 2017.4496644295286]]},
-            {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 8], 'int64', [160560.0, 160560.0, 4693.463414634134]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float32', [76200.0, 76200.0, 2017.449664429525]]},
-            {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 8], 'int64', [160560.0, 160560.0, 4693.463414634134]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float32', [91050.0, 91050.0, 2017.4496644295214]]},
-            {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 8], 'int64', [160560.0, 160560.0, 4693.463414634134]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float32', [91200.0, 91200.0, 2017.4496644295286]]},
-        ],
-        'traces': [
-        ],
-        'mistakes': {
-            'the top-left corner instead of the centre': [
-                {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 8], 'int64', [73008.0, 73008.0, 4693.463414634143]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float32', [30300.0, 30300.0, 2017.4496644295314]]},
-            ],
-            'height and width swapped': [
-                {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 8], 'int64', [189072.0, 189072.0, 4693.463414634149]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float32', [105750.0, 105750.0, 2017.449664429525]]},
-            ],
-            'only square targets handled (the top offset used for the left too)': [
-                {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 6], 'int64', [119988.0, 119988.0, 3522.1395348837177]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float32', [75750.0, 75750.0, 2017.4496644295286]]},
-            ],
-            'one pixel off the centre when the margin is even': [
-                {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 8], 'int64', [189648.0, 189648.0, 4693.463414634149]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float32', [76050.0, 76050.0, 2017.4496644295286]]},
-            ],
-            'a float64 result (.double())': [
-                {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[2, 3, 6, 8], 'float64', [160560.0, 160560.0, 4693.463414634134]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[2, 3, 5, 5], 'float64', [76050.0, 76050.0, 2017.4496644295286]]},
-            ],
-            'a result of rank 3 (the batch dimension dropped)': [
-                {'crop of an int64 (2, 3, 12, 16) image to (2, 3, 6, 8)': [[3, 6, 8], 'int64', [80280.0, 80280.0, 4709.874125874121]], 'crop of a float32 (2, 3, 12, 16) image to (2, 3, 5, 5)': [[3, 5, 5], 'float32', [38025.0, 38025.0, 2031.0810810810835]]},
-            ],
-        },
-    },
-    'test_contracting_block_shape': {
-        'part': 'ContractingBlock', 'tolerance': None, 'uses': {},
-        'specification': [
-            {'ContractingBlock(10) on (5, 10, 50, 50)': [[5, 20, 23, 23], 'float32'], 'ContractingBlock(10) on (1, 10, 31, 40)': [[1, 20, 13, 18], 'float32']},
-        ],
-        'traces': [
-            {'layers': {'conv1': {'type': 'Conv2d', 'in_channels': 10, 'out_channels': 20, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv2': {'type': 'Conv2d', 'in_channels': 20, 'out_channels': 20, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'activation': {'type': 'ReLU'}, 'maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}}, 'input': [[[5, 10, 50, 50], 'float32']], 'calls': [['conv1', [[[5, 10, 50, 50], 'float32']], [[5, 20, 48, 48], 'float32']], ['activation', [[[5, 20, 48, 48], 'float32']], [[5, 20, 48, 48], 'float32']], ['conv2', [[[5, 20, 48, 48], 'float32']], [[5, 20, 46, 46], 'float32']], ['activation', [[[5, 20, 46, 46], 'float32']], [[5, 20, 46, 46], 'float32']], ['maxpool', [[[5, 20, 46, 46], 'float32']], [[5, 20, 23, 23], 'float32']]]},
-        ],
-        'mistakes': {
-            'padding=1 in the convolutions': [
-                {'ContractingBlock(10) on (5, 10, 50, 50)': [[5, 20, 25, 25], 'float32'], 'ContractingBlock(10) on (1, 10, 31, 40)': [[1, 20, 15, 20], 'float32']},
-            ],
-            'channels not doubled': [
-                {'ContractingBlock(10) on (5, 10, 50, 50)': [[5, 10, 23, 23], 'float32'], 'ContractingBlock(10) on (1, 10, 31, 40)': [[1, 10, 13, 18], 'float32']},
-            ],
-            'max-pooling with stride 1': [
-                {'ContractingBlock(10) on (5, 10, 50, 50)': [[5, 20, 45, 45], 'float32'], 'ContractingBlock(10) on (1, 10, 31, 40)': [[1, 20, 26, 35], 'float32']},
-            ],
-        },
-    },
-    'test_contracting_block_layers': {
-        'part': 'ContractingBlock', 'tolerance': 0.001, 'uses': {},
-        'specification': [
-            {'conv1(x)': [[2, 16, 9, 8], 'float32', [-356.9134, 4693.73, 56.08173]], 'conv2(conv1(x))': [[2, 16, 7, 6], 'float32', [1154.364, 9781.288, 41.80783]], 'activation(x)': [[2, 8, 11, 10], 'float32', [656.3554, 656.3554, -6.860693]], 'maxpool(x)': [[2, 8, 5, 5], 'float32', [390.8085, 404.5747, -0.4434462]]},
-        ],
-        'traces': [
-            {'layers': {'conv1': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'activation': {'type': 'ReLU'}, 'maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}}, 'input': [], 'calls': []},
-        ],
-        'mistakes': {
-            'average pooling': [
-                {'conv1(x)': [[2, 16, 9, 8], 'float32', [-356.9134, 4693.73, 56.08173]], 'conv2(conv1(x))': [[2, 16, 7, 6], 'float32', [1154.364, 9781.288, 41.80783]], 'activation(x)': [[2, 8, 11, 10], 'float32', [656.3554, 656.3554, -6.860693]], 'maxpool(x)': [[2, 8, 5, 5], 'float32', [-19.60068, 152.6536, -0.1344477]]},
-            ],
-            'padding=1 in the convolutions': [
-                {'conv1(x)': [[2, 16, 11, 10], 'float32', [-386.3886, 6608.208, -13.22514]], 'conv2(conv1(x))': [[2, 16, 11, 10], 'float32', [1680.714, 22240.9, 165.5278]], 'activation(x)': [[2, 8, 11, 10], 'float32', [656.3554, 656.3554, -6.860693]], 'maxpool(x)': [[2, 8, 5, 5], 'float32', [390.8085, 404.5747, -0.4434462]]},
-            ],
-            'channels not doubled': [
-                {'conv1(x)': [[2, 8, 9, 8], 'float32', [-93.79786, 2395.915, 42.38233]], 'conv2(conv1(x))': [[2, 8, 7, 6], 'float32', [262.1866, 3417.455, -18.73502]], 'activation(x)': [[2, 8, 11, 10], 'float32', [656.3554, 656.3554, -6.860693]], 'maxpool(x)': [[2, 8, 5, 5], 'float32', [390.8085, 404.5747, -0.4434462]]},
-            ],
-            'max-pooling with stride 1': [
-                {'conv1(x)': [[2, 16, 9, 8], 'float32', [-356.9134, 4693.73, 56.08173]], 'conv2(conv1(x))': [[2, 16, 7, 6], 'float32', [1154.364, 9781.288, 41.80783]], 'activation(x)': [[2, 8, 11, 10], 'float32', [656.3554, 656.3554, -6.860693]], 'maxpool(x)': [[2, 8, 10, 9], 'float32', [1403.516, 1455.779, -22.66173]]},
-            ],
-            'a sigmoid for the ReLU': [
-                {'conv1(x)': [[2, 16, 9, 8], 'float32', [-356.9134, 4693.73, 56.08173]], 'conv2(conv1(x))': [[2, 16, 7, 6], 'float32', [1154.364, 9781.288, 41.80783]], 'activation(x)': [[2, 8, 11, 10], 'float32', [863.8384, 863.8384, 1.407943]], 'maxpool(x)': [[2, 8, 5, 5], 'float32', [390.8085, 404.5747, -0.4434462]]},
-            ],
-        },
-    },
-    'test_contracting_block_forward': {
-        'part': 'ContractingBlock', 'tolerance': 0.001, 'uses': {},
-        'specification': [
-            {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 8, 8, 8], 'float32', [3064.485, 3064.485, -163.8969]]},
-        ],
-        'traces': [
-            {'layers': {'conv1': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv2': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'activation': {'type': 'ReLU'}, 'maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}}, 'input': [[[2, 4, 20, 20], 'float32', [39.82493, 2507.815, -51.57478]]], 'calls': [['conv1', [[[2, 4, 20, 20], 'float32', [39.82493, 2507.815, -51.57478]]], [[2, 8, 18, 18], 'float32', [358.6541, 7672.143, -160.3233]]], ['activation', [[[2, 8, 18, 18], 'float32', [358.6541, 7672.143, -160.3233]]], [[2, 8, 18, 18], 'float32', [4015.398, 4015.398, -181.4654]]], ['conv2', [[[2, 8, 18, 18], 'float32', [4015.398, 4015.398, -181.4654]]], [[2, 8, 16, 16], 'float32', [436.8918, 9888.579, -194.2466]]], ['activation', [[[2, 8, 16, 16], 'float32', [436.8918, 9888.579, -194.2466]]], [[2, 8, 16, 16], 'float32', [5162.735, 5162.735, -275.9687]]], ['maxpool', [[[2, 8, 16, 16], 'float32', [5162.735, 5162.735, -275.9687]]], [[2, 8, 8, 8], 'float32', [3064.485, 3064.485, -163.8969]]]]},
-        ],
-        'mistakes': {
-            'average pooling': [
-                {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 8, 8, 8], 'float32', [1290.684, 1290.684, -68.91772]]},
-            ],
-            'no ReLU after conv1': [
-                {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 8, 8, 8], 'float32', [4904.135, 4904.135, -401.5652]]},
-            ],
-            'no ReLU after conv2': [
-                {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 8, 8, 8], 'float32', [2958.668, 3170.302, -165.1929]]},
-            ],
-            'ReLU before each convolution instead of after': [
-                {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 8, 8, 8], 'float32', [2295.365, 2471.048, -343.7945]]},
-            ],
-            'padding=1 in the convolutions': [
-                {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 8, 10, 10], 'float32', [4491.564, 4491.564, -178.1394]]},
-            ],
-            'channels not doubled': [
-                {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 4, 8, 8], 'float32', [1210.728, 1210.728, -40.32492]]},
-            ],
-            'max-pooling with stride 1': [
-                {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 8, 15, 15], 'float32', [10699.8, 10699.8, -564.4612]]},
-            ],
-            'a sigmoid for the ReLU': [
-                {'ContractingBlock(4) on (2, 4, 20, 20)': [[2, 8, 8, 8], 'float32', [691.5523, 691.5523, -13.70579]]},
-            ],
-        },
-    },
-    'test_expanding_block_shape': {
-        'part': 'ExpandingBlock', 'tolerance': None, 'uses': {'crop': ['test_crop_shape', 'test_crop_centre']},
-        'specification': [
-            {'ExpandingBlock(16) on x (2, 16, 12, 12) and skip (2, 8, 30, 30)': [[2, 8, 19, 19], 'float32'], 'ExpandingBlock(8) on x (1, 8, 10, 7) and skip (1, 4, 25, 20)': [[1, 4, 15, 9], 'float32']},
-        ],
-        'traces': [
-            {'layers': {'upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'conv1': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv3': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'activation': {'type': 'ReLU'}}, 'input': [[[2, 16, 12, 12], 'float32'], [[2, 8, 30, 30], 'float32']], 'calls': [['upsample', [[[2, 16, 12, 12], 'float32']], [[2, 16, 24, 24], 'float32']], ['conv1', [[[2, 16, 24, 24], 'float32']], [[2, 8, 23, 23], 'float32']], ['conv2', [[[2, 16, 23, 23], 'float32']], [[2, 8, 21, 21], 'float32']], ['activation', [[[2, 8, 21, 21], 'float32']], [[2, 8, 21, 21], 'float32']], ['conv3', [[[2, 8, 21, 21], 'float32']], [[2, 8, 19, 19], 'float32']], ['activation', [[[2, 8, 19, 19], 'float32']], [[2, 8, 19, 19], 'float32']]]},
-        ],
-        'mistakes': {
-            'conv1 with a 3 x 3 kernel': [
-                {'ExpandingBlock(16) on x (2, 16, 12, 12) and skip (2, 8, 30, 30)': [[2, 8, 18, 18], 'float32'], 'ExpandingBlock(8) on x (1, 8, 10, 7) and skip (1, 4, 25, 20)': [[1, 4, 14, 8], 'float32']},
-            ],
-        },
-    },
-    'test_expanding_block_layers': {
-        'part': 'ExpandingBlock', 'tolerance': 0.001, 'uses': {'crop': ['test_crop_shape', 'test_crop_centre']},
-        'specification': [
-            {'upsample(x)': [[2, 16, 14, 18], 'float32', [80.24597, 4265.413, 59.84082]], 'conv1(x)': [[2, 8, 6, 8], 'float32', [53.45689, 1302.039, 2.855907]], 'conv2(joined)': [[2, 8, 10, 8], 'float32', [159.1603, 3612.27, 17.99316]], 'conv3(conv2(joined))': [[2, 8, 8, 6], 'float32', [-220.9581, 5047.898, 245.5814]], 'activation(x)': [[2, 16, 7, 9], 'float32', [790.0854, 790.0854, 8.209963]]},
-        ],
-        'traces': [
-            {'layers': {'upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'conv1': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv3': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'activation': {'type': 'ReLU'}}, 'input': [], 'calls': []},
-        ],
-        'mistakes': {
-            'nearest-neighbour upsampling': [
-                {'upsample(x)': [[2, 16, 14, 18], 'float32', [90.97589, 6229.708, 56.60467]], 'conv1(x)': [[2, 8, 6, 8], 'float32', [53.45689, 1302.039, 2.855907]], 'conv2(joined)': [[2, 8, 10, 8], 'float32', [159.1603, 3612.27, 17.99316]], 'conv3(conv2(joined))': [[2, 8, 8, 6], 'float32', [-220.9581, 5047.898, 245.5814]], 'activation(x)': [[2, 16, 7, 9], 'float32', [790.0854, 790.0854, 8.209963]]},
-            ],
-            'align_corners=False': [
-                {'upsample(x)': [[2, 16, 14, 18], 'float32', [90.97589, 4182.284, 56.58973]], 'conv1(x)': [[2, 8, 6, 8], 'float32', [53.45689, 1302.039, 2.855907]], 'conv2(joined)': [[2, 8, 10, 8], 'float32', [159.1603, 3612.27, 17.99316]], 'conv3(conv2(joined))': [[2, 8, 8, 6], 'float32', [-220.9581, 5047.898, 245.5814]], 'activation(x)': [[2, 16, 7, 9], 'float32', [790.0854, 790.0854, 8.209963]]},
-            ],
-            'conv1 with a 3 x 3 kernel': [
-                {'upsample(x)': [[2, 16, 14, 18], 'float32', [80.24597, 4265.413, 59.84082]], 'conv1(x)': [[2, 8, 5, 7], 'float32', [-27.89077, 1486.26, 81.00439]], 'conv2(joined)': [[2, 8, 10, 8], 'float32', [159.1603, 3612.27, 17.99316]], 'conv3(conv2(joined))': [[2, 8, 8, 6], 'float32', [-220.9581, 5047.898, 245.5814]], 'activation(x)': [[2, 16, 7, 9], 'float32', [790.0854, 790.0854, 8.209963]]},
-            ],
-        },
-    },
-    'test_expanding_block_forward': {
-        'part': 'ExpandingBlock', 'tolerance': 0.001, 'uses': {'crop': ['test_crop_shape', 'test_crop_centre']},
-        'specification': [
-            {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 13, 13], 'float32', [2971.455, 2971.455, 366.6733]]},
-        ],
-        'traces': [
-            {'layers': {'upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'conv1': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 4, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv2': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 4, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'conv3': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 4, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'activation': {'type': 'ReLU'}}, 'input': [[[2, 8, 9, 9], 'float32', [39.92942, 1049.209, -6.672216]], [[2, 4, 21, 21], 'float32', [-65.3557, 2789.17, -29.43647]]], 'calls': [['upsample', [[[2, 8, 9, 9], 'float32', [39.92942, 1049.209, -6.672216]]], [[2, 8, 18, 18], 'float32', [173.9849, 2852.93, -42.38163]]], ['conv1', [[[2, 8, 18, 18], 'float32', [173.9849, 2852.93, -42.38163]]], [[2, 4, 17, 17], 'float32', [50.62684, 1967.811, 141.6421]]], ['conv2', [[[2, 8, 17, 17], 'float32', [42.89269, 3829.339, 39.9754]]], [[2, 4, 15, 15], 'float32', [90.28167, 3685.279, -176.8545]]], ['activation', [[[2, 4, 15, 15], 'float32', [90.28167, 3685.279, -176.8545]]], [[2, 4, 15, 15], 'float32', [1887.78, 1887.78, -119.2378]]], ['conv3', [[[2, 4, 15, 15], 'float32', [1887.78, 1887.78, -119.2378]]], [[2, 4, 13, 13], 'float32', [2300.361, 3642.549, 455.4541]]], ['activation', [[[2, 4, 13, 13], 'float32', [2300.361, 3642.549, 455.4541]]], [[2, 4, 13, 13], 'float32', [2971.455, 2971.455, 366.6733]]]]},
-        ],
-        'mistakes': {
-            'nearest-neighbour upsampling': [
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 13, 13], 'float32', [3736.366, 3736.366, 381.0471]]},
-            ],
-            'align_corners=False': [
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 13, 13], 'float32', [2907.877, 2907.877, 354.8367]]},
-            ],
-            "the concatenation's order swapped": [
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 13, 13], 'float32', [2450.803, 2450.803, 268.033]]},
-            ],
-            'a ReLU after conv1': [
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 13, 13], 'float32', [2326.704, 2326.704, 315.1052]]},
-            ],
-            'no ReLU after conv3': [
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 13, 13], 'float32', [2300.361, 3642.549, 455.4541]]},
-            ],
-            'the skip cut from its top-left corner instead of with crop': [
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 13, 13], 'float32', [2878.402, 2878.402, 350.8479]]},
-            ],
-            'conv1 with a 3 x 3 kernel': [
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 12, 12], 'float32', [3093.452, 3093.452, 520.3876]]},
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 12, 12], 'float32', [3052.495, 3052.495, 480.1128]]},
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 12, 12], 'float32', [3100.873, 3100.873, 547.2697]]},
-                {'ExpandingBlock(8) on x (2, 8, 9, 9) and skip (2, 4, 21, 21)': [[2, 4, 12, 12], 'float32', [3121.574, 3121.574, 496.9201]]},
-            ],
-        },
-    },
-    'test_feature_map_block': {
-        'part': 'FeatureMapBlock', 'tolerance': 0.001, 'uses': {},
-        'specification': [
-            {'FeatureMapBlock(10, 6) on (2, 10, 5, 7)': [[2, 6, 5, 7], 'float32', [-29.78835, 308.2966, 26.99366]]},
-        ],
-        'traces': [
-            {'layers': {'conv': {'type': 'Conv2d', 'in_channels': 10, 'out_channels': 6, 'kernel_size': [1, 1], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}}, 'input': [[[2, 10, 5, 7], 'float32', [-30.5705, 565.2557, 29.17479]]], 'calls': [['conv', [[[2, 10, 5, 7], 'float32', [-30.5705, 565.2557, 29.17479]]], [[2, 6, 5, 7], 'float32', [-29.78835, 308.2966, 26.99366]]]]},
-        ],
-        'mistakes': {
-            'an activation after the 1 x 1 convolution': [
-                {'FeatureMapBlock(10, 6) on (2, 10, 5, 7)': [[2, 6, 5, 7], 'float32', [139.2541, 139.2541, 7.971181]]},
-            ],
-            'a 3 x 3 kernel with padding=1': [
-                {'FeatureMapBlock(10, 6) on (2, 10, 5, 7)': [[2, 6, 5, 7], 'float32', [-109.9793, 860.6278, 9.039881]]},
-            ],
-            'no bias': [
-                {'FeatureMapBlock(10, 6) on (2, 10, 5, 7)': [[2, 6, 5, 7], 'float32', [3.238058, 291.2392, 4.797202]]},
-            ],
-        },
-    },
-    'test_unet_shape': {
-        'part': 'UNet', 'tolerance': None, 'uses': {'crop': ['test_crop_shape', 'test_crop_centre'], 'ContractingBlock': ['test_contracting_block_shape', 'test_contracting_block_layers', 'test_contracting_block_forward'], 'ExpandingBlock': ['test_expanding_block_shape', 'test_expanding_block_layers', 'test_expanding_block_forward'], 'FeatureMapBlock': ['test_feature_map_block']},
-        'specification': [
-            {'UNet(1, 3, hidden_channels=4) on (1, 1, 192, 176)': [[1, 3, 53, 37], 'float32']},
-        ],
-        'traces': [
-            {'layers': {'upfeature.conv': {'type': 'Conv2d', 'in_channels': 1, 'out_channels': 4, 'kernel_size': [1, 1], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.conv1': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.conv2': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.activation': {'type': 'ReLU'}, 'contract1.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract2.conv1': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract2.conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract2.activation': {'type': 'ReLU'}, 'contract2.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract3.conv1': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract3.conv2': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract3.activation': {'type': 'ReLU'}, 'contract3.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract4.conv1': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 64, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract4.conv2': {'type': 'Conv2d', 'in_channels': 64, 'out_channels': 64, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract4.activation': {'type': 'ReLU'}, 'contract4.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'expand1.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand1.conv1': {'type': 'Conv2d', 'in_channels': 64, 'out_channels': 32, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.conv2': {'type': 'Conv2d', 'in_channels': 64, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.conv3': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.activation': {'type': 'ReLU'}, 'expand2.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand2.conv1': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 16, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.conv2': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.conv3': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.activation': {'type': 'ReLU'}, 'expand3.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand3.conv1': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.conv3': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.activation': {'type': 'ReLU'}, 'expand4.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand4.conv1': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 4, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.conv2': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 4, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.conv3': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 4, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.activation': {'type': 'ReLU'}, 'downfeature.conv': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 3, 'kernel_size': [1, 1], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}}, 'input': [[[1, 1, 192, 176], 'float32']], 'calls': [['upfeature', [[[1, 1, 192, 176], 'float32']], [[1, 4, 192, 176], 'float32']], ['contract1', [[[1, 4, 192, 176], 'float32']], [[1, 8, 94, 86], 'float32']], ['contract2', [[[1, 8, 94, 86], 'float32']], [[1, 16, 45, 41], 'float32']], ['contract3', [[[1, 16, 45, 41], 'float32']], [[1, 32, 20, 18], 'float32']], ['contract4', [[[1, 32, 20, 18], 'float32']], [[1, 64, 8, 7], 'float32']], ['expand1', [[[1, 64, 8, 7], 'float32'], [[1, 32, 20, 18], 'float32']], [[1, 32, 11, 9], 'float32']], ['expand2', [[[1, 32, 11, 9], 'float32'], [[1, 16, 45, 41], 'float32']], [[1, 16, 17, 13], 'float32']], ['expand3', [[[1, 16, 17, 13], 'float32'], [[1, 8, 94, 86], 'float32']], [[1, 8, 29, 21], 'float32']], ['expand4', [[[1, 8, 29, 21], 'float32'], [[1, 4, 192, 176], 'float32']], [[1, 4, 53, 37], 'float32']], ['downfeature', [[[1, 4, 53, 37], 'float32']], [[1, 3, 53, 37], 'float32']]]},
-        ],
-        'mistakes': {
-            'the skips in the wrong order': [
-                'RuntimeError: Given groups=1, weight of size [32, 64, 3, 3], expected input[1, 36, 15, 13] to have 64 channels, but got 36 channels instead',
-            ],
-            "the network's input x as the last skip instead of x0 = upfeature(x)": [
-                'RuntimeError: Given groups=1, weight of size [4, 8, 3, 3], expected input[1, 5, 57, 41] to have 8 channels, but got 5 channels instead',
-            ],
-            'a level left out (contract4 and expand1 skipped)': [
-                {'UNet(1, 3, hidden_channels=4) on (1, 1, 192, 176)': [[1, 3, 125, 109], 'float32']},
-            ],
-            'downfeature missing': [
-                {'UNet(1, 3, hidden_channels=4) on (1, 1, 192, 176)': [[1, 4, 53, 37], 'float32']},
-            ],
-        },
-    },
-    'test_unet_layers': {
-        'part': 'UNet', 'tolerance': 0.001, 'uses': {'crop': ['test_crop_shape', 'test_crop_centre'], 'ContractingBlock': ['test_contracting_block_shape', 'test_contracting_block_layers', 'test_contracting_block_forward'], 'ExpandingBlock': ['test_expanding_block_shape', 'test_expanding_block_layers', 'test_expanding_block_forward'], 'FeatureMapBlock': ['test_feature_map_block']},
-        'specification': [
-            {'upfeature.conv.weight': [[8, 2, 1, 1], 'float32', [0.6970552, 3.865929, -0.7194962]], 'downfeature.conv.weight': [[3, 8, 1, 1], 'float32', [-2.241488, 5.163102, 0.6094399]], 'contract1.conv1.weight': [[16, 8, 3, 3], 'float32', [12.85583, 272.6887, 7.827298]], 'contract1.conv2.weight': [[16, 16, 3, 3], 'float32', [14.08287, 548.1286, 6.198726]], 'contract2.conv1.weight': [[32, 16, 3, 3], 'float32', [17.28532, 1111.957, -18.65912]], 'contract2.conv2.weight': [[32, 32, 3, 3], 'float32', [15.04782, 2189.494, 9.500459]], 'contract3.conv1.weight': [[64, 32, 3, 3], 'float32', [4.419176, 4447.405, 22.00316]], 'contract3.conv2.weight': [[64, 64, 3, 3], 'float32', [-6.901758, 8888.537, 1.308846]], 'contract4.conv1.weight': [[128, 64, 3, 3], 'float32', [-46.63662, 17713.72, 4.700149]], 'contract4.conv2.weight': [[128, 128, 3, 3], 'float32', [-7.862106, 35320.11, -34.27072]], 'expand1.conv1.weight': [[64, 128, 2, 2], 'float32', [-18.4184, 7813.136, -11.7877]], 'expand1.conv2.weight': [[64, 128, 3, 3], 'float32', [-45.77075, 17620.99, -20.62581]], 'expand1.conv3.weight': [[64, 64, 3, 3], 'float32', [-67.48771, 8816.755, 84.47826]], 'expand2.conv1.weight': [[32, 64, 2, 2], 'float32', [58.06052, 1965.449, -32.96266]], 'expand2.conv2.weight': [[32, 64, 3, 3], 'float32', [-11.14474, 4436.354, -47.30465]], 'expand2.conv3.weight': [[32, 32, 3, 3], 'float32', [-5.042241, 2215.528, 19.21017]], 'expand3.conv1.weight': [[16, 32, 2, 2], 'float32', [-7.966038, 500.5325, 6.215131]], 'expand3.conv2.weight': [[16, 32, 3, 3], 'float32', [-5.377092, 1118.443, -27.22676]], 'expand3.conv3.weight': [[16, 16, 3, 3], 'float32', [14.20899, 535.5748, 8.501674]], 'expand4.conv1.weight': [[8, 16, 2, 2], 'float32', [8.81457, 123.8775, -2.611231]], 'expand4.conv2.weight': [[8, 16, 3, 3], 'float32', [1.0976, 270.3755, -1.941659]], 'expand4.conv3.weight': [[8, 8, 3, 3], 'float32', [7.239384, 133.4124, -1.803173]]},
-        ],
-        'traces': [
-            {'layers': {'upfeature.conv': {'type': 'Conv2d', 'in_channels': 2, 'out_channels': 8, 'kernel_size': [1, 1], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.conv1': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.activation': {'type': 'ReLU'}, 'contract1.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract2.conv1': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract2.conv2': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract2.activation': {'type': 'ReLU'}, 'contract2.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract3.conv1': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 64, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract3.conv2': {'type': 'Conv2d', 'in_channels': 64, 'out_channels': 64, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract3.activation': {'type': 'ReLU'}, 'contract3.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract4.conv1': {'type': 'Conv2d', 'in_channels': 64, 'out_channels': 128, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract4.conv2': {'type': 'Conv2d', 'in_channels': 128, 'out_channels': 128, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract4.activation': {'type': 'ReLU'}, 'contract4.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'expand1.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand1.conv1': {'type': 'Conv2d', 'in_channels': 128, 'out_channels': 64, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.conv2': {'type': 'Conv2d', 'in_channels': 128, 'out_channels': 64, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.conv3': {'type': 'Conv2d', 'in_channels': 64, 'out_channels': 64, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.activation': {'type': 'ReLU'}, 'expand2.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand2.conv1': {'type': 'Conv2d', 'in_channels': 64, 'out_channels': 32, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.conv2': {'type': 'Conv2d', 'in_channels': 64, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.conv3': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.activation': {'type': 'ReLU'}, 'expand3.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand3.conv1': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 16, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.conv2': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.conv3': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.activation': {'type': 'ReLU'}, 'expand4.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand4.conv1': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.conv3': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.activation': {'type': 'ReLU'}, 'downfeature.conv': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 3, 'kernel_size': [1, 1], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}}, 'input': [], 'calls': []},
-        ],
-        'mistakes': {
-            'hidden_channels ignored (64 hard-coded)': [
-                {'upfeature.conv.weight': [[64, 2, 1, 1], 'float32', [3.658948, 32.73191, 0.1708433]], 'downfeature.conv.weight': [[3, 64, 1, 1], 'float32', [-7.594837, 46.40309, 2.8287]], 'contract1.conv1.weight': [[128, 64, 3, 3], 'float32', [15.97822, 17633.32, -26.18603]], 'contract1.conv2.weight': [[128, 128, 3, 3], 'float32', [-186.3485, 35445.33, -14.36798]], 'contract2.conv1.weight': [[256, 128, 3, 3], 'float32', [196.8119, 70600.46, 16.52685]], 'contract2.conv2.weight': [[256, 256, 3, 3], 'float32', [-175.9023, 141203.7, -384.5764]], 'contract3.conv1.weight': [[512, 256, 3, 3], 'float32', [-209.9567, 282447.6, 55.60007]], 'contract3.conv2.weight': [[512, 512, 3, 3], 'float32', [283.025, 565026.1, 297.6877]], 'contract4.conv1.weight': [[1024, 512, 3, 3], 'float32', [-765.3896, 1130043.0, 278.1621]], 'contract4.conv2.weight': [[1024, 1024, 3, 3], 'float32', [154.8162, 2259292.0, -179.618]], 'expand1.conv1.weight': [[512, 1024, 2, 2], 'float32', [-282.7201, 502066.3, 147.1836]], 'expand1.conv2.weight': [[512, 1024, 3, 3], 'float32', [285.345, 1129277.0, -151.923]], 'expand1.conv3.weight': [[512, 512, 3, 3], 'float32', [-646.4497, 564744.1, -262.392]], 'expand2.conv1.weight': [[256, 512, 2, 2], 'float32', [195.0655, 125445.8, 138.4357]], 'expand2.conv2.weight': [[256, 512, 3, 3], 'float32', [144.5395, 282673.8, -12.67048]], 'expand2.conv3.weight': [[256, 256, 3, 3], 'float32', [-465.9667, 141279.7, 190.6337]], 'expand3.conv1.weight': [[128, 256, 2, 2], 'float32', [-170.0664, 31505.57, -30.34395]], 'expand3.conv2.weight': [[128, 256, 3, 3], 'float32', [-120.0424, 70509.59, 14.17932]], 'expand3.conv3.weight': [[128, 128, 3, 3], 'float32', [34.57182, 35168.68, -139.2668]], 'expand4.conv1.weight': [[64, 128, 2, 2], 'float32', [51.47164, 7834.398, -0.3334614]], 'expand4.conv2.weight': [[64, 128, 3, 3], 'float32', [34.63769, 17635.59, 28.31518]], 'expand4.conv3.weight': [[64, 64, 3, 3], 'float32', [-51.84795, 8844.216, 46.95582]]},
-            ],
-        },
-    },
-    'test_unet_forward': {
-        'part': 'UNet', 'tolerance': 0.001, 'uses': {'crop': ['test_crop_shape', 'test_crop_centre'], 'ContractingBlock': ['test_contracting_block_shape', 'test_contracting_block_layers', 'test_contracting_block_forward'], 'ExpandingBlock': ['test_expanding_block_shape', 'test_expanding_block_layers', 'test_expanding_block_forward'], 'FeatureMapBlock': ['test_feature_map_block']},
-        'specification': [
-            {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [-307868.6, 308090.5, -166181.3]]},
-            {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [-312536.8, 312751.3, -169534.9]]},
-            {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [-310290.1, 310511.8, -169282.0]]},
-            {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [-313869.3, 314091.3, -172986.4]]},
-        ],
-        'traces': [
-            {'layers': {'upfeature.conv': {'type': 'Conv2d', 'in_channels': 1, 'out_channels': 2, 'kernel_size': [1, 1], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.conv1': {'type': 'Conv2d', 'in_channels': 2, 'out_channels': 4, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.conv2': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 4, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract1.activation': {'type': 'ReLU'}, 'contract1.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract2.conv1': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract2.conv2': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract2.activation': {'type': 'ReLU'}, 'contract2.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract3.conv1': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract3.conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract3.activation': {'type': 'ReLU'}, 'contract3.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'contract4.conv1': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract4.conv2': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 32, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'contract4.activation': {'type': 'ReLU'}, 'contract4.maxpool': {'type': 'MaxPool2d', 'kernel_size': [2, 2], 'stride': [2, 2], 'padding': [0, 0], 'dilation': [1, 1], 'ceil_mode': False}, 'expand1.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand1.conv1': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 16, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.conv2': {'type': 'Conv2d', 'in_channels': 32, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.conv3': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 16, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand1.activation': {'type': 'ReLU'}, 'expand2.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand2.conv1': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.conv2': {'type': 'Conv2d', 'in_channels': 16, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.conv3': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 8, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand2.activation': {'type': 'ReLU'}, 'expand3.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand3.conv1': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 4, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.conv2': {'type': 'Conv2d', 'in_channels': 8, 'out_channels': 4, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.conv3': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 4, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand3.activation': {'type': 'ReLU'}, 'expand4.upsample': {'type': 'Upsample', 'scale_factor': 2.0, 'size': None, 'mode': 'bilinear', 'align_corners': True}, 'expand4.conv1': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 2, 'kernel_size': [2, 2], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.conv2': {'type': 'Conv2d', 'in_channels': 4, 'out_channels': 2, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.conv3': {'type': 'Conv2d', 'in_channels': 2, 'out_channels': 2, 'kernel_size': [3, 3], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}, 'expand4.activation': {'type': 'ReLU'}, 'downfeature.conv': {'type': 'Conv2d', 'in_channels': 2, 'out_channels': 2, 'kernel_size': [1, 1], 'stride': [1, 1], 'padding': [0, 0], 'dilation': [1, 1], 'groups': 1, 'bias': True}}, 'input': [[[2, 1, 192, 176], 'float32', [5.582023, 53808.43, 41.26284]]], 'calls': [['upfeature', [[[2, 1, 192, 176], 'float32', [5.582023, 53808.43, 41.26284]]], [[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], ['contract1', [[[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], [[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], ['contract2', [[[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], [[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], ['contract3', [[[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], [[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], ['contract4', [[[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], [[2, 32, 8, 7], 'float32', [105305.8, 105305.8, 9744.917]]], ['expand1', [[[2, 32, 8, 7], 'float32', [105305.8, 105305.8, 9744.917]], [[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], [[2, 16, 11, 9], 'float32', [2276190.0, 2276190.0, 366180.1]]], ['expand2', [[[2, 16, 11, 9], 'float32', [2276190.0, 2276190.0, 366180.1]], [[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], [[2, 8, 17, 13], 'float32', [42908340.0, 42908340.0, 4281053.0]]], ['expand3', [[[2, 8, 17, 13], 'float32', [42908340.0, 42908340.0, 4281053.0]], [[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], [[2, 4, 29, 21], 'float32', [267117.1, 267117.1, 119867.6]]], ['expand4', [[[2, 4, 29, 21], 'float32', [267117.1, 267117.1, 119867.6]], [[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], [[2, 2, 53, 37], 'float32', [489154.7, 489154.7, 174893.6]]], ['downfeature', [[[2, 2, 53, 37], 'float32', [489154.7, 489154.7, 174893.6]]], [[2, 2, 53, 37], 'float32', [-307868.6, 308090.5, -166181.3]]]]},
-            {'layers': {}, 'input': [[[2, 1, 192, 176], 'float32', [5.582023, 53808.43, 41.26284]]], 'calls': [['upfeature', [[[2, 1, 192, 176], 'float32', [5.582023, 53808.43, 41.26284]]], [[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], ['contract1', [[[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], [[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], ['contract2', [[[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], [[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], ['contract3', [[[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], [[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], ['contract4', [[[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], [[2, 32, 8, 7], 'float32', [105305.8, 105305.8, 9744.917]]], ['expand1', [[[2, 32, 8, 7], 'float32', [105305.8, 105305.8, 9744.917]], [[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], [[2, 16, 11, 9], 'float32', [2276135.0, 2276135.0, 366092.9]]], ['expand2', [[[2, 16, 11, 9], 'float32', [2276135.0, 2276135.0, 366092.9]], [[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], [[2, 8, 17, 13], 'float32', [42908800.0, 42908800.0, 4281825.0]]], ['expand3', [[[2, 8, 17, 13], 'float32', [42908800.0, 42908800.0, 4281825.0]], [[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], [[2, 4, 29, 21], 'float32', [268084.8, 268084.8, 120333.3]]], ['expand4', [[[2, 4, 29, 21], 'float32', [268084.8, 268084.8, 120333.3]], [[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], [[2, 2, 53, 37], 'float32', [496341.1, 496341.1, 178590.3]]], ['downfeature', [[[2, 2, 53, 37], 'float32', [496341.1, 496341.1, 178590.3]]], [[2, 2, 53, 37], 'float32', [-312536.8, 312751.3, -169534.9]]]]},
-            {'layers': {}, 'input': [[[2, 1, 192, 176], 'float32', [5.582023, 53808.43, 41.26284]]], 'calls': [['upfeature', [[[2, 1, 192, 176], 'float32', [5.582023, 53808.43, 41.26284]]], [[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], ['contract1', [[[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], [[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], ['contract2', [[[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], [[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], ['contract3', [[[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], [[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], ['contract4', [[[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], [[2, 32, 8, 7], 'float32', [105305.8, 105305.8, 9744.917]]], ['expand1', [[[2, 32, 8, 7], 'float32', [105305.8, 105305.8, 9744.917]], [[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], [[2, 16, 11, 9], 'float32', [2276308.0, 2276308.0, 366269.8]]], ['expand2', [[[2, 16, 11, 9], 'float32', [2276308.0, 2276308.0, 366269.8]], [[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], [[2, 8, 17, 13], 'float32', [42905220.0, 42905220.0, 4282643.0]]], ['expand3', [[[2, 8, 17, 13], 'float32', [42905220.0, 42905220.0, 4282643.0]], [[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], [[2, 4, 29, 21], 'float32', [270144.3, 270144.3, 122722.4]]], ['expand4', [[[2, 4, 29, 21], 'float32', [270144.3, 270144.3, 122722.4]], [[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], [[2, 2, 53, 37], 'float32', [493077.3, 493077.3, 179217.0]]], ['downfeature', [[[2, 2, 53, 37], 'float32', [493077.3, 493077.3, 179217.0]]], [[2, 2, 53, 37], 'float32', [-310290.1, 310511.8, -169282.0]]]]},
-            {'layers': {}, 'input': [[[2, 1, 192, 176], 'float32', [5.582023, 53808.43, 41.26284]]], 'calls': [['upfeature', [[[2, 1, 192, 176], 'float32', [5.582023, 53808.43, 41.26284]]], [[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], ['contract1', [[[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], [[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], ['contract2', [[[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], [[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], ['contract3', [[[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], [[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], ['contract4', [[[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], [[2, 32, 8, 7], 'float32', [105305.8, 105305.8, 9744.917]]], ['expand1', [[[2, 32, 8, 7], 'float32', [105305.8, 105305.8, 9744.917]], [[2, 16, 20, 18], 'float32', [31453.96, 31453.96, 8831.148]]], [[2, 16, 11, 9], 'float32', [2276225.0, 2276225.0, 366243.7]]], ['expand2', [[[2, 16, 11, 9], 'float32', [2276225.0, 2276225.0, 366243.7]], [[2, 8, 45, 41], 'float32', [25154.91, 25154.91, 999.3765]]], [[2, 8, 17, 13], 'float32', [42902180.0, 42902180.0, 4284387.0]]], ['expand3', [[[2, 8, 17, 13], 'float32', [42902180.0, 42902180.0, 4284387.0]], [[2, 4, 94, 86], 'float32', [27363.97, 27363.97, 703.6641]]], [[2, 4, 29, 21], 'float32', [268832.0, 268832.0, 122132.4]]], ['expand4', [[[2, 4, 29, 21], 'float32', [268832.0, 268832.0, 122132.4]], [[2, 2, 192, 176], 'float32', [47200.61, 56971.45, -2182.547]]], [[2, 2, 53, 37], 'float32', [498581.5, 498581.5, 183805.7]]], ['downfeature', [[[2, 2, 53, 37], 'float32', [498581.5, 498581.5, 183805.7]]], [[2, 2, 53, 37], 'float32', [-313869.3, 314091.3, -172986.4]]]]},
-        ],
-        'mistakes': {
-            'a sigmoid on the output': [
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [1927.14, 1927.14, -459.3073]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [1877.271, 1877.271, -465.2375]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [1916.652, 1916.652, -464.0969]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [1912.288, 1912.288, -461.7621]]},
-            ],
-            'a ReLU on the output': [
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [110.9569, 110.9569, -48.82778]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [107.2203, 107.2203, -48.17799]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [110.8709, 110.8709, -49.23727]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [110.9613, 110.9613, -49.10459]]},
-            ],
-            'the skips in the wrong order': [
-                'RuntimeError: Given groups=1, weight of size [16, 32, 3, 3], expected input[2, 18, 15, 13] to have 32 channels, but got 18 channels instead',
-            ],
-            "the network's input x as the last skip instead of x0 = upfeature(x)": [
-                'RuntimeError: Given groups=1, weight of size [2, 4, 3, 3], expected input[2, 3, 57, 41] to have 4 channels, but got 3 channels instead',
-            ],
-            'a level left out (contract4 and expand1 skipped)': [
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 125, 109], 'float32', [-78841.75, 79141.85, -19627.25]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 125, 109], 'float32', [-78774.38, 79077.07, -19602.73]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 125, 109], 'float32', [-78807.26, 79106.98, -19604.52]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 125, 109], 'float32', [-78825.14, 79125.66, -19617.65]]},
-            ],
-            'hidden_channels ignored (64 hard-coded)': [
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [-1.592242e+24, 1.592242e+24, -1.416906e+23]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [-1.592242e+24, 1.592242e+24, -1.41691e+23]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [-1.592244e+24, 1.592244e+24, -1.416902e+23]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [-1.592244e+24, 1.592244e+24, -1.416897e+23]]},
-            ],
-            'downfeature missing': [
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [489154.7, 489154.7, 174893.6]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [496341.1, 496341.1, 178590.3]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [493077.3, 493077.3, 179217.0]]},
-                {'UNet(1, 2, hidden_channels=2) on (2, 1, 192, 176)': [[2, 2, 53, 37], 'float32', [498581.5, 498581.5, 183805.7]]},
-            ],
-        },
-    },
-}
-# ---- end of the fingerprints ----

@@ -79,6 +79,17 @@ def test_release_is_colab_ready(student):
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
 
 
+def test_the_self_check_cells_are_light_and_their_generated_data_apart(student):
+    cells = {cell.id: cell.source for cell in student.cells}
+    carried = {cell_id: cells[cell_id] for cell_id in ("fingerprint-module", "locate-module", "selfcheck-module")}
+    assert len(cells["selfcheck-module"].encode()) <= 30_000
+    assert cells["selfcheck-prints"].splitlines()[-1] == '"""))' and "use_prints(unpack(" in cells["selfcheck-prints"]
+    packed = cells["selfcheck-prints"].split('"""')[3].split()
+    assert len(packed) > 10 and not [line for line in packed for source in carried.values() if line in source]
+    for cell_id in (*carried, "selfcheck-prints"):
+        assert max(len(line) for line in cells[cell_id].splitlines()) <= 200, cell_id
+
+
 def nbgrader_validate(*args):
     result = subprocess.run([sys.executable, "-m", "nbgrader", "validate", *args], capture_output=True, text=True)
     return result.stdout + result.stderr
@@ -97,7 +108,8 @@ def test_nbgrader_validate_invert_release_passes_no_test(tmp_path, monkeypatch, 
 def test_carried_modules_and_set_up_open_collapsed_in_colab_and_jupyter(source, student):
     for notebook in (source, student):
         machinery = [cell for cell in notebook.cells if release.is_machinery(cell)]
-        assert {cell.id for cell in machinery} == {"setup", "config-module", "data-module", "selfcheck-module",
+        assert {cell.id for cell in machinery} == {"setup", "config-module", "data-module", "fingerprint-module",
+                                                   "locate-module", "selfcheck-module", "selfcheck-prints",
                                                    "training-module", "metrics-module"}
         for cell in machinery:
             title = cell.metadata["unet_course"]["title"]

@@ -9,31 +9,74 @@ import pytest
 
 from autograder import assignment
 from autograder.reports import report
-from autograder.reports.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
+from autograder.reports import feedback
+from autograder.reports.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, score_table
 from autograder.grading.plugins import CHECK_FAILED, CHECK_PREAMBLE, error_output
 from autograder.reports.result import Result
 from tests.catalogue import fill
 
 
-def graded(**failures):
-    """The filled release as if autograded: each test named in `failures` failed with that message."""
+def graded(visible="visible assert", **failures):
+    """The filled release as if autograded: each test named in `failures` failed with the message `visible` of
+    its assert and that message of the grader's check."""
     notebook = fill()
     for cell in notebook.cells:
         message = failures.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
         if message:
-            cell.outputs = [error_output("AssertionError", "visible assert"), error_output(CHECK_FAILED, CHECK_PREAMBLE + message)]
+            cell.outputs = [error_output("AssertionError", visible), error_output(CHECK_FAILED, CHECK_PREAMBLE + message)]
     return notebook
+
+
+def rows(table):
+    """{grade_id or part title: (the row's words, its points)} of a score table's HTML."""
+    import html
+    import re
+    found = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S):
+        cells = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+                 for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+        found[cells[0].split()[0] if cells[0].startswith("test_") else cells[0]] = tuple(cells)
+    return found
 
 
 def test_the_score_table_has_each_part_and_each_test_with_its_messages():
     points = assignment.points()
     scores = {**points, "test_crop_centre": 0}
-    table = score_table(graded(test_crop_centre="a different window. Your part's results match a known mistake: X"), scores)
-    assert "Part: crop(image, new_shape)</th><th style" in table and ">4 / 10</th>" in table
-    assert "<code>test_crop_centre</code>: <b>failed</b><br>visible assert<br>Hidden tests: a different window." in table
-    assert "<code>test_crop_shape</code>: <b>passed</b></td><td style" in table and ">4 / 4</td>" in table
-    assert table.count("<b>passed</b>") == len(points) - 1 and ">15 / 15</th>" in table
-    assert CHECK_PREAMBLE not in table
+    table = rows(score_table(graded(test_crop_centre="a different window. Your part's results match a known mistake: X"), scores))
+    assert table["Part: crop(image, new_shape)"] == ("Part: crop(image, new_shape)", "4 / 10")
+    assert table["test_crop_centre"][0].startswith("test_crop_centre : failed visible assert Hidden tests: a different window.")
+    assert table["test_crop_shape"] == ("test_crop_shape : passed", "4 / 4") and table["The training run"][1] == "15 / 15"
+    assert sum(words.split(" : ")[1] == "passed" for words, _ in table.values() if words.startswith("test_")) == len(points) - 1
+    assert all(CHECK_PREAMBLE not in words for words, _ in table.values())
+
+
+KNOWN = "Your part's results match a known mistake: average pooling (the specification asks for nn.MaxPool2d(kernel_size=2, stride=2))."
+
+
+def test_a_mistake_is_said_once_per_test():
+    scores = {**assignment.points(), "test_contracting_block_forward": 0, "test_contracting_block_layers": 0}
+    notebook = graded(visible=f"forward differs (the sum is 1.5, the specification's 3). {KNOWN}",
+                      test_contracting_block_forward=f"forward differs by up to 5.7. {KNOWN} What the specification asks: "
+                                                     "maxpool(relu(conv2(relu(conv1(x))))).",
+                      test_contracting_block_layers=f"maxpool differs. {KNOWN.replace('a known mistake', 'known mistakes')}")
+    table = rows(score_table(notebook, scores))
+    words = table["test_contracting_block_forward"][0]
+    assert words.count("average pooling") == 1, words
+    assert words == ("test_contracting_block_forward : failed forward differs (the sum is 1.5, the specification's 3). "
+                     f"{KNOWN} Hidden tests: forward differs by up to 5.7. What the specification asks: "
+                     "maxpool(relu(conv2(relu(conv1(x))))).")
+    assert table["test_contracting_block_layers"][0].count("average pooling") == 2      # not the same sentence
+
+
+def test_the_report_says_how_the_notebook_was_graded_and_what_was_repaired():
+    header = feedback.report_header(graded(), assignment.points(), mode="quick", description="Quick <mode>.",
+                                    sandboxed=True, status="ok", notes=["the test cell t was missing; it was restored"])
+    assert "<h2>Grading report: quick mode</h2>" in header and "<p>Quick &lt;mode&gt;.</p>" in header
+    assert "Your code ran in a sandbox" in header and "<strong>Status:</strong> ok." in header
+    assert "<li>the test cell t was missing; it was restored</li>" in header and header.count("<table") == 1
+    header = feedback.report_header(graded(), assignment.points(), mode="smoke", description="", sandboxed=False,
+                                    status="ok", notes=[])
+    assert "Your code ran without a sandbox." in header and "What the grader repaired" not in header
 
 
 def test_the_carried_modules_are_left_out_and_the_students_cells_kept():
@@ -96,9 +139,24 @@ def test_the_class_files_are_written_atomically(tmp_path, monkeypatch):
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(before)
 
 
-def test_the_pages_index_names_each_test(tmp_path):
-    page = tmp_path / "feedback.html"
-    page.write_text('<li><a href="#test_crop_shape">Test cell</a> (Score: 4.0 / 4.0)</li>\n<a href="#x">Test cell?</a>')
-    name_test_links(page)
-    assert page.read_text() == ('<li><a href="#test_crop_shape">test_crop_shape</a> (Score: 4.0 / 4.0)</li>\n'
-                                '<a href="#x">Test cell?</a>')
+def feedback_page(notebook, header="<p>the report</p>"):
+    """The feedback page nbgrader's generate_feedback makes with the grader's settings, rendered here."""
+    from nbconvert.exporters import HTMLExporter
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata.nbgrader["score"] = 0 if cell.outputs else cell.metadata.nbgrader["points"]
+    config = feedback.exporter_config()
+    config.FeedbackReport.header = header
+    exporter = HTMLExporter(config=config)
+    exporter.register_preprocessor(feedback.FeedbackReport(config=config), enabled=True)
+    page, _ = exporter.from_notebook_node(notebook, resources={"nbgrader": {
+        "notebook": "UNet_Assignment", "score": 94, "max_score": 100, "late_penalty": 0}})
+    return page
+
+
+def test_the_pages_index_names_each_test_and_the_report_comes_first():
+    page = feedback_page(graded(test_crop_centre="a different window."), "<p>the grader's report</p>")
+    assert '<a href="#test_crop_shape">test_crop_shape</a> (Score: 4.0 / 4.0)' in page
+    assert '<a href="#test_crop_centre">test_crop_centre</a> (Score: 0.0 / 6.0)' in page
+    assert "Test cell" not in page and "UNet_Assignment (Score: 94.0 / 100.0)" in page
+    assert page.index('id="toc"') < page.index("<p>the grader's report</p>") < page.index('<a name="test_crop_shape">')

@@ -124,7 +124,7 @@ def test_the_class_summary_has_a_row_per_student_a_column_per_part_and_the_mista
     report.write_batch(tmp_path, results(), list(assignment.points()))
     page = (tmp_path / "summary.html").read_text()
     assert page.count("<tr><th>") == 1 + 3 and all(f"<th>{part.name}</th>" in page for part in assignment.PARTS)
-    assert "<tr><th>bob</th><td>4 / 10</td>" in page and "<td>0 / 100</td><td>invalid JSON</td>" in page
+    assert "<tr><th>bob</th><td>4 / 10</td>" in page and '<td>0 / 100</td><td class="status">invalid JSON</td>' in page
     assert "<li>crop: the top-left corner instead of the centre: 1</li>" in page
     assert "<li>crop: window off by one row (located): 1</li>" in page
 
@@ -160,3 +160,68 @@ def test_the_pages_index_names_each_test_and_the_report_comes_first():
     assert '<a href="#test_crop_centre">test_crop_centre</a> (Score: 0.0 / 6.0)' in page
     assert "Test cell" not in page and "UNet_Assignment (Score: 94.0 / 100.0)" in page
     assert page.index('id="toc"') < page.index("<p>the grader's report</p>") < page.index('<a name="test_crop_shape">')
+
+
+def a_class(size):
+    """`size` results with long names that have no place to break (as an LMS's export may name them) and scores
+    spread over the range."""
+    points = assignment.points()
+    tests = list(points)
+    return [Result(f"{index:03d}_a_student_with_a_long_name_from_the_lms_export+attempt_2+final_final_version",
+                    {test: points[test] if (index * 7 + number) % (2 + index % 5) else 0 for number, test in enumerate(tests)},
+                    dict(points), "quick", "time limit in train_model" if index % 9 == 0 else SANDBOXED) for index in range(size)]
+
+
+SANDBOXED = ("ok; sandbox: cgroup v1 memory 6 GiB, 64 tasks; disk 2 GiB, 100000 files (tmpfs); rlimits 4 GiB data, "
+             "64 processes, 2 GiB files")
+
+
+PAGE_PROBE = """
+const rect = element => { const r = element.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, height: r.height}; };
+const table = document.querySelector('table');
+const box = document.querySelector('.table-box') || table;
+return {view: document.documentElement.clientWidth, page: document.documentElement.scrollWidth, box: rect(box),
+        heads: Array.from(table.querySelectorAll('thead th')).map(th => [th.textContent, rect(th)]),
+        rows: table.querySelectorAll('tbody tr').length,
+        charts: Array.from(document.querySelectorAll('figure.chart')).map(chart => [chart.textContent, rect(chart)])};
+"""
+
+
+def test_the_class_view_fits_its_page_with_100_students_and_shows_charts_above_the_table(tmp_path):
+    """Laid out by headless Chromium at 1,300 px: nothing sticks out of the page, every column (total and status
+    included) shows inside the table's box, which scrolls; the totals' and the pass rates' charts come first."""
+    from tests.browser import measured, require_chromium
+    require_chromium()
+    students = a_class(100)
+    report.write_batch(tmp_path, students, list(assignment.points()))
+    seen = measured(tmp_path / "summary.html", PAGE_PROBE, width=1300, height=900)
+    assert seen["rows"] == 100 and seen["page"] <= seen["view"], seen["page"]
+    assert seen["box"]["right"] <= seen["view"] and seen["box"]["height"] <= 900, seen["box"]
+    assert [name for name, _ in seen["heads"]][-2:] == ["total", "status"]
+    assert all(rect["right"] <= seen["box"]["right"] + 1 for _, rect in seen["heads"]), seen["heads"]
+    (totals, chart), (rates, other) = seen["charts"]
+    assert "total points (of 100)" in totals and "Totals of 100 submission(s)" in totals
+    crop_shape = sum(student.scores["test_crop_shape"] > 0 for student in students)
+    assert all(test in rates for test in assignment.points()) and f"{crop_shape}%" in rates
+    for rect in (chart, other):
+        assert rect["width"] > 200 and rect["height"] > 150 and rect["right"] <= seen["view"], rect
+        assert rect["bottom"] <= seen["box"]["top"], (rect, seen["box"])
+
+
+def test_the_report_says_a_mistake_once_per_test_and_dropped_copies_in_one_line_in_a_browser(tmp_path):
+    """The feedback page as Chromium shows it: a failed test's row names its known mistake once, though the
+    visible test and the hidden check both found it; the grader's repairs count the dropped copies in one line."""
+    from tests.browser import measured, require_chromium
+    require_chromium()
+    scores = {**assignment.points(), "test_contracting_block_forward": 0}
+    notebook = graded(visible=f"forward differs (the sum is 1.5, the specification's 3). {KNOWN}",
+                      test_contracting_block_forward=f"forward differs by up to 5.7. {KNOWN}")
+    header = feedback.report_header(notebook, scores, mode="quick", description="Quick.", sandboxed=True, status="ok",
+                                    notes=["6 copies of 3 cells were dropped: a (2), b (2), c (2)"])
+    page = tmp_path / "feedback.html"
+    page.write_text(feedback_page(notebook, header), encoding="utf-8")
+    seen = measured(page, """return {row: document.getElementById('score-test_contracting_block_forward').innerText,
+        repairs: Array.from(document.querySelectorAll('.repairs li')).map(item => item.innerText)};""")
+    assert seen["row"].count("average pooling") == 1 and "forward differs by up to 5.7." in seen["row"], seen["row"]
+    assert seen["repairs"] == ["6 copies of 3 cells were dropped: a (2), b (2), c (2)"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import pathlib
 
 from nbformat import NotebookNode
@@ -72,11 +73,9 @@ def _without_repeat(message: str, earlier: str) -> str:
         at, before = message.find(start), earlier.find(start)
         if at < 0 or before < 0:
             continue
-        same = 0
-        while at + same < len(message) and before + same < len(earlier) and message[at + same] == earlier[before + same]:
-            same += 1
-        shared = message[at:at + same].rstrip()
-        shared = shared if shared.endswith(".") else shared[:shared.rfind(". ") + 1]   # whole sentences only
+        shared = os.path.commonprefix([message[at:], earlier[before:]]).rstrip()
+        ends = shared.endswith(".") and message[at + len(shared):at + len(shared) + 1] in ("", " ")
+        shared = shared if ends else shared[:shared.rfind(". ") + 1]           # whole sentences only
         if shared:
             message = (message[:at] + message[at + len(shared):].lstrip()).strip()
     return message

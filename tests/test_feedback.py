@@ -23,7 +23,8 @@ def graded(visible="visible assert", **failures):
     for cell in notebook.cells:
         message = failures.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
         if message:
-            cell.outputs = [error_output("AssertionError", visible), error_output(CHECK_FAILED, CHECK_PREAMBLE + message)]
+            cell.outputs = [error_output("AssertionError", visible),
+                            error_output(CHECK_FAILED, CHECK_PREAMBLE + message)]
     return notebook
 
 
@@ -42,23 +43,29 @@ def rows(table):
 def test_the_score_table_has_each_part_and_each_test_with_its_messages():
     points = assignment.points()
     scores = {**points, "test_crop_centre": 0}
-    table = rows(score_table(graded(test_crop_centre="a different window. Your part's results match a known mistake: X"), scores))
+    failure = "a different window. Your part's results match a known mistake: X"
+    table = rows(score_table(graded(test_crop_centre=failure), scores))
     assert table["Part: crop(image, new_shape)"] == ("Part: crop(image, new_shape)", "4 / 10")
-    assert table["test_crop_centre"][0].startswith("test_crop_centre : failed visible assert Hidden tests: a different window.")
-    assert table["test_crop_shape"] == ("test_crop_shape : passed", "4 / 4") and table["The training run"][1] == "15 / 15"
-    assert sum(words.split(" : ")[1] == "passed" for words, _ in table.values() if words.startswith("test_")) == len(points) - 1
+    assert table["test_crop_centre"][0].startswith(
+        "test_crop_centre : failed visible assert Hidden tests: a different window.")
+    assert table["test_crop_shape"] == ("test_crop_shape : passed", "4 / 4")
+    assert table["The training run"][1] == "15 / 15"
+    verdicts = [words.split(" : ")[1] for words, _ in table.values() if words.startswith("test_")]
+    assert verdicts.count("passed") == len(points) - 1
     assert all(CHECK_PREAMBLE not in words for words, _ in table.values())
 
 
-KNOWN = "Your part's results match a known mistake: average pooling (the specification asks for nn.MaxPool2d(kernel_size=2, stride=2))."
+KNOWN = ("Your part's results match a known mistake: average pooling (the specification asks for "
+         "nn.MaxPool2d(kernel_size=2, stride=2)).")
 
 
 def test_a_mistake_is_said_once_per_test():
     scores = {**assignment.points(), "test_contracting_block_forward": 0, "test_contracting_block_layers": 0}
     notebook = graded(visible=f"forward differs (the sum is 1.5, the specification's 3). {KNOWN}",
-                      test_contracting_block_forward=f"forward differs by up to 5.7. {KNOWN} What the specification asks: "
-                                                     "maxpool(relu(conv2(relu(conv1(x))))).",
-                      test_contracting_block_layers=f"maxpool differs. {KNOWN.replace('a known mistake', 'known mistakes')}")
+                      test_contracting_block_forward=f"forward differs by up to 5.7. {KNOWN} What the specification "
+                                                     "asks: maxpool(relu(conv2(relu(conv1(x))))).",
+                      test_contracting_block_layers="maxpool differs. "
+                                                    + KNOWN.replace("a known mistake", "known mistakes"))
     table = rows(score_table(notebook, scores))
     words = table["test_contracting_block_forward"][0]
     assert words.count("average pooling") == 1, words
@@ -168,8 +175,10 @@ def a_class(size):
     points = assignment.points()
     tests = list(points)
     return [Result(f"{index:03d}_a_student_with_a_long_name_from_the_lms_export+attempt_2+final_final_version",
-                    {test: points[test] if (index * 7 + number) % (2 + index % 5) else 0 for number, test in enumerate(tests)},
-                    dict(points), "quick", "time limit in train_model" if index % 9 == 0 else SANDBOXED) for index in range(size)]
+                   {test: points[test] if (index * 7 + number) % (2 + index % 5) else 0
+                    for number, test in enumerate(tests)},
+                   dict(points), "quick", "time limit in train_model" if index % 9 == 0 else SANDBOXED)
+            for index in range(size)]
 
 
 SANDBOXED = ("ok; sandbox: cgroup v1 memory 6 GiB, 64 tasks; disk 2 GiB, 100000 files (tmpfs); rlimits 4 GiB data, "

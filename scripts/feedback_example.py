@@ -31,7 +31,7 @@ def main(argv=None):
                         "--mode", "smoke", "--workers", "2"], check=True, cwd=REPO_ROOT)
         report = work / "out" / "feedback" / f"{students[SHOWN]}.html"
         print(screenshot(report, args.out / "feedback_example.png", height=1300))
-        print(screenshot(work / "out" / "summary.html", args.out / "summary_example.png", width=1300, height=400))
+        print(screenshot(work / "out" / "summary.html", args.out / "summary_example.png", width=1300, height=800))
     return 0
 
 

@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
                                      "gradebook knows the assignment")
     release_parser.add_argument("--assignment", default="UNet_Assignment", metavar="NAME",
                                 help="the assignment's name in the course (default UNet_Assignment)")
+    release_parser.add_argument("--exchange", metavar="DIR",
+                                help="with --course: the nbgrader exchange the course hands out through, written "
+                                     "into its nbgrader_config.py (default: the course's own setting, else "
+                                     "/srv/nbgrader/exchange)")
     grade_parser = commands.add_parser(
         "grade", help="grade submitted notebooks with nbgrader: DIR/grades.csv and DIR/feedback/<student>.html",
         description="Grade .ipynb submissions (files, folders of them, or nbgrader's submitted/ folder) with "
@@ -94,13 +98,20 @@ def main(argv: list[str] | None = None) -> int:
         release.colab_url(args.repo or "x/x", args.branch or "x")      # usage errors before any work
     except ValueError as error:
         parser.error(str(error))
+    if args.exchange and not args.course:
+        parser.error("--exchange is the exchange of an nbgrader course: give --course DIR too")
     if args.course and args.check:
         parser.error("--check compares the repository's release only; leave out --course")
     stale = release.release(check=args.check, repo=args.repo, branch=args.branch)
     if args.course:
         from autograder.integrations import nbgrader_course
         print("\n".join(f"updated {item}" for item in stale) or "release is up to date")
-        print("\n".join(nbgrader_course.release_into(pathlib.Path(args.course), args.assignment, args.repo, args.branch)))
+        try:
+            said = nbgrader_course.release_into(pathlib.Path(args.course), args.assignment, args.repo, args.branch,
+                                                args.exchange)
+        except nbgrader_course.CourseError as error:
+            parser.error(str(error))
+        print("\n".join(said))
         return 0
     if args.check:
         for item in stale:

@@ -34,7 +34,7 @@ from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK
 from autograder.reports.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
 from autograder.grading.plugins import (KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode,
                                 mistakes_found)
-from autograder.reports.result import Result, status
+from autograder.reports.result import Result, number, status
 
 # Anything a test cell prints on stderr (PyTorch's warnings, logging, tqdm) is dropped before scoring: a
 # test's verdict is its asserts. nbgrader's default scores any stderr output as a failure.
@@ -122,11 +122,27 @@ def read_scores(gradebook: pathlib.Path, student: str) -> tuple[dict[str, float]
         return {}, []
 
 
+def give_manual_scores(gradebook: pathlib.Path, student: str, manual: dict[str, float]) -> None:
+    """Put the scores a grader gave by hand (formgrader) into the gradebook, as formgrader would: nbgrader's
+    score of such a test is then the manual one, in the feedback page and the result alike."""
+    if not manual:
+        return
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        for notebook in gb.find_submission(ASSIGNMENT, student).notebooks:
+            for grade in notebook.grades:
+                if grade.name in manual:
+                    grade.manual_score = manual[grade.name]
+        gb.db.commit()
+
+
 def banner(job: dict, row_status: str) -> list[str]:
     kernel = ("Your code ran in a sandbox (no network, no view of the course's files, bounded memory)."
               if job.get("sandbox") else "Your code ran without a sandbox.")
     lines = [f"## Grading report: {job['mode']} mode", "", job["mode_description"], "", kernel, "",
              f"**Status:** {row_status}."]
+    if job.get("manual_scores"):
+        given = ", ".join(f"`{test}` {number(points)}" for test, points in sorted(job["manual_scores"].items()))
+        lines += ["", f"**Scores given by your instructor** (in place of the tests' own): {given}."]
     if job["notes"]:
         lines += ["", "What the grader repaired before grading (the tests ran as released):", ""]
         lines += [f"* {note}" for note in job["notes"]]
@@ -155,6 +171,8 @@ def main(job_path: str) -> int:
     timings["nbgrader autograde, other"] = autograde - sum(value for name, value in timings.items() if name != "worker start")
     autograded = course / "autograded" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     started = time.monotonic()
+    if autograded.exists():
+        give_manual_scores(course / "gradebook.db", job["student"], job.get("manual_scores", {}))
     scores, needs_manual = read_scores(course / "gradebook.db", job["student"])
     timings["gradebook"] = time.monotonic() - started
     points = assignment.points()

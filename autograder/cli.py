@@ -53,7 +53,8 @@ class ReleaseOptions:
     assignment: str = assignment_option()
     exchange: str | None = option(
         None, "with --course: the nbgrader exchange the course hands the assignment out through, written into its "
-        "nbgrader_config.py and made if need be (default: the course's own setting, else /srv/nbgrader/exchange)",
+        "nbgrader_config.py and made if need be (default: the course's own setting, else nbgrader's, "
+        "/usr/local/share/nbgrader/exchange)",
         metavar="DIR")
 
 

@@ -6,6 +6,7 @@ on PATH; this clone first on the import path), with `home` as ``~``. The only ch
 states: ``SUBSTITUTIONS`` of paths outside a test's folders, and options appended to one command (``--mode smoke
 --sandbox off`` to ``unet-course grade``: a test grades with the tiny run, for testing the grader).
 """
+
 from __future__ import annotations
 
 import os
@@ -39,32 +40,47 @@ def environment(home: pathlib.Path, extra: dict | None = None) -> dict[str, str]
     tools = os.path.dirname(sys.executable)
     path = os.pathsep.join([tools, os.environ.get("PATH", "")])
     assert shutil.which("unet-course", path=path), (
-        f"no `unet-course` command in {tools}: `bash scripts/setup.sh` installs it (pip install -e .)")
+        f"no `unet-course` command in {tools}: `bash scripts/setup.sh` installs it (pip install -e .)"
+    )
     env = {name: value for name, value in os.environ.items() if not name.startswith("JUPYTER")}
-    env.update({"PATH": path, "HOME": str(home), "USER": pathlib.Path(home).name, "LOGNAME": pathlib.Path(home).name,
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-                "VIRTUAL_ENV": str(pathlib.Path(tools).parent)})
+    env.update(
+        {
+            "PATH": path,
+            "HOME": str(home),
+            "USER": pathlib.Path(home).name,
+            "LOGNAME": pathlib.Path(home).name,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+            "VIRTUAL_ENV": str(pathlib.Path(tools).parent),
+        }
+    )
     env.update(extra or {})
-    return {name: value for name, value in env.items() if value is not None}     # None: unset
+    return {name: value for name, value in env.items() if value is not None}  # None: unset
 
 
 def adapted(line: str, substitutions: dict[str, str], appended: dict[str, str]) -> str:
     """A recipe's line with the stated paths substituted and options appended to the stated commands."""
     for old, new in substitutions.items():
         line = line.replace(old, new)
-    for command, options in appended.items():
-        line = re.sub(rf"({re.escape(command)}\b[^&;|]*)", lambda match: f"{match.group(1).rstrip()} {options} ",
-                      line).rstrip()
+    for command, options in appended.items():     # at the end of the command, before any `&&`, `;` or `|`
+        line = re.sub(rf"({re.escape(command)}\b[^&;|]*?)(\s*)($|[&;|])", rf"\1 {options}\2\3", line)
     return line
 
 
-def run(lines: list[str], home: pathlib.Path, cwd: pathlib.Path = REPO_ROOT, substitutions: dict | None = None,
-        appended: dict | None = None, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+def run(
+    lines: list[str],
+    home: pathlib.Path,
+    cwd: pathlib.Path = REPO_ROOT,
+    substitutions: dict | None = None,
+    appended: dict | None = None,
+    env: dict | None = None,
+    timeout: int = 900,
+) -> subprocess.CompletedProcess:
     """Run recipe lines in one bash (stopping at the first that fails); the completed process."""
     script = "\n".join(["set -euo pipefail", *(adapted(line, substitutions or {}, appended or {}) for line in lines)])
     pathlib.Path(home).mkdir(parents=True, exist_ok=True)
-    return subprocess.run(["bash", "-c", script], cwd=cwd, env=environment(home, env), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        ["bash", "-c", script], cwd=cwd, env=environment(home, env), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def warnings_in(done: subprocess.CompletedProcess) -> list[str]:

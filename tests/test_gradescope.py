@@ -4,7 +4,6 @@ results.json is checked against the schema written from Gradescope's specificati
 (autograder/integrations/gradescope.py: SCHEMA). Smoke mode: about a minute on 2 cores."""
 import json
 import os
-import pathlib
 import shutil
 import subprocess
 import sys

@@ -10,7 +10,6 @@ Smoke mode without the sandbox (the grading itself is tested in test_grading.py)
 """
 import csv
 import hashlib
-import json
 import os
 import pathlib
 import sqlite3

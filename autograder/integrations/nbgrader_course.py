@@ -4,10 +4,10 @@
     unet-course grade --course COURSE_DIR [--assignment NAME] [--out DIR] [--workers N] ...
 
 ``release --course`` first makes sure of the course's ``nbgrader_config.py``: its course id (the folder's name,
-unless the file says another) and its exchange (``--exchange``, else what the file says, else nbgrader's default
-``/srv/nbgrader/exchange``), both written into it and said, the exchange folder made writable by everyone as
-nbgrader asks, and ``COURSE/for_students/nbgrader_config.py`` written: the two settings each student's nbgrader
-needs (in ``~/.jupyter/``, or ``/etc/jupyter/`` for a whole JupyterHub) to fetch and submit.
+unless the file says another) and its exchange (``--exchange``, else what the file says, else nbgrader's default,
+``/usr/local/share/nbgrader/exchange``), both written into it and said, the exchange folder made writable by
+everyone as nbgrader asks, and ``COURSE/for_students/nbgrader_config.py`` written: the two settings each student's
+nbgrader needs (in ``~/.jupyter/``, or ``/etc/jupyter/`` for a whole JupyterHub) to fetch and submit.
 
 ``release --course`` writes the course's ``source/NAME/UNet_Assignment.ipynb`` (the synced source, with the
 release's Colab metadata and links, so that nbgrader's own ``generate_assignment`` makes the very release this
@@ -53,6 +53,7 @@ import nbformat
 import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange.default.exchange import Exchange
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -65,7 +66,7 @@ from autograder.grading.submissions import Submission, UsageError
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 WAIT_VARIABLE = "UNET_GRADEBOOK_WAIT"
-DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"          # nbgrader's own default (Exchange.root)
+DEFAULT_EXCHANGE = Exchange.root.default_value      # nbgrader's own: /usr/local/share/nbgrader/exchange
 STUDENT_CONFIG = pathlib.Path("for_students") / "nbgrader_config.py"
 
 

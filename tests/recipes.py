@@ -20,7 +20,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGE = REPO_ROOT / "docs" / "platforms.md"
 BLOCK = re.compile(r"<!-- recipe: ([\w-]+) -->\n```bash\n(.*?)```", re.S)
 GRADE_FOR_TESTS = ("unet-course grade", "--mode smoke --sandbox off")
-WARNING = re.compile(r"\w*Warning\b")
+WARNING = re.compile(r"\w*Warning\b|\| WARNING\]")  # Python's warnings, and nbgrader's logged ones
 
 
 def recipes(page: pathlib.Path = PAGE) -> dict[str, list[str]]:
@@ -61,7 +61,7 @@ def adapted(line: str, substitutions: dict[str, str], appended: dict[str, str]) 
     """A recipe's line with the stated paths substituted and options appended to the stated commands."""
     for old, new in substitutions.items():
         line = line.replace(old, new)
-    for command, options in appended.items():     # at the end of the command, before any `&&`, `;` or `|`
+    for command, options in appended.items():  # at the end of the command, before any `&&`, `;` or `|`
         line = re.sub(rf"({re.escape(command)}\b[^&;|]*?)(\s*)($|[&;|])", rf"\1 {options}\2\3", line)
     return line
 
@@ -84,5 +84,6 @@ def run(
 
 
 def warnings_in(done: subprocess.CompletedProcess) -> list[str]:
-    """The lines of a run's output that carry a Python warning (SAWarning, DeprecationWarning, ...)."""
+    """The lines of a run's output that carry a Python warning (SAWarning, DeprecationWarning, ...) or a warning
+    an nbgrader app logged ("[CollectApp | WARNING] ...")."""
     return [line for line in (done.stdout + done.stderr).splitlines() if WARNING.search(line)]

@@ -97,12 +97,15 @@ def course(tmp_path_factory, data_env):
     released = recipes.run(recipes.recipe("nbgrader-release"), home, substitutions=substitutions(home))
     assert released.returncode == 0, released.stdout + released.stderr
     fetched = students_flow(home, tmp_path_factory.mktemp("work"))
+    collect, grade = recipes.recipe("nbgrader-grade")                   # nbgrader collect, then unet-course grade
+    collected = recipes.run([collect], home)
+    assert collected.returncode == 0, collected.stderr
     submitted = digests(root / "submitted")
-    first = recipes.run(recipes.recipe("nbgrader-grade"), home, env=data_env,
+    first = recipes.run([grade], home, env=data_env,
                         appended={"unet-course grade": "--mode smoke --sandbox off --export canvas --export moodle"})
     after_first = gradebook_rows(root)
     second = grade_course(root, data_env)
-    return {"root": root, "home": home, "released": released, "first": first, "second": second,
+    return {"root": root, "home": home, "released": released, "collected": collected, "first": first, "second": second,
             "after_first": after_first, "submitted": submitted, "env": data_env, "fetched": fetched,
             "exchange": exchange}
 
@@ -138,6 +141,9 @@ def test_the_recipe_says_the_course_id_and_the_exchange_and_warns_of_nothing(cou
     for ran in ("released", "first", "second"):
         assert course[ran].returncode == 0, course[ran].stderr
         assert recipes.warnings_in(course[ran]) == [], ran
+    # collect's only warnings: each submission is owned by the one user who plays every student here
+    said = course["collected"].stderr
+    assert len(recipes.warnings_in(course["collected"])) == said.count("claims to be submitted by") == len(STUDENTS)
 
 
 def test_grading_the_course_gives_each_student_the_expected_scores(course):

@@ -329,7 +329,8 @@ def test_after_a_manual_score_grading_again_shows_it_in_the_report_grades_csv_an
     assert ours == exported and ours[student] == before - 2 and ours["smithjane_12345"] == 100
     page = (root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
     assert "Scores given by your instructor" in page and "<code>test_crop_shape</code> 2" in page
-    assert f"{before - 2:g} / 100" in page or f"{int(before - 2)} / 100" in page
+    assert f"(Score: {before - 2:.1f} / 100.0)" in page             # nbgrader's own header: the gradebook's total
+    assert '<a href="#test_crop_shape">test_crop_shape</a> (Score: 2.0 / 4.0)' in page
     handed_out = list((exchange / "unet101" / "feedback").glob("*.html"))
     assert len(handed_out) == len(STUDENTS)
     assert any("Scores given by your instructor" in path.read_text() for path in handed_out)

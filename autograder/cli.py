@@ -33,6 +33,11 @@ from autograder.release.course import ASSIGNMENT
 PROG = "unet-course"
 
 
+def course_option(help: str):
+    """--course DIR, of release and grade: an nbgrader course folder, and what the command does with it."""
+    return option(None, help, metavar="DIR")
+
+
 def assignment_option():
     """--assignment, of release --course and grade --course: the assignment's name in the nbgrader course."""
     return option(ASSIGNMENT, f"the assignment's name in the course (default {ASSIGNMENT})", metavar="NAME")
@@ -42,14 +47,19 @@ def assignment_option():
 class ReleaseOptions:
     check: bool = option(False, "write nothing; exit 1 if the source's inlined cells or the release are stale")
     repo: str | None = option(
-        None, "the GitHub repository the release's Colab link (and the README's badge) opens it from (default: the "
-        f"clone's GitHub remote origin, else {release.DEFAULT_REPO})", metavar="OWNER/NAME")
+        None,
+        "the GitHub repository the release's Colab link (and the README's badge) opens it from (default: the "
+        f"clone's GitHub remote origin, else {release.DEFAULT_REPO})",
+        metavar="OWNER/NAME",
+    )
     branch: str | None = option(
-        None, f"the branch of that link (default: the remote's default branch, else {release.DEFAULT_BRANCH})",
-        metavar="BRANCH")
-    course: str | None = option(
-        None, "also release into this nbgrader course: source/NAME/ and release/NAME/, and its gradebook knows the "
-        "assignment", metavar="DIR")
+        None,
+        f"the branch of that link (default: the remote's default branch, else {release.DEFAULT_BRANCH})",
+        metavar="BRANCH",
+    )
+    course: str | None = course_option(
+        "also release into this nbgrader course: source/NAME/ and release/NAME/, and its gradebook knows the assignment"
+    )
     assignment: str = assignment_option()
     exchange: str | None = option(
         None, "with --course: the nbgrader exchange the course hands the assignment out through, written into its "
@@ -61,24 +71,39 @@ class ReleaseOptions:
 @dataclasses.dataclass(frozen=True)
 class GradeOptions(GradingOptions):
     paths: tuple = option(
-        (), ".ipynb files, folders holding them, or an LMS's bulk download (.zip) as it is", metavar="PATH",
-        positional=True)
+        (),
+        ".ipynb files, folders holding them, or an LMS's bulk download (.zip) as it is",
+        metavar="PATH",
+        positional=True,
+    )
     out: str | None = option(
-        None, "where grades.csv and feedback/ go (with --course, by default COURSE/reports/NAME)", metavar="DIR")
-    course: str | None = option(
-        None, "grade the nbgrader course in DIR in place: its submitted/<student>/NAME/, into its gradebook, "
-        "autograded/ and feedback/", metavar="DIR")
+        None, "where grades.csv and feedback/ go (with --course, by default COURSE/reports/NAME)", metavar="DIR"
+    )
+    course: str | None = course_option(
+        "grade the nbgrader course in DIR in place: its submitted/<student>/NAME/, into its gradebook, autograded/ "
+        "and feedback/"
+    )
     assignment: str = assignment_option()
     export: tuple = option(
-        (), "also write the LMS's grade import CSV next to grades.csv (grades-canvas.csv, grades-moodle.csv); "
-        "repeat for both", choices=("canvas", "moodle"), repeat=True)
+        (),
+        "also write the LMS's grade import CSV next to grades.csv (grades-canvas.csv, grades-moodle.csv); "
+        "repeat for both",
+        choices=("canvas", "moodle"),
+        repeat=True,
+    )
     workers: int = option(
-        1, "submissions graded at the same time (default 1); with --cluster local, the number of Dask worker "
-        "processes", type=whole_number, metavar="N")
+        1,
+        "submissions graded at the same time (default 1); with --cluster local, the number of Dask worker processes",
+        type=whole_number,
+        metavar="N",
+    )
     cluster: str | None = option(
-        None, "grade on a Dask distributed cluster, one task per submission: the scheduler's address "
+        None,
+        "grade on a Dask distributed cluster, one task per submission: the scheduler's address "
         "(tcp://HOST:8786), or `local` for --workers processes on this machine; full-mode tasks run only on "
-        "workers started with --resources GPU=1", metavar="ADDRESS")
+        "workers started with --resources GPU=1",
+        metavar="ADDRESS",
+    )
 
     def grading(self) -> GradingOptions:
         """The options each submission's grading worker gets."""
@@ -89,9 +114,11 @@ class GradeOptions(GradingOptions):
 class GradescopeOptions:
     out: str | None = option(None, "the bundle to write, e.g. autograder.zip", metavar="ZIP", required=True)
     training_visibility: str = option(
-        "visible", "when students see the training test's result (default visible)", choices=VISIBILITIES)
+        "visible", "when students see the training test's result (default visible)", choices=VISIBILITIES
+    )
     mode: str = option(
-        "quick", "quick (default): Gradescope has no GPU; smoke: for testing the bundle only", choices=CPU_MODES)
+        "quick", "quick (default): Gradescope has no GPU; smoke: for testing the bundle only", choices=CPU_MODES
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +130,9 @@ class Command:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, command in COMMANDS.items():
         add_arguments(commands.add_parser(name, help=command.help, description=command.description), command.options)
@@ -145,7 +174,9 @@ def run_release(options: ReleaseOptions, parser: argparse.ArgumentParser) -> int
 
 
 def _link_options(options: ReleaseOptions) -> str:
-    return "".join(f" --{name} {value}" for name, value in (("repo", options.repo), ("branch", options.branch)) if value)
+    return "".join(
+        f" --{name} {value}" for name, value in (("repo", options.repo), ("branch", options.branch)) if value
+    )
 
 
 def run_gradescope(options: GradescopeOptions, parser: argparse.ArgumentParser) -> int:
@@ -183,8 +214,11 @@ def run_grade(options: GradeOptions, parser: argparse.ArgumentParser) -> int:
         out = pathlib.Path(options.out) if options.out else course.root / "reports" / options.assignment
         if out.exists() and not out.is_dir():
             parser.error(f"--out {out} is a file, not a folder")
-        code = (grade_on_cluster(options, submissions, out) if options.cluster
-                else grade_here(options, submissions, out, course, scratch))
+        code = (
+            grade_on_cluster(options, submissions, out)
+            if options.cluster
+            else grade_here(options, submissions, out, course, scratch)
+        )
         if course is None:
             lms.write_left_out(out, notes)
         if code == 0:
@@ -223,10 +257,18 @@ def grade_here(options: GradeOptions, submissions: list, out: pathlib.Path, cour
     if options.sandbox == "on" and not sandboxed:
         error(f"--sandbox on, but {reason}")
         return 2
-    print(f"grading {len(submissions)} submission(s) in {mode} mode with {options.workers} worker(s), "
-          + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})"))
-    grader = grading.Grader(out, grading_options, workers=options.workers, limits=limits, sandbox=sandboxed,
-                            sandbox_reason="" if sandboxed else reason)
+    print(
+        f"grading {len(submissions)} submission(s) in {mode} mode with {options.workers} worker(s), "
+        + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})")
+    )
+    grader = grading.Grader(
+        out,
+        grading_options,
+        workers=options.workers,
+        limits=limits,
+        sandbox=sandboxed,
+        sandbox_reason="" if sandboxed else reason,
+    )
     if course is not None:
         course.attach(grader.session, scratch.enter_context(tempfile.TemporaryDirectory(prefix="unet-course-")))
     results = grader.grade(submissions)
@@ -255,10 +297,15 @@ def grade_on_cluster(options: GradeOptions, submissions: list, out: pathlib.Path
 COMMANDS = {
     "release": Command(ReleaseOptions, run_release, "regenerate UNet_Assignment.ipynb from solutions/"),
     "grade": Command(
-        GradeOptions, run_grade, "grade submitted notebooks with nbgrader: DIR/grades.csv and DIR/feedback/<student>.html",
+        GradeOptions,
+        run_grade,
+        "grade submitted notebooks with nbgrader: DIR/grades.csv and DIR/feedback/<student>.html",
         "Grade .ipynb submissions (files, folders of them, or nbgrader's submitted/ folder) with nbgrader's autograde "
-        "in a course folder of its own; no course setup needed."),
+        "in a course folder of its own; no course setup needed.",
+    ),
     "gradescope": Command(
-        GradescopeOptions, run_gradescope,
-        "write a Gradescope autograder bundle (setup.sh, run_autograder, the grader and the data)"),
+        GradescopeOptions,
+        run_gradescope,
+        "write a Gradescope autograder bundle (setup.sh, run_autograder, the grader and the data)",
+    ),
 }

@@ -225,13 +225,39 @@ def job(**changes):
 def test_nbgrader_configuration_closes_its_loopholes():
     config = worker.nbgrader_config(job())
     assert config.IgnorePattern.enabled is True and config.IgnorePattern.pattern == worker.STDERR_PATTERN
-    assert config.OverwriteCells.add_missing_cells is True
+    sanitize = [cls.__name__ for cls in config.Autograde.sanitize_preprocessors]
+    assert "OverwriteCells" not in sanitize and "ClearOutput" in sanitize    # cells restored once: by rebuild()
     assert config.GradingExecute.skip_cells_with_tag not in ("skip-execution", "")
     assert config.GradingExecute.cell_timeouts == {"train": 300} and config.GradingExecute.timeout == 60
     feedback = [cls.__name__ for cls in config.GenerateFeedback.preprocessors]
     assert feedback.index("HideTestCode") < feedback.index("ClearHiddenTests")
     assert config.Autograde.autograde_preprocessors[0] is GradingExecute
     assert config.GradingExecute.grading_mode == "quick" and config.GradingExecute.max_output_bytes == 1000
+
+
+def test_the_release_that_rebuild_restores_from_holds_the_gradebooks_cells(tmp_path):
+    """rebuild() restores every locked and test cell from the release; nbgrader's OverwriteCells, which the worker
+    leaves out, would restore them from the gradebook of the template course. Both hold the same cells (type, source,
+    checksum, points), so keeping one of the two ways loses nothing."""
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import compute_checksum
+
+    from autograder.release.course import ASSIGNMENT, make_course, run_nbgrader
+
+    course = make_course(tmp_path / "course")
+    run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_notebook(ASSIGNMENT, ASSIGNMENT)
+        cells = {cell.name: (cell.cell_type, cell.source, cell.locked, cell.checksum) for cell in notebook.source_cells}
+        points = {cell.name: cell.max_score for cell in notebook.grade_cells}
+    release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    locked = [cell for cell in release.cells if cell.metadata.get("nbgrader", {}).get("locked")]
+    assert len(locked) >= 20
+    for cell in locked:
+        name = cell.metadata["nbgrader"]["grade_id"]
+        assert cells[name] == (cell.cell_type, cell.source, True, compute_checksum(cell)), name
+    assert points == {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
+                      for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")}
 
 
 def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):

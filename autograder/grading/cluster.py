@@ -1,7 +1,7 @@
 """Grade a batch on a Dask distributed cluster: one submission is one Dask task.
 
-    python -m autograder grade PATH... --out DIR --cluster tcp://SCHEDULER:8786
-    python -m autograder grade PATH... --out DIR --cluster local --workers N
+    unet-course grade PATH... --out DIR --cluster tcp://SCHEDULER:8786
+    unet-course grade PATH... --out DIR --cluster local --workers N
 
 On this machine (the client), ``grade_batch`` reads each submission's bytes and submits one
 ``grade_submission`` task per submission to the cluster's scheduler. The task runs on a worker machine,

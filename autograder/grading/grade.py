@@ -1,6 +1,6 @@
 """Grade a batch of submissions with nbgrader's own machinery, one throwaway course folder per submission.
 
-    python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
+    unet-course grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
 
 How one submission is graded (``Session.grade_one``):
 1. It is read and checked (an empty file, invalid JSON or a non-notebook gets that status and zero) and
@@ -46,6 +46,7 @@ from autograder.grading.submissions import Submission
 from autograder.release.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
                                run_nbgrader)
 from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
+from data.source import LOADER_ENV
 from lesson.config import environment_for
 
 if TYPE_CHECKING:                                      # annotations only: the sandbox is imported when used
@@ -244,6 +245,8 @@ class Session:
         env = {name: value for name, value in os.environ.items()
                if not name.startswith("UNET_") and name not in ("PYTHONPATH", "PYTHONSTARTUP")}
         env.update(self.kernel_settings(course / "checkpoints"))
+        if os.environ.get(LOADER_ENV):               # the worker judges training on the data as the grader reads it
+            env[LOADER_ENV] = os.environ[LOADER_ENV]
         return env
 
     def _sandbox(self, course, slot):
@@ -386,9 +389,9 @@ def prepare_data() -> str | None:
     (``Grader.data_folder``), rather than each kernel downloading its own copy.
     """
     from data.isbi2012 import DataUnavailableError
-    from data.synthetic import load_dataset as load_isbi2012       # the real data, or a synthetic stand-in (tests)
+    from data.source import load_dataset                            # the real data (data/source.py: which loader)
     try:
-        load_isbi2012()
+        load_dataset()
     except (DataUnavailableError, ValueError) as error:
         return f"cannot get the ISBI 2012 data: {error}"
     return None
@@ -399,9 +402,10 @@ def data_folder(work: pathlib.Path) -> pathlib.Path:
     if os.environ.get("UNET_DATA_DIR"):
         return pathlib.Path(os.environ["UNET_DATA_DIR"]).resolve()
     import tifffile
-    from data.isbi2012 import VOLUMES, load_isbi2012
+    from data.isbi2012 import VOLUMES
+    from data.source import load_dataset
     folder = pathlib.Path(work) / "data"
     folder.mkdir(parents=True, exist_ok=True)
-    for name, volume in zip(VOLUMES, load_isbi2012()):
+    for name, volume in zip(VOLUMES, load_dataset()):
         tifffile.imwrite(folder / f"{name}.tif", volume)
     return folder

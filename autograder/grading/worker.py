@@ -22,8 +22,9 @@ import nbformat  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.apps import NbGraderAPI  # noqa: E402
 from nbgrader.coursedir import CourseDirectory  # noqa: E402
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec,
+                                    SaveAutoGrades)
 from traitlets.config import Config
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -50,6 +51,9 @@ def nbgrader_config(job: dict) -> Config:
     c = Config()
     c.CourseDirectory.root = job["course"]
     c.CourseDirectory.db_url = f"sqlite:///{pathlib.Path(job['course']) / 'gradebook.db'}"
+    # nbgrader's sanitizing steps without OverwriteCells: the notebook arrives rebuilt on the release (normalise.py),
+    # every locked and test cell as released, once, which OverwriteCells cannot promise for stripped metadata
+    c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, CheckCellMetadata]
     c.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     for (configurable, trait), value in nbgrader_settings(GradingOptions(**job["options"])).items():
@@ -66,7 +70,6 @@ def nbgrader_config(job: dict) -> Config:
     c.IgnorePattern.pattern = STDERR_PATTERN
     c.LimitOutput.max_lines = 1000
     c.LimitOutput.max_traceback = 100
-    c.OverwriteCells.add_missing_cells = True
     c.ClearHiddenTests.enforce_metadata = False          # a student's own "BEGIN HIDDEN TESTS" must not crash it
     c.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, ClearHiddenTests, LeaveOutCarriedCode, ShrinkFigures,
                                         FeedbackBanner, CSSHTMLHeaderPreprocessor]

@@ -1,7 +1,7 @@
 """The assignment, declared once: its parts, their solution cells, their tests, points and checks.
 
 Everything in the grader derives from this table: the normaliser that finds solution cells without metadata,
-the grader's verdicts (``judging/verdicts.py``), the release's and the README's parts tables and the test
+the grader's verdicts (``judging/verdicts.py``), the release's and docs/instructors.md's parts tables and the test
 suite. (The reference loader, ``solutions/reference.py``, reads the source notebook's own metadata: the
 authored solution does not depend on the grader.) A test (``tests/test_assignment.py``) proves that the source
 notebook agrees with it: the same grade ids, points and order. Changing a test's points is one edit here and
@@ -111,7 +111,7 @@ PART_TESTS = tuple(test.grade_id for part in PARTS for test in part.tests)   # e
 
 
 def markdown_table() -> str:
-    """The parts table of the README, as the declaration says it."""
+    """The parts table of docs/instructors.md, as the declaration says it."""
     rows = ["| part | solution cell (grade_id) | points | tests (points) |", "|---|---|---|---|"]
     for part in PARTS:
         tests_ = ", ".join(f"`{test.grade_id}` ({test.points})" for test in part.tests)

@@ -1,6 +1,7 @@
 """The command line of the instructor and grader tools: ``unet-course`` (or ``python -m autograder``).
 
-    unet-course release [--check] [--repo OWNER/NAME] [--branch BRANCH] [--course DIR [--assignment NAME]]
+    unet-course release [--check] [--repo OWNER/NAME] [--branch BRANCH]
+                        [--course DIR [--exchange DIR] [--assignment NAME]]
     unet-course grade PATH... --out DIR [--workers N] [--mode auto|full|quick|smoke] [--timeout SECONDS]
                       [--sandbox auto|on|off] [--disk-quota GIB] [--export canvas|moodle]...
                       [--cluster tcp://HOST:8786 | --cluster local]
@@ -60,6 +61,11 @@ class ReleaseOptions:
         "also release into this nbgrader course: source/NAME/ and release/NAME/, and its gradebook knows the assignment"
     )
     assignment: str = assignment_option()
+    exchange: str | None = option(
+        None, "with --course: the nbgrader exchange the course hands the assignment out through, written into its "
+        "nbgrader_config.py and made if need be (default: the course's own setting, else nbgrader's, "
+        "/usr/local/share/nbgrader/exchange)",
+        metavar="DIR")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +152,8 @@ def run_release(options: ReleaseOptions, parser: argparse.ArgumentParser) -> int
         parser.error(str(wrong))
     if options.course and options.check:
         parser.error("--check compares the repository's release only; leave out --course")
+    if options.exchange and not options.course:
+        parser.error("--exchange is the exchange of an nbgrader course: give --course DIR too")
     stale = release.release(check=options.check, repo=options.repo, branch=options.branch)
     if options.check:
         for item in stale:
@@ -156,7 +164,12 @@ def run_release(options: ReleaseOptions, parser: argparse.ArgumentParser) -> int
         from autograder.integrations import nbgrader_course
 
         course = pathlib.Path(options.course)
-        print("\n".join(nbgrader_course.release_into(course, options.assignment, options.repo, options.branch)))
+        try:
+            said = nbgrader_course.release_into(course, options.assignment, options.repo, options.branch,
+                                                options.exchange)
+        except nbgrader_course.CourseError as wrong:
+            parser.error(str(wrong))
+        print("\n".join(said))
     return 0
 
 

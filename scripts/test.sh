@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite (times: README.md). Extra arguments go to pytest
+# Set up, then run the whole test suite (times: docs/benchmarks.md). Extra arguments go to pytest
 # (-m "not slow": the fast subset; -m data: the tests that depend on the data).
 set -euo pipefail
 cd "$(dirname "$0")/.."

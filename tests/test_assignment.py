@@ -1,4 +1,4 @@
-"""The assignment's one declaration (autograder/assignment.py) agrees with the source notebook and the README."""
+"""The assignment's one declaration (autograder/assignment.py) agrees with the source notebook and the docs."""
 import nbformat
 import pytest
 
@@ -41,7 +41,7 @@ def test_the_points_add_up_to_100_and_every_grade_id_is_unique():
     assert sum(points.values()) == 100 and len(points) == len(assignment.PART_TESTS) + 1
 
 
-def test_the_readme_parts_table_is_the_declarations():
-    readme = (REPO_ROOT / "README.md").read_text()
-    assert assignment.markdown_table() in readme, "run `python -m autograder release` to rewrite the README's parts table"
-    assert release.sync_readme(check=True) == []
+def test_the_docs_parts_table_is_the_declarations():
+    page = (REPO_ROOT / "docs" / "instructors.md").read_text()
+    assert assignment.markdown_table() in page, "run `unet-course release` to rewrite docs/instructors.md's parts table"
+    assert release.sync_parts_table(check=True) == []

@@ -4,7 +4,6 @@ results.json is checked against the schema written from Gradescope's specificati
 (autograder/integrations/gradescope.py: SCHEMA). Smoke mode: about a minute on 2 cores."""
 import json
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from autograder import assignment
 from autograder.integrations import gradescope
+from tests import recipes
 from tests.catalogue import expected_scores, named, write
 
 POINTS = assignment.points()
@@ -53,15 +53,16 @@ def test_a_located_description_is_not_called_a_known_mistake(tmp_path):
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, real_data_dir):
-    """The bundle, carrying the real data where this machine has it verified (UNET_DATA_DIR), else none."""
-    out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
-    env = {name: value for name, value in os.environ.items() if name != "UNET_DATA_DIR"}
-    env.update({"UNET_DATA_DIR": str(real_data_dir)} if real_data_dir else {})
-    made = subprocess.run([sys.executable, "-m", "autograder", "gradescope", "--out", str(out), "--mode", "smoke",
-                           "--training-visibility", "after_due_date"], capture_output=True, text=True, timeout=300,
-                          env=env)
-    assert made.returncode == 0, made.stderr
-    return out
+    """The bundle, made by the recipe of docs/platforms.md as written (in a folder of its own, in smoke mode, the
+    training test's result held back), carrying the real data where this machine has it verified (UNET_DATA_DIR),
+    else none."""
+    folder = tmp_path_factory.mktemp("bundle")
+    env = {"UNET_DATA_DIR": str(real_data_dir) if real_data_dir else None}
+    made = recipes.run(recipes.recipe("gradescope"), folder / "home", cwd=folder, env=env, timeout=300,
+                       appended={"unet-course gradescope": "--mode smoke --training-visibility after_due_date"})
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert recipes.warnings_in(made) == []
+    return folder / "autograder.zip"
 
 
 def test_bundle_carries_the_verified_data_or_says_setup_downloads_it(bundle, real_data_dir):

@@ -161,6 +161,7 @@ def test_moodle_grading_worksheet_csv(tmp_path):
 @pytest.mark.slow
 def test_an_lms_download_graded_end_to_end(tmp_path, data_env):
     from autograder import assignment
+    from tests import recipes
     from tests.catalogue import expected_scores, named, write
     correct, broken = named("reference"), named("avgpool+nearest_upsample")
     staging = tmp_path / "staging"
@@ -174,12 +175,12 @@ def test_an_lms_download_graded_end_to_end(tmp_path, data_env):
     moodle = tmp_path / "moodle"
     (moodle / "Li Wei_4343_assignsubmission_file_").mkdir(parents=True)
     (moodle / "Li Wei_4343_assignsubmission_file_" / "UNet_Assignment.ipynb").write_text(good)
-    out = tmp_path / "out"
-    ran = subprocess.run([sys.executable, "-m", "autograder", "grade", str(archive), str(moodle), "--out", str(out),
-                          "--mode", "smoke", "--sandbox", "off", "--workers", "2", "--export", "canvas",
-                          "--export", "moodle"], capture_output=True, text=True, timeout=900,
-                         env={**os.environ, **data_env})
-    assert ran.returncode == 0, ran.stderr
+    out = tmp_path / "grades"                  # the recipe of docs/platforms.md as written, on both downloads
+    ran = recipes.run(recipes.recipe("lms"), tmp_path / "home", cwd=tmp_path, env=data_env,
+                      substitutions={"submissions.zip": f"{archive} {moodle}"},
+                      appended={"unet-course grade": "--mode smoke --sandbox off --workers 2"})
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert recipes.warnings_in(ran) == []
     totals = {row["student"]: float(row["total"]) for row in csv.DictReader(open(out / "grades.csv"))}
     points = assignment.points()
     assert totals == {"smithjane_12345": 100, "doejohn_23456": sum(expected_scores(broken, points).values()),

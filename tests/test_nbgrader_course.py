@@ -1,14 +1,15 @@
-"""An nbgrader course graded in place, end to end: `release --course`, two submissions through nbgrader's exchange
-(release_assignment, fetch_assignment, submit, collect), `grade --course`,
-then the course read back with nbgrader's own tools (its Gradebook, `nbgrader export`, formgrader's NbGraderAPI,
-`nbgrader release_feedback`), the LMS import files of the same batch and Gradescope's results.json of the same
-rows; a second run, a locked gradebook and a course without the assignment.
+"""An nbgrader course graded in place, end to end, by the recipe of docs/platforms.md as written (tests/recipes.py):
+`unet-course release --course`, the students' settings, two submissions through nbgrader's exchange
+(release_assignment, fetch_assignment, submit, collect), `unet-course grade --course`, then the course read back with
+nbgrader's own tools (its Gradebook, `nbgrader export`, formgrader's NbGraderAPI, `nbgrader release_feedback`), the
+LMS import files of the same batch and Gradescope's results.json of the same rows; no command warns; a second run, a
+manual score given as formgrader gives it and shown by the reports after grading again, a locked gradebook and a
+course without the assignment.
 
-Smoke mode without the sandbox (the grading itself is tested in test_grading.py): about 4 minutes on 2 cores.
+Smoke mode without the sandbox (the grading itself is tested in test_grading.py): about 5 minutes on 2 cores.
 """
 import csv
 import hashlib
-import json
 import os
 import pathlib
 import sqlite3
@@ -20,6 +21,7 @@ import pytest
 
 from autograder import assignment
 from autograder.release.course import ASSIGNMENT
+from tests import recipes
 from tests.catalogue import expected_scores, named, write
 
 pytestmark = pytest.mark.slow
@@ -42,28 +44,35 @@ def grade_course(course, env, *options):
                "--sandbox", "off", *options, env=env)
 
 
-def exchange_flow(course, exchange, scratch):
-    """nbgrader's own exchange: release_assignment, each student's fetch_assignment and submit (their notebook in
-    place of the fetched one), then collect. Returns the fetched notebooks."""
-    exchange.mkdir()
-    where = [f"--Exchange.root={exchange}"]
-    released = run("-m", "nbgrader", "release_assignment", ASSIGNMENT, *where, cwd=course)
-    assert released.returncode == 0, released.stderr
+def students_flow(home, scratch):
+    """Each student's part of the recipe, in a home of their own: fetch_assignment, their notebook in place of the
+    fetched one ("solve ..."), submit. Returns the fetched notebooks."""
+    lines = recipes.recipe("nbgrader-student")
+    solving = next(index for index, line in enumerate(lines) if line.startswith("#"))
     fetched = {}
     for student, variant in STUDENTS.items():
-        home = scratch / student
-        home.mkdir()
-        as_student = [*where, "--CourseDirectory.course_id=unet101"]
-        got = run("-m", "nbgrader", "fetch_assignment", ASSIGNMENT, *as_student, cwd=home)
+        own = home.parent / student
+        got = recipes.run(lines[:solving], own, cwd=own, env=student_env(home))
         assert got.returncode == 0, got.stderr
-        fetched[student] = nbformat.read(home / ASSIGNMENT / NOTEBOOK, as_version=4)
-        write(variant, scratch / "work")
-        (scratch / "work" / variant.file()).replace(home / ASSIGNMENT / NOTEBOOK)
-        sent = run("-m", "nbgrader", "submit", ASSIGNMENT, *as_student, f"--student={student}", cwd=home)
+        fetched[student] = nbformat.read(own / ASSIGNMENT / NOTEBOOK, as_version=4)
+        write(variant, scratch)
+        (scratch / variant.file()).replace(own / ASSIGNMENT / NOTEBOOK)
+        sent = recipes.run(lines[solving:], own, cwd=own, env=student_env(home),    # one user plays them all here
+                           appended={"nbgrader submit": f"--student={student}"})
         assert sent.returncode == 0, sent.stderr
-    collected = run("-m", "nbgrader", "collect", ASSIGNMENT, *where, cwd=course)
-    assert collected.returncode == 0, collected.stderr
+        assert not recipes.warnings_in(got) + recipes.warnings_in(sent)
     return fetched
+
+
+def student_env(home):
+    """The students read the settings the instructor put in /etc/jupyter/ (here a folder beside the homes)."""
+    return {"JUPYTER_CONFIG_PATH": str(home.parent / "etc_jupyter")}
+
+
+def substitutions(home):
+    """The recipe's paths outside the test's folders: the system-wide exchange and /etc/jupyter, without sudo."""
+    return {"/srv/nbgrader/exchange": str(home.parent / "exchange"), "sudo ": "",
+            "/etc/jupyter/": str(home.parent / "etc_jupyter") + "/"}
 
 
 def gradebook_rows(course):
@@ -83,16 +92,22 @@ def digests(folder):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, data_env):
-    root = tmp_path_factory.mktemp("course") / "unet101"
-    released = run("-m", "autograder", "release", "--course", str(root))
-    assert released.returncode == 0, released.stderr
-    fetched = exchange_flow(root, root.parent / "exchange", tmp_path_factory.mktemp("students"))
+    home = tmp_path_factory.mktemp("users") / "instructor"
+    root, exchange = home / "unet101", home.parent / "exchange"
+    released = recipes.run(recipes.recipe("nbgrader-release"), home, substitutions=substitutions(home))
+    assert released.returncode == 0, released.stdout + released.stderr
+    fetched = students_flow(home, tmp_path_factory.mktemp("work"))
+    collect, grade = recipes.recipe("nbgrader-grade")                   # nbgrader collect, then unet-course grade
+    collected = recipes.run([collect], home)
+    assert collected.returncode == 0, collected.stderr
     submitted = digests(root / "submitted")
-    first = grade_course(root, data_env, "--export", "canvas", "--export", "moodle")
+    first = recipes.run([grade], home, env=data_env,
+                        appended={"unet-course grade": "--mode smoke --sandbox off --export canvas --export moodle"})
     after_first = gradebook_rows(root)
     second = grade_course(root, data_env)
-    return {"root": root, "released": released, "first": first, "second": second, "after_first": after_first,
-            "submitted": submitted, "env": data_env, "fetched": fetched, "exchange": root.parent / "exchange"}
+    return {"root": root, "home": home, "released": released, "collected": collected, "first": first, "second": second,
+            "after_first": after_first, "submitted": submitted, "env": data_env, "fetched": fetched,
+            "exchange": exchange}
 
 
 def csv_rows(path):
@@ -114,6 +129,21 @@ def test_release_into_the_course_is_the_projects_release_and_survives_generate_a
     again = run("-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force", cwd=root)
     assert again.returncode == 0, again.stderr
     assert nbformat.read(released, as_version=4) == ours          # collapsed cells, Colab metadata, fingerprints kept
+
+
+def test_the_recipe_says_the_course_id_and_the_exchange_and_warns_of_nothing(course):
+    root, said = course["root"], course["released"].stdout
+    assert f"the course id is 'unet101' and the exchange {course['exchange']}" in said
+    for config in (root / "nbgrader_config.py", root / "for_students" / "nbgrader_config.py"):
+        text = config.read_text()
+        assert "c.CourseDirectory.course_id = 'unet101'" in text and f"c.Exchange.root = '{course['exchange']}'" in text
+    assert (course["exchange"] / "unet101" / "inbound").is_dir()       # the students submitted through it
+    for ran in ("released", "first", "second"):
+        assert course[ran].returncode == 0, course[ran].stderr
+        assert recipes.warnings_in(course[ran]) == [], ran
+    # collect's only warnings: each submission is owned by the one user who plays every student here
+    said = course["collected"].stderr
+    assert len(recipes.warnings_in(course["collected"])) == said.count("claims to be submitted by") == len(STUDENTS)
 
 
 def test_grading_the_course_gives_each_student_the_expected_scores(course):
@@ -270,3 +300,37 @@ def test_a_manual_score_given_in_formgrader_stays_and_its_test_stays_marked_for_
         assert gb.find_submission(ASSIGNMENT, "doejohn_67890").score == totals(course)["doejohn_67890"] - 2
         others = gb.find_submission(ASSIGNMENT, "doejohn_67890").notebooks[0].grades
         assert [g.name for g in others if g.needs_manual_grade] == ["test_crop_shape"]
+
+
+def test_after_a_manual_score_grading_again_shows_it_in_the_report_grades_csv_and_the_export(course, tmp_path):
+    """The recipe's last step on a copy of the course: a grader gives doejohn 2 of test_crop_shape's 4 points in
+    formgrader, then `unet-course grade --course` again, `nbgrader export` and `release_feedback`."""
+    import shutil
+    from nbgrader.api import Gradebook
+    home = tmp_path / "instructor"
+    root = home / "unet101"
+    shutil.copytree(course["root"], root)
+    exchange = tmp_path / "exchange"
+    exchange.mkdir(mode=0o1777)
+    with open(root / "nbgrader_config.py", "a") as config:                # its own exchange, for its own feedback
+        config.write(f"c.Exchange.root = {str(exchange)!r}\n")
+    student, before = "doejohn_67890", totals(course)["doejohn_67890"]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:          # what formgrader's "save" does
+        grade = gb.find_grade("test_crop_shape", ASSIGNMENT, ASSIGNMENT, student)
+        assert grade.auto_score == 4
+        grade.manual_score, grade.needs_manual_grade = 2, False
+        gb.db.commit()
+    done = recipes.run(recipes.recipe("nbgrader-feedback"), home, env=course["env"],
+                       appended=dict([recipes.GRADE_FOR_TESTS]))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recipes.warnings_in(done) == []
+    ours = {row["student"]: float(row["total"]) for row in csv_rows(root / "reports" / ASSIGNMENT / "grades.csv")}
+    exported = {row["student_id"]: float(row["score"]) for row in csv_rows(root / "grades.csv")}
+    assert ours == exported and ours[student] == before - 2 and ours["smithjane_12345"] == 100
+    page = (root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    assert "Scores given by your instructor" in page and "<code>test_crop_shape</code> 2" in page
+    assert f"(Score: {before - 2:.1f} / 100.0)" in page             # nbgrader's own header: the gradebook's total
+    assert '<a href="#test_crop_shape">test_crop_shape</a> (Score: 2.0 / 4.0)' in page
+    handed_out = list((exchange / "unet101" / "feedback").glob("*.html"))
+    assert len(handed_out) == len(STUDENTS)
+    assert any("Scores given by your instructor" in path.read_text() for path in handed_out)

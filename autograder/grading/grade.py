@@ -112,6 +112,7 @@ class Session:
         self.log = log
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
         self.harvest = None                          # called (submission, result, course) before a course goes
+        self.manual_scores = {}                      # {student: {test: points}} a grader gave (an nbgrader course)
         self.limits = limits                         # the sandbox's sandbox.Limits (None: its defaults)
         self.template = None                         # the template course (set by prepare())
         self.data = None                             # the data folder the kernels read (set by prepare())
@@ -194,7 +195,8 @@ class Session:
                "cell_timeouts": {cell: max(self.options.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
                "skip_tag": f"never-skip-{secrets.token_hex(16)}",
                "preamble": preamble(self.options.max_output_bytes), "notes": notes, "sandbox_reason": self.sandbox_reason,
-               "sandbox_label": self.sandbox_label, "expected": str(self.template / EXPECTED)}
+               "sandbox_label": self.sandbox_label, "expected": str(self.template / EXPECTED),
+               "manual_scores": self.manual_scores.get(student, {})}
         env = self.kernel_environment(course)
         box = None
         if self.sandbox:

@@ -127,6 +127,19 @@ def read_scores(gradebook: pathlib.Path, student: str) -> tuple[dict[str, float]
         return {}, []
 
 
+def give_manual_scores(gradebook: pathlib.Path, student: str, manual: dict[str, float]) -> None:
+    """Put the scores a grader gave by hand (formgrader) into the gradebook, as formgrader would: nbgrader's
+    score of such a test is then the manual one, in the feedback page and the result alike."""
+    if not manual:
+        return
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        for notebook in gb.find_submission(ASSIGNMENT, student).notebooks:
+            for grade in notebook.grades:
+                if grade.name in manual:
+                    grade.manual_score = manual[grade.name]
+        gb.db.commit()
+
+
 def _kernel_timings(path: pathlib.Path) -> dict[str, float]:
     """GradingExecute's seconds per stage ("kernel start", "imports", "notebook", "training", ...), if written."""
     try:
@@ -149,6 +162,8 @@ def main(job_path: str) -> int:
     timings["nbgrader autograde, other"] = autograde - sum(value for name, value in timings.items() if name != "worker start")
     autograded = course / "autograded" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     started = time.monotonic()
+    if autograded.exists():
+        give_manual_scores(course / "gradebook.db", job["student"], job.get("manual_scores", {}))
     scores, needs_manual = read_scores(course / "gradebook.db", job["student"])
     timings["gradebook"] = time.monotonic() - started
     points = assignment.points()
@@ -169,7 +184,7 @@ def main(job_path: str) -> int:
         config.FeedbackReport.header = report_header(
             notebook, scores, mode=MODES[job["options"]["mode"]].name,
             description=MODES[job["options"]["mode"]].description, sandboxed=bool(job.get("sandbox")),
-            status=row_status, notes=job["notes"])
+            status=row_status, notes=job["notes"], manual=job.get("manual_scores", {}))
         started = time.monotonic()
         NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).generate_feedback(
             ASSIGNMENT, job["student"], force=True)

@@ -1,7 +1,13 @@
-"""An nbgrader course, released into and graded in place.
+"""An nbgrader course, released into and graded in place (the recipe: docs/platforms.md).
 
-    unet-course release --course COURSE_DIR [--assignment NAME]
+    unet-course release --course COURSE_DIR [--exchange DIR] [--assignment NAME]
     unet-course grade --course COURSE_DIR [--assignment NAME] [--out DIR] [--workers N] ...
+
+``release --course`` first makes sure of the course's ``nbgrader_config.py``: its course id (the folder's name,
+unless the file says another) and its exchange (``--exchange``, else what the file says, else nbgrader's default,
+``/usr/local/share/nbgrader/exchange``), both written into it and said, the exchange folder made writable by
+everyone as nbgrader asks, and ``COURSE/for_students/nbgrader_config.py`` written: the two settings each student's
+nbgrader needs (in ``~/.jupyter/``, or ``/etc/jupyter/`` for a whole JupyterHub) to fetch and submit.
 
 ``release --course`` writes the course's ``source/NAME/UNet_Assignment.ipynb`` (the synced source, with the
 release's Colab metadata and links, so that nbgrader's own ``generate_assignment`` makes the very release this
@@ -26,7 +32,9 @@ then brings the results into the course as ``nbgrader autograde`` would have:
   the reports out.
 
 Nothing else of the course is touched; a second run writes the same rows again. Manual scores given in
-formgrader stay and count in nbgrader's totals (``nbgrader export``), as they do after ``nbgrader autograde``.
+formgrader stay and count in nbgrader's totals (``nbgrader export``), as they do after ``nbgrader autograde``;
+they are read before grading (``manual_scores``) and graded in, so that grading again after a manual score
+makes each report, ``grades.csv`` and the class view show the total the gradebook shows.
 A gradebook locked by a running formgrader is waited for (``UNET_GRADEBOOK_WAIT`` seconds, default 60), then
 the command stops with a message and the gradebook as it was; the batch's ``grades.csv`` and reports are kept.
 """
@@ -45,6 +53,7 @@ import nbformat
 import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange.default.exchange import Exchange
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -57,6 +66,8 @@ from autograder.grading.submissions import Submission, UsageError
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 WAIT_VARIABLE = "UNET_GRADEBOOK_WAIT"
+DEFAULT_EXCHANGE = Exchange.root.default_value      # nbgrader's own: /usr/local/share/nbgrader/exchange
+STUDENT_CONFIG = pathlib.Path("for_students") / "nbgrader_config.py"
 
 
 class CourseError(UsageError):
@@ -88,18 +99,14 @@ def course_source(source: nbformat.NotebookNode, url: str) -> nbformat.NotebookN
 
 
 def release_into(root: pathlib.Path, name: str = ASSIGNMENT, repo: str | None = None,
-                 branch: str | None = None) -> list[str]:
-    """Release the assignment into the nbgrader course at `root` as `name`; returns what was done, in words."""
+                 branch: str | None = None, exchange: str | None = None) -> list[str]:
+    """Release the assignment into the nbgrader course at `root` as `name`, handed out through the exchange
+    folder `exchange` (None: the course's own setting, else nbgrader's default); returns what was done, in words."""
     root = pathlib.Path(root).resolve()
     default_repo, default_branch = release.remote_setting()
     url = release.colab_url(repo or default_repo, branch or default_branch)
     source, student, _ = release.release_notebooks(SOURCE_NOTEBOOK, url)
-    said = []
-    if not (root / "nbgrader_config.py").exists():
-        root.mkdir(parents=True, exist_ok=True)
-        write_atomically(root / "nbgrader_config.py",
-                         f"c = get_config()\nc.CourseDirectory.course_id = {root.name!r}\n")
-        said.append(f"made an nbgrader course in {root} (nbgrader_config.py)")
+    said = configure(root, exchange)
     source_path = root / "source" / name / NOTEBOOK
     source_path.parent.mkdir(parents=True, exist_ok=True)
     text = nbformat.writes(course_source(source, url))
@@ -121,6 +128,50 @@ def release_into(root: pathlib.Path, name: str = ASSIGNMENT, repo: str | None = 
                     f"configuration makes a different release, so after a change run `unet-course "
                     f"release --course {root}` rather than `nbgrader generate_assignment {name}`")
     return said
+
+
+def configure(root: pathlib.Path, exchange: str | None = None) -> list[str]:
+    """Make sure the course's nbgrader_config.py says its course id and exchange (adding only what it lacks or
+    what `exchange` changes), make the exchange folder, write for_students/nbgrader_config.py; what was done."""
+    said = []
+    config_path = root / "nbgrader_config.py"
+    if not config_path.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        write_atomically(config_path, "c = get_config()\n")
+        said.append(f"made an nbgrader course in {root} (nbgrader_config.py)")
+    config = course_config(root)
+    course_id = config.CourseDirectory.get("course_id") or root.name
+    current = config.Exchange.get("root")
+    exchange = str(pathlib.Path(exchange or current or DEFAULT_EXCHANGE).expanduser().resolve())
+    lines = [f"c.CourseDirectory.course_id = {course_id!r}"] * (not config.CourseDirectory.get("course_id"))
+    lines += [f"c.Exchange.root = {exchange!r}"] * (current != exchange)
+    if lines:
+        text = config_path.read_text(encoding="utf-8").rstrip("\n")
+        write_atomically(config_path, text + "\n# the course id and the exchange, set by `unet-course release "
+                                             "--course`\n" + "\n".join(lines) + "\n")
+    said.append(f"the course id is {course_id!r} and the exchange {exchange} ({config_path})")
+    said.append(make_exchange(pathlib.Path(exchange)))
+    students = root / STUDENT_CONFIG
+    students.parent.mkdir(exist_ok=True)
+    write_atomically(students, f"c = get_config()\nc.CourseDirectory.course_id = {course_id!r}\n"
+                               f"c.Exchange.root = {exchange!r}\n")
+    said.append(f"wrote {students}: each student's nbgrader needs it (in ~/.jupyter/, or /etc/jupyter/ for a "
+                f"whole JupyterHub) to fetch and submit")
+    return said
+
+
+def make_exchange(folder: pathlib.Path) -> str:
+    """Make the exchange folder, writable by everyone with the sticky bit, as nbgrader asks; what was done.
+    CourseError with the commands to run when this user may not make it."""
+    if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
+        return f"the exchange {folder} is there"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o1777)
+    except OSError as error:
+        raise CourseError(f"cannot make the exchange {folder} ({error.strerror}): run `sudo mkdir -p {folder} && "
+                          f"sudo chmod 1777 {folder}`, or give another with --exchange DIR") from None
+    return f"made the exchange {folder} (writable by everyone, as nbgrader asks)"
 
 
 class Course:
@@ -168,9 +219,22 @@ class Course:
         return [Submission(path.parent.parent.name, path) for path in found]
 
     def attach(self, session, stage: pathlib.Path) -> None:
-        """Keep each graded submission's notebook and marks in `stage` before its throwaway course goes."""
+        """Keep each graded submission's notebook and marks in `stage` before its throwaway course goes, and
+        grade the manual scores of the course's gradebook in."""
         self.stage = pathlib.Path(stage)
         session.harvest = self._harvest
+        session.manual_scores = self.manual_scores()
+
+    def manual_scores(self) -> dict[str, dict[str, float]]:
+        """{student: {test: manual score}} given in formgrader (nbgrader's gradebook), for the reports."""
+        with Gradebook(self.db_url) as gb:
+            try:
+                submissions = gb.assignment_submissions(self.name)
+            except MissingEntry:
+                return {}
+            return {submission.student_id: {grade.name: grade.manual_score for notebook in submission.notebooks
+                                            for grade in notebook.grades if grade.manual_score is not None}
+                    for submission in submissions}
 
     def _harvest(self, submission: Submission, result: Result, course: pathlib.Path) -> None:
         kept = self.stage / submission.student
@@ -249,7 +313,8 @@ class Course:
         gb.update_or_create_student(result.student)
         timestamp = self.coursedir.get_existing_timestamp(str(self.folder("submitted_directory", result.student)))
         extra = {"timestamp": timestamp} if timestamp else {}
-        submission = gb.update_or_create_submission(self.name, result.student, **extra)
+        with gb.db.no_autoflush:                     # nbgrader's add_submission, flushed half-made, warns
+            submission = gb.update_or_create_submission(self.name, result.student, **extra)
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 grade.auto_score = auto_scores.get(grade.name, 0.0)

@@ -191,34 +191,36 @@ def write_atomically(path: str | os.PathLike, notebook: nbformat.NotebookNode) -
 
 
 README = REPO_ROOT / "README.md"
-TABLE_START = "<!-- parts table: written by `python -m autograder release` from autograder/assignment.py -->"
+PARTS_PAGE = REPO_ROOT / "docs" / "instructors.md"       # the parts table's one place
+TABLE_START = "<!-- parts table: written by `unet-course release` from autograder/assignment.py -->"
 TABLE_END = "<!-- end of the parts table -->"
 
 
-def readme_with_parts_table(text: str) -> str:
-    """The README's text with the parts table between its markers rewritten from the declaration."""
+def with_parts_table(text: str) -> str:
+    """The page's text with the parts table between its markers rewritten from the declaration."""
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
     return text[:start] + "\n" + assignment.markdown_table() + "\n" + text[end:]
 
 
-def sync_readme(check: bool = False, readme: pathlib.Path = README) -> list[str]:
-    """Rewrite the README's parts table (unless `check`); returns ["README.md: parts table"] if it was stale."""
-    text = readme.read_text(encoding="utf-8")
-    current = readme_with_parts_table(text)
+def sync_parts_table(check: bool = False, page: pathlib.Path = PARTS_PAGE) -> list[str]:
+    """Rewrite the parts table of `page` (unless `check`); returns ["docs/instructors.md: parts table"] if it
+    was stale."""
+    text = page.read_text(encoding="utf-8")
+    current = with_parts_table(text)
     if current == text:
         return []
     if not check:
-        write_text_atomically(readme, current)
-    return [f"{_label(readme)}: parts table"]
+        write_text_atomically(page, current)
+    return [f"{_label(page)}: parts table"]
 
 
 def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
             release_path: pathlib.Path = RELEASE_NOTEBOOK, repo: str | None = None, branch: str | None = None,
-            readme_path: pathlib.Path | None = README) -> list[str]:
+            readme_path: pathlib.Path | None = README, parts_page: pathlib.Path | None = PARTS_PAGE) -> list[str]:
     """Sync the source and regenerate the release; returns the list of stale files (written unless check).
 
     `repo` and `branch` set the Colab link of the release and of the README at `readme_path` (None: no README);
-    by default they come from ``remote_setting()``.
+    by default they come from ``remote_setting()``. `parts_page` holds the parts table (None: none).
     """
     default_repo, default_branch = remote_setting()
     url = colab_url(repo or default_repo, branch or default_branch)
@@ -231,8 +233,8 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
     source, student, changes = release_notebooks(source_path, url)
     source_label, release_label = _label(source_path), _label(release_path)
     stale += [f"{source_label}: {change}" for change in changes]
-    if readme_path is not None:
-        stale += sync_readme(check, readme_path)
+    if parts_page is not None:
+        stale += sync_parts_table(check, parts_page)
     current = release_path.read_text(encoding="utf-8") if release_path.exists() else ""
     if nbformat.writes(student) != current:
         stale.append(release_label)

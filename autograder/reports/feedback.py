@@ -106,10 +106,12 @@ def score_table(notebook: NotebookNode, scores: dict[str, float]) -> str:
 
 
 def report_header(notebook: NotebookNode, scores: dict[str, float], *, mode: str, description: str,
-                  sandboxed: bool, status: str, notes: list[str]) -> str:
-    """The report above the feedback page's notebook: how it was graded, what was repaired, the score table."""
+                  sandboxed: bool, status: str, notes: list[str], manual: dict[str, float] | None = None) -> str:
+    """The report above the feedback page's notebook: how it was graded, the scores an instructor gave by hand
+    (`manual`, {test: points}), what was repaired, the score table."""
+    given = [(test, number(points)) for test, points in sorted((manual or {}).items())]
     return render(TEMPLATES, "report_header.html.j2", mode=mode, description=description, sandboxed=sandboxed,
-                  status=status, notes=notes, parts=score_parts(notebook, scores))
+                  status=status, notes=notes, manual=given, parts=score_parts(notebook, scores))
 
 
 class FeedbackReport(NbGraderPreprocessor):

@@ -182,7 +182,9 @@ class Session:
         `slot` numbers it among the submissions graded at once (its sandbox uid); `tag` names it for ``stop``."""
         started = time.monotonic()
         try:
-            notebook = normalise.read_submission(submission.path)
+            if submission.refused:                   # refused as it came in (limits.py): never opened
+                raise normalise.InvalidSubmission(submission.refused)
+            notebook = normalise.read_submission(submission.path, submission.max_bytes)
             rebuilt, notes = normalise.rebuild(notebook, self.release)
         except normalise.InvalidSubmission as reason:
             result = Result(submission.student, {}, dict(self.tests), self.mode.name, status(str(reason)))

@@ -102,7 +102,7 @@ def walk(folder: pathlib.Path, limits: intake.IntakeLimits, refused: dict) -> li
     found, stack, looked = [], [pathlib.Path(folder)], 0
     while stack:
         directory = stack.pop()
-        entries = _listing(directory, limits.folder_files)
+        entries = listing(directory, limits.folder_files)
         if entries is None:
             stand_in = directory / f"{ASSIGNMENT}.ipynb"
             found.append(stand_in)
@@ -126,7 +126,7 @@ def walk(folder: pathlib.Path, limits: intake.IntakeLimits, refused: dict) -> li
     return sorted(found)
 
 
-def _listing(directory, most):
+def listing(directory, most):
     """The entries of `directory`, or None when it holds more than `most` (only most + 1 are read)."""
     entries = []
     try:

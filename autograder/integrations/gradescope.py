@@ -209,7 +209,7 @@ def run(root: pathlib.Path) -> int:
     settings = json.loads((root / "source" / "settings.json").read_text())
     results_folder = root / "results"
     results_folder.mkdir(parents=True, exist_ok=True)
-    notebooks = sorted((root / "submission").rglob("*.ipynb"), key=lambda path: (path.stat().st_mtime, path.name))
+    notebooks = sorted(submitted_notebooks(root / "submission"), key=lambda path: (path.lstat().st_mtime, path.name))
     if not notebooks:
         results = {"score": 0.0, "output": "No .ipynb file was submitted: upload your notebook (in Colab: File > "
                    "Download > Download .ipynb).", "visibility": "visible"}
@@ -230,6 +230,17 @@ def run(root: pathlib.Path) -> int:
     validate(results)
     write_atomically(results_folder / "results.json", json.dumps(results, indent=1))
     return 0
+
+
+def submitted_notebooks(folder: pathlib.Path) -> list[pathlib.Path]:
+    """The .ipynb files of a Gradescope submission, found within the limits of ``grading/limits.py`` (a folder
+    full of files is not looked into; links and special files are found, and the grader refuses them)."""
+    from autograder.grading.submissions import UsageError, find_files
+    try:
+        found, _ = find_files([folder])
+    except UsageError:                                   # no notebook, or no folder
+        return []
+    return [path for path in found if path.name.endswith(".ipynb") and os.path.lexists(path)]
 
 
 if __name__ == "__main__":

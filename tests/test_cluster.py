@@ -9,6 +9,7 @@
 """
 import dataclasses
 import os
+import socket
 
 import dask
 import pytest
@@ -131,7 +132,10 @@ def test_a_scheduler_without_workers_is_a_usage_error(monkeypatch):
 def test_unreachable_scheduler_exits_2_with_a_message(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")
     write(Variant("empty_file", raw=b""), tmp_path)
-    code = main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--cluster", "tcp://127.0.0.1:9"])
+    with socket.socket() as closed:                   # a port chosen free and held, where nothing listens
+        closed.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
+        code = main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--cluster", address])
     assert code == 2
-    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert f"cannot reach the Dask scheduler at {address}" in capsys.readouterr().err
     assert not (tmp_path / "out" / "grades.csv").exists()

@@ -116,7 +116,7 @@ def collect(paths: list, scratch: contextlib.ExitStack, limits: intake.IntakeLim
             found = list(entries_refused) + submissions.walk(folder, limits, refused)
             if not found:
                 raise UsageError(f"no .ipynb file in the zip {given}")
-            files += sorted(found)
+            files += sorted(found, key=lms_zip.in_order)
         else:
             files += find_files([given], limits, refused)
     chosen, notes = newest_per_student(files, times)

@@ -129,7 +129,7 @@ def _check_paths(archive, folder, entries):
 def _plan(entries, folder, limits):
     """([(entry, where it goes)] to extract, {where it would go: (why refused, time)})."""
     plan, refused, taken = [], {}, set()
-    for entry in entries:
+    for index, entry in enumerate(entries):
         name, name_reason = entry_name(entry)
         parts = [part for part in re.split(r"[/\\]", name) if part]
         if entry.is_dir() or not parts or any(part.startswith(".") for part in parts):
@@ -137,14 +137,20 @@ def _plan(entries, folder, limits):
         if not parts[-1].endswith(".ipynb") and not parts[-1].lower().endswith(ARCHIVES):
             continue                                     # not a submission: never extracted
         target = folder.joinpath(*parts)
-        reason = name_reason or entry_problem(entry, parts, limits) or ("the zip holds this name twice"
-                                                                         if target in taken else "")
+        reason = name_reason or entry_problem(entry, parts, limits)
+        if target in taken:                              # a second entry of one name: its row stands apart
+            reason, target = reason or "the zip holds this name twice", folder.joinpath(f".entry-{index}", *parts)
         taken.add(target)
         if reason:
             refused[target] = (reason, _time(entry))
         else:
             plan.append((entry, target))
     return plan, refused
+
+
+def in_order(path: pathlib.Path) -> tuple:
+    """Sort key of extracted and refused entries: by path, a second entry of one name right after the first."""
+    return [part for part in path.parts if not part.startswith(".entry-")], len(path.parts)
 
 
 def entry_name(entry: zipfile.ZipInfo) -> tuple[str, str]:

@@ -30,6 +30,7 @@ class Entry:
     flags: int = 0x800              # the name is UTF-8
     mode: int = 0o100644            # a regular file
     declared: int | None = None     # the size its headers say, where they lie
+    time: tuple = DOS_TIME          # (DOS time, DOS date)
 
     @classmethod
     def stored(cls, name, data: bytes, **kwargs):
@@ -66,12 +67,12 @@ def write_zip(path: pathlib.Path, entries: list[Entry]) -> pathlib.Path:
             big = size >= 0xFFFFFFFF or entry.compressed >= 0xFFFFFFFF
             extra = struct.pack("<HHQQ", 1, 16, size, entry.compressed) if big else b""
             sizes = (0xFFFFFFFF, 0xFFFFFFFF) if big else (entry.compressed, size)
-            out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, entry.flags, entry.method, *DOS_TIME, entry.crc,
+            out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, entry.flags, entry.method, *entry.time, entry.crc,
                                   *sizes, len(entry.name), len(extra)) + entry.name + extra)
             for piece in entry.pieces():
                 out.write(piece)
             directory.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 3 << 8 | 45, 45, entry.flags, entry.method,
-                                         *DOS_TIME, entry.crc, *sizes, len(entry.name), len(extra), 0, 0, 0,
+                                         *entry.time, entry.crc, *sizes, len(entry.name), len(extra), 0, 0, 0,
                                          entry.mode << 16, offset) + entry.name + extra)
         start = out.tell()
         out.write(b"".join(directory))

@@ -132,6 +132,18 @@ def test_zip_entries_that_are_links_devices_archives_or_badly_named_get_their_ro
     assert len(rows) == 11, rows
 
 
+def test_a_refused_zip_entry_keeps_its_student_and_its_time_for_the_newest_file_rule(tmp_path):
+    older = bombs.Entry.stored("smithjane_12345_67890_UNet_Assignment.ipynb", NOTEBOOK)
+    newer = bombs.zeros("smithjane_12345_67891_UNet_Assignment-1.ipynb", 30 * 10**6)
+    older.time = (0, bombs.DOS_TIME[1] - 1)                           # the day before
+    archive = bombs.write_zip(tmp_path / "canvas.zip", [older])
+    bombs.write_zip(tmp_path / "newer.zip", [newer])
+    rows, notes = collected([archive, tmp_path / "newer.zip"])
+    assert rows == {"smithjane_12345": "too large: 30 MB, the limit is 20 MB"}
+    assert notes == ["smithjane_12345: graded smithjane_12345_67891_UNet_Assignment-1.ipynb, left out "
+                     "smithjane_12345_67890_UNet_Assignment.ipynb (an older file)"]
+
+
 def test_folder_entries_that_are_links_fifos_devices_archives_or_badly_named_get_their_rows(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

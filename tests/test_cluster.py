@@ -15,6 +15,7 @@ import dask
 import pytest
 
 from autograder.grading import cluster
+from autograder.grading.options import GradingOptions
 from autograder.__main__ import main
 from autograder.grading.submissions import UsageError, find_submissions
 from tests.catalogue import CATALOGUE, Variant, write
@@ -94,7 +95,7 @@ def test_failing_tasks_become_error_rows_and_the_others_land(client, tmp_path):
     with open(tmp_path / "in" / "too_large.ipynb", "wb") as sparse:          # 30 MB, taking no disk
         sparse.truncate(30 * 10**6)
     submissions = find_submissions([tmp_path / "in" / variants.get(name, Variant(name)).file() for name in names])
-    results = cluster.grade_batch(client, submissions, tmp_path / "out", "smoke", sandbox="off", task=flaky_task)
+    results = cluster.grade_batch(client, submissions, tmp_path / "out", GradingOptions("smoke", sandbox="off"), task=flaky_task)
     rows = read_rows(tmp_path / "out")
     assert list(rows) == names and [result.student for result in results] == names
     assert rows["not_a_notebook"]["status"] == "not a notebook" and rows["empty_file"]["status"] == "empty file"

@@ -6,33 +6,58 @@ In: the sizes, counts and names of the files offered for grading (``submissions.
 row in grades.csv ("too large: 2.0 GiB, the limit is 20 MB"), or its bytes, never more than the limit.
 
 A real submission is under 5 MB; every default below leaves room for an unusual but honest one. Each limit is
-a field of ``IntakeLimits``, a setting of the command line (docs/security.md, "The ways in").
+a field of ``IntakeLimits`` and an option of ``grade`` (``--notebook-bytes 50MB``; docs/security.md, "The ways
+in").
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import errno
 import os
+import re
 import stat
+
+from autograder.options import option, whole_number
 
 MB = 10**6
 GiB = 2**30
 
 
+UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def byte_size(text: str) -> int:
+    """argparse type: a size such as '20MB', '2GiB', '500kB' or '1000' (bytes), at least 1 byte."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([A-Za-z]*)\s*", text)
+    if not match or match[2].lower() not in UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 20MB, 2GiB or 500kB, got {text!r}")
+    value = int(float(match[1]) * UNITS[match[2].lower()])
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text}")
+    return value
+
+
 @dataclasses.dataclass(frozen=True)
 class IntakeLimits:
-    notebook_bytes: int = 20 * MB       # one submitted file
-    zip_bytes: int = 2 * GiB            # a zip's notebooks altogether, uncompressed (what is extracted)
-    zip_entries: int = 10_000           # entries in a zip's directory, of every kind
-    zip_ratio: int = 100                # an entry's uncompressed size over its compressed size (from 1 MB up)
-    name_bytes: int = 255               # a file or folder name (UTF-8 bytes); a path in a zip: 4 names' worth
-    folder_files: int = 10_000          # files and folders looked at under one folder given (or a student's)
+    """What a file may be to be graded. The ``grade`` command's options (``cli.GradeOptions`` has these fields)."""
 
-    def described(self) -> str:
-        """The limits in words, for the grader's start-up line and the docs."""
-        return (f"notebooks up to {size(self.notebook_bytes)}; zips up to {self.zip_entries} entries, "
-                f"{size(self.zip_bytes)} of notebooks, {self.zip_ratio}:1 compression; names up to "
-                f"{self.name_bytes} bytes; {self.folder_files} files a folder")
+    notebook_bytes: int = option(20 * MB, "the largest notebook graded (default 20MB; a real submission is under "
+                                 "5MB): sizes as 20MB, 2GiB, 500kB", type=byte_size, metavar="SIZE")
+    zip_bytes: int = option(2 * GiB, "the most notebook bytes one zip may hold, uncompressed (default 2GiB)",
+                            type=byte_size, metavar="SIZE")
+    zip_entries: int = option(10_000, "the most entries one zip may hold, of every kind (default 10000)",
+                              type=whole_number, metavar="N")
+    zip_ratio: int = option(100, "the most a zip entry of 1MB or more may be compressed, N:1 (default 100)",
+                            type=whole_number, metavar="N")
+    name_bytes: int = option(255, "the longest file or folder name, in bytes of UTF-8 (default 255)",
+                             type=whole_number, metavar="N")
+    folder_files: int = option(10_000, "the most files and folders one folder may hold to be looked into (default "
+                               "10000; a folder given, 100 times that in all)", type=whole_number, metavar="N")
+
+    def limits(self) -> IntakeLimits:
+        """These limits alone (of an options object that has their fields and more)."""
+        return IntakeLimits(**{field.name: getattr(self, field.name) for field in dataclasses.fields(IntakeLimits)})
 
 
 DEFAULT = IntakeLimits()

@@ -240,6 +240,21 @@ def test_a_notebook_that_would_take_the_reader_down_gets_a_reason(tmp_path, cont
     assert str(refused.value) == reason
 
 
+def test_each_limit_is_an_option_of_grade_and_reaches_the_intake(tmp_path):
+    import argparse
+    from autograder.cli import GradeOptions
+    from autograder.options import add_arguments, from_namespace
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, GradeOptions)
+    options = from_namespace(GradeOptions, parser.parse_args(
+        [str(tmp_path), "--notebook-bytes", "1kB", "--zip-entries", "5", "--folder-files", "7", "--zip-bytes", "2GiB"]))
+    assert options.limits() == IntakeLimits(notebook_bytes=1000, zip_entries=5, folder_files=7)
+    (tmp_path / "alice.ipynb").write_bytes(b" " * 1001)
+    assert collected([tmp_path], options.limits())[0] == {"alice": "too large: 1001 bytes, the limit is 1000 bytes"}
+    with pytest.raises(SystemExit):
+        parser.parse_args([str(tmp_path), "--notebook-bytes", "lots"])
+
+
 def test_sizes_are_said_in_words():
     assert limits.too_large(2 * 2**30, 20 * 10**6) == "too large: 2.0 GiB, the limit is 20 MB"
     assert [limits.size(count) for count in (12, 3500, 1_500_000)] == ["12 bytes", "3.5 kB", "1.5 MB"]

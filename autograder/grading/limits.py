@@ -77,6 +77,8 @@ def size(count: int) -> str:
 
 
 def too_large(count: int, limit: int) -> str:
+    if size(count) == size(limit):                       # 1001 bytes against 1000: say the bytes
+        return f"too large: {count} bytes, the limit is {limit} bytes"
     return f"too large: {size(count)}, the limit is {size(limit)}"
 
 

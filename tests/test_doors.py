@@ -5,7 +5,6 @@ taken in as before. The end-to-end batch, graded, is in tests/test_leftovers.py.
 """
 import contextlib
 import os
-import pathlib
 import zipfile
 
 import pytest
@@ -206,7 +205,8 @@ def test_an_nbgrader_course_refuses_linked_and_oversized_submissions(tmp_path):
     (submitted / "dave").symlink_to(submitted / "alice", target_is_directory=True)
     rows = {item.student: item.refused for item in Course(tmp_path / "course").submissions()}
     assert rows == {"alice": "", "bob": "not a regular file: a symbolic link",
-                    "carol": "too large: 30 MB, the limit is 20 MB", "dave": "not a regular file: a symbolic link: dave"}
+                    "carol": "too large: 30 MB, the limit is 20 MB",
+                    "dave": "not a regular file: a symbolic link: dave"}
 
 
 def test_two_files_that_give_one_student_id_are_both_taken_in_and_said(tmp_path):
@@ -242,6 +242,7 @@ def test_a_notebook_that_would_take_the_reader_down_gets_a_reason(tmp_path, cont
 
 def test_each_limit_is_an_option_of_grade_and_reaches_the_intake(tmp_path):
     import argparse
+
     from autograder.cli import GradeOptions
     from autograder.options import add_arguments, from_namespace
     parser = argparse.ArgumentParser()

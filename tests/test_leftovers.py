@@ -31,7 +31,8 @@ import os, sys
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        writer = "import os, time\\nwhile True:\\n    open('left-%d' % time.monotonic_ns(), 'w').close()\\n    time.sleep(0.02)"
+        writer = ("import os, time\\nwhile True:\\n    open('left-%d' % time.monotonic_ns(), 'w').close()\\n"
+                  "    time.sleep(0.02)")
         os.execv(sys.executable, [sys.executable, "-c", writer, MARKER])
     os._exit(0)
 os.wait()

@@ -49,11 +49,12 @@ import re
 import tempfile
 
 from autograder import assignment
-from autograder.release.course import ASSIGNMENT
-from autograder.reports.report import read_rows, write_atomically
-from autograder.grading import limits as intake, submissions
+from autograder.grading import limits as intake
+from autograder.grading import submissions
 from autograder.grading.submissions import Submission, UsageError, name_submissions, student_id
 from autograder.integrations import lms_zip
+from autograder.release.course import ASSIGNMENT
+from autograder.reports.report import read_rows, write_atomically
 
 CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<number>\d+)_(?P<file_id>\d+)_(?P<file>.+?)"
                     r"(?:-(?P<attempt>\d+))?\.(?:ipynb|zip)$")       # .zip: a refused zip inside, its row named

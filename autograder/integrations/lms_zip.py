@@ -68,7 +68,8 @@ def extract(archive: pathlib.Path, folder: pathlib.Path, limits: intake.IntakeLi
             plan, refused = _plan(entries, folder, limits)
             total = sum(entry.file_size for entry, _ in plan)
             if total > limits.zip_bytes:
-                raise ZipRefused(f"a zip of {intake.size(total)} of notebooks, the limit is {intake.size(limits.zip_bytes)}")
+                raise ZipRefused(f"a zip of {intake.size(total)} of notebooks, the limit is "
+                                 f"{intake.size(limits.zip_bytes)}")
             budget = limits.zip_bytes
             for entry, target in plan:
                 try:

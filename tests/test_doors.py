@@ -232,8 +232,11 @@ def test_a_gradescope_submission_is_found_within_the_limits(tmp_path):
 @pytest.mark.parametrize("content, reason", [
     (b"[" * 100_000, "invalid JSON"),                                  # nested past Python's stack
     (b'{"cells": [' + b"{}," * 10_000 + b"{}]}", "not a notebook: 10001 cells, the limit is 10000"),
+    (b'{"cells": [' + b"[]," * 600_000 + b"[]]}", "not a notebook: 600003 JSON objects and lists (its { and [), "
+                                                   "the limit is 500000"),
 ])
 def test_a_notebook_that_would_take_the_reader_down_gets_a_reason(tmp_path, content, reason):
+    """Each is refused before it is parsed whole: 20 MB of [],[],... would take 0.5 GB as Python objects."""
     (tmp_path / "x.ipynb").write_bytes(content)
     with pytest.raises(normalise.InvalidSubmission) as refused:
         normalise.read_submission(tmp_path / "x.ipynb")

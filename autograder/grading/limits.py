@@ -63,6 +63,9 @@ class IntakeLimits:
 DEFAULT = IntakeLimits()
 RATIO_FROM = 1 * MB                     # smaller entries may compress as well as they like (an empty notebook)
 CELLS = 10_000                          # cells in one notebook (the release has about a hundred)
+# JSON objects and lists in one notebook, counted as its { and [ (strings' included): 20 MB of {},{},... would
+# take 0.5 GB to parse. The release has about 3000 (1.3% of its bytes); this bounds parsing to about 100 MB.
+BRACKETS = 500_000
 
 
 def size(count: int) -> str:

@@ -38,7 +38,8 @@ def read_submission(path: pathlib.Path, max_bytes: int = intake.DEFAULT.notebook
 
     Raises:
         InvalidSubmission: "empty file", "invalid JSON", "not a notebook", "unreadable file", or the limit it
-        passes ("too large: ...", "not a regular file: ...", more cells than ``limits.CELLS``).
+        passes ("too large: ...", "not a regular file: ...", more cells than ``limits.CELLS`` or brackets than
+        ``limits.BRACKETS``).
     """
     try:
         raw = intake.read_at_most(path, max_bytes)
@@ -48,6 +49,10 @@ def read_submission(path: pathlib.Path, max_bytes: int = intake.DEFAULT.notebook
         raise InvalidSubmission(f"unreadable file ({error.strerror})") from None
     if not raw.strip():
         raise InvalidSubmission("empty file")
+    brackets = raw.count(b"{") + raw.count(b"[")
+    if brackets > intake.BRACKETS:
+        raise InvalidSubmission(f"not a notebook: {brackets} JSON objects and lists (its {{ and [), the limit is "
+                                f"{intake.BRACKETS}")
     try:
         document = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):     # RecursionError: [[[[... nested past Python's stack

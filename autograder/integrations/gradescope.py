@@ -10,7 +10,9 @@ carries (``source/isbi2012/``: the three volumes of UNET_DATA_DIR, verified when
 made without UNET_DATA_DIR carries none, and setup.sh downloads and verifies it there (``data/isbi2012.py``: pinned
 SHA-256 of the pixels). ``run_autograder`` grades ``/autograder/submission/*.ipynb`` (the newest, when there are
 several) with ``python -m autograder grade`` in quick mode (Gradescope's machines have no GPU; the results say
-so) and the sandbox where the container allows it, then writes ``/autograder/results/results.json``:
+so) and the sandbox where the container allows it (the submission's files found and checked within the limits
+of ``grading/limits.py``: a link, a special file or a notebook too large gets a zero with the reason), then
+writes ``/autograder/results/results.json``:
 
 * ``tests``: one entry per test of ``autograder/assignment.py`` with its ``score`` and ``max_score``, ``status``
   passed or failed, and as ``output`` what the hidden check asks, in its words, and the known mistake the

@@ -12,8 +12,10 @@ assignment, its cells and checksums) and checks that ``release/NAME/`` holds exa
 makes it write something else, the project's release is written instead and the message says to use
 ``release --course`` rather than ``generate_assignment``.
 
-``grade --course`` grades what ``nbgrader collect`` (or the exchange) put in ``submitted/<student>/NAME/``, each
-submission as ``grade`` always does (rebuilt on the release, autograded in a throwaway course, in the sandbox),
+``grade --course`` grades what ``nbgrader collect`` (or the exchange) put in ``submitted/<student>/NAME/`` (each
+checked as it comes in, ``grading/limits.py``: a linked or special file or folder, a name not UTF-8 or too long,
+a notebook too large or a folder of too many files gets its row with the reason), each submission as ``grade``
+always does (rebuilt on the release, autograded in a throwaway course, in the sandbox),
 then brings the results into the course as ``nbgrader autograde`` would have:
 
 * the gradebook (``gradebook.db``, through nbgrader's ``Gradebook`` API, by this process alone whatever

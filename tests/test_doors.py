@@ -148,7 +148,7 @@ def test_folder_entries_that_are_links_fifos_devices_archives_or_badly_named_get
     folder.mkdir()
     (folder / "ivan.ipynb").write_bytes(NOTEBOOK)
     (folder / "eve.ipynb").symlink_to("/etc/passwd")
-    (folder / "linked").symlink_to(tmp_path, target_is_directory=True)       # never walked into
+    (folder / "linked").symlink_to(tmp_path, target_is_directory=True)       # never walked into: a row
     os.mkfifo(folder / "frank.ipynb")
     (folder / "gina.zip").write_bytes(b"PK")
     with open(os.path.join(os.fsencode(folder), b"h\xffn.ipynb"), "wb") as handle:
@@ -158,7 +158,8 @@ def test_folder_entries_that_are_links_fifos_devices_archives_or_badly_named_get
     assert rows == {"eve": "not a regular file: a symbolic link", "frank": "not a regular file: a FIFO (named pipe)",
                     "gina": "an archive inside the submissions (gina.zip): unzip it and give its notebooks",
                     "h\N{REPLACEMENT CHARACTER}n": "a name that is not UTF-8: 'h\N{REPLACEMENT CHARACTER}n.ipynb'",
-                    "ivan": "", "k" * 60: "a name too long: 66 bytes, the limit is 50"}
+                    "ivan": "", "k" * 60: "a name too long: 66 bytes, the limit is 50",
+                    "linked": "not a regular file: a symbolic link to a folder (linked), not followed"}
     with pytest.raises(normalise.InvalidSubmission, match="not a regular file: a FIFO"):
         normalise.read_submission(folder / "frank.ipynb")            # never waits for a writer
     with pytest.raises(normalise.InvalidSubmission, match="not a regular file: a symbolic link"):

@@ -14,8 +14,8 @@ status "not a notebook" rather than being skipped without a word.
 
 Every file is checked as it comes in, against ``limits.IntakeLimits`` (docs/security.md, "The ways in"), and a
 file that fails gets a row with the reason instead of a grading ("too large: 500 MB, the limit is 20 MB"): a
-symbolic link, FIFO, device or socket (never followed, opened or waited on), a zip inside the folder, a name
-that is not UTF-8 or is too long, a name that gives no student. A folder holding more than ``folder_files``
+symbolic link, FIFO, device or socket (never followed, opened or waited on; a linked folder gets its row too), a
+zip inside the folder, a name that is not UTF-8 or is too long, a name that gives no student. A folder holding more than ``folder_files``
 entries is not looked into: it gets one row, as its student's. Two files that give one student id are both
 graded, the second under the id followed by its file name, and a note says so.
 """
@@ -97,7 +97,7 @@ def find_files(paths: list, limits: intake.IntakeLimits = intake.DEFAULT
 
 
 def walk(folder: pathlib.Path, limits: intake.IntakeLimits, refused: dict) -> list[pathlib.Path]:
-    """The notebooks (and refused files) under `folder`, sorted; hidden entries and linked folders skipped.
+    """The notebooks (and refused files) under `folder`, sorted; hidden entries skipped, linked folders refused.
     A folder of more than ``limits.folder_files`` entries is not looked into: it stands as one refused file."""
     found, stack, looked = [], [pathlib.Path(folder)], 0
     while stack:
@@ -119,6 +119,10 @@ def walk(folder: pathlib.Path, limits: intake.IntakeLimits, refused: dict) -> li
                 continue
             if entry.is_dir(follow_symlinks=False):
                 stack.append(path)
+            elif entry.is_symlink() and entry.is_dir():      # never followed: a row says so, as its student's
+                found.append(path / f"{entry.name}.ipynb")     # its student: the link's name (never resolved)
+                refused[found[-1]] = intake.not_a_file(f"a symbolic link to a folder ({intake.printable(entry.name)}), "
+                                                       f"not followed")
             elif entry.name.endswith(".ipynb") or entry.name.lower().endswith(ARCHIVES):
                 found.append(path)
                 if reason := check_file(path, limits):

@@ -12,12 +12,12 @@ A PATH on the command line is a notebook file or a folder searched recursively f
 A file given explicitly is graded whatever its extension: a submission called ``eve.txt`` gets the
 status "not a notebook" rather than being skipped without a word.
 
-Every file is checked as it comes in, against ``limits.IntakeLimits`` (docs/security.md, "The ways in"), and a
-file that fails gets a row with the reason instead of a grading ("too large: 500 MB, the limit is 20 MB"): a
-symbolic link, FIFO, device or socket (never followed, opened or waited on; a linked folder gets its row too), a
-zip inside the folder, a name that is not UTF-8 or is too long, a name that gives no student. A folder holding more than ``folder_files``
-entries is not looked into: it gets one row, as its student's. Two files that give one student id are both
-graded, the second under the id followed by its file name, and a note says so.
+Every file is checked as it comes in, against ``limits.IntakeLimits`` (docs/security.md, "The ways in"), and a file
+that fails gets a row with the reason instead of a grading ("too large: 500 MB, the limit is 20 MB"): a symbolic
+link, FIFO, device or socket (never followed, opened or waited on; a linked folder gets its row too), a zip inside
+the folder, a name that is not UTF-8 or is too long, a name that gives no student. A folder holding more than
+``folder_files`` entries is not looked into: it gets one row, as its student's. Two files that give one student id
+are both graded, the second under the id followed by its file name, and a note says so.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@ nothing but the grader's own process handling stops what a kernel starts), and w
 
 * a Canvas zip with a 10 GiB entry (about 10 MB zipped) beside two honest notebooks, a zip of 100,000 empty
   entries, a 500 MB notebook (a sparse file) and a link, given together with a folder of notebooks;
-* in that folder, a submission whose code leaves a daemon that writes a file into its folder every 20 ms, and
+* in that folder, a submission whose code leaves a daemon that writes a file into its folder every 20 ms (and
+  goes on when the folder is gone), and
   one whose kernel is killed from outside (SIGKILL, by this test) while it runs.
 
 The refused files get their rows, the others are graded as before, the grader's peak resident memory (its own
@@ -31,8 +32,9 @@ import os, sys
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        writer = ("import os, time\\nwhile True:\\n    open('left-%d' % time.monotonic_ns(), 'w').close()\\n"
-                  "    time.sleep(0.02)")
+        writer = ("import os, time\\nwhile True:\\n    try:\\n"            # it outlives its folder, if let
+                  "        open('left-%d' % time.monotonic_ns(), 'w').close()\\n"
+                  "    except OSError:\\n        pass\\n    time.sleep(0.02)")
         os.execv(sys.executable, [sys.executable, "-c", writer, MARKER])
     os._exit(0)
 os.wait()

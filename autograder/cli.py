@@ -6,6 +6,8 @@
                       [--sandbox auto|on|off] [--disk-quota GIB] [--export canvas|moodle]...
                       [--cluster tcp://HOST:8786 | --cluster local]
     unet-course grade --course DIR [--assignment NAME] [--out DIR] [the options above]
+        and the limits on what comes in (grading/limits.py): [--notebook-bytes SIZE] [--zip-bytes SIZE]
+        [--zip-entries N] [--zip-ratio N] [--name-bytes N] [--folder-files N]
     unet-course gradescope --out autograder.zip [--training-visibility VISIBILITY] [--mode quick|smoke]
 
 In: the command line. Out: the exit code (0 done, 1 a stale release under --check, 2 a usage error, 3 a locked
@@ -24,6 +26,7 @@ import sys
 import tempfile
 from typing import Callable
 
+from autograder.grading.limits import IntakeLimits
 from autograder.grading.options import CPU_MODES, GradingOptions
 from autograder.integrations.gradescope import VISIBILITIES
 from autograder.options import add_arguments, from_namespace, option, whole_number
@@ -69,7 +72,7 @@ class ReleaseOptions:
 
 
 @dataclasses.dataclass(frozen=True)
-class GradeOptions(GradingOptions):
+class GradeOptions(IntakeLimits, GradingOptions):
     paths: tuple = option(
         (),
         ".ipynb files, folders holding them, or an LMS's bulk download (.zip) as it is",
@@ -205,10 +208,12 @@ def run_grade(options: GradeOptions, parser: argparse.ArgumentParser) -> int:
                     return 3
                 submissions = course.submissions()
             else:
-                submissions, notes = lms.collect(list(options.paths), scratch)
+                submissions, notes = lms.collect(list(options.paths), scratch, options.limits())
                 print("\n".join(notes), end="\n" if notes else "")
         except UsageError as wrong:
             parser.error(str(wrong))  # exit code 2 with the usage line
+        for refused in (submission for submission in submissions if submission.refused):
+            print(f"{refused.student}: refused, {refused.refused} (its row says so)")
         if options.out is None and course is None:
             parser.error("--out DIR is needed (where grades.csv and feedback/ go)")
         out = pathlib.Path(options.out) if options.out else course.root / "reports" / options.assignment
@@ -232,7 +237,7 @@ def _course(options: GradeOptions):
     A locked gradebook stops us before any grading; a course without the assignment is a UsageError."""
     from autograder.integrations import nbgrader_course
 
-    course = nbgrader_course.Course(pathlib.Path(options.course), options.assignment)
+    course = nbgrader_course.Course(pathlib.Path(options.course), options.assignment, options.limits())
     try:
         course.ensure_writable()
     except nbgrader_course.GradebookLocked as locked:

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import pathlib
 import re
+import socket
 import textwrap
 
 import nbformat
@@ -418,7 +419,11 @@ CATALOGUE = [
 
 # ---- attacks: student code that tries to get points it did not earn, read what it must not, or stop the batch --
 
-CANARY_PORT = 47613          # tests/test_grading.py listens here on the grader's machine: it must receive nothing
+# tests/test_grading.py listens on this socket on the grader's machine: it must receive nothing. Its port is
+# chosen free when this module is imported and held (bound, not yet listening), so two runs never collide.
+CANARY = socket.socket()
+CANARY.bind(("127.0.0.1", 0))
+CANARY_PORT = CANARY.getsockname()[1]
 UNSOLVED = {part: ["raise NotImplementedError()"] * len(blocks) for part, blocks in REF.items()}
 CROP_CORNER = [_code("""
     return image[:, :, :new_shape[2], :new_shape[3]]

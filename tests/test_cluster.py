@@ -9,6 +9,7 @@
 """
 import dataclasses
 import os
+import socket
 
 import dask
 import pytest
@@ -67,6 +68,8 @@ def flaky_task(student, file_name, content, settings):
         os._exit(1)
     if student == "other_commit":
         settings = dataclasses.replace(settings, digest="0" * 16)
+    if student == "too_large":
+        raise AssertionError("a file refused as it came in was sent to a worker")
     return cluster.grade_submission(student, file_name, content, settings)
 
 
@@ -85,15 +88,18 @@ ENVIRONMENT_BEFORE_CLUSTER = {}
 
 
 def test_failing_tasks_become_error_rows_and_the_others_land(client, tmp_path):
-    names = ["not_a_notebook", "task_raises", "worker_dies", "other_commit", "empty_file"]
+    names = ["not_a_notebook", "task_raises", "worker_dies", "other_commit", "empty_file", "too_large"]
     variants = {variant.name: variant for variant in CATALOGUE}
-    for name in names:
+    for name in names[:-1]:
         write(variants.get(name, Variant(name, raw=b"{}")), tmp_path / "in")
+    with open(tmp_path / "in" / "too_large.ipynb", "wb") as sparse:          # 30 MB, taking no disk
+        sparse.truncate(30 * 10**6)
     submissions = find_submissions([tmp_path / "in" / variants.get(name, Variant(name)).file() for name in names])
     results = cluster.grade_batch(client, submissions, tmp_path / "out", GradingOptions("smoke", sandbox="off"), task=flaky_task)
     rows = read_rows(tmp_path / "out")
     assert list(rows) == names and [result.student for result in results] == names
     assert rows["not_a_notebook"]["status"] == "not a notebook" and rows["empty_file"]["status"] == "empty file"
+    assert rows["too_large"]["status"] == "too large: 30 MB, the limit is 20 MB"        # never sent to a worker
     assert rows["task_raises"]["status"] == "grading error on the cluster: ValueError: the task failed on purpose"
     assert rows["worker_dies"]["status"].startswith("grading error on the cluster: KilledWorker")
     assert rows["other_commit"]["status"].startswith("grading error on the cluster: RuntimeError: this worker's "
@@ -132,7 +138,10 @@ def test_a_scheduler_without_workers_is_a_usage_error(monkeypatch):
 def test_unreachable_scheduler_exits_2_with_a_message(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")
     write(Variant("empty_file", raw=b""), tmp_path)
-    code = main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--cluster", "tcp://127.0.0.1:9"])
+    with socket.socket() as closed:                   # a port chosen free and held, where nothing listens
+        closed.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
+        code = main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--cluster", address])
     assert code == 2
-    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert f"cannot reach the Dask scheduler at {address}" in capsys.readouterr().err
     assert not (tmp_path / "out" / "grades.csv").exists()

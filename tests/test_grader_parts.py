@@ -286,6 +286,7 @@ def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tm
     assert env["UNET_GRADING_MODE"] == "quick" and env["UNET_CHECKPOINT_DIR"] == str(tmp_path / "course" / "checkpoints")
     assert env["UNET_EPOCHS"] == str(grade.MODES["quick"].settings["epochs"]) and "PYTHONPATH" not in env
     assert env["PYTHONHASHSEED"] == "0"
+    assert env["TMPDIR"] == str(tmp_path / "course" / "tmp"), "temporary files go with the course folder"
     full = grade.Session("full").kernel_environment(tmp_path / "course")
     assert "UNET_EPOCHS" not in full and full["UNET_GRADING_MODE"] == "full"
 

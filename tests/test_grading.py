@@ -28,7 +28,7 @@ from autograder.authoring import checks
 from autograder.release.course import SOURCE_NOTEBOOK
 from autograder.release.generate import inlined_module
 from autograder.sandbox.kernel import Limits, cgroup_layout
-from tests.catalogue import (CANARY_PORT, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores,
+from tests.catalogue import (CANARY, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores,
                              processes_named, write)
 
 POINTS = assignment.points()
@@ -78,7 +78,7 @@ def smoke(data_env, tmp_path_factory, sandbox):        # graded with --sandbox o
     students = {variant.name: write(variant, folder) for variant in batch}
     submitted = {students[variant.name]: _sources(build(variant)) for variant in batch}
     before = digests(folder)
-    with Canary(CANARY_PORT) as canary:
+    with Canary(CANARY) as canary:
         result = grade(folder, out, {**data_env, "TMPDIR": str(work)}, "--workers", "2", "--mode", "smoke",
                        "--timeout", "30", "--sandbox", "on")
     print(result.stdout[-3000:], result.stderr[-3000:])
@@ -96,8 +96,9 @@ def mounts_under(folder):
 class Canary:
     """A TCP listener on the grader's machine that records every connection and byte it receives."""
 
-    def __init__(self, port):
-        self.server = socket.create_server(("127.0.0.1", port))
+    def __init__(self, server):
+        self.server = server                               # bound to a port chosen free (tests/catalogue.py)
+        self.server.listen()
         self.server.settimeout(0.5)
         self.received, self.running = [], True
         self.thread = threading.Thread(target=self._listen, daemon=True)

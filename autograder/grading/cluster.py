@@ -40,6 +40,7 @@ from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.reports.result import Result, status
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.grading import limits
 from autograder.grading.submissions import Submission, UsageError
 
 if TYPE_CHECKING:                                      # annotations only: distributed is imported when used
@@ -215,17 +216,24 @@ def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path
     options = GradingOptions(mode=options) if isinstance(options, str) else options
     mode = options.mode
     settings = Settings(options, assignment_digest(), tuple(sorted(host_slots(client).items())))
-    futures = client.map(task, [item.student for item in submissions], [item.path.name for item in submissions],
-                         [item.path.read_bytes() for item in submissions], settings=settings, pure=False,
-                         key=[f"grade-{index}-{item.student}" for index, item in enumerate(submissions)],
+    contents = [_content(item) for item in submissions]          # bytes, or why the file is refused
+    results = [None] * len(submissions)
+    for index, content in enumerate(contents):                    # refused here: never sent to a worker
+        if isinstance(content, str):
+            results[index] = _result(None, submissions[index].student, mode, tests, out, content)
+            log(f"[{index + 1}/{len(submissions)}] {results[index].line()}")
+    sent = [index for index, content in enumerate(contents) if isinstance(content, bytes)]
+    futures = client.map(task, [submissions[index].student for index in sent],
+                         [submissions[index].path.name for index in sent], [contents[index] for index in sent],
+                         settings=settings, pure=False,
+                         key=[f"grade-{index}-{submissions[index].student}" for index in sent],
                          resources=GPU if mode == "full" else None)      # one graph: the scheduler queues it
-    order = {future.key: index for index, future in enumerate(futures)}
-    results = [None] * len(futures)
+    order = {future.key: index for index, future in zip(sent, futures)}
     try:
-        for done, future in enumerate(as_completed(futures), start=1):
+        for done, future in enumerate(as_completed(futures), start=len(submissions) - len(sent) + 1):
             index = order[future.key]
             result = results[index] = _result(future, submissions[index].student, mode, tests, out)
-            log(f"[{done}/{len(futures)}] {result.line()}")
+            log(f"[{done}/{len(submissions)}] {result.line()}")
     except BaseException:                                 # Ctrl-C: no CSV, and no task left running
         client.cancel(futures)
         with contextlib.suppress(Exception):
@@ -237,11 +245,25 @@ def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path
     return results
 
 
-def _result(future, student, mode, tests, out):
-    """The task's Result, its feedback page written to out/feedback/; for a task that raised, a Result that
-    says so with zero points."""
+def _content(submission: Submission) -> bytes | str:
+    """The bytes of a submission to send to a worker (at most its limit), or why it is refused."""
+    if submission.refused:
+        return submission.refused
     try:
-        result, page = future.result()
+        return limits.read_at_most(submission.path, submission.max_bytes)
+    except limits.Refused as reason:
+        return str(reason)
+    except OSError as error:
+        return f"unreadable file ({error.strerror})"
+
+
+def _result(future, student, mode, tests, out, refused=""):
+    """The task's Result, its feedback page written to out/feedback/; for a task that raised, or a file
+    `refused` as it came in (no task was made), a Result that says so with zero points."""
+    result, page = (Result(student, {}, dict(tests), mode, status(refused)), None) if refused else (None, None)
+    try:
+        if not refused:
+            result, page = future.result()
     except Exception as error:
         problem = f"grading error on the cluster: {_one_line(error, 240)}"
         if error.__cause__ is not None:                   # e.g. a scheduler that cannot import autograder

@@ -3,8 +3,9 @@
     unet-course grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
 
 How one submission is graded (``Session.grade_one``):
-1. It is read and checked (an empty file, invalid JSON or a non-notebook gets that status and zero) and
-   rebuilt on the release (``normalise.py``): every test cell present once, untagged, as released.
+1. It is read, bounded, and checked (a file refused as it came in, ``limits.py``, an empty file, invalid JSON
+   or a non-notebook gets that status and zero) and rebuilt on the release (``normalise.py``): every test cell
+   present once, untagged, as released.
 2. A copy of a template course (made once per batch by ``nbgrader generate_assignment``, so its gradebook
    holds the source's cells, checksums and hidden tests) receives it as nbgrader's
    ``submitted/<student>/UNet_Assignment/UNet_Assignment.ipynb``.
@@ -27,7 +28,6 @@ import pathlib
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,6 +43,7 @@ from autograder.reports import report
 from autograder.judging import verdicts
 from autograder.reports.result import Result, status
 from autograder.grading.submissions import Submission
+from autograder.sandbox import processes
 from autograder.release.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
                                run_nbgrader)
 from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
@@ -144,7 +145,9 @@ class Session:
         `slot` numbers it among the submissions graded at once (its sandbox uid); `tag` names it for ``stop``."""
         started = time.monotonic()
         try:
-            notebook = normalise.read_submission(submission.path)
+            if submission.refused:                   # refused as it came in (limits.py): never opened
+                raise normalise.InvalidSubmission(submission.refused)
+            notebook = normalise.read_submission(submission.path, submission.max_bytes)
             rebuilt, notes = normalise.rebuild(notebook, self.release)
         except normalise.InvalidSubmission as reason:
             result = Result(submission.student, {}, dict(self.tests), self.mode.name, status(str(reason)))
@@ -186,6 +189,7 @@ class Session:
         environment, its sandbox.Sandbox or None), the sandbox to be closed when the job is done."""
         folder_name = re.sub(r"[^A-Za-z0-9_-]+", "_", student).strip("_")[:40] or "student"
         course.mkdir(parents=True)
+        (course / "tmp").mkdir()                                    # TMPDIR (kernel_environment)
         shutil.copyfile(self.template / "gradebook.db", course / "gradebook.db")
         (course / "source" / ASSIGNMENT).mkdir(parents=True)       # empty: the gradebook has the tests
         submitted = course / "submitted" / folder_name / ASSIGNMENT
@@ -247,7 +251,8 @@ class Session:
         env.update(self.kernel_settings(course / "checkpoints"))
         if os.environ.get(LOADER_ENV):               # the worker judges training on the data as the grader reads it
             env[LOADER_ENV] = os.environ[LOADER_ENV]
-        return env
+        env["TMPDIR"] = str(course / "tmp")          # the worker's and an unsandboxed kernel's temporary files
+        return env                                   # go with the course (prepare_job); a sandbox has its /tmp
 
     def _sandbox(self, course, slot):
         """Set up the sandboxed kernel of one submission; returns its sandbox.Sandbox (close it when done).
@@ -363,11 +368,9 @@ def _matplotlib_cache(folder):
 
 
 def _kill(process):
-    """Kill a worker and everything in its process group (a sandboxed kernel dies with its parent)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """Kill a worker and every process below it (its kernel, in a session of its own, and what that started:
+    sandbox/processes.py), and its process group."""
+    processes.kill_tree(process.pid)
     process.wait()
 
 

@@ -23,6 +23,7 @@ import pathlib
 import nbformat
 
 from autograder.assignment import PARTS
+from autograder.grading import limits as intake
 
 # The names each solution cell defines: how a solution cell is recognised without its metadata.
 PART_NAMES = {part.solution_id: part.name for part in PARTS}
@@ -32,24 +33,36 @@ class InvalidSubmission(ValueError):
     """The file is not a notebook that can be graded; str() is the short reason for the CSV."""
 
 
-def read_submission(path: pathlib.Path) -> nbformat.NotebookNode:
-    """The submission at `path` as an nbformat v4 notebook.
+def read_submission(path: pathlib.Path, max_bytes: int = intake.DEFAULT.notebook_bytes) -> nbformat.NotebookNode:
+    """The submission at `path` as an nbformat v4 notebook, reading at most `max_bytes` of it.
 
     Raises:
-        InvalidSubmission: "empty file", "invalid JSON", "not a notebook" or "unreadable file".
+        InvalidSubmission: "empty file", "invalid JSON", "not a notebook", "unreadable file", or the limit it
+        passes ("too large: ...", "not a regular file: ...", more cells than ``limits.CELLS`` or brackets than
+        ``limits.BRACKETS``).
     """
     try:
-        raw = path.read_bytes()
+        raw = intake.read_at_most(path, max_bytes)
+    except intake.Refused as reason:
+        raise InvalidSubmission(str(reason)) from None
     except OSError as error:
         raise InvalidSubmission(f"unreadable file ({error.strerror})") from None
     if not raw.strip():
         raise InvalidSubmission("empty file")
+    brackets = raw.count(b"{") + raw.count(b"[")
+    if brackets > intake.BRACKETS:
+        raise InvalidSubmission(f"not a notebook: {brackets} JSON objects and lists (its {{ and [), the limit is "
+                                f"{intake.BRACKETS}")
     try:
         document = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):     # RecursionError: [[[[... nested past Python's stack
         raise InvalidSubmission("invalid JSON") from None
+    del raw
     if not isinstance(document, dict) or not isinstance(document.get("cells", document.get("worksheets")), list):
         raise InvalidSubmission("not a notebook")
+    cells = len(document.get("cells", document.get("worksheets")))
+    if cells > intake.CELLS:
+        raise InvalidSubmission(f"not a notebook: {cells} cells, the limit is {intake.CELLS}")
     try:
         notebook = nbformat.reads(json.dumps(document), as_version=4)
         cells = [_plain_cell(cell) for cell in notebook.cells]

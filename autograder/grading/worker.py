@@ -32,7 +32,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder import assignment
 from autograder.grading.options import MODES, GradingOptions
 from autograder.options import nbgrader_settings
-from autograder.sandbox import kernel as sandbox
+from autograder.sandbox import kernel as sandbox, processes
 from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK
 from autograder.reports.feedback import (FeedbackReport, LeaveOutCarriedCode, ShrinkFigures, carried_cells,
                                         exporter_config, report_header)
@@ -149,6 +149,15 @@ def _kernel_timings(path: pathlib.Path) -> dict[str, float]:
 
 
 def main(job_path: str) -> int:
+    """Grade the job; whatever happens, no process started for it outlives this one (processes.py)."""
+    processes.become_subreaper()
+    try:
+        return grade_job(job_path)
+    finally:
+        processes.stop_descendants()
+
+
+def grade_job(job_path: str) -> int:
     job_path = pathlib.Path(job_path)
     job = json.loads(job_path.read_text())
     course = pathlib.Path(job["course"])

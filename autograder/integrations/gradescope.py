@@ -11,7 +11,9 @@ carries (``source/isbi2012/``: the three volumes of UNET_DATA_DIR, verified when
 made without UNET_DATA_DIR carries none, and setup.sh downloads and verifies it there (``data/isbi2012.py``: pinned
 SHA-256 of the pixels). ``run_autograder`` grades ``/autograder/submission/*.ipynb`` (the newest, when there are
 several) with ``python -m autograder grade`` in quick mode (Gradescope's machines have no GPU; the results say
-so) and the sandbox where the container allows it, then writes ``/autograder/results/results.json``:
+so) and the sandbox where the container allows it (the submission's files found and checked within the limits
+of ``grading/limits.py``: a link, a special file or a notebook too large gets a zero with the reason), then
+writes ``/autograder/results/results.json``:
 
 * ``tests``: one entry per test of ``autograder/assignment.py`` with its ``score`` and ``max_score``, ``status``
   passed or failed, and as ``output`` what the hidden check asks, in its words, and the known mistake the
@@ -194,7 +196,7 @@ def run(root: pathlib.Path) -> int:
     settings = json.loads((root / "source" / "settings.json").read_text())
     results_folder = root / "results"
     results_folder.mkdir(parents=True, exist_ok=True)
-    notebooks = sorted((root / "submission").rglob("*.ipynb"), key=lambda path: (path.stat().st_mtime, path.name))
+    notebooks = sorted(submitted_notebooks(root / "submission"), key=lambda path: (path.lstat().st_mtime, path.name))
     if not notebooks:
         results = {"score": 0.0, "output": "No .ipynb file was submitted: upload your notebook (in Colab: File > "
                    "Download > Download .ipynb).", "visibility": "visible"}
@@ -215,6 +217,17 @@ def run(root: pathlib.Path) -> int:
     validate(results)
     write_atomically(results_folder / "results.json", json.dumps(results, indent=1))
     return 0
+
+
+def submitted_notebooks(folder: pathlib.Path) -> list[pathlib.Path]:
+    """The .ipynb files of a Gradescope submission, found within the limits of ``grading/limits.py`` (a folder
+    full of files is not looked into; links and special files are found, and the grader refuses them)."""
+    from autograder.grading.submissions import UsageError, find_files
+    try:
+        found, _ = find_files([folder])
+    except UsageError:                                   # no notebook, or no folder
+        return []
+    return [path for path in found if path.name.endswith(".ipynb") and os.path.lexists(path)]
 
 
 if __name__ == "__main__":

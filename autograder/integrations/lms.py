@@ -9,8 +9,10 @@ Student ids from the file names each LMS gives a bulk download of an assignment'
             Jane Smith_4242_assignsubmission_file_UNet_Assignment.ipynb  -> Jane Smith_4242    participant, or not)
 
 Any other name is read as ``autograder.grading.submissions`` reads it. A ``.zip`` given on the command line is read
-as it is: its entries are extracted into a scratch folder (with their times), after every entry was checked to
-stay inside it (an entry such as ``../x.ipynb`` or ``/etc/x`` refuses the whole zip, and nothing is graded).
+as it is: its notebooks are extracted into a scratch folder (with their times), after every entry was checked to
+stay inside it (an entry such as ``../x.ipynb`` or ``/etc/x`` refuses the whole zip, and nothing is graded), and
+within the limits of ``grading/limits.py`` (``lms_zip.py``: a notebook entry past one gets a row with the
+reason, a whole zip past one a row under the zip's name; the other students are graded).
 
 Where several files are one student's, the newest counts (the file's modification time, a zip entry's time);
 at equal times a ``LATE`` file (handed in after the due date, so the later one), then the higher resubmission
@@ -40,23 +42,24 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import datetime
 import io
 import os
 import pathlib
 import re
 import tempfile
-import zipfile
 
 from autograder import assignment
+from autograder.grading import limits as intake
+from autograder.grading import submissions
+from autograder.grading.submissions import Submission, UsageError, name_submissions, student_id
+from autograder.integrations import lms_zip
 from autograder.release.course import ASSIGNMENT
 from autograder.reports.report import read_rows, write_atomically
-from autograder.grading.submissions import Submission, UsageError, find_files, name_submissions, student_id
 
 CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<number>\d+)_(?P<file_id>\d+)_(?P<file>.+?)"
-                    r"(?:-(?P<attempt>\d+))?\.ipynb$")
+                    r"(?:-(?P<attempt>\d+))?\.(?:ipynb|zip)$")       # .zip: a refused zip inside, its row named
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<number>\d+)_assignsubmission_(?:file|onlinetext)_$")
-MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<number>\d+)_assignsubmission_file_(?P<file>.+)\.ipynb$")
+MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<number>\d+)_assignsubmission_file_(?P<file>.+)\.(?:ipynb|zip)$")
 LMS_STUDENT = re.compile(r"^(?P<name>.+)_(?P<number>\d+)$")          # how the ids above end
 TIE_RULE = ("at equal times a LATE file first (handed in after the due date), then the higher resubmission "
             "number, then the last name in sorted order")
@@ -85,73 +88,90 @@ def identify(path: pathlib.Path) -> Identity | None:
     return None
 
 
-def lms_student_id(path: pathlib.Path) -> str:
-    """The student id of a file: its LMS identity's, else the usual one (``submissions.student_id``)."""
+def lms_student_id(path: pathlib.Path, within: pathlib.Path | None = None) -> str:
+    """The student id of a file: its LMS identity's, else the usual one (``submissions.student_id``), from
+    folders below `within` only (a zip's scratch folder)."""
     identity = identify(path)
-    return identity.student if identity else student_id(path)
+    return identity.student if identity else student_id(path, within)
 
 
-def collect(paths: list, scratch: contextlib.ExitStack) -> tuple[list[Submission], list[str]]:
+def collect(paths: list, scratch: contextlib.ExitStack, limits: intake.IntakeLimits = intake.DEFAULT
+            ) -> tuple[list[Submission], list[str]]:
     """(the submissions under `paths`, one per student, what was left out and why); zips are extracted into
-    folders that live as long as `scratch`. UsageError as ``find_submissions``, or for a zip that cannot be read."""
-    expanded = []
+    folders that live as long as `scratch`. A file or zip entry past a limit (``grading/limits.py``) is a
+    submission with its reason, never opened; so is a whole zip past a limit, under the zip's name.
+    UsageError as ``find_submissions``, or for a zip that cannot be read or climbs out of its folder."""
+    files, refused, times, roots = [], {}, {}, {}
     for given in map(pathlib.Path, paths):
         if given.is_file() and given.suffix.lower() == ".zip":
             folder = pathlib.Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="unet-lms-")))
-            extract(given, folder)
-            expanded.append(folder)
+            try:
+                entries_refused, entries_times = lms_zip.extract(given, folder, limits)
+            except lms_zip.ZipRefused as reason:
+                files.append(given)
+                refused[given] = str(reason)
+                continue
+            roots[folder.resolve()] = given
+            refused.update(entries_refused)
+            times.update(entries_times)
+            found = list(entries_refused) + submissions.walk(folder, limits, refused)
+            if not found:
+                raise UsageError(f"no .ipynb file in the zip {given}")
+            files += sorted(found, key=lms_zip.in_order)
         else:
-            expanded.append(given)
-    chosen, notes = newest_per_student(find_files(expanded))
-    return name_submissions(chosen, lms_student_id), notes
+            files += find_files([given], limits, refused)
+    chosen, notes = newest_per_student(files, times)
+
+    def name(path):
+        within = next((root for root in roots if path.resolve().is_relative_to(root)), None)
+        return lms_student_id(path, within)
+    return name_submissions(chosen, name, refused, limits, notes), notes
 
 
-def extract(archive: pathlib.Path, folder: pathlib.Path) -> None:
-    """Extract the zip `archive` into `folder`, keeping each entry's time; UsageError (nothing extracted) when
-    an entry's path would leave the folder."""
-    try:
-        with zipfile.ZipFile(archive) as bundle:
-            entries = bundle.infolist()
-            for entry in entries:
-                target = (folder / entry.filename).resolve()
-                if (entry.filename.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", entry.filename)
-                        or not target.is_relative_to(folder.resolve())
-                        or ".." in re.split(r"[/\\]", entry.filename)):
-                    raise UsageError(f"the zip {archive} holds an entry whose path climbs out of its folder: "
-                                     f"{entry.filename!r}; nothing of it was extracted or graded (download the "
-                                     f"submissions again from the LMS, or unzip the files you trust yourself)")
-            for entry in entries:
-                written = pathlib.Path(bundle.extract(entry, folder))
-                if not entry.is_dir():
-                    stamp = datetime.datetime(*entry.date_time).timestamp()
-                    os.utime(written, (stamp, stamp))
-    except zipfile.BadZipFile as error:
-        raise UsageError(f"cannot read the zip {archive}: {error}") from None
+def find_files(paths, limits, refused) -> list[pathlib.Path]:
+    """``submissions.find_files``, its refusals added to `refused`."""
+    found, reasons = submissions.find_files(paths, limits)
+    refused.update(reasons)
+    return found
 
 
-def newest_per_student(files: list[pathlib.Path]) -> tuple[list[pathlib.Path], list[str]]:
+def extract(archive: pathlib.Path, folder: pathlib.Path, limits: intake.IntakeLimits = intake.DEFAULT
+            ) -> dict[pathlib.Path, str]:
+    """Extract the notebooks of the zip `archive` into `folder` (``lms_zip.extract``); {entry: why refused}."""
+    return lms_zip.extract(archive, folder, limits)[0]
+
+
+def newest_per_student(files: list[pathlib.Path], times: dict | None = None) -> tuple[list[pathlib.Path], list[str]]:
     """(the files to grade: of each LMS student's files the newest, see the module docstring; every other file
-    as it is), [a line per file left out, saying why]."""
+    as it is), [a line per file left out, saying why]. `times`: the time of files that were never written (a
+    zip entry refused), by path."""
+    times = times or {}
     groups: dict[str, list[pathlib.Path]] = {}
     for path in files:
         identity = identify(path)
         groups.setdefault(identity.student if identity else f"\0{path}", []).append(path)
     chosen, notes = [], []
     for student, group in groups.items():
-        ranked = sorted(group, key=_recency)
+        recency = {path: _recency(path, times) for path in group}
+        ranked = sorted(group, key=recency.get)
         newest = ranked[-1]
         chosen.append(newest)
         for older in ranked[:-1]:
-            same_time = _recency(older)[0] == _recency(newest)[0]
+            same_time = recency[older][0] == recency[newest][0]
             why = (f"the same time as the one graded; the rule: {TIE_RULE}" if same_time else "an older file")
             notes.append(f"{student}: graded {newest.name}, left out {older.name} ({why})")
     order = {path: index for index, path in enumerate(files)}
     return sorted(chosen, key=order.get), notes
 
 
-def _recency(path):
+def _recency(path, times):
     identity = identify(path) or Identity("", "", "")
-    return (path.stat().st_mtime, identity.late, identity.attempt, path.name)
+    if path not in times:
+        try:
+            times[path] = path.lstat().st_mtime
+        except OSError:
+            times[path] = 0.0
+    return (times[path], identity.late, identity.attempt, path.name)
 
 
 def write_left_out(out: pathlib.Path, notes: list[str]) -> None:

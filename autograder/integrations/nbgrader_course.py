@@ -18,8 +18,10 @@ assignment, its cells and checksums) and checks that ``release/NAME/`` holds exa
 makes it write something else, the project's release is written instead and the message says to use
 ``release --course`` rather than ``generate_assignment``.
 
-``grade --course`` grades what ``nbgrader collect`` (or the exchange) put in ``submitted/<student>/NAME/``, each
-submission as ``grade`` always does (rebuilt on the release, autograded in a throwaway course, in the sandbox),
+``grade --course`` grades what ``nbgrader collect`` (or the exchange) put in ``submitted/<student>/NAME/`` (each
+checked as it comes in, ``grading/limits.py``: a linked or special file or folder, a name not UTF-8 or too long,
+a notebook too large or a folder of too many files gets its row with the reason), each submission as ``grade``
+always does (rebuilt on the release, autograded in a throwaway course, in the sandbox),
 then brings the results into the course as ``nbgrader autograde`` would have:
 
 * the gradebook (``gradebook.db``, through nbgrader's ``Gradebook`` API, by this process alone whatever
@@ -62,7 +64,8 @@ from autograder.release import generate as release
 from autograder.release.course import ASSIGNMENT, SOURCE_NOTEBOOK, put_tools_on_path, run_nbgrader
 from autograder.reports.report import write_atomically
 from autograder.reports.result import Result
-from autograder.grading.submissions import Submission, UsageError
+from autograder.grading import limits as intake
+from autograder.grading.submissions import Submission, UsageError, check_file, listing
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 WAIT_VARIABLE = "UNET_GRADEBOOK_WAIT"
@@ -177,9 +180,11 @@ def make_exchange(folder: pathlib.Path) -> str:
 class Course:
     """An nbgrader course to grade in place: its folders, configuration, gradebook and the assignment's name."""
 
-    def __init__(self, root: pathlib.Path, name: str = ASSIGNMENT):
+    def __init__(self, root: pathlib.Path, name: str = ASSIGNMENT, limits: intake.IntakeLimits = intake.DEFAULT):
         self.root = pathlib.Path(root).resolve()
         self.name = name
+        self.limits = limits                         # what a submission may be (grading/limits.py)
+        self.refused = set()                         # the students whose submission was refused (submissions())
         if not self.root.is_dir():
             raise CourseError(f"no such course folder: {root}")
         self.config = course_config(self.root)
@@ -211,12 +216,37 @@ class Course:
                               f"this grader ({sorted(cells)} against {sorted(declared)}): {hint}")
 
     def submissions(self) -> list[Submission]:
-        """Each student's submitted notebook, in student order; CourseError when there is none."""
-        found = sorted((self.root / self.coursedir.submitted_directory).glob(f"*/{self.name}/{NOTEBOOK}"))
+        """Each student's submitted notebook, in student order, checked as it comes in (``grading/limits.py``:
+        a link, a special file, a name not UTF-8 or too long, too large, a folder of too many files get their
+        row with the reason); CourseError when there is none, or when submitted/ holds more folders than the
+        limit of files a folder."""
+        submitted = self.root / self.coursedir.submitted_directory
+        students = listing(submitted, self.limits.folder_files)
+        if students is None:
+            raise CourseError(f"{submitted} holds more than {self.limits.folder_files} folders: raise the limit of "
+                              f"files a folder to grade them all")
+        found = []
+        for student in sorted(students, key=lambda entry: entry.name):
+            path = pathlib.Path(student.path) / self.name / NOTEBOOK
+            if student.is_symlink() or os.path.lexists(path):
+                found.append(Submission(student.name, path, self._refused(path), self.limits.notebook_bytes))
+        self.refused = {submission.student for submission in found if submission.refused}
         if not found:
             raise CourseError(f"no submission in {self.folder('submitted_directory', '<student>')}: run `nbgrader "
                               f"collect {self.name}` (or the exchange's collect) first")
-        return [Submission(path.parent.parent.name, path) for path in found]
+        return found
+
+    def _refused(self, path: pathlib.Path) -> str:
+        """Why the submitted notebook at `path` (submitted/<student>/NAME/UNet_Assignment.ipynb) is refused."""
+        for folder in (path.parent.parent, path.parent):                  # never through a linked folder
+            kind = intake.special_kind(os.lstat(folder).st_mode) if os.path.lexists(folder) else "a folder"
+            if kind != "a folder":
+                return intake.not_a_file(f"{kind}: {intake.printable(folder.name)}")
+        if reason := intake.name_problem(path.parent.parent.name, self.limits.name_bytes):
+            return reason
+        if listing(path.parent, self.limits.folder_files) is None:
+            return f"a submitted folder of more than {self.limits.folder_files} files, not looked into"
+        return check_file(path, self.limits)
 
     def attach(self, session, stage: pathlib.Path) -> None:
         """Keep each graded submission's notebook and marks in `stage` before its throwaway course goes, and
@@ -326,7 +356,10 @@ class Course:
     def _place_files(self, result: Result) -> None:
         """autograded/<student>/NAME/ and feedback/<student>/NAME/, each replaced as a whole (as --force does)."""
         submitted = self.folder("submitted_directory", result.student)
-        others = [path for path in sorted(submitted.iterdir()) if path.is_file() and path.suffix != ".ipynb"]
+        listed = [] if result.student in self.refused else listing(submitted, self.limits.folder_files) or []
+        others = [pathlib.Path(entry.path) for entry in listed
+                  if entry.is_file(follow_symlinks=False) and not entry.name.endswith(".ipynb")]   # never a link
+        others.sort()
         graded = self.stage / result.student / NOTEBOOK
         self._replace(self.folder("autograded_directory", result.student),
                       [*others, *([graded] if graded.exists() else [])])

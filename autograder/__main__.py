@@ -3,7 +3,7 @@
     python -m autograder release [--check] [--repo OWNER/NAME] [--branch BRANCH] [--course DIR [--assignment NAME]]
     python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
                                [--sandbox auto|on|off] [--disk-quota GIB] [--export canvas|moodle]...
-                               [--cluster tcp://HOST:8786 | --cluster local]
+                               [--cluster tcp://HOST:8786 | --cluster local] [--force] [--lock-wait SECONDS]
     python -m autograder grade --course DIR [--assignment NAME] [--out DIR] [the options above]
     python -m autograder gradescope --out autograder.zip [--training-visibility VISIBILITY]
 """
@@ -13,8 +13,8 @@ import argparse
 import contextlib
 import pathlib
 import sys
-import tempfile
 
+from autograder.grading import lock, stopping  # light: the standard library only
 from autograder.release import generate as release  # light: no PyTorch
 
 
@@ -74,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
                               help="grade on a Dask distributed cluster, one task per submission: the scheduler's "
                                    "address (tcp://HOST:8786), or `local` for --workers processes on this machine; "
                                    "full-mode tasks run only on workers started with --resources GPU=1")
+    grade_parser.add_argument("--force", action="store_true",
+                              help="grade every submission again; by default a submission whose result is kept in "
+                                   "DIR/results/ under the same key (the same file, release, grader's code, policy, "
+                                   "mode, data and settings) is reused, and only new or changed ones are graded")
+    grade_parser.add_argument("--lock-wait", type=_seconds, default=60.0, metavar="SECONDS",
+                              help="how long to wait while another grading run holds the output folder (or the "
+                                   "course) before stopping with exit status 3 (default 60)")
     gradescope_parser = commands.add_parser(
         "gradescope", help="write a Gradescope autograder bundle (setup.sh, run_autograder, the grader and the data)")
     gradescope_parser.add_argument("--out", required=True, metavar="ZIP", help="the bundle to write, e.g. autograder.zip")
@@ -140,14 +147,36 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         out = pathlib.Path(args.out) if args.out else course.root / "reports" / args.assignment
         if out.exists() and not out.is_dir():
             parser.error(f"--out {out} is a file, not a folder")
-        code = (grade_on_cluster(args, submissions, out) if args.cluster
-                else grade_here(args, submissions, out, course, scratch))
-        if course is None:
-            lms.write_left_out(out, notes)
-        if code == 0:
-            for kind in args.export:
-                print(f"wrote {lms.export(kind, out)}")
-        return code
+        try:
+            with holding(args, out, course):
+                code = (grade_on_cluster(args, submissions, out) if args.cluster
+                        else grade_here(args, submissions, out, course, scratch))
+                if course is None:
+                    lms.write_left_out(out, notes)
+                if code == 0:
+                    for kind in args.export:
+                        print(f"wrote {lms.export(kind, out)}")
+                return code
+        except lock.Busy as busy:
+            print(f"python -m autograder grade: error: {busy}", file=sys.stderr)
+            return lock.BUSY_EXIT
+        except KeyboardInterrupt as stop:                       # Ctrl-C, SIGTERM: the kernels are stopped by now
+            print(f"python -m autograder grade: stopped ({stop or 'Ctrl-C'}); what was graded is kept in {out}: the "
+                  f"same command grades only what is missing", file=sys.stderr)
+            return stopping.exit_status(stop)
+
+
+@contextlib.contextmanager
+def holding(args: argparse.Namespace, out: pathlib.Path, course=None):
+    """Hold the course's lock (with --course) and the output folder's for the block, with SIGTERM raising as
+    Ctrl-C does; lock.Busy when another run holds either past --lock-wait."""
+    with contextlib.ExitStack() as held:
+        held.enter_context(stopping.stoppable())
+        if course is not None:
+            held.enter_context(lock.hold(lock.course_lock(course.root, course.name),
+                                         f"the course {course.root} ({course.name})", args.lock_wait))
+        held.enter_context(lock.hold(out / lock.LOCK_NAME, f"the output folder {out}", args.lock_wait))
+        yield
 
 
 def _course(args):
@@ -166,6 +195,8 @@ def _course(args):
 def grade_here(args: argparse.Namespace, submissions: list, out: pathlib.Path, course=None, scratch=None) -> int:
     """Grade on this machine (into the nbgrader `course` too, when given); the exit code."""
     from autograder.grading import grade as grading  # imports nbgrader and PyTorch: only when grading
+    from autograder.grading.batch import Grader
+    from autograder.reports import kept
     mode = grading.resolve_mode(args.mode)
     error = grading.prepare_data()
     if error:
@@ -178,10 +209,12 @@ def grade_here(args: argparse.Namespace, submissions: list, out: pathlib.Path, c
         return 2
     print(f"grading {len(submissions)} submission(s) in {mode} mode with {args.workers} worker(s), "
           + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})"))
-    grader = grading.Grader(out, mode=mode, workers=args.workers, timeout=args.timeout, limits=limits,
-                            sandbox=sandboxed, sandbox_reason="" if sandboxed else reason)
-    if course is not None:
-        course.attach(grader.session, scratch.enter_context(tempfile.TemporaryDirectory(prefix="unet-course-")))
+    settings = {"nbgrader course": f"{course.root} {course.name}"} if course is not None else {}
+    grader = Grader(out, mode=mode, workers=args.workers, timeout=args.timeout, limits=limits, sandbox=sandboxed,
+                    sandbox_reason="" if sandboxed else reason, force=args.force, lock_wait=args.lock_wait,
+                    key_settings=settings)
+    if course is not None:                 # the graded notebooks wait beside the kept results, for a later run too
+        course.attach(grader.session, out / kept.FOLDER / "nbgrader")
     results = grader.grade(submissions)
     if course is not None:
         from autograder.integrations.nbgrader_course import GradebookLocked
@@ -198,7 +231,7 @@ def grade_on_cluster(args: argparse.Namespace, submissions: list, out: pathlib.P
     from autograder.grading.submissions import UsageError
     try:
         return cluster.main(args.cluster, submissions, out, mode=args.mode, workers=args.workers,
-                            timeout=args.timeout, sandbox=args.sandbox)
+                            timeout=args.timeout, sandbox=args.sandbox, force=args.force, lock_wait=args.lock_wait)
     except UsageError as error:
         print(f"python -m autograder grade: error: {error}", file=sys.stderr)
         return 2
@@ -217,6 +250,16 @@ def _gib(text):
         raise argparse.ArgumentTypeError(f"expected a size in GiB, got {text!r}") from None
     if not value * 2**30 >= 2**20:
         raise argparse.ArgumentTypeError(f"must be at least 1 MiB (0.001 GiB), got {text}")
+    return value
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 

@@ -28,6 +28,7 @@ import itertools
 import logging
 import os
 import pathlib
+import secrets
 import shutil
 import tempfile
 import threading
@@ -35,7 +36,7 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from autograder import assignment
-from autograder.grading import grade
+from autograder.grading import batch, grade, keys, lock, stopping
 from autograder.reports import report
 from autograder.reports.result import Result, status
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
@@ -201,37 +202,57 @@ def _workers(client):
 
 
 def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path, mode: str, timeout: int = 120,
-                sandbox: str = "auto", log: Callable = print, task: Callable = grade_submission) -> list[Result]:
-    """Grade `submissions` on the cluster; write grades.csv and feedback/ into `out` as local grading does.
+                sandbox: str = "auto", log: Callable = print, task: Callable = grade_submission,
+                force: bool = False, lock_wait: float = lock.DEFAULT_WAIT) -> list[Result]:
+    """Grade `submissions` on the cluster; write grades.csv and feedback/ into `out` as local grading does, through
+    a ``batch.Batch``: only what is not kept under the same key (everything with `force`), each result kept as it
+    lands, the output folder locked for the run.
 
-    Returns the results (``result.Result``) in submission order. Ctrl-C cancels the tasks not yet finished.
+    Returns the results (``result.Result``) in submission order. Ctrl-C or SIGTERM cancels the tasks not yet
+    finished, keeps what landed and raises.
     """
-    from distributed import as_completed
     out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     tests = assignment.points()
     settings = Settings(mode, timeout, sandbox, assignment_digest(), tuple(sorted(host_slots(client).items())))
-    futures = client.map(task, [item.student for item in submissions], [item.path.name for item in submissions],
-                         [item.path.read_bytes() for item in submissions], settings=settings, pure=False,
-                         key=[f"grade-{index}-{item.student}" for index, item in enumerate(submissions)],
-                         resources=GPU if mode == "full" else None)      # one graph: the scheduler queues it
-    order = {future.key: index for index, future in enumerate(futures)}
-    results = [None] * len(futures)
-    try:
-        for done, future in enumerate(as_completed(futures), start=1):
-            index = order[future.key]
-            result = results[index] = _result(future, submissions[index].student, mode, tests, out)
-            log(f"[{done}/{len(futures)}] {result.line()}")
-    except BaseException:                                 # Ctrl-C: no CSV, and no task left running
-        client.cancel(futures)
-        with contextlib.suppress(Exception):
-            client.run(stop_tasks, [future.key for future in futures])
-        raise
-    report.write_batch(out, results, list(tests))
-    log(f"graded {len(results)} submission(s) in {mode} mode on the cluster in {time.monotonic() - started:.1f} s: "
-        f"{out / 'grades.csv'}, {out / 'feedback'}/")
+    key = keys.grading_key(mode, grade.MODES[mode].settings, {"timeout": timeout, "sandbox": f"cluster, --sandbox "
+                                                             f"{sandbox}", "max_output_bytes": 2_000_000})
+    with lock.hold(out / lock.LOCK_NAME, f"the output folder {out}", lock_wait, log), stopping.stoppable():
+        run = batch.Batch(out, submissions, key, list(tests), log, force)
+        try:
+            if run.todo:
+                _grade_on(client, run, settings, task)
+        except BaseException as stop:
+            run.finish(stop)
+            raise
+        results = run.finish()
+    log(f"graded {run.graded} submission(s) in {mode} mode on the cluster in {time.monotonic() - started:.1f} s "
+        f"({len(run.reused)} reused): {out / 'grades.csv'}, {out / 'feedback'}/")
     return results
+
+
+def _grade_on(client, run, settings, task):
+    """One task per submission of `run.todo`, each result kept as it lands; on a stop, the tasks are cancelled and
+    their grading processes killed."""
+    from distributed import as_completed
+    todo = [submission for _, submission in run.todo]
+    batch_id = secrets.token_hex(4)                       # a later batch's tasks never share a stopped task's key
+    futures = client.map(task, [item.student for item in todo], [item.path.name for item in todo],
+                         [item.path.read_bytes() for item in todo], settings=settings, pure=False,
+                         key=[f"grade-{batch_id}-{index}-{item.student}" for index, item in run.todo],
+                         resources=GPU if settings.mode == "full" else None)      # one graph: the scheduler queues it
+    order = {future.key: index for future, (index, _) in zip(futures, run.todo)}
+    try:
+        for future in as_completed(futures):
+            index = order[future.key]
+            run.done(index, _result(future, run.submissions[index].student, settings.mode, assignment.points(),
+                                    run.out))
+    except BaseException:                                 # Ctrl-C, SIGTERM: no task left running
+        with stopping.shielded():
+            client.cancel(futures)
+            with contextlib.suppress(Exception):
+                client.run(stop_tasks, [future.key for future in futures])
+        raise
 
 
 def _result(future, student, mode, tests, out):
@@ -260,7 +281,8 @@ def _one_line(error, length):
 
 
 def main(address: str, submissions: list[Submission], out: pathlib.Path, mode: str = "auto", workers: int = 1,
-         timeout: int = 120, sandbox: str = "auto", log: Callable = print) -> int:
+         timeout: int = 120, sandbox: str = "auto", log: Callable = print, force: bool = False,
+         lock_wait: float = lock.DEFAULT_WAIT) -> int:
     """The command line's --cluster: connect (or start a local cluster), grade, close. Raises UsageError."""
     if address == "local":
         mode = grade.resolve_mode(mode)
@@ -273,5 +295,5 @@ def main(address: str, submissions: list[Submission], out: pathlib.Path, mode: s
         log(f"grading {len(submissions)} submission(s) in {mode} mode on the Dask cluster at "
             f"{client.scheduler.address} ({len(_workers(client))} worker(s), {sum(slots.values())} task slot(s) "
             f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {sandbox})")
-        grade_batch(client, submissions, out, mode, timeout, sandbox, log)
+        grade_batch(client, submissions, out, mode, timeout, sandbox, log, force=force, lock_wait=lock_wait)
     return 0

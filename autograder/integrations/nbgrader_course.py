@@ -168,12 +168,14 @@ class Course:
         return [Submission(path.parent.parent.name, path) for path in found]
 
     def attach(self, session, stage: pathlib.Path) -> None:
-        """Keep each graded submission's notebook and marks in `stage` before its throwaway course goes."""
+        """Keep each graded submission's notebook and marks in `stage` before its throwaway course goes (the
+        command line keeps them beside the kept results, so that a result reused later is recorded in full)."""
         self.stage = pathlib.Path(stage)
         session.harvest = self._harvest
 
     def _harvest(self, submission: Submission, result: Result, course: pathlib.Path) -> None:
         kept = self.stage / submission.student
+        shutil.rmtree(kept, ignore_errors=True)              # an earlier grading's, when the stage is kept
         kept.mkdir(parents=True, exist_ok=True)
         for graded in course.glob(f"autograded/*/{ASSIGNMENT}/{NOTEBOOK}"):
             shutil.copyfile(graded, kept / NOTEBOOK)

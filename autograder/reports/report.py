@@ -8,7 +8,6 @@ import html
 import io
 import os
 import pathlib
-import shutil
 import tempfile
 
 from autograder.reports.result import Result, number
@@ -57,9 +56,10 @@ def mistakes_of(result: Result) -> list[tuple[str, str, str]]:
     return found
 
 
-def write_summary(path: pathlib.Path, results: list) -> None:
+def write_summary(path: pathlib.Path, results: list, note: str = "") -> None:
     """summary.html: one row per student and one column per part (points earned of possible), then the mistakes
-    found (known mistakes, and where wrong parts go wrong, marked "located") with the number of students each."""
+    found (known mistakes, and where wrong parts go wrong, marked "located") with the number of students each;
+    `note` (text), when given, is a paragraph under the heading (e.g. which rows an earlier run graded)."""
     from autograder import assignment
     groups = [(part.name, [test.grade_id for test in part.tests]) for part in assignment.PARTS]
     groups.append(("training", [assignment.TRAINING.grade_id]))
@@ -78,16 +78,18 @@ def write_summary(path: pathlib.Path, results: list) -> None:
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td{white-space:nowrap}</style></head><body>\n"
         f"<h1>Class summary: {len(results)} submission(s)</h1>\n"
+        + (f"<p>{html.escape(note)}</p>\n" if note else "") +
         f"<table><thead><tr><th>student</th>{head}<th>total</th><th>status</th></tr></thead>\n"
         f"<tbody>{''.join(rows)}</tbody></table>\n"
         f"<h2>Mistakes found</h2>\n<ul>{listed or '<li>none</li>'}</ul>\n</body></html>\n"))
 
 
-def write_batch(out: pathlib.Path, results: list, test_ids: list[str]) -> None:
-    """The batch's class-wide files in `out`: grades.csv, mistakes.csv and summary.html, each atomically."""
+def write_batch(out: pathlib.Path, results: list, test_ids: list[str], note: str = "") -> None:
+    """The batch's class-wide files in `out`: grades.csv, mistakes.csv and summary.html (with `note`), each
+    atomically."""
     write_grades(pathlib.Path(out) / "grades.csv", results, test_ids)
     write_mistakes(pathlib.Path(out) / "mistakes.csv", results)
-    write_summary(pathlib.Path(out) / "summary.html", results)
+    write_summary(pathlib.Path(out) / "summary.html", results, note)
 
 
 def write_atomically(path: pathlib.Path, text: str | bytes) -> None:
@@ -110,18 +112,19 @@ def write_atomically(path: pathlib.Path, text: str | bytes) -> None:
 
 
 def write_feedback(folder: pathlib.Path, result: Result, nbgrader_html: pathlib.Path | None = None) -> pathlib.Path:
-    """DIR/feedback/<student>.html: nbgrader's feedback page, or a short page when it could not be made."""
+    """DIR/feedback/<student>.html (written atomically): nbgrader's feedback page, or a short page when it could
+    not be made."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{result.student}.html"
     if nbgrader_html is not None and pathlib.Path(nbgrader_html).exists():
-        shutil.copyfile(nbgrader_html, target)
+        write_atomically(target, pathlib.Path(nbgrader_html).read_bytes())
         return target
-    target.write_text(
+    write_atomically(target, 
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Feedback</title></head><body>\n"
         f"<h1>{html.escape(result.student)}</h1>\n"
         f"<p>This submission could not be graded: <strong>{html.escape(result.status)}</strong>.</p>\n"
         f"<p>Score: {number(result.total)} / {number(result.max_total)} ({html.escape(result.mode)} mode).</p>\n"
         "<p>Submit the notebook file (.ipynb) as saved by Jupyter or Colab (File &gt; Download &gt; .ipynb).</p>\n"
-        "</body></html>\n", encoding="utf-8")
+        "</body></html>\n")
     return target

@@ -33,6 +33,7 @@ LAYER ORDER (lowest first):
     data
     solutions
     lesson
+    autograder.options
     autograder.assignment autograder.authoring
     autograder.judging
     autograder.reports
@@ -40,5 +41,6 @@ LAYER ORDER (lowest first):
     autograder.sandbox
     autograder.grading
     autograder.integrations
+    autograder.cli
     autograder.__main__
 """

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from autograder.grading import batch, grade, normalise, submissions, worker
+from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.grading.plugins import GradingExecute, _scrub
@@ -215,8 +216,9 @@ def test_csv_is_written_atomically(tmp_path, monkeypatch):
 # ---- nbgrader's configuration --------------------------------------------------------------------------------
 
 def job(**changes):
-    base = {"course": "/tmp/c", "student": "s", "cell_timeout": 60, "cell_timeouts": {"train": 300}, "mode": "quick",
-            "max_output_bytes": 1000, "skip_tag": "never-skip-123", "preamble": grade.preamble(1000)}
+    options = GradingOptions("quick", timeout=60, max_output_bytes=1000)
+    base = {"course": "/tmp/c", "student": "s", "options": options.job(), "cell_timeouts": {"train": 300},
+            "skip_tag": "never-skip-123", "preamble": grade.preamble(1000)}
     return {**base, **changes}
 
 
@@ -229,7 +231,7 @@ def test_nbgrader_configuration_closes_its_loopholes():
     feedback = [cls.__name__ for cls in config.GenerateFeedback.preprocessors]
     assert feedback.index("HideTestCode") < feedback.index("ClearHiddenTests")
     assert config.Autograde.autograde_preprocessors[0] is GradingExecute
-    assert config.GradingExecute.grading_mode == "quick"
+    assert config.GradingExecute.grading_mode == "quick" and config.GradingExecute.max_output_bytes == 1000
 
 
 def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
@@ -245,9 +247,9 @@ def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
 def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tmp_path, monkeypatch):
     monkeypatch.setenv("UNET_EPOCHS", "1")
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
-    env = batch.Grader(tmp_path, mode="quick", workers=2).session.kernel_environment(tmp_path / "course")
+    env = batch.Grader(tmp_path, "quick", workers=2).session.kernel_environment(tmp_path / "course")
     assert env["UNET_GRADING_MODE"] == "quick" and env["UNET_CHECKPOINT_DIR"] == str(tmp_path / "course" / "checkpoints")
-    assert env["UNET_EPOCHS"] == str(grade.QUICK_GRADING["epochs"]) and "PYTHONPATH" not in env
+    assert env["UNET_EPOCHS"] == str(grade.MODES["quick"].settings["epochs"]) and "PYTHONPATH" not in env
     assert env["PYTHONHASHSEED"] == "0"
     full = grade.Session("full").kernel_environment(tmp_path / "course")
     assert "UNET_EPOCHS" not in full and full["UNET_GRADING_MODE"] == "full"
@@ -260,7 +262,7 @@ def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, mo
         chosen.append(sum(p.numel() for p in model.parameters()))
         return ("bf16", "precision bf16: measured") if requested == "auto" else (requested, "set")
     monkeypatch.setattr("lesson.training.choose_precision", choose)
-    grader = batch.Grader(tmp_path, mode="quick", workers=2)
+    grader = batch.Grader(tmp_path, "quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
     assert [env["UNET_PRECISION"] for env in envs] == ["bf16"] * 3
     assert len(chosen) == 1, "measured once for the batch, not once per kernel"

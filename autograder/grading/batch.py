@@ -25,6 +25,7 @@ import time
 from autograder.grading import keys, lock
 from autograder.grading.stopping import shielded, stoppable
 from autograder.grading.grade import Session
+from autograder.grading.options import GradingOptions
 from autograder.grading.submissions import Submission
 from autograder.reports import kept, report
 from autograder.reports.result import Result
@@ -124,25 +125,25 @@ class Grader:
     the output folder locked for the run (waiting up to `lock_wait` seconds). `key_settings`: more of what
     reaches a row, for the key (e.g. the nbgrader course that keeps the graded notebooks)."""
 
-    def __init__(self, out, mode="quick", workers=1, timeout=120, max_output_bytes=2_000_000, log=print,
-                 keep_work=None, sandbox=False, sandbox_reason="", limits=None, force=False,
-                 lock_wait=lock.DEFAULT_WAIT, key_settings=None):
+    def __init__(self, out, options: GradingOptions | str = "quick", workers=1, log=print, keep_work=None,
+                 sandbox=False, sandbox_reason="", limits=None, force=False, lock_wait=lock.DEFAULT_WAIT,
+                 key_settings=None):
         self.out = pathlib.Path(out)
         self.workers = max(1, workers)
         self.log, self.force, self.lock_wait, self.key_settings = log, force, lock_wait, key_settings or {}
-        self.session = Session(mode, timeout, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason,
-                               max_output_bytes, log, keep_work, limits)
+        self.session = Session(options, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason, log,
+                               keep_work, limits)
 
     def key(self) -> dict:
-        """The key entries this grader's results share (keys.grading_key): the mode, the limits, the sandbox."""
+        """The key entries this grader's results share (keys.grading_key): the grading options (the mode, the
+        time limit, the output cap, ...) and the sandbox with the limits every row's status names."""
         session, sandbox = self.session, self.session.sandbox_label
-        if session.sandbox:                                # the limits every row's status names
+        if session.sandbox:
             from autograder.sandbox import kernel
-            limits = session.limits or kernel.Limits()
+            limits = session.limits or kernel.Limits(disk_bytes=session.options.disk_bytes)
             sandbox = kernel.describe(limits, kernel.cgroup_layout(limits)[0], gpu=session.mode.name == "full")
         return keys.grading_key(session.mode.name, session.mode.settings, {
-            "timeout": session.timeout, "max_output_bytes": session.max_output_bytes, "sandbox": sandbox,
-            **self.key_settings})
+            **session.options.job(), "sandbox": sandbox, **self.key_settings})
 
     def grade(self, submissions: list[Submission]) -> list[Result]:
         """Grade what needs grading; write grades.csv, mistakes.csv, summary.html and feedback/; return the results

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Callable
 
 from autograder import assignment
 from autograder.grading import batch, grade, keys, lock, stopping
+from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.reports.result import Result, status
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
@@ -62,9 +63,7 @@ _sessions = {}                 # Settings -> this worker process's grading Sessi
 class Settings:
     """What every task of a batch gets besides its submission."""
 
-    mode: str                  # quick, full or smoke (already resolved)
-    timeout: int               # seconds per cell
-    sandbox: str               # the --sandbox choice, auto, on or off: each worker resolves it
+    options: GradingOptions    # the mode already resolved; the --sandbox choice, auto, on or off: each worker resolves it
     digest: str                # assignment_digest() of the client: workers must have the same notebooks
     slots: tuple = ()          # (host, tasks it runs at once) pairs: the kernels on a host share its cores
 
@@ -117,8 +116,9 @@ def _session(settings, worker, host):
                            "check out the grader's commit on the worker machine")
     with _setup_lock:
         if settings not in _sessions:
-            sandboxed, reason = grade.use_sandbox(settings.sandbox, settings.mode)
-            if settings.sandbox == "on" and not sandboxed:
+            options = settings.options
+            sandboxed, reason = grade.use_sandbox(options.sandbox, options.mode)
+            if options.sandbox == "on" and not sandboxed:
                 raise RuntimeError(f"--sandbox on, but {reason}")
             if not sandboxed:
                 _log.warning("grading WITHOUT a sandbox: %s", reason)
@@ -126,7 +126,7 @@ def _session(settings, worker, host):
             if error:
                 raise RuntimeError(error)
             threads = max(1, (os.cpu_count() or 1) // settings.tasks_on(host, worker.state.nthreads))
-            session = grade.Session(settings.mode, settings.timeout, threads, sandboxed, reason, log=_log.warning)
+            session = grade.Session(options, threads, sandboxed, reason, log=_log.warning)
             work = pathlib.Path(worker.local_directory) / f"unet-course-{len(_sessions)}"
             shutil.rmtree(work, ignore_errors=True)                  # a first task that failed half-way
             session.prepare(work)
@@ -201,12 +201,13 @@ def _workers(client):
     return client.scheduler_info(n_workers=-1)["workers"]
 
 
-def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path, mode: str, timeout: int = 120,
-                sandbox: str = "auto", log: Callable = print, task: Callable = grade_submission,
-                force: bool = False, lock_wait: float = lock.DEFAULT_WAIT) -> list[Result]:
-    """Grade `submissions` on the cluster; write grades.csv and feedback/ into `out` as local grading does, through
-    a ``batch.Batch``: only what is not kept under the same key (everything with `force`), each result kept as it
-    lands, the output folder locked for the run.
+def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path, options: GradingOptions | str,
+                log: Callable = print, task: Callable = grade_submission, force: bool = False,
+                lock_wait: float = lock.DEFAULT_WAIT) -> list[Result]:
+    """Grade `submissions` on the cluster with `options` (or a mode's name, with the other options' defaults),
+    mode resolved; write grades.csv and feedback/ into `out` as local grading does, through a ``batch.Batch``: only
+    what is not kept under the same key (everything with `force`), each result kept as it lands, the output
+    folder locked for the run.
 
     Returns the results (``result.Result``) in submission order. Ctrl-C or SIGTERM cancels the tasks not yet
     finished, keeps what landed and raises.
@@ -214,9 +215,10 @@ def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path
     out = pathlib.Path(out)
     started = time.monotonic()
     tests = assignment.points()
-    settings = Settings(mode, timeout, sandbox, assignment_digest(), tuple(sorted(host_slots(client).items())))
-    key = keys.grading_key(mode, grade.MODES[mode].settings, {"timeout": timeout, "sandbox": f"cluster, --sandbox "
-                                                             f"{sandbox}", "max_output_bytes": 2_000_000})
+    options = GradingOptions(mode=options) if isinstance(options, str) else options
+    mode = options.mode
+    settings = Settings(options, assignment_digest(), tuple(sorted(host_slots(client).items())))
+    key = keys.grading_key(mode, grade.MODES[mode].settings, {**options.job(), "where": "a Dask cluster"})
     with lock.hold(out / lock.LOCK_NAME, f"the output folder {out}", lock_wait, log), stopping.stoppable():
         run = batch.Batch(out, submissions, key, list(tests), log, force)
         try:
@@ -240,13 +242,13 @@ def _grade_on(client, run, settings, task):
     futures = client.map(task, [item.student for item in todo], [item.path.name for item in todo],
                          [item.path.read_bytes() for item in todo], settings=settings, pure=False,
                          key=[f"grade-{batch_id}-{index}-{item.student}" for index, item in run.todo],
-                         resources=GPU if settings.mode == "full" else None)      # one graph: the scheduler queues it
+                         resources=GPU if settings.options.mode == "full" else None)      # one graph: the scheduler queues it
     order = {future.key: index for future, (index, _) in zip(futures, run.todo)}
     try:
         for future in as_completed(futures):
             index = order[future.key]
-            run.done(index, _result(future, run.submissions[index].student, settings.mode, assignment.points(),
-                                    run.out))
+            run.done(index, _result(future, run.submissions[index].student, settings.options.mode,
+                                    assignment.points(), run.out))
     except BaseException:                                 # Ctrl-C, SIGTERM: no task left running
         with stopping.shielded():
             client.cancel(futures)
@@ -280,10 +282,10 @@ def _one_line(error, length):
     return f"{type(error).__name__}: {message[:length]}" if message else type(error).__name__
 
 
-def main(address: str, submissions: list[Submission], out: pathlib.Path, mode: str = "auto", workers: int = 1,
-         timeout: int = 120, sandbox: str = "auto", log: Callable = print, force: bool = False,
-         lock_wait: float = lock.DEFAULT_WAIT) -> int:
+def main(address: str, submissions: list[Submission], out: pathlib.Path, options: GradingOptions, workers: int = 1,
+         log: Callable = print, force: bool = False, lock_wait: float = lock.DEFAULT_WAIT) -> int:
     """The command line's --cluster: connect (or start a local cluster), grade, close. Raises UsageError."""
+    mode = options.mode
     if address == "local":
         mode = grade.resolve_mode(mode)
         error = grade.prepare_data()                    # download once here, not once per local worker
@@ -294,6 +296,7 @@ def main(address: str, submissions: list[Submission], out: pathlib.Path, mode: s
         slots = host_slots(client)
         log(f"grading {len(submissions)} submission(s) in {mode} mode on the Dask cluster at "
             f"{client.scheduler.address} ({len(_workers(client))} worker(s), {sum(slots.values())} task slot(s) "
-            f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {sandbox})")
-        grade_batch(client, submissions, out, mode, timeout, sandbox, log, force=force, lock_wait=lock_wait)
+            f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {options.sandbox})")
+        grade_batch(client, submissions, out, dataclasses.replace(options, mode=mode), log, force=force,
+                    lock_wait=lock_wait)
     return 0

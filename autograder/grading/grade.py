@@ -20,7 +20,6 @@ so ``--workers N`` simply grades N submissions at a time; each kernel gets cores
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import os
 import pathlib
@@ -44,7 +43,7 @@ from autograder.reports.result import Result, status
 from autograder.grading.submissions import Submission
 from autograder.release.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
                                run_nbgrader)
-from autograder.authoring.policy import QUICK_GRADING, SMOKE_GRADING
+from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
 from lesson.config import environment_for
 
 if TYPE_CHECKING:                                      # annotations only: the sandbox is imported when used
@@ -93,43 +92,6 @@ LONG_CELLS = ("train", "evaluate", "predict_test")
 EXPECTED = "expected.pickle"      # in the template course: the reference's answers to every check
 
 
-@dataclasses.dataclass(frozen=True)
-class Mode:
-    name: str
-    settings: dict            # UNET_* run settings (autograder/authoring/policy.py); {} is the course's real run
-    long_cell_timeout: int    # seconds for each of LONG_CELLS
-    description: str
-
-
-def describe(settings: dict) -> str:
-    """A run's settings in words: {'epochs': 20, 'hidden_channels': 8, ...} -> '20 epochs, width 8, ...'."""
-    words = {"epochs": "{} epochs", "hidden_channels": "width {}", "input_size": "{} px crops",
-             "learning_rate": "learning rate {:g}", "holdout_slices": "{} held-out slice(s)"}
-    return ", ".join(text.format(settings[name]) for name, text in words.items() if name in settings)
-
-
-MODES = {
-    "full": Mode("full", {}, 3600, (
-        "Full mode: the notebook's real run (200 epochs, width 64, whole 512 x 512 slices) on a GPU; the training "
-        "test checks the held-out quality.")),
-    "quick": Mode("quick", QUICK_GRADING, 300, (
-        f"Quick mode (no GPU): a short, honest run ({describe(QUICK_GRADING)}; QUICK_GRADING in the grader's "
-        "policy); the training test checks that the model visibly learns: the loss falls and the held-out slices "
-        "are cut into cells far better than by calling every pixel interior.")),
-    "smoke": Mode("smoke", SMOKE_GRADING, 120, (
-        f"Smoke mode, for testing the grader itself, never for grading students: a tiny run "
-        f"({describe(SMOKE_GRADING)}); the training test only checks that training ran.")),
-}
-
-
-def resolve_mode(requested: str) -> str:
-    """'auto' is 'full' when PyTorch sees a GPU, else 'quick'."""
-    if requested != "auto":
-        return requested
-    import torch
-    return "full" if torch.cuda.is_available() else "quick"
-
-
 class GradingStopped(Exception):
     """The batch was stopped (``Session.stop``) while this submission was being graded: it has no result."""
 
@@ -141,15 +103,13 @@ class Session:
     The local ``Grader`` grades through one session; so does each Dask worker process (``cluster.py``).
     """
 
-    def __init__(self, mode: str = "quick", timeout: int = 120, threads: int = 1, sandbox: bool = False,
-                 sandbox_reason: str = "", max_output_bytes: int = 2_000_000, log=print, keep_work=None,
-                 limits=None):
-        self.mode = MODES[mode]
-        self.timeout = timeout
+    def __init__(self, options: GradingOptions | str = "quick", threads: int = 1, sandbox: bool = False,
+                 sandbox_reason: str = "", log=print, keep_work=None, limits=None):
+        self.options = (GradingOptions(mode=options) if isinstance(options, str) else options).resolved()
+        self.mode = MODES[self.options.mode]
         self.threads = max(1, threads)               # each kernel's threads
         self.sandbox = sandbox                       # run each kernel in autograder.sandbox.kernel (bubblewrap)
         self.sandbox_reason = "" if sandbox else (sandbox_reason or "not requested")   # why not, in every row
-        self.max_output_bytes = max_output_bytes
         self.log = log
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
         self.harvest = None                          # called (submission, result, course) before a course goes
@@ -235,11 +195,10 @@ class Session:
         submitted = course / "submitted" / folder_name / ASSIGNMENT
         submitted.mkdir(parents=True)
         nbformat.write(notebook, submitted / f"{ASSIGNMENT}.ipynb")
-        job = {"course": str(course), "student": folder_name, "student_id": student, "cell_timeout": self.timeout,
-               "cell_timeouts": {cell: max(self.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
-               "max_output_bytes": self.max_output_bytes, "skip_tag": f"never-skip-{secrets.token_hex(16)}",
-               "preamble": preamble(self.max_output_bytes), "mode": self.mode.name,
-               "mode_description": self.mode.description, "notes": notes, "sandbox_reason": self.sandbox_reason,
+        job = {"course": str(course), "student": folder_name, "student_id": student, "options": self.options.job(),
+               "cell_timeouts": {cell: max(self.options.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
+               "skip_tag": f"never-skip-{secrets.token_hex(16)}",
+               "preamble": preamble(self.options.max_output_bytes), "notes": notes, "sandbox_reason": self.sandbox_reason,
                "sandbox_label": self.sandbox_label, "expected": str(self.template / EXPECTED)}
         env = self.kernel_environment(course)
         box = None
@@ -302,7 +261,7 @@ class Session:
         scratch = course / "kernel"
         settings = self.kernel_settings(scratch / "checkpoints")
         settings["MPLCONFIGDIR"] = str(scratch / ".matplotlib")
-        box = sandbox.Sandbox(scratch, slot, self.limits or sandbox.Limits(), readonly=[self.data], env=settings,
+        box = sandbox.Sandbox(scratch, slot, self.limits or sandbox.Limits(disk_bytes=self.options.disk_bytes), readonly=[self.data], env=settings,
                               gpu=self.mode.name == "full", name=f"{course.parent.name}-{slot}")
         try:
             runtime = scratch / "runtime"
@@ -319,7 +278,8 @@ class Session:
     def hard_limit(self) -> int:
         """Seconds after which a whole submission is stopped: far beyond the sum of its cells' limits."""
         other_cells = sum(1 for cell in self.release.cells if cell.cell_type == "code") - len(LONG_CELLS)
-        return len(LONG_CELLS) * max(self.timeout, self.mode.long_cell_timeout) + other_cells * self.timeout + 300
+        timeout = self.options.timeout
+        return len(LONG_CELLS) * max(timeout, self.mode.long_cell_timeout) + other_cells * timeout + 300
 
     def run_worker(self, job_path: pathlib.Path, course: pathlib.Path, job: dict, env: dict, tag: object = None) -> str:
         """Run ``python -m autograder.grading.worker`` on the job; "" when it wrote its result, else what went wrong."""

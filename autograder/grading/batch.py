@@ -83,7 +83,8 @@ class Batch:
         if result.status.startswith(GRADER_FAILURE):
             self.unkept.append(result.student)
         else:
-            kept.keep(self.out, result, self.keys[index])
+            with shielded():                         # a signal now would leave the page without its record
+                kept.keep(self.out, result, self.keys[index])
         self.results[index] = result
         self.graded += 1
         self.log(f"[{self.graded}/{len(self.todo)}] {result.line()}")
@@ -172,7 +173,7 @@ class Grader:
             work = pathlib.Path(work)
             self.session.prepare(work)
             self.log(f"course template ready in {time.monotonic() - started:.1f} s")
-            pool = concurrent.futures.ThreadPoolExecutor(self.workers)
+            pool, futures = concurrent.futures.ThreadPoolExecutor(self.workers), {}
             try:
                 futures = {pool.submit(self.session.grade_one, submission, work / f"course-{index}",
                                        self.out / "feedback", index + 1): index for index, submission in run.todo}
@@ -182,5 +183,9 @@ class Grader:
                 with shielded():
                     self.session.stop(everything=True)
                     pool.shutdown(wait=True, cancel_futures=True)
+                    for future, index in futures.items():  # kept too: what finished before the stop reached it
+                        if run.results[index] is None and future.done() and not future.cancelled() \
+                                and future.exception() is None:
+                            run.done(index, future.result())
                 raise
             pool.shutdown()

@@ -15,7 +15,8 @@ How one submission is graded (``Session.grade_one``):
    writes the submission's one ``Result`` (``reports/result.py``) beside the job.
 
 Courses are independent (nbgrader's sqlite gradebook is one per course and it has no parallel autograde),
-so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads.
+so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads. The batch around
+them (what to grade, the results kept, a clean stop) is ``batch.py``'s ``Grader``.
 """
 from __future__ import annotations
 

@@ -155,6 +155,9 @@ def test_the_data_and_the_code_enter_the_key(tmp_path, monkeypatch):
     assert set(first) == set(KEY) and first == keys.grading_key("smoke", {"epochs": 2}, {"timeout": 30})
     (tmp_path / "data" / "train-volume.tif").write_bytes(b"2")
     assert keys.grading_key("smoke", {"epochs": 2}, {"timeout": 30})["data"] != first["data"]
+    before = keys.data_digest()
+    (tmp_path / "data" / "notes.txt").write_text("not read by the kernels")
+    assert keys.data_digest() == before
     assert keys.grading_key("smoke", {"epochs": 3}, {"timeout": 30})["policy"] != first["policy"]
     assert keys.grading_key("smoke", {"epochs": 2}, {"timeout": 31})["settings"] != first["settings"]
     monkeypatch.setattr(keys, "CODE_FOLDERS", ("autograder", "tests"))

@@ -5,7 +5,7 @@
     grader       sha256 of the grader's code (autograder/, lesson/, data/, solutions/: .py, .toml, .json, .ipynb)
     policy       sha256 of autograder/authoring/policy.py and the mode's run settings
     mode         smoke, quick or full
-    data         sha256 of each file the kernels read (UNET_DATA_DIR), else the volumes' checked pixel sha256
+    data         sha256 of the volumes the kernels read (UNET_DATA_DIR), else their checked pixel sha256
     settings     everything else that reaches a row: the cell time limit, the output cap, the sandbox and its
                  limits, the nbgrader course that keeps the graded notebooks, ...
 
@@ -51,11 +51,13 @@ def grader_digest() -> str:
 
 
 def data_digest() -> str:
-    """The data the kernels read: UNET_DATA_DIR's files, else the checked pixel sha256 of each volume."""
+    """The data the kernels read: UNET_DATA_DIR's volumes (and a stand-in's synthetic.json), else the checked pixel
+    sha256 of each volume."""
+    from data.isbi2012 import PIXEL_SHA256, VOLUMES
     if os.environ.get("UNET_DATA_DIR"):
         root = pathlib.Path(os.environ["UNET_DATA_DIR"]).resolve()
-        return files_digest([path for path in root.iterdir() if path.is_file()], root)
-    from data.isbi2012 import PIXEL_SHA256
+        names = [f"{name}.tif" for name in VOLUMES] + ["synthetic.json"]
+        return files_digest([root / name for name in names if (root / name).is_file()], root)
     return hashlib.sha256(json.dumps(PIXEL_SHA256, sort_keys=True).encode()).hexdigest()
 
 

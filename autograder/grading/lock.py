@@ -117,5 +117,8 @@ def _acquire(handle, path, what, wait, log):
 
 def _me() -> dict:
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    program = pathlib.Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    if program == "__main__.py":                     # python -m autograder
+        program = f"python -m {pathlib.Path(sys.argv[0]).parent.name}"
     return {"pid": os.getpid(), "host": socket.gethostname(), "started": started,
-            "command": " ".join([pathlib.Path(sys.executable).name, *sys.argv])}
+            "command": " ".join([program, *sys.argv[1:]])}

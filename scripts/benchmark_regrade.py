@@ -26,7 +26,7 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.catalogue import CATALOGUE, Variant, write  # noqa: E402
+from tests.catalogue import CATALOGUE, Variant, write
 
 BUGS = [variant for variant in CATALOGUE if variant.parts and variant.edit is None and variant.raw is None]
 
@@ -58,7 +58,7 @@ def grade(folder, out, mode, workers) -> tuple[float, list[str], str]:
     wall = time.monotonic() - started
     if result.returncode != 0:
         sys.exit(f"grading failed:\n{result.stdout}\n{result.stderr}")
-    graded = re.findall(r"^\[\d+/\d+\] (.+?): ", result.stdout, re.M)
+    graded = re.findall(r"^\[\d+/\d+\] (.+?): ", result.stdout, re.MULTILINE)
     return wall, graded, f"load {load:.1f} -> {os.getloadavg()[0]:.1f}"
 
 

@@ -49,7 +49,7 @@ def logged(process):
 
 def graded_lines(log):
     """The "[k/n] student: ..." lines of a run's log: one per submission it graded."""
-    return re.findall(r"^\[\d+/\d+\] (.+?): ", log, re.M)
+    return re.findall(r"^\[\d+/\d+\] (.+?): ", log, re.MULTILINE)
 
 
 def wait_for(condition, what, timeout=300):
@@ -138,7 +138,8 @@ def test_sigterm_at_half_stops_the_kernels_and_leaves_the_finished_rows(batch, i
     for student in kept_now:
         assert interrupted["rows"][student] == full[student]
     missing = [student for student in batch["students"] if student not in kept_now]
-    assert f"{len(missing)} not graded yet" in interrupted["log"] and all(name in interrupted["log"] for name in missing)
+    assert f"{len(missing)} not graded yet" in interrupted["log"]
+    assert all(name in interrupted["log"] for name in missing)
 
 
 def test_a_second_run_on_a_held_folder_says_who_holds_it_and_writes_nothing(interrupted):
@@ -189,6 +190,7 @@ def test_a_changed_file_alone_is_graded_again_and_the_report_says_which_rows_wer
     assert code == 0, log
     assert f"1 of {len(BATCH)} submission(s) to grade (1 changed: file); {len(BATCH) - 1} kept result(s) reused" in log
     assert graded_lines(log) == [changed]
+    assert left_behind(work) == {"files": [], "mounts": [], "processes": []}
     after, before = rows(out), {row["student"]: row for row in csv.DictReader(uninterrupted["grades"].splitlines())}
     assert after[changed] != before[changed]
     assert {name: row for name, row in after.items() if name != changed} == \

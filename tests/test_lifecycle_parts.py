@@ -185,18 +185,17 @@ def test_a_second_run_waits_for_the_lock_then_says_who_holds_it(tmp_path):
     holder = hold_elsewhere(path, 30)
     try:
         said, started = [], time.monotonic()
-        with pytest.raises(lock.Busy) as busy:
-            with lock.hold(path, "the output folder out", wait=1.0, log=said.append):
-                pass
+        with pytest.raises(lock.Busy) as busy, lock.hold(path, "the output folder out", wait=1.0, log=said.append):
+            pass
         assert 1.0 <= time.monotonic() - started < 5
         assert f"pid {holder.pid} on " in str(busy.value) and "started 20" in str(busy.value)
         assert "waited 1 s" in str(busy.value) and "waiting up to 1 s" in said[0]
     finally:
         holder.kill()
         holder.wait()
-    with lock.hold(path, "the output folder out", wait=0):            # released when its holder died
-        with lock.hold(path, "the output folder out", wait=0):        # re-entrant in one process
-            assert json.loads(path.read_text())["pid"] == os.getpid()
+    released, again = lock.hold(path, "the output folder out", wait=0), lock.hold(path, "the output folder out", wait=0)
+    with released, again:                                             # released when its holder died; re-entrant
+        assert json.loads(path.read_text())["pid"] == os.getpid()
 
 
 def test_the_lock_is_taken_once_free(tmp_path):
@@ -223,10 +222,9 @@ def test_grade_on_a_held_output_folder_exits_3_and_writes_nothing(tmp_path, caps
 
 
 def test_sigterm_raises_as_ctrl_c_does_and_gives_the_shells_status():
-    with pytest.raises(KeyboardInterrupt) as stop:
-        with stopping.stoppable():
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(5)
+    with pytest.raises(KeyboardInterrupt) as stop, stopping.stoppable():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
     assert isinstance(stop.value, stopping.Interrupted) and stopping.exit_status(stop.value) == 143
     assert stopping.exit_status(KeyboardInterrupt()) == 130
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

@@ -23,13 +23,12 @@ import tempfile
 import time
 
 from autograder.grading import keys, lock
-from autograder.grading.stopping import shielded, stoppable
 from autograder.grading.grade import Session
 from autograder.grading.options import GradingOptions
+from autograder.grading.stopping import shielded, stoppable
 from autograder.grading.submissions import Submission
 from autograder.reports import kept, report
 from autograder.reports.result import Result
-
 
 GRADER_FAILURE = "grading error"      # a row's status when the grader failed, not the submission (never kept)
 

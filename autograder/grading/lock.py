@@ -116,7 +116,7 @@ def _acquire(handle, path, what, wait, log):
 
 
 def _me() -> dict:
-    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     program = pathlib.Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
     if program == "__main__.py":                     # python -m autograder
         program = f"python -m {pathlib.Path(sys.argv[0]).parent.name}"

@@ -47,7 +47,7 @@ def keep(out: pathlib.Path, result: Result, key: dict) -> Record:
         page = pathlib.Path(result.feedback).resolve()
         if page.is_relative_to(pathlib.Path(out).resolve()):
             data["feedback"] = str(page.relative_to(pathlib.Path(out).resolve()))
-    graded_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    graded_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     record = {"format": FORMAT, "student": result.student, "key": key, "graded_at": graded_at, "result": data}
     folder(out).mkdir(parents=True, exist_ok=True)
     write_atomically(path_of(out, result.student), json.dumps(record, indent=1, sort_keys=True) + "\n")

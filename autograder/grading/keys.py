@@ -54,11 +54,12 @@ def data_digest() -> str:
     """The data the kernels read: UNET_DATA_DIR's volumes (and a stand-in's synthetic.json), else the checked pixel
     sha256 of each volume."""
     from data.isbi2012 import PIXEL_SHA256, VOLUMES
+    loader = os.environ.get("UNET_DATA_LOADER", "")              # a loader other than the real one, if named
     if os.environ.get("UNET_DATA_DIR"):
         root = pathlib.Path(os.environ["UNET_DATA_DIR"]).resolve()
         names = [f"{name}.tif" for name in VOLUMES] + ["synthetic.json"]
-        return files_digest([root / name for name in names if (root / name).is_file()], root)
-    return hashlib.sha256(json.dumps(PIXEL_SHA256, sort_keys=True).encode()).hexdigest()
+        return loader + files_digest([root / name for name in names if (root / name).is_file()], root)
+    return loader + hashlib.sha256(json.dumps(PIXEL_SHA256, sort_keys=True).encode()).hexdigest()
 
 
 def grading_key(mode: str, mode_settings: dict, settings: dict) -> dict[str, str]:

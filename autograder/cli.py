@@ -4,14 +4,15 @@
                         [--course DIR [--exchange DIR] [--assignment NAME]]
     unet-course grade PATH... --out DIR [--workers N] [--mode auto|full|quick|smoke] [--timeout SECONDS]
                       [--sandbox auto|on|off] [--disk-quota GIB] [--export canvas|moodle]...
-                      [--cluster tcp://HOST:8786 | --cluster local]
+                      [--cluster tcp://HOST:8786 | --cluster local] [--force] [--lock-wait SECONDS]
     unet-course grade --course DIR [--assignment NAME] [--out DIR] [the options above]
         and the limits on what comes in (grading/limits.py): [--notebook-bytes SIZE] [--zip-bytes SIZE]
         [--zip-entries N] [--zip-ratio N] [--name-bytes N] [--folder-files N]
     unet-course gradescope --out autograder.zip [--training-visibility VISIBILITY] [--mode quick|smoke]
 
-In: the command line. Out: the exit code (0 done, 1 a stale release under --check, 2 a usage error, 3 a locked
-gradebook). Each command's options are the fields of one dataclass below (``ReleaseOptions``, ``GradeOptions``,
+In: the command line. Out: the exit code (0 done, 1 a stale release under --check, 2 a usage error, 3 another
+grading run holds the output folder or the course, or a locked gradebook; 130 after Ctrl-C, 143 after SIGTERM,
+what was graded kept). Each command's options are the fields of one dataclass below (``ReleaseOptions``, ``GradeOptions``,
 ``GradescopeOptions``; grading's own in ``grading/options.py``): the parser is derived from them
 (``autograder.options``), and the command gets them back as that dataclass.
 """
@@ -23,13 +24,13 @@ import contextlib
 import dataclasses
 import pathlib
 import sys
-import tempfile
 from typing import Callable
 
 from autograder.grading.limits import IntakeLimits
+from autograder.grading import lock, stopping
 from autograder.grading.options import CPU_MODES, GradingOptions
 from autograder.integrations.gradescope import VISIBILITIES
-from autograder.options import add_arguments, from_namespace, option, whole_number
+from autograder.options import add_arguments, from_namespace, option, seconds, whole_number
 from autograder.release import generate as release  # light: no PyTorch
 from autograder.release.course import ASSIGNMENT
 
@@ -104,9 +105,15 @@ class GradeOptions(IntakeLimits, GradingOptions):
         None,
         "grade on a Dask distributed cluster, one task per submission: the scheduler's address "
         "(tcp://HOST:8786), or `local` for --workers processes on this machine; full-mode tasks run only on "
-        "workers started with --resources GPU=1",
-        metavar="ADDRESS",
-    )
+        "workers started with --resources GPU=1", metavar="ADDRESS")
+    force: bool = option(
+        False, "grade every submission again; by default a submission whose result is kept in DIR/results/ under the "
+        "same key (the same file, release, grader's code, policy, mode, data and settings) is reused, and only new "
+        "or changed ones are graded")
+    lock_wait: float = option(
+        lock.DEFAULT_WAIT, "how long to wait while another grading run holds the output folder (or the course) "
+        f"before stopping with exit status {lock.BUSY_EXIT} (default {lock.DEFAULT_WAIT:g})", type=seconds,
+        metavar="SECONDS")
 
     def grading(self) -> GradingOptions:
         """The options each submission's grading worker gets."""
@@ -219,17 +226,36 @@ def run_grade(options: GradeOptions, parser: argparse.ArgumentParser) -> int:
         out = pathlib.Path(options.out) if options.out else course.root / "reports" / options.assignment
         if out.exists() and not out.is_dir():
             parser.error(f"--out {out} is a file, not a folder")
-        code = (
-            grade_on_cluster(options, submissions, out)
-            if options.cluster
-            else grade_here(options, submissions, out, course, scratch)
-        )
-        if course is None:
-            lms.write_left_out(out, notes)
-        if code == 0:
-            for kind in options.export:
-                print(f"wrote {lms.export(kind, out)}")
-        return code
+        try:
+            with holding(options, out, course):
+                code = (grade_on_cluster(options, submissions, out) if options.cluster
+                        else grade_here(options, submissions, out, course, scratch))
+                if course is None:
+                    lms.write_left_out(out, notes)
+                if code == 0:
+                    for kind in options.export:
+                        print(f"wrote {lms.export(kind, out)}")
+                return code
+        except lock.Busy as busy:
+            error(str(busy))
+            return lock.BUSY_EXIT
+        except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: the kernels are stopped by now
+            error(f"stopped ({stop or 'Ctrl-C'}); what was graded is kept in {out}: the same command grades only "
+                  "what is missing")
+            return stopping.exit_status(stop)
+
+
+@contextlib.contextmanager
+def holding(options: GradeOptions, out: pathlib.Path, course=None):
+    """Hold the course's lock (with --course) and the output folder's for the block, with SIGTERM raising as
+    Ctrl-C does; lock.Busy when another run holds either past --lock-wait."""
+    with contextlib.ExitStack() as held:
+        held.enter_context(stopping.stoppable())
+        if course is not None:
+            held.enter_context(lock.hold(lock.course_lock(course.root, course.name),
+                                         f"the course {course.root} ({course.name})", options.lock_wait))
+        held.enter_context(lock.hold(out / lock.LOCK_NAME, f"the output folder {out}", options.lock_wait))
+        yield
 
 
 def _course(options: GradeOptions):
@@ -249,6 +275,8 @@ def _course(options: GradeOptions):
 def grade_here(options: GradeOptions, submissions: list, out: pathlib.Path, course=None, scratch=None) -> int:
     """Grade on this machine (into the nbgrader `course` too, when given); the exit code."""
     from autograder.grading import grade as grading  # imports nbgrader and PyTorch: only when grading
+    from autograder.grading.batch import Grader
+    from autograder.reports import kept
     from autograder.sandbox.kernel import Limits
 
     grading_options = options.grading().resolved()
@@ -262,20 +290,14 @@ def grade_here(options: GradeOptions, submissions: list, out: pathlib.Path, cour
     if options.sandbox == "on" and not sandboxed:
         error(f"--sandbox on, but {reason}")
         return 2
-    print(
-        f"grading {len(submissions)} submission(s) in {mode} mode with {options.workers} worker(s), "
-        + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})")
-    )
-    grader = grading.Grader(
-        out,
-        grading_options,
-        workers=options.workers,
-        limits=limits,
-        sandbox=sandboxed,
-        sandbox_reason="" if sandboxed else reason,
-    )
-    if course is not None:
-        course.attach(grader.session, scratch.enter_context(tempfile.TemporaryDirectory(prefix="unet-course-")))
+    print(f"grading {len(submissions)} submission(s) in {mode} mode with {options.workers} worker(s), "
+          + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})"))
+    settings = {"nbgrader course": f"{course.root} {course.name}"} if course is not None else {}
+    grader = Grader(out, grading_options, workers=options.workers, limits=limits, sandbox=sandboxed,
+                    sandbox_reason="" if sandboxed else reason, force=options.force, lock_wait=options.lock_wait,
+                    key_settings=settings)
+    if course is not None:  # the graded notebooks wait beside the kept results, for a later run too
+        course.attach(grader.session, out / kept.FOLDER / "nbgrader")
     results = grader.grade(submissions)
     if course is not None:
         from autograder.integrations.nbgrader_course import GradebookLocked
@@ -293,7 +315,8 @@ def grade_on_cluster(options: GradeOptions, submissions: list, out: pathlib.Path
     from autograder.grading.submissions import UsageError
 
     try:
-        return cluster.main(options.cluster, submissions, out, options.grading(), workers=options.workers)
+        return cluster.main(options.cluster, submissions, out, options.grading(), workers=options.workers,
+                            force=options.force, lock_wait=options.lock_wait)
     except UsageError as wrong:
         error(str(wrong))
         return 2

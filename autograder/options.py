@@ -98,23 +98,27 @@ def nbgrader_settings(options: Any) -> dict[tuple[str, str], Any]:
     }
 
 
+def _read(text: str, convert: Callable, what: str, least: float, bound: str):
+    """`text` converted, or argparse's error: "expected WHAT" when it is no number, "must be BOUND" below `least`."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not value >= least:
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+    return value
+
+
 def whole_number(text: str) -> int:
     """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return _read(text, int, "a whole number", 1, "at least 1")
 
 
 def gibibytes(text: str) -> float:
     """argparse type: a size in GiB, at least 1 MiB."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a size in GiB, got {text!r}") from None
-    if not value * 2**30 >= 2**20:
-        raise argparse.ArgumentTypeError(f"must be at least 1 MiB (0.001 GiB), got {text}")
-    return value
+    return _read(text, float, "a size in GiB", 2**-10, "at least 1 MiB (0.001 GiB)")
+
+
+def seconds(text: str) -> float:
+    """argparse type: a number of seconds, 0 or more."""
+    return _read(text, float, "a number of seconds", 0, "0 or more")

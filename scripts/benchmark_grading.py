@@ -51,13 +51,14 @@ def breakdown(scratch, mode):
     """Where one submission's time goes, per stage (Result.timings), for a complete correct submission and for
     the blank release (the fixed overhead), graded one at a time, sandboxed where it works."""
     from autograder.grading import grade
+    from autograder.grading.batch import Grader
     from autograder.grading.submissions import find_submissions
     folder = pathlib.Path(scratch) / "breakdown"
     write(Variant("complete"), folder)
     write(Variant("blank", edit=lambda notebook: json.loads(RELEASE_NOTEBOOK.read_text())), folder)
     sandboxed, reason = grade.use_sandbox("auto", mode)
-    results = grade.Grader(pathlib.Path(scratch) / "out-breakdown", mode, sandbox=sandboxed,
-                           sandbox_reason=reason, log=lambda line: None).grade(find_submissions([folder]))
+    results = Grader(pathlib.Path(scratch) / "out-breakdown", mode, sandbox=sandboxed,
+                     sandbox_reason=reason, log=lambda line: None).grade(find_submissions([folder]))
     print(f"where the time goes (seconds; --workers 1, {'sandboxed' if sandboxed else 'no sandbox: ' + reason}):")
     print(f"{'stage':<28}" + "".join(f"{result.student:>12}" for result in results))
     for stage in STAGES:

@@ -108,6 +108,14 @@ def test_failing_tasks_become_error_rows_and_the_others_land(client, tmp_path):
         assert rows[name]["total"] == "0" and rows[name]["max_total"] == "100" and rows[name]["mode"] == "smoke"
         assert (tmp_path / "out" / "feedback" / f"{name}.html").is_file()
     assert "grading error on the cluster" in (tmp_path / "out" / "feedback" / "task_raises.html").read_text()
+    said = []                                       # again: the grader's own errors are graded again, not kept
+    again = cluster.grade_batch(client, submissions, tmp_path / "out", GradingOptions("smoke", sandbox="off"),
+                                task=flaky_task, log=said.append)
+    assert said[0] == "3 of 5 submission(s) to grade (3 new); 2 kept result(s) reused (the same file, release, " \
+                      "grader's code, policy, mode, data and settings)"
+    assert [result.status.split(":")[0] for result in again] == [rows[name]["status"].split(":")[0] for name in names]
+    assert {name: read_rows(tmp_path / "out")[name] for name in ("not_a_notebook", "empty_file")} == \
+           {name: rows[name] for name in ("not_a_notebook", "empty_file")}
 
 
 def test_a_local_cluster_leaves_the_thread_settings_of_this_process_alone(client):

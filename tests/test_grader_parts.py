@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.grading import grade, normalise, submissions, worker
+from autograder.grading import batch, grade, normalise, submissions, worker
 from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
@@ -282,7 +282,7 @@ def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
 def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tmp_path, monkeypatch):
     monkeypatch.setenv("UNET_EPOCHS", "1")
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
-    env = grade.Grader(tmp_path, "quick", workers=2).session.kernel_environment(tmp_path / "course")
+    env = batch.Grader(tmp_path, "quick", workers=2).session.kernel_environment(tmp_path / "course")
     assert env["UNET_GRADING_MODE"] == "quick" and env["UNET_CHECKPOINT_DIR"] == str(tmp_path / "course" / "checkpoints")
     assert env["UNET_EPOCHS"] == str(grade.MODES["quick"].settings["epochs"]) and "PYTHONPATH" not in env
     assert env["PYTHONHASHSEED"] == "0"
@@ -298,7 +298,7 @@ def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, mo
         chosen.append(sum(p.numel() for p in model.parameters()))
         return ("bf16", "precision bf16: measured") if requested == "auto" else (requested, "set")
     monkeypatch.setattr("lesson.training.choose_precision", choose)
-    grader = grade.Grader(tmp_path, "quick", workers=2)
+    grader = batch.Grader(tmp_path, "quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
     assert [env["UNET_PRECISION"] for env in envs] == ["bf16"] * 3
     assert len(chosen) == 1, "measured once for the batch, not once per kernel"

@@ -219,6 +219,7 @@ def test_the_lms_files_and_results_json_of_the_same_batch_agree(course):
 
 def test_grading_twice_gives_the_same_gradebook_and_leaves_submissions_alone(course):
     assert course["second"].returncode == 0, course["second"].stderr
+    assert "0 of 2 submission(s) to grade; 2 kept result(s) reused" in course["second"].stdout     # kept, recorded
     assert gradebook_rows(course["root"]) == course["after_first"]
     assert digests(course["root"] / "submitted") == course["submitted"]
 

@@ -5,6 +5,8 @@ their students; a file past a limit gets a row with the reason). Each is rebuilt
 (``normalise.py``), graded in a throwaway nbgrader course by a worker process of its own (``grade.py`` ->
 ``python -m autograder.grading.worker``), with nbgrader's autograde configured by ``plugins.py`` (time limits,
 output caps, each test judged by ``judging/``) and its kernel in ``sandbox/``; or one Dask task per
-submission (``cluster.py``). Out: one ``Result`` per submission. Next: ``reports/`` writes grades.csv and
-the feedback pages.
+submission (``cluster.py``). A batch (``batch.py``) grades only the submissions without a kept result under the
+same key (``keys.py``), keeps each result as it finishes, holds the output folder's lock (``lock.py``) and stops
+cleanly on Ctrl-C or SIGTERM (``stopping.py``). Out: one ``Result`` per submission. Next: ``reports/`` writes
+grades.csv and the feedback pages.
 """

@@ -28,6 +28,7 @@ import itertools
 import logging
 import os
 import pathlib
+import secrets
 import shutil
 import tempfile
 import threading
@@ -35,7 +36,7 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from autograder import assignment
-from autograder.grading import grade
+from autograder.grading import batch, grade, keys, lock, stopping
 from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.reports.result import Result, status
@@ -202,47 +203,63 @@ def _workers(client):
 
 
 def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path, options: GradingOptions | str,
-                log: Callable = print, task: Callable = grade_submission) -> list[Result]:
+                log: Callable = print, task: Callable = grade_submission, force: bool = False,
+                lock_wait: float = lock.DEFAULT_WAIT) -> list[Result]:
     """Grade `submissions` on the cluster with `options` (or a mode's name, with the other options' defaults),
-    mode resolved; write grades.csv and feedback/ into `out` as local grading does.
+    mode resolved; write grades.csv and feedback/ into `out` as local grading does, through a ``batch.Batch``: only
+    what is not kept under the same key (everything with `force`), each result kept as it lands, the output
+    folder locked for the run.
 
-    Returns the results (``result.Result``) in submission order. Ctrl-C cancels the tasks not yet finished.
+    Returns the results (``result.Result``) in submission order. Ctrl-C or SIGTERM cancels the tasks not yet
+    finished, keeps what landed and raises.
     """
-    from distributed import as_completed
     out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     tests = assignment.points()
     options = GradingOptions(mode=options) if isinstance(options, str) else options
     mode = options.mode
     settings = Settings(options, assignment_digest(), tuple(sorted(host_slots(client).items())))
-    contents = [_content(item) for item in submissions]          # bytes, or why the file is refused
-    results = [None] * len(submissions)
-    for index, content in enumerate(contents):                    # refused here: never sent to a worker
-        if isinstance(content, str):
-            results[index] = _result(None, submissions[index].student, mode, tests, out, content)
-            log(f"[{index + 1}/{len(submissions)}] {results[index].line()}")
-    sent = [index for index, content in enumerate(contents) if isinstance(content, bytes)]
-    futures = client.map(task, [submissions[index].student for index in sent],
-                         [submissions[index].path.name for index in sent], [contents[index] for index in sent],
-                         settings=settings, pure=False,
-                         key=[f"grade-{index}-{submissions[index].student}" for index in sent],
-                         resources=GPU if mode == "full" else None)      # one graph: the scheduler queues it
-    order = {future.key: index for index, future in zip(sent, futures)}
-    try:
-        for done, future in enumerate(as_completed(futures), start=len(submissions) - len(sent) + 1):
-            index = order[future.key]
-            result = results[index] = _result(future, submissions[index].student, mode, tests, out)
-            log(f"[{done}/{len(submissions)}] {result.line()}")
-    except BaseException:                                 # Ctrl-C: no CSV, and no task left running
-        client.cancel(futures)
-        with contextlib.suppress(Exception):
-            client.run(stop_tasks, [future.key for future in futures])
-        raise
-    report.write_batch(out, results, list(tests))
-    log(f"graded {len(results)} submission(s) in {mode} mode on the cluster in {time.monotonic() - started:.1f} s: "
-        f"{out / 'grades.csv'}, {out / 'feedback'}/")
+    key = keys.grading_key(mode, grade.MODES[mode].settings, {**options.job(), "where": "a Dask cluster"})
+    with lock.hold(out / lock.LOCK_NAME, f"the output folder {out}", lock_wait, log), stopping.stoppable():
+        run = batch.Batch(out, submissions, key, list(tests), log, force)
+        try:
+            if run.todo:
+                _grade_on(client, run, settings, task)
+        except BaseException as stop:
+            run.finish(stop)
+            raise
+        results = run.finish()
+    log(f"graded {run.graded} submission(s) in {mode} mode on the cluster in {time.monotonic() - started:.1f} s "
+        f"({len(run.reused)} reused): {out / 'grades.csv'}, {out / 'feedback'}/")
     return results
+
+
+def _grade_on(client, run, settings, task):
+    """One task per submission of `run.todo`, each result kept as it lands; a file refused as it comes in is never
+    sent to a worker. On a stop, the tasks are cancelled and their grading processes killed."""
+    from distributed import as_completed
+    mode, tests = settings.options.mode, assignment.points()
+    contents = {index: _content(item) for index, item in run.todo}   # bytes, or why the file is refused
+    for index, content in contents.items():
+        if isinstance(content, str):
+            run.done(index, _result(None, run.submissions[index].student, mode, tests, run.out, content))
+    sent = [(index, item) for index, item in run.todo if isinstance(contents[index], bytes)]
+    batch_id = secrets.token_hex(4)                       # a later batch's tasks never share a stopped task's key
+    futures = client.map(task, [item.student for _, item in sent], [item.path.name for _, item in sent],
+                         [contents[index] for index, _ in sent], settings=settings, pure=False,
+                         key=[f"grade-{batch_id}-{index}-{item.student}" for index, item in sent],
+                         resources=GPU if mode == "full" else None)      # one graph: the scheduler queues it
+    order = {future.key: index for future, (index, _) in zip(futures, sent)}
+    try:
+        for future in as_completed(futures):
+            index = order[future.key]
+            run.done(index, _result(future, run.submissions[index].student, mode, tests, run.out))
+    except BaseException:                                 # Ctrl-C, SIGTERM: no task left running
+        with stopping.shielded():
+            client.cancel(futures)
+            with contextlib.suppress(Exception):
+                client.run(stop_tasks, [future.key for future in futures])
+        raise
 
 
 def _content(submission: Submission) -> bytes | str:
@@ -285,7 +302,7 @@ def _one_line(error, length):
 
 
 def main(address: str, submissions: list[Submission], out: pathlib.Path, options: GradingOptions, workers: int = 1,
-         log: Callable = print) -> int:
+         log: Callable = print, force: bool = False, lock_wait: float = lock.DEFAULT_WAIT) -> int:
     """The command line's --cluster: connect (or start a local cluster), grade, close. Raises UsageError."""
     mode = options.mode
     if address == "local":
@@ -299,5 +316,6 @@ def main(address: str, submissions: list[Submission], out: pathlib.Path, options
         log(f"grading {len(submissions)} submission(s) in {mode} mode on the Dask cluster at "
             f"{client.scheduler.address} ({len(_workers(client))} worker(s), {sum(slots.values())} task slot(s) "
             f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {options.sandbox})")
-        grade_batch(client, submissions, out, dataclasses.replace(options, mode=mode), log)
+        grade_batch(client, submissions, out, dataclasses.replace(options, mode=mode), log, force=force,
+                    lock_wait=lock_wait)
     return 0

@@ -16,12 +16,12 @@ How one submission is graded (``Session.grade_one``):
    writes the submission's one ``Result`` (``reports/result.py``) beside the job.
 
 Courses are independent (nbgrader's sqlite gradebook is one per course and it has no parallel autograde),
-so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads.
+so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads. The batch around
+them (what to grade, the results kept, a clean stop) is ``batch.py``'s ``Grader``.
 """
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import json
 import os
 import pathlib
@@ -30,7 +30,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -96,6 +95,10 @@ LONG_CELLS = ("train", "evaluate", "predict_test")
 EXPECTED = "expected.pickle"      # in the template course: the reference's answers to every check
 
 
+class GradingStopped(Exception):
+    """The batch was stopped (``Session.stop``) while this submission was being graded: it has no result."""
+
+
 class Session:
     """What the submissions of a batch share, and how one is graded: the mode, the limits, the template course,
     the data folder, the sandbox decision and the grading processes running now.
@@ -120,6 +123,7 @@ class Session:
         self.tests = assignment.points()
         self.release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
         self._running = {}                           # tag -> the grading processes running for it
+        self._stopped = set()                        # tags stopped (stop()); True in it: every one
         self._precision = None                       # the kernels' precision, measured once (precision())
         self._lock = threading.Lock()
         put_tools_on_path()                          # the gradebook (here and in the workers) runs `alembic`
@@ -155,6 +159,9 @@ class Session:
             read = time.monotonic() - started
             result = self.autograde(submission.student, rebuilt, notes, pathlib.Path(course), slot, tag)
             result.timings["reading the submission"] = read
+        if self.stopped(tag):                        # a stopped run writes nothing more: its kernel was killed
+            shutil.rmtree(course, ignore_errors=True)
+            raise GradingStopped(submission.student)
         result.seconds = time.monotonic() - started
         result.feedback = report.write_feedback(feedback_folder, result, result.feedback)
         if self.harvest is not None:                 # e.g. an nbgrader course keeping the autograded notebook
@@ -296,6 +303,8 @@ class Session:
             with self._lock:
                 self._running.setdefault(tag, set()).add(process)
             try:
+                if self.stopped(tag):                # stopped while it started
+                    _kill(process)
                 process.wait(timeout=self.hard_limit())
             except subprocess.TimeoutExpired:
                 _kill(process)
@@ -303,58 +312,26 @@ class Session:
             finally:
                 with self._lock:
                     self._running[tag].discard(process)
+        if self.stopped(tag):
+            return "stopped"
         if process.returncode != 0 or not (course / "result.json").exists():
             tail = log_path.read_text(errors="replace")[-2000:]
             self.log(f"{job['student_id']}: the grading worker failed (exit {process.returncode}):\n{tail}")
             return f"grading error (worker exit {process.returncode})"
         return ""
 
-    def stop(self, tag: object = None, everything: bool = False) -> None:
-        """Kill the grading processes of `tag` (or all of them): a grader's Ctrl-C."""
+    def stopped(self, tag: object = None) -> bool:
         with self._lock:
+            return True in self._stopped or tag in self._stopped
+
+    def stop(self, tag: object = None, everything: bool = False) -> None:
+        """Kill the grading processes of `tag` (or all of them) and any started later for it: a grader's Ctrl-C."""
+        with self._lock:
+            self._stopped.add(True if everything else tag)
             processes = [process for key, running in self._running.items() if everything or key == tag
                          for process in running]
         for process in processes:
             _kill(process)
-
-
-class Grader:
-    """Grades a batch of submissions on this machine into the folder `out`; see the module docstring."""
-
-    def __init__(self, out, options: GradingOptions | str = "quick", workers=1, log=print, keep_work=None,
-                 sandbox=False, sandbox_reason="", limits=None):
-        self.out = pathlib.Path(out)
-        self.workers = max(1, workers)
-        self.log = log
-        self.session = Session(options, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason, log,
-                               keep_work, limits)
-
-    def grade(self, submissions: list[Submission]) -> list[Result]:
-        """Grade every submission; write grades.csv and feedback/; return the results in submission order."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="unet-grading-") as work:
-            work = pathlib.Path(work)
-            self.session.prepare(work)
-            self.log(f"course template ready in {time.monotonic() - started:.1f} s")
-            results = [None] * len(submissions)
-            pool = concurrent.futures.ThreadPoolExecutor(self.workers)
-            try:
-                futures = {pool.submit(self.session.grade_one, submission, work / f"course-{index}",
-                                       self.out / "feedback", index + 1): index
-                           for index, submission in enumerate(submissions)}
-                for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-                    result = results[futures[future]] = future.result()
-                    self.log(f"[{done}/{len(submissions)}] {result.line()}")
-            except BaseException:                        # Ctrl-C: stop every worker now; no CSV is written
-                pool.shutdown(wait=False, cancel_futures=True)
-                self.session.stop(everything=True)
-                raise
-            pool.shutdown()
-        report.write_batch(self.out, results, list(self.session.tests))
-        self.log(f"graded {len(results)} submission(s) in {self.session.mode.name} mode in "
-                 f"{time.monotonic() - started:.1f} s: {self.out / 'grades.csv'}, {self.out / 'feedback'}/")
-        return results
 
 
 def _matplotlib_cache(folder):

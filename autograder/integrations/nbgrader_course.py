@@ -250,7 +250,8 @@ class Course:
 
     def attach(self, session, stage: pathlib.Path) -> None:
         """Keep each graded submission's notebook and marks in `stage` before its throwaway course goes, and
-        grade the manual scores of the course's gradebook in."""
+        grade the manual scores of the course's gradebook in (the command line keeps them beside the kept results,
+        so that a result reused later is recorded in full)."""
         self.stage = pathlib.Path(stage)
         session.harvest = self._harvest
         session.manual_scores = self.manual_scores()
@@ -268,6 +269,7 @@ class Course:
 
     def _harvest(self, submission: Submission, result: Result, course: pathlib.Path) -> None:
         kept = self.stage / submission.student
+        shutil.rmtree(kept, ignore_errors=True)              # an earlier grading's, when the stage is kept
         kept.mkdir(parents=True, exist_ok=True)
         for graded in course.glob(f"autograded/*/{ASSIGNMENT}/{NOTEBOOK}"):
             shutil.copyfile(graded, kept / NOTEBOOK)

@@ -4,7 +4,8 @@ In: the autograded notebook and the gradebook's scores of each submission. Out: 
 (``result.py``: ``result.json``, one row of grades.csv), the feedback page a student reads (``feedback.py``:
 the grader's report and a score table first, the carried code left out, small figures) and the batch's files
 (``report.py``: grades.csv, mistakes.csv, summary.html with the charts of ``charts.py``, feedback/, each written
-atomically). The pages are Jinja2 templates in ``templates/`` (package data), rendered through ``templating.py``;
-the feedback page's own, ``templates/feedback/``, extends nbgrader's. Next: ``integrations/`` carries the grades
-to a course's own systems.
+atomically), and each result kept with the key it was graded under (``kept.py``: ``results/<student>.json``), from
+which a later run reuses it. The pages are Jinja2 templates in ``templates/`` (package data), rendered through
+``templating.py``; the feedback page's own, ``templates/feedback/``, extends nbgrader's. Next: ``integrations/``
+carries the grades to a course's own systems.
 """

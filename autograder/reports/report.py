@@ -9,7 +9,6 @@ import csv
 import io
 import os
 import pathlib
-import shutil
 import tempfile
 
 from autograder.reports.result import Result, number
@@ -61,11 +60,12 @@ def mistakes_of(result: Result) -> list[tuple[str, str, str]]:
     return found
 
 
-def write_summary(path: pathlib.Path, results: list) -> None:
+def write_summary(path: pathlib.Path, results: list, note: str = "") -> None:
     """summary.html: charts of the totals and of each test's pass rate, one row per student and one column per
     part (points earned of possible), then the mistakes found (known mistakes, and where wrong parts go wrong,
-    marked "located") with the number of students each."""
-    write_atomically(path, render(TEMPLATES, "summary.html.j2", **summary_values(results)))
+    marked "located") with the number of students each; `note` (text), when given, is a paragraph under the
+    heading (e.g. which rows an earlier run graded)."""
+    write_atomically(path, render(TEMPLATES, "summary.html.j2", note=note, **summary_values(results)))
 
 
 def summary_values(results: list) -> dict:
@@ -90,11 +90,12 @@ def summary_values(results: list) -> dict:
             "charts": [{"id": name, "svg": Markup(svg)} for name, svg in shown]}
 
 
-def write_batch(out: pathlib.Path, results: list, test_ids: list[str]) -> None:
-    """The batch's class-wide files in `out`: grades.csv, mistakes.csv and summary.html, each atomically."""
+def write_batch(out: pathlib.Path, results: list, test_ids: list[str], note: str = "") -> None:
+    """The batch's class-wide files in `out`: grades.csv, mistakes.csv and summary.html (with `note`), each
+    atomically."""
     write_grades(pathlib.Path(out) / "grades.csv", results, test_ids)
     write_mistakes(pathlib.Path(out) / "mistakes.csv", results)
-    write_summary(pathlib.Path(out) / "summary.html", results)
+    write_summary(pathlib.Path(out) / "summary.html", results, note)
 
 
 def write_atomically(path: pathlib.Path, text: str | bytes) -> None:
@@ -117,14 +118,14 @@ def write_atomically(path: pathlib.Path, text: str | bytes) -> None:
 
 
 def write_feedback(folder: pathlib.Path, result: Result, nbgrader_html: pathlib.Path | None = None) -> pathlib.Path:
-    """DIR/feedback/<student>.html: nbgrader's feedback page, or a short page when it could not be made."""
+    """DIR/feedback/<student>.html (written atomically): nbgrader's feedback page, or a short page when it could
+    not be made."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{result.student}.html"
     if nbgrader_html is not None and pathlib.Path(nbgrader_html).exists():
-        shutil.copyfile(nbgrader_html, target)
+        write_atomically(target, pathlib.Path(nbgrader_html).read_bytes())
         return target
-    target.write_text(render(TEMPLATES, "not_graded.html.j2", student=result.student, status=result.status,
-                             total=number(result.total), max_total=number(result.max_total), mode=result.mode),
-                      encoding="utf-8")
+    write_atomically(target, render(TEMPLATES, "not_graded.html.j2", student=result.student, status=result.status,
+                             total=number(result.total), max_total=number(result.max_total), mode=result.mode))
     return target

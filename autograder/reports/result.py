@@ -62,14 +62,22 @@ class Result:
         return (f"{self.student}: {number(self.total)}/{number(self.max_total)} ({self.status}) "
                 f"in {self.seconds:.1f} s{where}")
 
-    def write(self, path: pathlib.Path) -> None:
+    def to_dict(self) -> dict:
+        """The result as JSON-ready data (the feedback page's path as text)."""
         data = dataclasses.asdict(self)
         data["feedback"] = str(self.feedback) if self.feedback else None
-        pathlib.Path(path).write_text(json.dumps(data, indent=1))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Result:
+        data = dict(data)
+        data["feedback"] = pathlib.Path(data["feedback"]) if data.get("feedback") else None
+        data["mistakes"] = [tuple((*found, "named")[:3]) for found in data.get("mistakes", [])]
+        return cls(**data)
+
+    def write(self, path: pathlib.Path) -> None:
+        pathlib.Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def read(cls, path: pathlib.Path) -> Result:
-        data = json.loads(pathlib.Path(path).read_text())
-        data["feedback"] = pathlib.Path(data["feedback"]) if data.get("feedback") else None
-        data["mistakes"] = [(*found, "named")[:3] for found in data.get("mistakes", [])]
-        return cls(**data)
+        return cls.from_dict(json.loads(pathlib.Path(path).read_text()))

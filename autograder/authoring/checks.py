@@ -220,8 +220,9 @@ def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool, trac
     Each result travels as its shape, dtype, device and (unless `shapes_only`) its float32 values in base64;
     an exception travels as its type and message. `trace` (the notebook's ``layer_trace``, when given) records
     the fingerprints of the part's layers as the check calls them: they travel as "trace", for the grader to say
-    where a wrong part goes wrong.
+    where a wrong part goes wrong, with the error too (recorded up to the failure, and where it came).
     """
+    record = None
     try:
         recording = trace(not shapes_only) if trace else contextlib.nullcontext({})
         with references(ns, code, names), torch.no_grad(), recording as record:
@@ -232,4 +233,7 @@ def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool, trac
                       for key, value in results.items()}
         return json.dumps({"arrays": arrays, "trace": record})
     except BaseException as error:                    # noqa: BLE001 (the student's code may raise anything)
-        return json.dumps({"error": f"{type(error).__name__}: {error}"[:500]})
+        try:
+            return json.dumps({"error": f"{type(error).__name__}: {error}"[:500], "trace": record})
+        except (TypeError, ValueError):               # a record the student's code garbled: the error alone
+            return json.dumps({"error": f"{type(error).__name__}: {error}"[:500]})

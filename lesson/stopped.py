@@ -8,7 +8,8 @@ A cell that raises leaves the names it would have set unset, and every later cel
   stopped, with the cell's line that raised, the error and the parts of yours it was raised in, when the cell
   raised; as set, when it ran through;
 * a NameError of a stopped name then says so: "name 'losses' is not defined, because the cell In [23] stopped
-  at `losses = fit(...)` with RuntimeError: ..., raised in your UNet.forward, at `x6 = self.expand2(x5, x3)`".
+  at `losses = fit(...)` with RuntimeError: ..., raised in your ExpandingBlock.forward at `x = torch.cat(...)`,
+  called from your UNet.forward at `x6 = self.expand2(x5, x3)`".
 
 In: the source and error of each cell run (IPython's ``post_run_cell`` event), and NameErrors (IPython's custom
 exception handler). Out: the NameError's message, extended; the error is shown as before.
@@ -55,16 +56,15 @@ def why_stopped(source, error, count=None):
     at = next((cell_lines[line - 1].strip() for frame, line in frames
                if frame.f_code.co_name == "<module>" and 0 < line <= len(cell_lines)), "")
     said = f"{cell} stopped{f' at `{at}`' if at else ''} with {message}"
-    parts = part_frames(error)
-    if parts:
-        (qualname, line), inner = parts[0], parts[-1]
-        said += f", raised in your {qualname}" + (f", at `{line}`" if line else "")
-        if inner is not parts[0]:
-            said += f" (in your {inner[0]}" + (f", at `{inner[1]}`)" if inner[1] else ")")
-        if isinstance(error, NotImplementedError) and not str(error):
-            return said + f": {qualname.split('.')[0]} is not written yet"
-        return said + f". Fix your {qualname.split('.')[0]} (its tests say where it goes wrong), then run the cells from there again"
-    return said + ". Fix that cell, then run the cells from there again"
+    parts = part_frames(error)[::-1]                  # the innermost first: where it was raised
+    if not parts:
+        return said + ". Fix that cell, then run the cells from there again"
+    said += "".join(f"{', raised in' if number == 0 else ', called from'} your {qualname}" + (f" at `{line}`" if line else "")
+                    for number, (qualname, line) in enumerate(parts))
+    if isinstance(error, NotImplementedError) and not str(error):
+        return said + f": {parts[0][0].split('.')[0]} is not written yet"
+    return (said + ". Make your parts pass their tests first (their messages say where each goes wrong), then run "
+            "the cells from there again")
 
 
 def _tracebacks(error):

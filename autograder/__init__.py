@@ -11,7 +11,7 @@ once per ``grade``:
     judging/        a check's answer judged against the reference, and the known mistake it matches
                     |
     release/        python -m autograder release: the student notebook, fingerprints.json, the visible
-                    |   tests' fingerprints in lesson/selfcheck.py
+                    |   tests' fingerprints in lesson/selfcheck_prints.py
                     v
             UNet_Assignment.ipynb  ->  students  ->  submissions
                     |

@@ -1,4 +1,4 @@
-"""The second stage of diagnosis (autograder/judging/located.py, lesson/selfcheck.py): a wrong part that matches no known
+"""The second stage of diagnosis (autograder/judging/located.py, lesson/locate.py): a wrong part that matches no known
 mistake is told where it goes wrong, by the grader and by the notebook's visible tests alike; a correct part is
 told nothing, and a known mistake keeps its name.
 
@@ -11,7 +11,7 @@ from autograder.authoring import checks, mistakes
 from autograder.judging import fingerprints, located, verdicts
 from autograder.release import visible_prints
 from autograder.grading.plugins import diagnosis
-from lesson import selfcheck
+from lesson import fingerprint, locate
 from tests.catalogue import CATALOGUE, module_code
 from tests.test_verdicts import kernel  # noqa: F401 (a fixture)
 
@@ -85,7 +85,7 @@ def hidden(namespace: dict, grade_id: str) -> tuple[str, list, tuple | None]:
     test = assignment.tests()[grade_id]
     names = list(verdicts.dependencies(grade_id))
     message = checks.answer(namespace, test.check, verdicts._dependency_code(names), names, test.kind == "shape",
-                            selfcheck.layer_trace)
+                            locate.layer_trace)
     outputs = [{"output_type": "display_data", "data": {verdicts.MIME: message}}]
     try:
         answer = verdicts.read_message(outputs)
@@ -107,7 +107,7 @@ def visible(scope: dict, grade_id: str) -> str:
     except AssertionError as error:
         return str(error)
     except Exception as error:                       # noqa: BLE001 (a wrong part may raise: the student sees it)
-        return f"raised {selfcheck.error_text(error)}"
+        return f"raised {fingerprint.error_text(error)}"
     return ""
 
 
@@ -168,7 +168,7 @@ def test_a_hook_that_fails_stops_the_record_not_the_part():
 
         def forward(self, x):
             return 2 * x
-    with selfcheck.layer_trace() as trace:
+    with locate.layer_trace() as trace:
         result = torch.nn.Sequential(Odd())(torch.ones(1, 1, 2, 2))
     assert torch.equal(result, torch.full((1, 1, 2, 2), 2.0)) and trace["calls"] == []
 
@@ -177,15 +177,15 @@ def test_every_crop_rounding_is_the_centre():
     image = checks.numbered_image(1, 2, 125, 64)
     want = [[1, 2, 100, 31], "torch.float32"]
     for round_top, round_left in verdicts.CROP_ROUNDINGS:
-        plane = selfcheck.first_plane(verdicts.crop_at(round_top, round_left)(image, (1, 2, 100, 31)).numpy())
-        assert selfcheck.window_of(plane) == ((125 - 100 + round_top) // 2, (64 - 31 + round_left) // 2)
-        assert selfcheck.locate_crop("crop of a float32 (1, 2, 125, 64) image", want, want, plane) is None
+        plane = locate.first_plane(verdicts.crop_at(round_top, round_left)(image, (1, 2, 100, 31)).numpy())
+        assert locate.window_of(plane) == ((125 - 100 + round_top) // 2, (64 - 31 + round_left) // 2)
+        assert locate.locate_crop("crop of a float32 (1, 2, 125, 64) image", want, want, plane) is None
 
 
 def test_a_crop_whose_values_are_no_window_says_so():
     plane = checks.numbered_image(1, 1, 12, 16)[0, 0, 3:9, 4:12].flip(1).numpy()
     want = [[1, 1, 6, 8], "float32"]
-    assert selfcheck.locate_crop("crop of a float32 (1, 1, 12, 16) image", want, want, plane)[0] == \
+    assert locate.locate_crop("crop of a float32 (1, 1, 12, 16) image", want, want, plane)[0] == \
         "not one window of the input"
 
 

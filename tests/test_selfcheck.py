@@ -11,20 +11,24 @@ from autograder.authoring import mistakes
 from autograder.judging import verdicts
 from autograder.release import visible_prints
 from autograder.release.course import RELEASE_NOTEBOOK
-from lesson import selfcheck
+from lesson import fingerprint, selfcheck
 from tests.catalogue import ATTACKS, CATALOGUE, module_code
 
 CORRECT = [variant for variant in CATALOGUE if variant.parts and not variant.fails]
 BUGS = [variant for variant in (*CATALOGUE, *ATTACKS) if variant.mistakes]
 
 
+SELFCHECK_CELLS = ("fingerprint-module", "locate-module", "selfcheck-module", "selfcheck-prints")
+
+
 def release_cells():
-    """{cell id or grade_id: source} of the release: the carried self-check module and the part tests."""
+    """(the release's carried self-check cells, in notebook order, as one text; {grade_id: source} of the part
+    tests)."""
     notebook = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
     cells = {cell.get("id"): cell.source for cell in notebook.cells}
     tests = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
              if cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.PART_TESTS}
-    return cells["selfcheck-module"], tests
+    return "\n".join(cells[cell_id] for cell_id in SELFCHECK_CELLS), tests
 
 
 def run_visible_tests(definitions, crop=None):
@@ -59,22 +63,22 @@ def test_every_part_test_cell_compares_with_the_specification():
 
 def test_sums_of_a_tiny_tensor_by_hand():
     # weights -1, -1/3, 1/3, 1 over the values 1, 2, 3, 4: -1 - 2/3 + 1 + 4 = 10/3
-    assert selfcheck.sums([[1.0, 2.0], [3.0, -4.0]]) == pytest.approx([2.0, 10.0, -1 - 2 / 3 + 1 - 4])
-    assert selfcheck.sums(np.zeros((0, 3))) == []
+    assert fingerprint.sums([[1.0, 2.0], [3.0, -4.0]]) == pytest.approx([2.0, 10.0, -1 - 2 / 3 + 1 - 4])
+    assert fingerprint.sums(np.zeros((0, 3))) == []
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")     # the sums of nan and inf
 def test_fingerprints_tell_apart_shape_dtype_and_place():
     image = torch.arange(12.0).reshape(1, 1, 3, 4)
-    print_ = selfcheck.fingerprint(image)
-    assert print_[:2] == [[1, 1, 3, 4], "float32"] and selfcheck.fingerprint(image, False) == print_[:2]
-    assert selfcheck.difference("x", selfcheck.fingerprint(image + 1e-6), print_) == ""
-    assert "shape (1, 1, 3, 4), got (1, 3, 4)" in selfcheck.difference("x", selfcheck.fingerprint(image[0]), print_)
-    assert "dtype float32 (the input's), got float64" in selfcheck.difference(
-        "x", selfcheck.fingerprint(image.double()), print_)
-    flipped = selfcheck.fingerprint(image.flip(-1))      # the same values elsewhere: only the weighted sum differs
-    assert flipped[2][:2] == print_[2][:2] and "other values" in selfcheck.difference("x", flipped, print_)
-    assert "not finite" in selfcheck.difference("x", selfcheck.fingerprint(image / 0), print_)
+    print_ = fingerprint.fingerprint(image)
+    assert print_[:2] == [[1, 1, 3, 4], "float32"] and fingerprint.fingerprint(image, False) == print_[:2]
+    assert fingerprint.difference("x", fingerprint.fingerprint(image + 1e-6), print_) == ""
+    assert "shape (1, 1, 3, 4), got (1, 3, 4)" in fingerprint.difference("x", fingerprint.fingerprint(image[0]), print_)
+    assert "dtype float32 (the input's), got float64" in fingerprint.difference(
+        "x", fingerprint.fingerprint(image.double()), print_)
+    flipped = fingerprint.fingerprint(image.flip(-1))      # the same values elsewhere: only the weighted sum differs
+    assert flipped[2][:2] == print_[2][:2] and "other values" in fingerprint.difference("x", flipped, print_)
+    assert "not finite" in fingerprint.difference("x", fingerprint.fingerprint(image / 0), print_)
 
 
 def test_seeded_weights_depend_on_the_names_not_on_the_order_of_creation():
@@ -84,15 +88,15 @@ def test_seeded_weights_depend_on_the_names_not_on_the_order_of_creation():
             for name in (["b", "a"] if reverse else ["a", "b"]):
                 setattr(self, name, torch.nn.Conv2d(2, 3, 3))
 
-    one, other = selfcheck.seed_weights(Ordered(False), 5), selfcheck.seed_weights(Ordered(True), 5)
+    one, other = fingerprint.seed_weights(Ordered(False), 5), fingerprint.seed_weights(Ordered(True), 5)
     assert torch.equal(one.a.weight, other.a.weight) and not torch.equal(one.a.weight, one.b.weight)
-    assert torch.equal(selfcheck.normal((2, 3), 7), selfcheck.normal((2, 3), 7))
+    assert torch.equal(fingerprint.normal((2, 3), 7), fingerprint.normal((2, 3), 7))
 
 
 def test_a_failed_comparison_names_the_difference_the_mistake_and_an_unpassed_dependency(monkeypatch):
     entry = {"tolerance": 1e-3, "uses": {"crop": ["test_crop_shape"]},
-             "specification": [{"y": selfcheck.fingerprint(torch.ones(2, 2))}],
-             "mistakes": {"doubled": [{"y": selfcheck.fingerprint(2 * torch.ones(2, 2))}], "raises": ["ValueError: no"]}}
+             "specification": [{"y": fingerprint.fingerprint(torch.ones(2, 2))}],
+             "mistakes": {"doubled": [{"y": fingerprint.fingerprint(2 * torch.ones(2, 2))}], "raises": ["ValueError: no"]}}
     monkeypatch.setattr(selfcheck, "FINGERPRINTS", {"test_x": entry})
     monkeypatch.setattr(selfcheck, "KNOWN_MISTAKES", {"doubled": "ones", "raises": "no error"})
     monkeypatch.setattr(selfcheck, "_passed", {"test_crop_shape": True})
@@ -176,12 +180,12 @@ def test_the_stored_visible_fingerprints_are_what_the_test_cells_give_now():
                                               *[(answers, stored["mistakes"][name])
                                                 for name, answers in entry["mistakes"].items()]]:
             assert len(fresh_answers) == len(stored_answers), grade_id
-            assert all(selfcheck.agree(one, other, entry["tolerance"])
+            assert all(fingerprint.agree(one, other, entry["tolerance"])
                        for one, other in zip(fresh_answers, stored_answers)), grade_id
         assert [trace["layers"] for trace in entry["traces"]] == [trace["layers"] for trace in stored["traces"]]
         for fresh_trace, stored_trace in zip(entry["traces"], stored["traces"], strict=True):
             assert [call[0] for call in fresh_trace["calls"]] == [call[0] for call in stored_trace["calls"]]
-            assert all(selfcheck.agree({"output": one[2]}, {"output": other[2]}, entry["tolerance"])
+            assert all(fingerprint.agree({"output": one[2]}, {"output": other[2]}, entry["tolerance"])
                        for one, other in zip(fresh_trace["calls"], stored_trace["calls"])), grade_id
 
 
@@ -194,7 +198,7 @@ def test_a_block_kept_in_a_list_and_as_an_attribute_gets_the_weights_of_its_attr
 
     plain = torch.nn.Module()
     plain.conv = torch.nn.Conv2d(1, 1, 1)
-    assert torch.equal(selfcheck.seed_weights(Listed(), 3).conv.weight, selfcheck.seed_weights(plain, 3).conv.weight)
+    assert torch.equal(fingerprint.seed_weights(Listed(), 3).conv.weight, fingerprint.seed_weights(plain, 3).conv.weight)
 
 
 def test_an_unsolved_part_raises_its_own_error_in_its_tests_and_in_those_of_the_parts_that_call_it():

@@ -3,9 +3,9 @@ they give.
 
 A fingerprint of one result is its shape, its dtype and three numbers: the sum, the sum of absolute values and
 a position-weighted sum of its values (so that a window of an image taken from the wrong place differs), or
-the error it raised (the sums are ``lesson/selfcheck.py``'s, which the notebook's visible tests use). These
+the error it raised (the sums are ``lesson/fingerprint.py``'s, which the notebook's visible tests use). These
 are the hidden checks' fingerprints: they stay with the grader; the visible tests' own are in
-``lesson/selfcheck.py`` (``autograder/release/visible_prints.py``).
+``lesson/selfcheck_prints.py`` (``autograder/release/visible_prints.py``).
 
 ``python -m autograder release`` writes them to ``autograder/judging/fingerprints.json`` with a digest of everything
 they are made from (the checks, the mistakes, the reference solutions); ``release --check`` fails when the
@@ -23,7 +23,7 @@ import numpy as np
 
 from autograder import assignment
 from autograder.authoring import mistakes
-from lesson import selfcheck
+from lesson import fingerprint
 
 PATH = pathlib.Path(__file__).with_name("fingerprints.json")
 
@@ -32,7 +32,7 @@ def of_result(value: np.ndarray, with_values: bool = True) -> list:
     """The fingerprint of one result (an array with ``dtype_name``, see verdicts.Answer), in selfcheck's form:
     [shape, dtype, sums], the sums left out when only the shape is checked."""
     print_ = [list(np.shape(value)), getattr(value, "dtype_name", "")]
-    return print_ + [selfcheck.sums(value)] if with_values else print_
+    return print_ + [fingerprint.sums(value)] if with_values else print_
 
 
 def of_answer(grade_id: str, answer: dict | str) -> dict:
@@ -44,10 +44,10 @@ def of_answer(grade_id: str, answer: dict | str) -> dict:
 
 
 def same(one: dict, other: dict) -> bool:
-    """Whether two fingerprints agree: the same error, or results that agree (``selfcheck.agree``)."""
+    """Whether two fingerprints agree: the same error, or results that agree (``fingerprint.agree``)."""
     if "error" in one or "error" in other:
         return one.get("error") == other.get("error")
-    return selfcheck.agree(one, other)
+    return fingerprint.agree(one, other)
 
 
 # ---- making them (release) ------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def digest() -> str:
     from autograder.judging import verdicts
     made_from = (assignment.checks_file(), mistakes.__file__, mistakes.TABLE, __file__)
     text = "".join(pathlib.Path(path).read_text(encoding="utf-8") for path in made_from)
-    text += inspect.getsource(selfcheck.sums)                       # what the stored numbers are
+    text += inspect.getsource(fingerprint.sums)                       # what the stored numbers are
     text += json.dumps(verdicts._solutions(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

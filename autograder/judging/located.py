@@ -2,13 +2,13 @@
 
 Computed here, outside the student's process, from what the hidden check sends back (``autograder/authoring/checks.py``):
 * crop: the result's shape, rank and dtype, and, for the check whose input is a numbered image (pixel (r, c)
-  holds 1000 r + c), where its window sits in that image (``selfcheck.locate_crop``);
+  holds 1000 r + c), where its window sits in that image (``locate.locate_crop``);
 * the blocks and the U-Net: the trace the kernel recorded with forward hooks while the check ran the part
-  (``selfcheck.layer_trace``: each layer's settings, and the fingerprints of the inputs and output of each
+  (``locate.layer_trace``: each layer's settings, and the fingerprints of the inputs and output of each
   attribute called), compared with the same trace of the reference solution, run here: the first layer whose
-  settings differ from the table's and the first recorded result that differs (``selfcheck.locate_layers``).
+  settings differ from the table's and the first recorded result that differs (``locate.locate_layers``).
 
-The sentences are ``lesson/selfcheck.py``'s, so the notebook's visible tests say the same in the same words. A
+The sentences are ``lesson/locate.py``'s, so the notebook's visible tests say the same in the same words. A
 description is (category, sentence): the category is short and stable ("crop: window off by one row"), for the
 class view to count; the sentence is the detail the student reads.
 """
@@ -20,7 +20,7 @@ import numpy as np
 
 from autograder import assignment
 from autograder.judging import fingerprints, verdicts
-from lesson import selfcheck
+from lesson import fingerprint, locate
 
 
 def describe(grade_id: str, answer: dict | str | None, trace: dict | None) -> tuple[str, str] | None:
@@ -33,7 +33,7 @@ def describe(grade_id: str, answer: dict | str | None, trace: dict | None) -> tu
         if part.name == "crop":
             return _crop(grade_id, answer)
         with_values = assignment.tests()[grade_id].kind != "shape"
-        return selfcheck.locate_layers(trace, reference_traces(grade_id), selfcheck.TOLERANCE if with_values else None)
+        return locate.locate_layers(trace, reference_traces(grade_id), fingerprint.TOLERANCE if with_values else None)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError):   # a trace the student's code garbled
         return None
 
@@ -44,8 +44,8 @@ def _crop(grade_id, answer):
     for key, want in candidates[0].items():
         got = answer.get(key)
         if got is not None and all(verdicts._difference(kind, got, one[key]) for one in candidates):
-            plane = selfcheck.first_plane(np.asarray(got)) if kind != "shape" else None
-            return selfcheck.locate_crop(key, fingerprints.of_result(want, False), fingerprints.of_result(got, False),
+            plane = locate.first_plane(np.asarray(got)) if kind != "shape" else None
+            return locate.locate_crop(key, fingerprints.of_result(want, False), fingerprints.of_result(got, False),
                                          plane)
     return None
 
@@ -55,6 +55,6 @@ def reference_traces(grade_id: str) -> list[dict]:
     """The reference solution's layer trace for the check `grade_id`, computed once per process."""
     import torch
     test = assignment.tests()[grade_id]
-    with torch.no_grad(), selfcheck.layer_trace(test.kind != "shape") as trace:
+    with torch.no_grad(), locate.layer_trace(test.kind != "shape") as trace:
         test.function(dict(vars(verdicts._reference())))
     return [trace]

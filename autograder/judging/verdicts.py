@@ -30,13 +30,13 @@ import itertools
 import json
 import pathlib
 import pickle
-import re
 
 import nbformat
 import numpy as np
 from typing import TYPE_CHECKING
 
 from autograder import assignment
+from lesson.carried import carried_text
 from solutions.reference import PRELUDE, SOURCE_NOTEBOOK, load_reference, solution_cells
 
 if TYPE_CHECKING:                                      # annotations only
@@ -325,24 +325,21 @@ def _checks_source():
     return CHECKS_FILE.read_text(encoding="utf-8")
 
 
-# lesson/selfcheck.py ends with the visible tests' fingerprints, written between these lines by
-# ``python -m autograder release`` (autograder/release/visible_prints.py).
-SELFCHECK_FILE = pathlib.Path(__file__).resolve().parents[2] / "lesson" / "selfcheck.py"
-SELFCHECK_START = "# ---- the specification's fingerprints: written by `python -m autograder release`; do not edit ----\n"
-SELFCHECK_END = "# ---- end of the fingerprints ----\n"
-SELFCHECK_GENERATED = re.compile(re.escape(SELFCHECK_START) + r".*?" + re.escape(SELFCHECK_END), re.S)
+LESSON = pathlib.Path(__file__).resolve().parents[2] / "lesson"
+TRACER_MODULES = (LESSON / "fingerprint.py", LESSON / "locate.py")   # the kernel's layer_trace and what it calls
+SELFCHECK_MODULES = (*TRACER_MODULES, LESSON / "selfcheck.py")       # the notebook's self-checks, as written
 
 
 def selfcheck_text() -> str:
-    """lesson/selfcheck.py without its generated fingerprints."""
-    return SELFCHECK_GENERATED.sub("", SELFCHECK_FILE.read_text(encoding="utf-8"))
+    """The text of the self-checks' modules (their arithmetic, the locating and compare_with_specification)."""
+    return "".join(path.read_text(encoding="utf-8") for path in SELFCHECK_MODULES)
 
 
 @functools.lru_cache(maxsize=1)
 def _tracer_source():
-    """lesson/selfcheck.py without its stored fingerprints: the kernel records a part's layers with its
-    ``layer_trace``, as the notebook's own tests do."""
-    return selfcheck_text()
+    """lesson/fingerprint.py and lesson/locate.py, one after the other: the kernel records a part's layers with
+    their ``layer_trace``, as the notebook's own tests do."""
+    return "\n\n".join(carried_text(path) for path in TRACER_MODULES)
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,11 +5,11 @@
     python -m autograder release --repo OWNER/NAME [--branch B]   # the Colab link of another repository
 
 Steps: (1) cells of the source whose metadata names a project module (``unet_course.inline``) get that
-module's current text, so the notebook and the tested code never drift; cells whose metadata has a
-``unet_course.title`` (the carried modules and the set-up cell: machinery, not the lesson) are collapsed,
-with ``#@title <title>`` as their first line and the metadata that hides their code by default in Colab
-(``cellView: form``) and in Jupyter (``jupyter.source_hidden``), one click away; (2) nbgrader's own
-``generate_assignment`` strips solutions and hidden tests in a throwaway course folder; (3) Colab
+module's current text (without its imports of the project's packages: ``lesson/carried.py``), so the notebook
+and the tested code never drift; cells whose metadata has a ``unet_course.title`` (the carried modules and the
+set-up cell: machinery, not the lesson) are collapsed, with ``#@title <title>`` as their first line and the
+metadata that hides their code by default in Colab (``cellView: form``) and in Jupyter
+(``jupyter.source_hidden``), one click away; (2) nbgrader's own ``generate_assignment`` strips solutions and hidden tests in a throwaway course folder; (3) Colab
 metadata is added (GPU runtime), the Colab link is set, and the result is written atomically to
 ``UNet_Assignment.ipynb``.
 
@@ -34,6 +34,7 @@ from autograder.judging import fingerprints
 from autograder.release import visible_prints
 from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
 from autograder.reports.report import write_atomically as write_text_atomically
+from lesson.carried import carried_text
 
 INLINE_KEY = "unet_course"
 DEFAULT_REPO, DEFAULT_BRANCH = "unet-course/unet-isbi2012", "main"
@@ -110,7 +111,7 @@ def sync_inlined_cells(notebook: nbformat.NotebookNode, repo_root: pathlib.Path 
             continue
         before = copy.deepcopy(cell)
         if module is not None:
-            cell.source = (repo_root / module).read_text().rstrip("\n")
+            cell.source = carried_text(repo_root / module).rstrip("\n")
         if title is not None:
             collapse(cell, title)
         if cell.source != before.source or cell.metadata != before.metadata:

@@ -3,11 +3,12 @@
 Each graded test cell of a part collects its results in a ``with compare_with_specification(test) as results:``
 block (``lesson/selfcheck.py``). ``python -m autograder release`` runs every such cell of the source notebook
 here, on the reference solution and on each known mistake of the cell's part (``autograder/authoring/mistakes.toml``),
-records the fingerprints of the results the block collects (or the error raised in it), and writes them at the end of ``lesson/selfcheck.py``, which the notebook carries.
+records the fingerprints of the results the block collects (or the error raised in it), and writes them into
+``lesson/selfcheck_prints.py``, which the notebook carries.
 Answers that any correct ``crop`` may give count as the specification's: either middle offset on an odd margin,
 for the crop's own tests and for the parts that call it. A mistake is stored for a test only where its answer
 differs from every one of the specification's. A digest of what they are made from (the test cells, the
-solutions, the mistakes, ``lesson/selfcheck.py`` and this module) says when they are stale.
+solutions, the mistakes, the self-checks' modules and this module) says when they are stale.
 """
 from __future__ import annotations
 
@@ -22,15 +23,17 @@ import nbformat
 
 from autograder import assignment
 from autograder.judging import fingerprints, verdicts
-from autograder.judging.verdicts import (SELFCHECK_END as END, SELFCHECK_FILE as PATH,
-                                         SELFCHECK_GENERATED as GENERATED, SELFCHECK_START as START,
-                                         selfcheck_text)
+from autograder.judging.verdicts import SELFCHECK_MODULES, selfcheck_text
 from autograder.authoring import mistakes
 from autograder.release.course import SOURCE_NOTEBOOK
 from autograder.reports.report import write_atomically
-from lesson import selfcheck
+from lesson import fingerprint, selfcheck_prints
+from lesson.carried import carried_text
 
-
+PATH = pathlib.Path(selfcheck_prints.__file__)
+START = "# ---- the specification's fingerprints: written by `python -m autograder release`; do not edit ----\n"
+END = "# ---- end of the fingerprints ----\n"
+GENERATED = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
 
 class _Recorded(Exception):
     """Raised by the stand-in for compare_with_specification: the cell's results are recorded."""
@@ -51,10 +54,11 @@ def digest() -> str:
 
 
 def namespace(mistake: mistakes.Mistake | None = None, rounding: tuple[int, int] | None = None) -> dict:
-    """The helpers of lesson/selfcheck.py and the reference solution (with `mistake` made, and `crop` taking the
+    """The self-checks' helpers (lesson/) and the reference solution (with `mistake` made, and `crop` taking the
     middle offsets `rounding` on odd margins), as the test cells see them in a notebook."""
     scope = {"__name__": "selfcheck"}
-    exec(PATH.read_text(encoding="utf-8"), scope)
+    for path in (*SELFCHECK_MODULES, PATH):
+        exec(carried_text(path), scope)
     exec(fingerprints.solutions_code(mistake), scope)
     if rounding is not None:
         scope["crop"] = verdicts.crop_at(*rounding)
@@ -94,9 +98,9 @@ def answer(source: str, scope: dict, traces: list | None = None) -> dict | str |
 
 def _tolerance(grade_id: str) -> float | None:
     """How closely the test's sums must agree: None for a shape test (shapes and dtypes only), 1e-9 for crop's
-    values (copied, not computed), else selfcheck.TOLERANCE."""
+    values (copied, not computed), else fingerprint.TOLERANCE."""
     kind = assignment.tests()[grade_id].kind
-    return None if kind == "shape" else 1e-9 if kind == "crop" else selfcheck.TOLERANCE
+    return None if kind == "shape" else 1e-9 if kind == "crop" else fingerprint.TOLERANCE
 
 
 def _rounded(print_: list, tolerance: float | None) -> list:
@@ -145,7 +149,7 @@ def compute() -> dict:
         found, tolerance = {}, _tolerance(grade_id)
         for mistake in mistakes.of_part(part.name):
             answers = _answers(source, mistake, (None,) if part.name == "crop" else roundings)
-            answers = [one for one in answers if not any(selfcheck.agree(one, spec, tolerance) for spec in specification)]
+            answers = [one for one in answers if not any(fingerprint.agree(one, spec, tolerance) for spec in specification)]
             if answers:
                 found[mistake.name] = answers
                 named[mistake.name] = mistake.instead
@@ -158,7 +162,7 @@ def compute() -> dict:
 
 
 def render(prints: dict, digest_: str) -> str:
-    """The generated block of lesson/selfcheck.py: one line per mistake, one per answer."""
+    """The generated block of lesson/selfcheck_prints.py: one line per mistake, one per answer."""
     lines = [START, f"FINGERPRINTS_DIGEST = {digest_!r}\n", "KNOWN_MISTAKES = {          # name: what the specification asks instead\n"]
     lines += [f"    {name!r}: {instead!r},\n" for name, instead in prints["mistakes"].items()]
     lines += ["}\n", "FINGERPRINTS = {            # test: the fingerprints of the specification's answers and of the mistakes'\n"]
@@ -188,7 +192,7 @@ def stale() -> bool:
 
 
 def write() -> None:
-    """Compute the fingerprints and write them into lesson/selfcheck.py."""
+    """Compute the fingerprints and write them into lesson/selfcheck_prints.py."""
     text = PATH.read_text(encoding="utf-8")
     write_atomically(PATH, GENERATED.sub(lambda _: render(compute(), digest()), text))
 
@@ -198,12 +202,12 @@ def collisions() -> list[tuple[str, str]]:
     specification") or from another mistake of the part."""
     found = []
     for part in assignment.PARTS:
-        entries = [selfcheck.FINGERPRINTS[test.grade_id] for test in part.tests]
+        entries = [selfcheck_prints.FINGERPRINTS[test.grade_id] for test in part.tests]
         names = [mistake.name for mistake in mistakes.of_part(part.name)]
         found += [(name, "the specification") for name in names if not any(name in e["mistakes"] for e in entries)]
         for one, other in itertools.combinations(names, 2):
             if all(one in e["mistakes"] and other in e["mistakes"]
-                   and any(selfcheck.agree(a, b, e["tolerance"]) for a in e["mistakes"][one] for b in e["mistakes"][other])
+                   and any(fingerprint.agree(a, b, e["tolerance"]) for a in e["mistakes"][one] for b in e["mistakes"][other])
                    for e in entries if one in e["mistakes"] or other in e["mistakes"]):
                 found.append((one, other))
     return found

@@ -14,11 +14,9 @@ line of your part's code that raised, and, for a crop, the tensors it was given.
 
 In: ``layer_trace`` records, yours and the specification's. Out: (category, sentence), or None.
 """
-try:                      # as a package; in the notebook, the cells above define these names
-    from lesson.fingerprint import TOLERANCE
-    from lesson.locate import SELECTS, first_difference, settings_differences
-except ImportError:
-    pass
+# in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
+from lesson.fingerprint import TOLERANCE
+from lesson.locate import SELECTS, first_difference, settings_differences
 
 
 def locate_raised(mine, references, tolerance=TOLERANCE):

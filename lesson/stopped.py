@@ -17,10 +17,8 @@ exception handler). Out: the NameError's message, extended; the error is shown a
 import ast
 import re
 
-try:                      # as a package; in the notebook, the cells above define these names
-    from lesson.locate import part_frames
-except ImportError:
-    pass
+# in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
+from lesson.locate import part_frames
 
 _stopped = {}             # name -> why the cell that sets it stopped, in words
 
@@ -112,3 +110,6 @@ def explain_stopped_cells(shell=None):
     shell.events.register("post_run_cell", remember)
     shell.set_custom_exc((NameError,), explain)
 
+
+if __name__ == "__main__":                          # run as the notebook's cell: this notebook's NameErrors say why
+    explain_stopped_cells()

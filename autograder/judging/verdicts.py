@@ -327,7 +327,7 @@ def _checks_source():
 
 LESSON = pathlib.Path(__file__).resolve().parents[2] / "lesson"
 TRACER_MODULES = (LESSON / "fingerprint.py", LESSON / "locate.py")   # the kernel's layer_trace and what it calls
-SELFCHECK_MODULES = (*TRACER_MODULES, LESSON / "selfcheck.py")       # the notebook's self-checks, as written
+SELFCHECK_MODULES = (*TRACER_MODULES, LESSON / "raising.py", LESSON / "selfcheck.py")   # the notebook's self-checks
 
 
 def selfcheck_text() -> str:

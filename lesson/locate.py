@@ -150,7 +150,9 @@ def layer_trace(with_values=True):
     (conv1, activation, contract1, ...) in the order the calls return, the fingerprints of its tensor inputs
     (taken before the call) and of its output. Yields the record {"layers", "input", "calls"}, filled as the calls
     happen; only the part's results are recorded, with the hooks removed at the end. When no such call happens,
-    the layers are those of the largest module built in the block."""
+    the layers are those of the largest module built in the block. When an error stops the block, the record
+    keeps what it holds and adds what was seen of the error as "raised" (``raised_at``), unless the error is a
+    part not written yet (``raise NotImplementedError()``)."""
     import torch
     from torch.nn.modules import module as modules
     record = {"layers": {}, "input": [], "calls": []}
@@ -200,8 +202,7 @@ def layer_trace(with_values=True):
         built.setdefault(id(module), module)
 
     def largest_built():
-        largest = max(built.values(), key=lambda module: len(list(module.modules())))
-        record["layers"] = _layers(preferred_names(largest.named_modules(remove_duplicate=False)))
+        record["layers"] = _layers(preferred_names(_largest(built).named_modules(remove_duplicate=False)))
 
     handles = [modules.register_module_forward_pre_hook(safely(before)),
                modules.register_module_forward_hook(safely(after)),
@@ -222,13 +223,18 @@ def layer_trace(with_values=True):
 PARTS = ("crop", "ContractingBlock", "ExpandingBlock", "FeatureMapBlock", "UNet")      # the parts you write
 
 
+def _largest(built):
+    """The module with the most submodules among those built {id: module}."""
+    return max(built.values(), key=lambda module: len(list(module.modules())))
+
+
 def raised_at(error, state, built, prints):
     """What `layer_trace` saw of the error that stopped the part: the innermost call in progress of one of its
     layers ("call", and the fingerprints of its "inputs"), whether it came in a later call of the part than the one
     recorded ("again"), the frame of your part's code it came through ("part", "line"), the tensors that frame was
     given (for a crop), and whether it came from a function that computes (interpolation, pooling)."""
     import torch
-    root = state["root"] or (max(built.values(), key=lambda module: len(list(module.modules()))) if built else None)
+    root = state["root"] or (_largest(built) if built else None)
     names = state["names"] if state["root"] is not None else {} if root is None else {
         key: name for key, (name, _) in preferred_names(root.named_modules(remove_duplicate=False)).items() if name}
     call = next(((names[id(module)], args) for module, args in reversed(state["pending"]) if id(module) in names),
@@ -240,7 +246,7 @@ def raised_at(error, state, built, prints):
         code = frame.f_code
         arguments = {name: fingerprint(frame.f_locals[name], False) for name in code.co_varnames[:code.co_argcount]
                      if isinstance(frame.f_locals.get(name), torch.Tensor)}
-    files = [tb.tb_frame.f_code.co_filename.replace("\\", "/") for tb in _tracebacks(error)]
+    files = [tb.tb_frame.f_code.co_filename.replace("\\", "/") for tb in tracebacks(error)]
     computing = any("torch/nn/functional" in file or "torchvision" in file for file in files)
     return {"call": call and call[0], "inputs": prints(call[1]) if call else [], "again": state["done"],
             "part": frames[0][0] if frames else None, "line": frames[0][1] if frames else "", "arguments": arguments,
@@ -252,7 +258,7 @@ def part_frames(error, with_frames=False):
     ("UNet.forward", "x6 = self.expand2(x5, x3)"); the line is "" where its source is not known."""
     import linecache
     found = []
-    for tb in _tracebacks(error):
+    for tb in tracebacks(error):
         code = tb.tb_frame.f_code
         qualname = getattr(code, "co_qualname", code.co_name)
         if qualname.split(".")[0] in PARTS:
@@ -261,7 +267,8 @@ def part_frames(error, with_frames=False):
     return found
 
 
-def _tracebacks(error):
+def tracebacks(error):
+    """The traceback entries of `error`, outermost first (each with its frame and line number)."""
     tb = error.__traceback__
     while tb is not None:
         yield tb

@@ -44,21 +44,26 @@ def _raising_call(mine, raised, references, tolerance):
     if at_pending:                                   # the call that raised: other inputs, or the specification's
         return [(found[0][0], found[0][1] + line)]
     before = found or ([(None, f"the results agree up to {_where(done)}")] if done else [])
-    if name and name not in {call[0] for call in theirs["calls"]}:
-        said = f"{name}, which the specification's forward never calls, raised when called on {_shapes(inputs)}"
-    elif name:
-        their = _next_call(done, theirs, name)
-        said = (f"then {name} raised when called on {_shapes(inputs)}"
-                + (f", where the specification's {name} gets {_shapes(their[1])}" if their else ""))
-    else:
-        their = _next_call(done, theirs)
-        said = (f"then your {raised.get('part') or 'forward'} raised"
-                + (f" in the line `{raised['line']}`" if raised.get("line") else "")
-                + (f", before the specification's next call, {their[0]}, which gets {_shapes(their[1])}" if their else ""))
-        line = ""
     category = found[0][0] if found else (f"{name}: raises" if name else f"raises after {_where(done)}" if done
                                           else "raises before any layer")
-    return [(category, "; ".join([sentence for _, sentence in before] + [said + line]))]
+    return [(category, "; ".join([sentence for _, sentence in before] + [_the_raise(raised, done, theirs)]))]
+
+
+def _the_raise(raised, done, theirs):
+    """The sentence on the call that raised, where the calls before it did not say it: a layer the specification's
+    forward never calls, a layer called after an earlier difference, or your forward's own code between layers."""
+    name, inputs = raised.get("call"), raised.get("inputs") or []
+    if name and name not in {call[0] for call in theirs["calls"]}:
+        return (f"{name}, which the specification's forward never calls, raised when called on {_shapes(inputs)}"
+                f"{_line(raised)}")
+    if name:
+        their = _next_call(done, theirs, name)
+        return (f"then {name} raised when called on {_shapes(inputs)}"
+                + (f", where the specification's {name} gets {_shapes(their[1])}" if their else "") + _line(raised))
+    their = _next_call(done, theirs)
+    return (f"then your {raised.get('part') or 'forward'} raised"
+            + (f" in the line `{raised['line']}`" if raised.get("line") else "")
+            + (f", before the specification's next call, {their[0]}, which gets {_shapes(their[1])}" if their else ""))
 
 
 def _next_call(done, theirs, name=None):

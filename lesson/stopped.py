@@ -18,7 +18,7 @@ import ast
 import re
 
 # in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
-from lesson.locate import part_frames
+from lesson.locate import part_frames, tracebacks
 
 _stopped = {}             # name -> why the cell that sets it stopped, in words
 
@@ -49,7 +49,7 @@ def why_stopped(source, error, count=None):
     message = message if len(message) <= 240 else message[:237] + "..."
     if isinstance(error, SyntaxError):
         return f"{cell} did not run: {message} (line {error.lineno} of the cell)"
-    frames = [(tb.tb_frame, tb.tb_lineno) for tb in _tracebacks(error)]
+    frames = [(tb.tb_frame, tb.tb_lineno) for tb in tracebacks(error)]
     cell_lines = source.splitlines()
     at = next((cell_lines[line - 1].strip() for frame, line in frames
                if frame.f_code.co_name == "<module>" and 0 < line <= len(cell_lines)), "")
@@ -63,13 +63,6 @@ def why_stopped(source, error, count=None):
         return said + f": {parts[0][0].split('.')[0]} is not written yet"
     return (said + ". Make your parts pass their tests first (their messages say where each goes wrong), then run "
             "the cells from there again")
-
-
-def _tracebacks(error):
-    tb = error.__traceback__
-    while tb is not None:
-        yield tb
-        tb = tb.tb_next
 
 
 def remember(result):

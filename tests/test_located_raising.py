@@ -14,7 +14,7 @@ from autograder.judging import fingerprints, located, verdicts
 from autograder.release.course import SOURCE_NOTEBOOK
 from autograder.grading.plugins import diagnosis
 from autograder.release import visible_prints
-from lesson import stopped
+from lesson import locate, stopped
 from tests.test_located import CROP_RETURN, hidden, visible, wrong
 from tests.test_verdicts import kernel  # noqa: F401 (a fixture)
 
@@ -214,3 +214,7 @@ def test_names_a_cell_sets():
                                   "def f():\n    e = 1\nclass G:\n    h = 2\nfor i in []:\n    pass") == \
         {"a", "b", "c", "d", "np", "nn", "f", "G", "i"}
     assert stopped.assigned_names("x = 1\nclass Broken(:\n    y = 2") == {"x", "Broken"}
+
+
+def test_the_notebook_knows_the_parts_students_write():
+    assert locate.PARTS == tuple(part.name for part in assignment.PARTS)

@@ -372,7 +372,7 @@ def test_complete_reports_are_small_and_show_the_carried_code_as_released(quick)
         assert page.stat().st_size <= 500_000, f"{variant.name}: {page.stat().st_size:,} bytes"
         text = _text(page.read_text())
         carried = [cell for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells if inlined_module(cell)]
-        assert "The training run" in text and text.count("The course's own code, as released, runs here") == len(carried) == 5
+        assert "The training run" in text and text.count("The course's own code, as released, runs here") == len(carried) == 10
 
 
 def test_a_report_and_the_summary_read_right_in_a_browser(smoke):

@@ -71,7 +71,7 @@ def remember(result):
     error = result.error_before_exec or result.error_in_exec
     cause, count = None, getattr(result, "execution_count", None)
     if error is not None:
-        missing = getattr(error, "name", None) if isinstance(error, NameError) else None
+        missing = _missing(error)
         cause = why_stopped(source, error, count)
         if missing in _stopped:                      # stopped for want of a name an earlier cell did not set
             cause = f"{cause.split(' stopped')[0]} stopped for want of {missing}: {_stopped[missing]}"
@@ -82,10 +82,18 @@ def remember(result):
             _stopped[name] = cause
 
 
+def _missing(error):
+    """The name a NameError did not find (its `name`, or read from its message before Python 3.10); else None."""
+    if not isinstance(error, NameError):
+        return None
+    found = getattr(error, "name", None) or re.match(r"name '(\w+)' is not defined", str(error))
+    return found if isinstance(found, str) or found is None else found[1]
+
+
 def explain(shell, etype, value, tb, tb_offset=None):
     """IPython's handler of NameErrors: the message says why the name is not set, when a cell stopped before it."""
-    cause = _stopped.get(getattr(value, "name", None))
-    if cause and value.args and isinstance(value.args[0], str) and "because the cell" not in value.args[0]:
+    cause = _stopped.get(_missing(value))
+    if cause and value.args and isinstance(value.args[0], str) and ", because " not in value.args[0]:
         value.args = (f"{value.args[0]}, because {cause}",)
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
     return []

@@ -218,3 +218,14 @@ def test_names_a_cell_sets():
 
 def test_the_notebook_knows_the_parts_students_write():
     assert locate.PARTS == tuple(part.name for part in assignment.PARTS)
+
+
+def test_a_cell_stopped_for_want_of_a_name_passes_the_first_cause_on(notebook):
+    first = notebook("losses = [1 / 0]").execution_count
+    second = notebook("scores = sum(losses)").execution_count
+    said = str(notebook("print(scores)").error_in_exec)
+    assert said == (f"name 'scores' is not defined, because the cell In [{second}] stopped for want of losses: the cell "
+                    f"In [{first}] stopped at `losses = [1 / 0]` with ZeroDivisionError: division by zero. Fix that "
+                    f"cell, then run the cells from there again"), said
+    assert notebook("losses = [1.0]").success and notebook("scores = sum(losses)").success
+    assert notebook("print(scores)").success                                      # set again: nothing to explain

@@ -211,7 +211,7 @@ def layer_trace(with_values=True):
         yield record
     except BaseException as error:
         if not (isinstance(error, NotImplementedError) and not str(error)):   # not a part not written yet
-            safely(lambda: record.update(raised=raised_at(error, state, built, prints)))()
+            safely(lambda failure: record.update(raised=raised_at(failure, state, built, prints)))(error)
         raise
     finally:
         for handle in handles:

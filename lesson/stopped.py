@@ -28,7 +28,7 @@ def assigned_names(source):
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return {name for pair in re.findall(r"^(?:def|class)\s+(\w+)|^(\w+)\s*=", source, re.M) for name in pair if name}
+        return {name for pair in re.findall(r"^(?:def|class)\s+(\w+)|^(\w+)\s*=", source, re.MULTILINE) for name in pair if name}
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

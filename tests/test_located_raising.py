@@ -229,3 +229,15 @@ def test_a_cell_stopped_for_want_of_a_name_passes_the_first_cause_on(notebook):
                     f"cell, then run the cells from there again"), said
     assert notebook("losses = [1.0]").success and notebook("scores = sum(losses)").success
     assert notebook("print(scores)").success                                      # set again: nothing to explain
+
+
+def test_the_check_of_a_part_the_notebook_does_not_define_says_so():
+    from autograder.grading.plugins import _not_run
+    scope = fingerprints.mistaken_namespace(CONV2_HALF)
+    del scope["ExpandingBlock"]                      # its cell stopped: a SyntaxError, say
+    problem, found, where = hidden(scope, "test_expanding_block_forward")
+    assert problem == "it raised KeyError: 'ExpandingBlock'" and where is None
+    said = _not_run("test_expanding_block_forward", verdicts.KernelRaised("KeyError: 'ExpandingBlock'"))
+    assert said.startswith("it could not run your code: your notebook defines no ExpandingBlock (the cell"), said
+    assert _not_run("test_crop_shape", verdicts.KernelRaised("KeyError: 'x'")) == \
+        "it could not run your code: it raised KeyError: 'x'"

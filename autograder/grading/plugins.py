@@ -69,6 +69,16 @@ def mistakes_found(notebook: nbformat.NotebookNode) -> list[tuple[str, str, str]
     return found
 
 
+def _not_run(grade_id: str, error: verdicts.KernelRaised) -> str:
+    """Why the check could not run the student's code, in the student's terms: a part the notebook does not define
+    (its cell stopped or did not run), or the error the code raised."""
+    part = assignment.part_of(grade_id)
+    if part is not None and error.error == f"KeyError: '{part.name}'":
+        return (f"it could not run your code: your notebook defines no {part.name} (the cell that defines it stopped "
+                f"or did not run: the test's own message says why)")
+    return f"it could not run your code: {error}"
+
+
 def error_output(name: str, message: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
@@ -193,7 +203,7 @@ class GradingExecute(Execute):
             answer = verdicts.read_message(probe.outputs)
             problem = self._judge(grade_id, answer)
         except verdicts.KernelRaised as error:
-            answer, problem = error.error, self._unconfirmed(grade_id) or f"it could not run your code: {error}"
+            answer, problem = error.error, self._unconfirmed(grade_id) or _not_run(grade_id, error)
         except ValueError as error:
             problem = f"it could not run your code: {error}"
         if not problem:

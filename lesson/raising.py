@@ -21,9 +21,10 @@ from lesson.locate import SELECTS, first_difference, settings_differences
 
 def locate_raised(mine, references, tolerance=TOLERANCE):
     """(category, sentence) for a block or U-Net whose forward raised (`mine`: its ``layer_trace`` record, with
-    "raised"; `references`: the specification's records, one per correct answer); None without a "raised" entry."""
+    "raised"; `references`: the specification's records, one per correct answer); None without a "raised" entry, or
+    when the error came from outside the part (neither a layer's call nor the part's code was under way)."""
     raised = mine.get("raised") if isinstance(mine, dict) else None
-    if not raised:
+    if not raised or not (raised.get("part") or raised.get("call")):     # not raised in the part: nothing to say
         return None
     found = settings_differences(mine, references[0]) if references and mine.get("layers") else []
     found += _raising_call(mine, raised, [theirs for theirs in references if theirs.get("calls")], tolerance)
@@ -102,7 +103,7 @@ def _line(raised):
 def locate_crop_raised(raised):
     """(category, sentence) for a crop that raised: on which input, where, and whether it computes; None without a
     record."""
-    if not raised:
+    if not raised or not raised.get("part"):          # not raised in the crop: nothing to say
         return None
     image = next(iter((raised.get("arguments") or {}).values()), None)
     said = "your crop raised"

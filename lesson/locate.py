@@ -152,7 +152,7 @@ def layer_trace(with_values=True):
     happen; only the part's results are recorded, with the hooks removed at the end. When no such call happens,
     the layers are those of the largest module built in the block. When an error stops the block, the record
     keeps what it holds and adds what was seen of the error as "raised" (``raised_at``), unless the error is a
-    part not written yet (``raise NotImplementedError()``)."""
+    part not written yet (a NotImplementedError with no message, as the stubs raise)."""
     import torch
     from torch.nn.modules import module as modules
     record = {"layers": {}, "input": [], "calls": []}

@@ -241,3 +241,11 @@ def test_the_check_of_a_part_the_notebook_does_not_define_says_so():
     assert said.startswith("it could not run your code: your notebook defines no ExpandingBlock (the cell"), said
     assert _not_run("test_crop_shape", verdicts.KernelRaised("KeyError: 'x'")) == \
         "it could not run your code: it raised KeyError: 'x'"
+
+
+def test_a_garbled_record_of_the_error_locates_nothing_and_breaks_nothing():
+    for trace in (None, {}, {"raised": "x"}, {"raised": {"call": 3, "inputs": "zz"}, "calls": [], "layers": {}},
+                  {"raised": {"part": "UNet.forward", "call": "expand2", "inputs": [[1]]}, "calls": [[1]], "layers": 2}):
+        for grade_id in ("test_expanding_block_forward", "test_crop_centre"):
+            where = located.describe(grade_id, "RuntimeError: x", trace)        # never raises
+            assert where is None or isinstance(where, tuple)

@@ -249,3 +249,13 @@ def test_a_garbled_record_of_the_error_locates_nothing_and_breaks_nothing():
         for grade_id in ("test_expanding_block_forward", "test_crop_centre"):
             where = located.describe(grade_id, "RuntimeError: x", trace)        # never raises
             assert where is None or isinstance(where, tuple)
+
+
+def test_the_grader_counts_the_parts_it_swaps_in_as_passed_while_they_are_in():
+    from autograder.authoring import checks
+    ns = {"_passed": {"test_crop_shape": False}, "crop": "yours"}
+    swapped = checks.swap_in(ns, verdicts._dependency_code(["crop"]), ["crop"], ["test_crop_shape", "test_crop_centre"])
+    assert ns["_passed"] == {"test_crop_shape": True, "test_crop_centre": True} and ns["crop"] != "yours"
+    checks.restore(ns, swapped)
+    assert ns["_passed"] == {"test_crop_shape": False} and ns["crop"] == "yours"
+    assert "'test_expanding_block_forward'" in verdicts.swap_code("test_unet_shape")

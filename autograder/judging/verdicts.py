@@ -112,7 +112,8 @@ def swap_code(grade_id: str) -> str:
     names = list(dependencies(grade_id))
     if not names:
         return ""
-    action = f"ns[{SWAPPED!r}] = scope['swap_in'](ns, {_dependency_code(names)!r}, {names!r})"
+    tests = [test.grade_id for name in names for test in assignment.part(name).tests]
+    action = f"ns[{SWAPPED!r}] = scope['swap_in'](ns, {_dependency_code(names)!r}, {names!r}, {tests!r})"
     return SWAP_TEMPLATE.format(source=_checks_source(), action=action)
 
 

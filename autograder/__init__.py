@@ -10,8 +10,8 @@ once per ``grade``:
                     |
     judging/        a check's answer judged against the reference, and the known mistake it matches
                     |
-    release/        python -m autograder release: the student notebook, fingerprints.json, the visible
-                    |   tests' fingerprints in lesson/selfcheck_prints.py
+    release/        python -m autograder release: the student notebook and fingerprints.json (the hidden
+                    |   checks' and the visible tests' fingerprints; the notebook carries the visible ones)
                     v
             UNet_Assignment.ipynb  ->  students  ->  submissions
                     |

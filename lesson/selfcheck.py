@@ -3,19 +3,47 @@
 Each test cell builds your part, gives it weights and inputs drawn from fixed seeds (``seed_weights`` and
 ``normal``), and collects what it computed in a ``with compare_with_specification(test) as results:`` block.
 At the block's end, each result is reduced to its fingerprint (its shape, its dtype and three sums of its
-values, see ``lesson/fingerprint.py``) and compared with the fingerprint of the specification's output
-(``FINGERPRINTS``, written by ``python -m autograder release`` in ``lesson/selfcheck_prints.py``): a few numbers
-per result, never the solution. When your numbers (or the error your code raised) match those of a known mistake
-instead, the message names the mistake and says what the specification asks; when they match none, it says where
-the part goes wrong (``lesson/locate.py``, or ``lesson/raising.py`` when it raised).
+values, see ``lesson/fingerprint.py``) and compared with the fingerprint of the specification's output: a few
+numbers per result, never the solution. When your numbers (or the error your code raised) match those of a known
+mistake instead, the message names the mistake and says what the specification asks; when they match none, it
+says where the part goes wrong (``lesson/locate.py``, or ``lesson/raising.py`` when it raised). The message says it all: the traceback shows the test's
+line, not this code.
+
+The specification's fingerprints come from ``python -m autograder release`` (the reference solution and the
+known mistakes, run through the test cells), packed in the notebook's next cell: ``use_prints(unpack(...))``.
 """
-import contextlib
+import base64
+import json
+import linecache
+import lzma
 
 # in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
 from lesson.fingerprint import agree, differences, error_text, fingerprint
 from lesson.locate import first_plane, layer_trace, locate_crop, locate_layers
 from lesson.raising import locate_crop_raised, locate_raised
-from lesson.selfcheck_prints import FINGERPRINTS, KNOWN_MISTAKES
+
+FINGERPRINTS, KNOWN_MISTAKES = {}, {}     # {test: its prints}, {mistake: what the specification asks instead}
+PACKED_WIDTH = 100                        # characters per line of packed prints
+VERDICT_FILE = "<the self-check>"
+VERDICT_LINE = "raise AssertionError(message) from cause   # the message below says what differs and why\n"
+
+
+def use_prints(prints):
+    """Compare with `prints`: {"mistakes": {name: what the specification asks instead}, "tests": {test: {"part",
+    "tolerance", "uses", "specification", "traces", "mistakes"}}}, as the release writes them."""
+    global FINGERPRINTS, KNOWN_MISTAKES
+    FINGERPRINTS, KNOWN_MISTAKES = prints["tests"], prints["mistakes"]
+
+
+def pack(prints):
+    """Plain data as lines of text of PACKED_WIDTH characters: its JSON, compressed (LZMA), in Base85."""
+    text = base64.b85encode(lzma.compress(json.dumps(prints, separators=(",", ":")).encode())).decode()
+    return "\n".join(text[start:start + PACKED_WIDTH] for start in range(0, len(text), PACKED_WIDTH))
+
+
+def unpack(text):
+    """The data that `pack` gave `text` for (the same numbers, to the last digit)."""
+    return json.loads(lzma.decompress(base64.b85decode("".join(text.split()))))
 
 
 def naming(mistakes):
@@ -27,27 +55,49 @@ def naming(mistakes):
 _passed = {}              # test -> whether it passed the last time it ran in this notebook
 
 
-@contextlib.contextmanager
 def compare_with_specification(test):
     """Collect results {description: tensor} in the `with` block, then compare them with the specification's
     fingerprints for the test `test`. Raise AssertionError saying what differs, and which known mistake it looks
     like, when they do not agree; an error raised in the block that a known mistake raises is named too."""
-    entry, results = FINGERPRINTS[test], {}
-    _passed[test] = False
-    try:
-        with layer_trace(entry["tolerance"] is not None) as trace:
-            yield results
-    except Exception as error:
-        if isinstance(error, NotImplementedError) and not str(error):      # a part not written yet: it says so
-            raise
-        message = _raised(entry, error, trace)
+    return _Comparison(test)
+
+
+class _Comparison:
+    """The block of ``with compare_with_specification(test) as results:``: records the part's layers while it
+    runs, and judges `results` (or the error raised) at its end."""
+
+    def __init__(self, test):
+        self.test, self.entry, self.results = test, FINGERPRINTS[test], {}
+
+    def __enter__(self):
+        _passed[self.test] = False
+        self.tracing = layer_trace(self.entry["tolerance"] is not None)
+        self.trace = self.tracing.__enter__()
+        return self.results
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True                 # noqa: F841 (IPython leaves this frame out of a traceback)
+        self.tracing.__exit__(kind, error, traceback)
+        if error is not None:                    # a part not written yet (NotImplementedError) says so itself
+            unwritten = isinstance(error, NotImplementedError) and not str(error)
+            message = _raised(self.entry, error, self.trace) if isinstance(error, Exception) and not unwritten else ""
+            if message:
+                _fail(message, error)
+            return False
+        message = _what_differs(self.entry, self.results, self.trace)
         if message:
-            raise AssertionError(message) from error
-        raise
-    message = _what_differs(entry, results, trace)
-    if message:
-        raise AssertionError(message)
-    _passed[test] = True
+            _fail(message, None)
+        _passed[self.test] = True
+        return False
+
+
+def _fail(message, cause):
+    """Raise AssertionError(message) from `cause` in a frame of its own, whose one line of code says to read the
+    message: IPython shows a traceback's last frame with its code (it hides the others marked __tracebackhide__),
+    so the student sees the test's line, that line and the message, and none of this cell's code."""
+    __tracebackhide__ = True                     # noqa: F841
+    linecache.cache[VERDICT_FILE] = (len(VERDICT_LINE), None, [VERDICT_LINE], VERDICT_FILE)
+    exec(compile(VERDICT_LINE, VERDICT_FILE, "exec"), {"message": message, "cause": cause})
 
 
 def _raised(entry, error, trace):

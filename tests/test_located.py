@@ -9,7 +9,6 @@ import pytest
 from autograder import assignment
 from autograder.authoring import checks, mistakes
 from autograder.judging import fingerprints, located, verdicts
-from autograder.release import visible_prints
 from autograder.grading.plugins import diagnosis
 from lesson import fingerprint, locate
 from tests.catalogue import CATALOGUE, module_code
@@ -104,7 +103,7 @@ def visible(scope: dict, grade_id: str) -> str:
     whose other parts passed their tests sees it."""
     scope["_passed"].update(dict.fromkeys(assignment.PART_TESTS, True))
     try:
-        exec(visible_prints.part_test_cells()[grade_id], scope)
+        exec(fingerprints.part_test_cells()[grade_id], scope)
     except AssertionError as error:
         return str(error)
     except Exception as error:                       # noqa: BLE001 (a wrong part may raise: the student sees it)
@@ -113,7 +112,7 @@ def visible(scope: dict, grade_id: str) -> str:
 
 
 def catalogue_scope(parts: dict) -> dict:
-    scope = visible_prints.namespace()
+    scope = fingerprints.namespace()
     exec(module_code(parts), scope)
     return scope
 
@@ -125,7 +124,7 @@ def test_a_wrong_part_not_on_the_list_is_located_by_the_grader_and_the_notebook_
     assert where is not None and where[0] == category, where
     assert words in where[1], where[1]
     assert f"Where it goes wrong: {where[1]}. " in diagnosis(test, found, where)
-    scope, located_there = visible_prints.namespace(part), []
+    scope, located_there = fingerprints.namespace(part), []
     locate = scope["_located"]                       # what the notebook's test locates, caught on its way
     scope["_located"] = lambda *args: located_there.append(locate(*args)) or located_there[-1]
     seen = visible(scope, test)
@@ -225,7 +224,7 @@ def test_a_listed_mistake_keeps_its_name_and_every_failed_check_of_it_is_explain
     for grade_id, (problem, found, where) in results.items():
         assert not problem or found or where or problem.startswith("it raised"), (grade_id, problem)
         assert not (found and where)
-        seen = visible(visible_prints.namespace(mistake), grade_id)
+        seen = visible(fingerprints.namespace(mistake), grade_id)
         assert not seen or "known mistake" in seen or "Where it goes wrong" in seen or seen.startswith("raised"), seen
 
 

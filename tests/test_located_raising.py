@@ -13,7 +13,6 @@ from autograder import assignment
 from autograder.judging import fingerprints, located, verdicts
 from autograder.release.course import SOURCE_NOTEBOOK
 from autograder.grading.plugins import diagnosis
-from autograder.release import visible_prints
 from lesson import locate, stopped
 from tests.test_located import CROP_RETURN, hidden, visible, wrong
 from tests.test_verdicts import kernel  # noqa: F401 (a fixture)
@@ -103,7 +102,7 @@ RAISING_PARTS = [
 
 def seen_by_the_notebook(part, test):
     """(the visible test's message, what it located) for the part with its mistake made."""
-    scope, located_there = visible_prints.namespace(part), []
+    scope, located_there = fingerprints.namespace(part), []
     for name in ("locate_raised", "locate_crop_raised"):
         locate = scope[name]
         scope[name] = lambda *args, locate=locate: located_there.append(locate(*args)) or located_there[-1]
@@ -147,7 +146,7 @@ def test_a_part_not_written_yet_is_not_located():
     problem, found, where = hidden(fingerprints.mistaken_namespace(stub), "test_expanding_block_forward")
     assert problem == "it raised NotImplementedError: " and where is None
     with pytest.raises(NotImplementedError):
-        exec(visible_prints.part_test_cells()["test_expanding_block_forward"], visible_prints.namespace(stub))
+        exec(fingerprints.part_test_cells()["test_expanding_block_forward"], fingerprints.namespace(stub))
 
 
 def test_a_crop_that_computes_and_runs_is_told_that_a_crop_selects():
@@ -169,7 +168,7 @@ def notebook():
     explained (lesson/stopped.py), with the self-checks' helpers defined as the notebook's cells define them."""
     shell = InteractiveShell.instance()
     shell.user_ns.clear()
-    shell.user_ns.update(visible_prints.namespace())
+    shell.user_ns.update(fingerprints.namespace())
     shell.user_ns["_passed"].update(dict.fromkeys(assignment.PART_TESTS, False))
     for part in assignment.PARTS:                    # the parts are the cells' to define
         shell.user_ns.pop(part.name)
@@ -197,7 +196,7 @@ def test_the_training_test_after_a_raising_part_names_the_cell_and_the_part(note
 def test_a_test_whose_part_did_not_run_says_why(notebook):
     broken = fingerprints.solutions_code().replace("class ContractingBlock(nn.Module):", "class ContractingBlock(nn.Module:")
     assert not notebook(broken).success
-    error = notebook(visible_prints.part_test_cells()["test_contracting_block_forward"]).error_in_exec
+    error = notebook(fingerprints.part_test_cells()["test_contracting_block_forward"]).error_in_exec
     assert "name 'ContractingBlock' is not defined, because the cell In [" in str(error), error
     assert "did not run: SyntaxError" in str(error), error
 
@@ -205,7 +204,7 @@ def test_a_test_whose_part_did_not_run_says_why(notebook):
 def test_a_visible_test_in_a_notebook_names_the_line_that_raised(notebook):
     assert notebook(fingerprints.solutions_code(EXPAND2_X3)).success
     assert notebook("_passed.update(dict.fromkeys(_passed, True))").success       # as if the other parts' tests passed
-    error = notebook(visible_prints.part_test_cells()["test_unet_forward"]).error_in_exec
+    error = notebook(fingerprints.part_test_cells()["test_unet_forward"]).error_in_exec
     assert "(the line `x6 = self.expand2(x5, x3)` of your UNet.forward)." in str(error), error
 
 

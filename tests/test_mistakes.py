@@ -15,9 +15,9 @@ NAMES = {mistake.name for mistake in mistakes.MISTAKES}
 
 @pytest.mark.parametrize("mistake", mistakes.MISTAKES, ids=lambda mistake: mistake.name)
 def test_each_mistake_edits_the_reference_and_differs_from_the_specification_somewhere(mistake):
-    solution = verdicts._solutions()[assignment.part(mistake.part).solution_id]
+    solution = verdicts.solutions()[assignment.part(mistake.part).solution_id]
     assert mistake.edit(solution) != solution
-    stored = fingerprints.stored()
+    stored = fingerprints.hidden()
     tests = [test.grade_id for test in assignment.part(mistake.part).tests]
     assert any(not any(fingerprints.same(stored[test]["mistakes"][mistake.name], spec)
                        for spec in stored[test]["specification"]) for test in tests), \
@@ -66,7 +66,7 @@ def test_a_failed_check_says_which_mistake_or_that_none_matches():
 
 @pytest.mark.slow
 def test_the_committed_fingerprints_are_what_the_checks_give_now():
-    fresh, stored = fingerprints.compute()["tests"], fingerprints.stored()
+    fresh, stored = fingerprints.compute_hidden(), fingerprints.hidden()
     assert set(fresh) == set(stored)
     for test, entry in fresh.items():
         for name, print_ in entry["mistakes"].items():

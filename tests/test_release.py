@@ -79,6 +79,17 @@ def test_release_is_colab_ready(student):
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
 
 
+def test_the_self_check_cells_are_light_and_their_generated_data_apart(student):
+    cells = {cell.id: cell.source for cell in student.cells}
+    carried = {cell_id: cells[cell_id] for cell_id in ("fingerprint-module", "locate-module", "selfcheck-module")}
+    assert len(cells["selfcheck-module"].encode()) <= 30_000
+    assert cells["selfcheck-prints"].splitlines()[-1] == '"""))' and "use_prints(unpack(" in cells["selfcheck-prints"]
+    packed = cells["selfcheck-prints"].split('"""')[3].split()
+    assert len(packed) > 10 and not [line for line in packed for source in carried.values() if line in source]
+    for cell_id in (*carried, "selfcheck-prints"):
+        assert max(len(line) for line in cells[cell_id].splitlines()) <= 200, cell_id
+
+
 def nbgrader_validate(*args):
     result = subprocess.run([sys.executable, "-m", "nbgrader", "validate", *args], capture_output=True, text=True)
     return result.stdout + result.stderr

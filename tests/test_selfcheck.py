@@ -1,15 +1,17 @@
 """The notebook's visible tests (lesson/selfcheck.py): they compare a student's output with the specification's
 fingerprints, pass every correct style of the catalogue (either crop offset included) and name the known
 mistakes of every bug of the catalogue, without the grader."""
+import re
+
 import nbformat
 import numpy as np
 import pytest
 import torch
+from nbclient import NotebookClient
 
 from autograder import assignment
 from autograder.authoring import mistakes
-from autograder.judging import verdicts
-from autograder.release import visible_prints
+from autograder.judging import fingerprints, verdicts
 from autograder.release.course import RELEASE_NOTEBOOK
 from lesson import fingerprint, selfcheck
 from tests.catalogue import ATTACKS, CATALOGUE, module_code
@@ -51,8 +53,51 @@ def run_visible_tests(definitions, crop=None):
     return outcomes
 
 
-def test_the_visible_fingerprints_are_current():
-    assert not visible_prints.stale(), "run `python -m autograder release`"
+def test_the_visible_fingerprints_are_current_and_the_release_carries_them_to_the_last_digit():
+    assert not fingerprints.stale(), "run `python -m autograder release`"
+    module, _ = release_cells()
+    scope = {}
+    exec(module, scope)
+    assert scope["FINGERPRINTS"] == fingerprints.visible()["tests"]
+    assert scope["KNOWN_MISTAKES"] == fingerprints.visible()["mistakes"]
+
+
+def test_the_packed_prints_give_back_every_number_to_the_last_digit_so_every_verdict_is_the_same():
+    prints = fingerprints.visible()
+    packed = selfcheck.pack(prints)
+    assert selfcheck.unpack(packed) == prints              # JSON gives each float back exactly (repr round trip)
+    assert max(len(line) for line in packed.splitlines()) == selfcheck.PACKED_WIDTH
+    assert len(packed) < len(repr(prints)) / 5
+
+
+def test_the_prints_cell_keeps_its_packing_while_the_prints_are_the_same_and_is_written_anew_otherwise(monkeypatch):
+    current = fingerprints.notebook_text()
+    packed = current.split('"""')[3].strip()
+    rewrapped = current.replace(packed, packed.replace("\n", "\n\n"))
+    assert fingerprints.notebook_text(current) == current and fingerprints.notebook_text(rewrapped) == rewrapped
+    assert fingerprints.notebook_text(current.replace("do not edit", "edit")) == current
+    changed = {**fingerprints.visible(), "mistakes": {"a new mistake": "the specification"}}
+    monkeypatch.setattr(fingerprints, "visible", lambda: changed)
+    assert selfcheck.unpack(fingerprints.notebook_text(current).split('"""')[3]) == changed
+
+
+def test_a_failing_test_cell_in_a_kernel_shows_the_message_and_none_of_the_self_checks_code():
+    """The release's self-check cells, a crop that cuts the top-left corner and the crop's test cell, run in a real
+    IPython kernel: the traceback shows the test's line and the message, and no line of the self-check cells."""
+    cells = {cell.get("id"): cell.source for cell in nbformat.read(RELEASE_NOTEBOOK, as_version=4).cells}
+    wrong = "import torch\ndef crop(image, new_shape):\n    return image[:, :, :new_shape[2], :new_shape[3]]\n"
+    sources = [*(cells[cell_id] for cell_id in SELFCHECK_CELLS), wrong, cells["crop-test-centre"]]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
+    NotebookClient(notebook, kernel_name="python3", allow_errors=True, timeout=120).execute()
+    assert [output.get("ename") for cell in notebook.cells[:-1] for output in cell.outputs] == []
+    error = notebook.cells[-1].outputs[-1]
+    assert error["ename"] == "AssertionError"
+    assert "the top-left corner instead of the centre (the specification asks for" in error["evalue"]
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["traceback"]))
+    assert error["evalue"] in shown and 'with compare_with_specification("test_crop_centre")' in shown
+    code = {line.strip() for source in sources[:len(SELFCHECK_CELLS)] for line in source.splitlines()}
+    assert [line for line in code if len(line) > 12 and line in shown] == [], shown
+    assert shown.count("Cell In[") == 1, shown                   # the test cell's frame, no other cell's
 
 
 def test_every_part_test_cell_compares_with_the_specification():
@@ -167,15 +212,15 @@ def test_a_wrong_crop_fails_the_parts_that_call_it_and_says_so():
 
 
 def test_no_mistake_looks_like_the_specification_or_like_another_in_the_visible_tests():
-    assert visible_prints.collisions() == []
+    assert [collision for collision in fingerprints.collisions() if collision[0] == "visible"] == []
 
 
 @pytest.mark.slow
 def test_the_stored_visible_fingerprints_are_what_the_test_cells_give_now():
-    fresh = visible_prints.compute()
-    assert fresh["mistakes"] == selfcheck.KNOWN_MISTAKES
+    fresh = fingerprints.compute_visible()
+    assert fresh["mistakes"] == fingerprints.visible()["mistakes"]
     for grade_id, entry in fresh["tests"].items():
-        stored = selfcheck.FINGERPRINTS[grade_id]
+        stored = fingerprints.visible()["tests"][grade_id]
         assert entry["uses"] == stored["uses"] and entry["tolerance"] == stored["tolerance"]
         for fresh_answers, stored_answers in [(entry["specification"], stored["specification"]),
                                               *[(answers, stored["mistakes"][name])

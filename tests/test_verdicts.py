@@ -161,7 +161,7 @@ def test_a_check_sends_the_kernel_no_solution_of_a_part_not_yet_graded(grade_id)
     """Student code can read what the kernel runs: a check carries only solutions of parts graded before it."""
     part = part_of(grade_id)
     for code in (verdicts.kernel_code(grade_id), verdicts.swap_code(grade_id)):
-        for other, source in verdicts._solutions().items():
+        for other, source in verdicts.solutions().items():
             first_line = source.splitlines()[0]
             if PART_ORDER.index(other) >= PART_ORDER.index(part):
                 assert first_line not in code, f"{grade_id}'s check carries the solution of {other}"

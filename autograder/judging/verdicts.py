@@ -94,8 +94,8 @@ def dependencies(grade_id: str) -> tuple[str, ...]:
 
 def _dependency_code(names):
     """The reference solutions of the parts `names` (only those: their tests ran before this check)."""
-    solutions = _solutions()
-    return PRELUDE + "\n\n".join(solutions[assignment.part(name).solution_id] for name in names)
+    code = solutions()
+    return PRELUDE + "\n\n".join(code[assignment.part(name).solution_id] for name in names)
 
 
 def kernel_code(grade_id: str) -> str:
@@ -344,7 +344,7 @@ def _tracer_source():
 
 
 @functools.lru_cache(maxsize=1)
-def _solutions():
+def solutions():
     """{grade_id: solution code} of the source notebook, read once per process (every check needs it)."""
     return solution_cells(nbformat.read(SOURCE_NOTEBOOK, as_version=4))
 

@@ -5,11 +5,13 @@
     python -m autograder release --repo OWNER/NAME [--branch B]   # the Colab link of another repository
 
 Steps: (1) cells of the source whose metadata names a project module (``unet_course.inline``) get that
-module's current text (without its imports of the project's packages: ``lesson/carried.py``), so the notebook
+module's current text (without its imports of the project's packages: ``lesson/carried.py``), and the cell that
+names the fingerprints' store gets the visible tests' prints, packed (``judging/fingerprints.py``), so the notebook
 and the tested code never drift; cells whose metadata has a ``unet_course.title`` (the carried modules and the
 set-up cell: machinery, not the lesson) are collapsed, with ``#@title <title>`` as their first line and the
 metadata that hides their code by default in Colab (``cellView: form``) and in Jupyter
-(``jupyter.source_hidden``), one click away; (2) nbgrader's own ``generate_assignment`` strips solutions and hidden tests in a throwaway course folder; (3) Colab
+(``jupyter.source_hidden``), one click away; (2) nbgrader's own ``generate_assignment`` strips solutions and
+hidden tests in a throwaway course folder; (3) Colab
 metadata is added (GPU runtime), the Colab link is set, and the result is written atomically to
 ``UNet_Assignment.ipynb``.
 
@@ -31,7 +33,6 @@ import nbformat
 
 from autograder import assignment
 from autograder.judging import fingerprints
-from autograder.release import visible_prints
 from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
 from autograder.reports.report import write_atomically as write_text_atomically
 from lesson.carried import carried_text
@@ -53,6 +54,7 @@ NOTEBOOK_METADATA = {
 }
 
 
+STORE = "autograder/judging/fingerprints.json"   # a cell that names it carries the visible tests' prints, packed
 TITLE_PREFIX = "#@title "
 SETUP_CELL = "setup"                        # the cell id of the set-up cell (pip and imports): machinery too
 
@@ -100,7 +102,8 @@ def _without_title(source: str) -> str:
 
 
 def sync_inlined_cells(notebook: nbformat.NotebookNode, repo_root: pathlib.Path = REPO_ROOT) -> list[str]:
-    """Copy each inlined module's current text into its cell and collapse the cells that have a title.
+    """Copy each inlined module's current text (or the visible tests' prints) into its cell and collapse the cells
+    that have a title.
 
     Returns what changed, e.g. ["inlined lesson/config.py", "collapsed setup"].
     """
@@ -110,7 +113,9 @@ def sync_inlined_cells(notebook: nbformat.NotebookNode, repo_root: pathlib.Path 
         if module is None and title is None:
             continue
         before = copy.deepcopy(cell)
-        if module is not None:
+        if module == STORE:
+            cell.source = fingerprints.notebook_text(_without_title(cell.source))
+        elif module is not None:
             cell.source = carried_text(repo_root / module).rstrip("\n")
         if title is not None:
             collapse(cell, title)
@@ -218,11 +223,11 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
     default_repo, default_branch = remote_setting()
     url = colab_url(repo or default_repo, branch or default_branch)
     stale = []
-    for generated in (visible_prints, fingerprints) if release_path == RELEASE_NOTEBOOK else ():
-        if generated.stale():                    # the visible tests' and the hidden checks' fingerprints
-            stale.append(f"{_label(generated.PATH)}: fingerprints")
-            if not check:
-                generated.write()
+    if release_path == RELEASE_NOTEBOOK and fingerprints.stale():   # the hidden checks' and the visible tests'
+        stale.append(f"{_label(fingerprints.PATH)}: fingerprints")
+        if not check:
+            write_text_atomically(fingerprints.PATH, fingerprints.render(fingerprints.compute()))
+            fingerprints.stored.cache_clear()
     source, student, changes = release_notebooks(source_path, url)
     source_label, release_label = _label(source_path), _label(release_path)
     stale += [f"{source_label}: {change}" for change in changes]

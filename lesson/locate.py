@@ -5,6 +5,8 @@
 * the blocks and the U-Net: ``layer_trace`` records, with forward hooks, each layer's settings and the
   fingerprints of the inputs and output of each attribute the part calls; ``locate_layers`` compares that record
   with the specification's and names the first layer whose settings differ and the first result that differs.
+  When the part raises, the record is kept up to the error, with what was seen of it (``raised_at``: the call in
+  progress and its inputs, the line of your part that raised), for ``lesson/raising.py`` to say where.
 
 In: fingerprints (``lesson/fingerprint.py``), a crop's first plane, ``layer_trace`` records. Out: (category,
 sentence) pairs: a short, stable category for the class view to count, and the sentence the student reads.
@@ -78,10 +80,14 @@ def locate_crop(key, want, got, plane=None):
     return (found[0][0], "; ".join(sentence for _, sentence in found)) if found else None
 
 
+SELECTS = ("a crop selects a window of its input whatever the input's dtype: slicing (image[:, :, top:top + h, "
+           "left:left + w]) copies the values, where interpolation, pooling or arithmetic compute new ones")
+
+
 def _window_place(corner, image, size):
     """[(category, sentence)] saying where the crop's window sits in the image, when it is not in the centre."""
     if corner is None:
-        return [("not one window of the input", "your crop's values are not one window of the input's")]
+        return [("not one window of the input", f"your crop's values are not one window of the input's: {SELECTS}")]
     tops, lefts = middles(image[0], size[0]), middles(image[1], size[1])
     if corner[0] in tops and corner[1] in lefts:
         return []
@@ -144,10 +150,13 @@ def layer_trace(with_values=True):
     (conv1, activation, contract1, ...) in the order the calls return, the fingerprints of its tensor inputs
     (taken before the call) and of its output. Yields the record {"layers", "input", "calls"}, filled as the calls
     happen; only the part's results are recorded, with the hooks removed at the end. When no such call happens,
-    the layers are those of the largest module built in the block."""
+    the layers are those of the largest module built in the block. When an error stops the block, the record
+    keeps what it holds and adds what was seen of the error as "raised" (``raised_at``), unless the error is a
+    part not written yet (a NotImplementedError with no message, as the stubs raise)."""
     import torch
     from torch.nn.modules import module as modules
-    record, state = {"layers": {}, "input": [], "calls": []}, {"root": None, "names": {}, "stack": [], "done": False}
+    record = {"layers": {}, "input": [], "calls": []}
+    state = {"root": None, "names": {}, "stack": [], "done": False, "pending": []}
     built = {}
 
     def prints(values):
@@ -162,6 +171,7 @@ def layer_trace(with_values=True):
         return run
 
     def before(module, args):
+        state["pending"].append((module, args))      # every call in progress, for the error that may stop it
         if state["done"]:
             return
         if state["root"] is None:
@@ -176,6 +186,9 @@ def layer_trace(with_values=True):
             state["stack"].append((module, prints(args)))
 
     def after(module, args, output):
+        pending = state["pending"]
+        ended = next((index for index in range(len(pending) - 1, -1, -1) if pending[index][0] is module), None)
+        del pending[len(pending) if ended is None else ended:]
         if state["done"] or state["root"] is None:
             return
         if module is state["root"]:
@@ -189,19 +202,77 @@ def layer_trace(with_values=True):
         built.setdefault(id(module), module)
 
     def largest_built():
-        largest = max(built.values(), key=lambda module: len(list(module.modules())))
-        record["layers"] = _layers(preferred_names(largest.named_modules(remove_duplicate=False)))
+        record["layers"] = _layers(preferred_names(_largest(built).named_modules(remove_duplicate=False)))
 
     handles = [modules.register_module_forward_pre_hook(safely(before)),
                modules.register_module_forward_hook(safely(after)),
                modules.register_module_module_registration_hook(safely(registered))]
     try:
         yield record
+    except BaseException as error:
+        if not (isinstance(error, NotImplementedError) and not str(error)):   # not a part not written yet
+            safely(lambda failure: record.update(raised=raised_at(failure, state, built, prints)))(error)
+        raise
     finally:
         for handle in handles:
             handle.remove()
         if state["root"] is None and built:
             safely(largest_built)()
+
+
+PARTS = ("crop", "ContractingBlock", "ExpandingBlock", "FeatureMapBlock", "UNet")      # the parts you write
+
+
+def _largest(built):
+    """The module with the most submodules among those built {id: module}."""
+    return max(built.values(), key=lambda module: len(list(module.modules())))
+
+
+def raised_at(error, state, built, prints):
+    """What `layer_trace` saw of the error that stopped the part: the innermost call in progress of one of its
+    layers ("call", and the fingerprints of its "inputs"), whether it came in a later call of the part than the one
+    recorded ("again"), the frame of your part's code it came through ("part", "line"), the tensors that frame was
+    given (for a crop), and whether it came from a function that computes (interpolation, pooling)."""
+    import torch
+    root = state["root"] or (_largest(built) if built else None)
+    names = state["names"] if state["root"] is not None else {} if root is None else {
+        key: name for key, (name, _) in preferred_names(root.named_modules(remove_duplicate=False)).items() if name}
+    call = next(((names[id(module)], args) for module, args in reversed(state["pending"]) if id(module) in names),
+                None)
+    frames = part_frames(error, with_frames=True)
+    arguments = {}
+    if frames:
+        frame = frames[0][2]
+        code = frame.f_code
+        arguments = {name: fingerprint(frame.f_locals[name], False) for name in code.co_varnames[:code.co_argcount]
+                     if isinstance(frame.f_locals.get(name), torch.Tensor)}
+    files = [tb.tb_frame.f_code.co_filename.replace("\\", "/") for tb in tracebacks(error)]
+    computing = any("torch/nn/functional" in file or "torchvision" in file for file in files)
+    return {"call": call and call[0], "inputs": prints(call[1]) if call else [], "again": state["done"],
+            "part": frames[0][0] if frames else None, "line": frames[0][1] if frames else "", "arguments": arguments,
+            "computing": computing or "not implemented for '" in str(error)}
+
+
+def part_frames(error, with_frames=False):
+    """[(qualified name, line)] of the frames of your parts' code the error came through, outermost first:
+    ("UNet.forward", "x6 = self.expand2(x5, x3)"); the line is "" where its source is not known."""
+    import linecache
+    found = []
+    for tb in tracebacks(error):
+        code = tb.tb_frame.f_code
+        qualname = getattr(code, "co_qualname", code.co_name)
+        if qualname.split(".")[0] in PARTS:
+            line = linecache.getline(code.co_filename, tb.tb_lineno, tb.tb_frame.f_globals).strip()
+            found.append((qualname, line, tb.tb_frame) if with_frames else (qualname, line))
+    return found
+
+
+def tracebacks(error):
+    """The traceback entries of `error`, outermost first (each with its frame and line number)."""
+    tb = error.__traceback__
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
 
 
 def _layers(named):
@@ -217,13 +288,13 @@ def locate_layers(mine, references, tolerance=TOLERANCE):
     answer, the closest is used). None when nothing recorded differs."""
     if not mine or not mine.get("layers") or not references:
         return None
-    found = _settings(mine, references[0])
-    located = [_first_difference(mine, theirs, tolerance) for theirs in references]
+    found = settings_differences(mine, references[0])
+    located = [first_difference(mine, theirs, tolerance) for theirs in references]
     found += max(located, key=lambda item: item[0])[1]
     return (found[0][0], "; ".join(sentence for _, sentence in found)) if found else None
 
 
-def _settings(mine, theirs):
+def settings_differences(mine, theirs):
     """[(category, sentence)] for the first layer whose settings differ from the table's, counting the others."""
     wrong = [name for name, layer in theirs["layers"].items() if mine["layers"].get(name) != layer]
     if not wrong:
@@ -242,8 +313,12 @@ def _settings(mine, theirs):
     return [(f"{name}: other settings than the table's", said + more)]
 
 
-def _first_difference(mine, theirs, tolerance):
-    """(how many of the specification's calls agree, [(category, sentence)]) for the first call that differs."""
+def first_difference(mine, theirs, tolerance, pending=None, stopped=False):
+    """(how many of the specification's calls agree, [(category, sentence)], whether it is the call `pending`) for
+    the first call that differs. When your part raised (`stopped`), `pending` is the call it raised in (the last of
+    yours, with no output; None when it raised between calls): it differs in its inputs, or it "gets the
+    specification's inputs and raises"; when no call before it differs and the specification's forward never
+    calls it, nothing is found."""
     seen, agreed, skipped = {}, "", []
     for index, (name, inputs, output) in enumerate(theirs["calls"]):
         seen[name] = occurrence = seen.get(name, -1) + 1
@@ -262,13 +337,21 @@ def _first_difference(mine, theirs, tolerance):
             if text:
                 category = (f"{skipped[0]}: never called" if skipped else
                             f"{name}: another input {position + 1}" if len(inputs) > 1 else f"{name}: another input")
-                return index, [(category, f"{before}{text}{_source(my_input, their_input, theirs, tolerance)}")]
+                raised = f", and {where} raised" if calls[occurrence] is pending else ""
+                return index, [(category, f"{before}{text}{_source(my_input, their_input, theirs, tolerance)}"
+                                          f"{raised}")], calls[occurrence] is pending
+        if calls[occurrence] is pending:
+            shapes = " and ".join(str(tuple(one[0])) for one in inputs)
+            returns = f", where the specification's returns shape {tuple(output[0])}" if output else ""
+            return index, [(f"{skipped[0]}: never called" if skipped else f"{name}: raises",
+                            f"{before}{where} gets the specification's input{'s' * (len(inputs) > 1)}, of shape "
+                            f"{shapes}, and raises{returns}")], True
         text = difference(f"the output of {where}", calls[occurrence][2], output, tolerance) if output else ""
         if text:
             category = f"{skipped[0]}: never called" if skipped else f"{name}: another output"
-            return index, [(category, f"{before}{where} gets the specification's inputs; {text}")]
+            return index, [(category, f"{before}{where} gets the specification's inputs; {text}")], False
         agreed = where
-    return len(theirs["calls"]), _not_called(mine, theirs)
+    return len(theirs["calls"]), [] if stopped else _not_called(mine, theirs), False
 
 
 def _source(mine, theirs, record, tolerance):
@@ -277,13 +360,14 @@ def _source(mine, theirs, record, tolerance):
     sources = [("the part's input", print_) for print_ in record["input"]]
     sources += [(f"the output of {name}", output) for name, _, output in record["calls"] if output]
     def which(print_):
-        return next((label for label, source in sources
-                     if print_ and agree({"x": print_}, {"x": source}, tolerance)), None)
-    if not mine or len(mine) < 3:
-        return ""                                    # shapes alone do not say where a result comes from
+        found = [label for label, source in sources if print_ and agree({"x": print_}, {"x": source}, tolerance)]
+        return found[0] if len(found) == 1 or found and len(print_) > 2 else None    # shapes alone: if only one fits
+    if not mine:
+        return ""
     mine_from, theirs_from = which(mine), which(theirs)
     if mine_from and theirs_from:
-        return f": it is {mine_from} where the specification passes {theirs_from}"
+        return (f": it is {mine_from} (shape {tuple(mine[0])}) where the specification passes {theirs_from} "
+                f"(shape {tuple(theirs[0])})")
     return ""
 
 

@@ -6,7 +6,7 @@ At the block's end, each result is reduced to its fingerprint (its shape, its dt
 values, see ``lesson/fingerprint.py``) and compared with the fingerprint of the specification's output: a few
 numbers per result, never the solution. When your numbers (or the error your code raised) match those of a known
 mistake instead, the message names the mistake and says what the specification asks; when they match none, it
-says where the part goes wrong (``lesson/locate.py``). The message says it all: the traceback shows the test's
+says where the part goes wrong (``lesson/locate.py``, or ``lesson/raising.py`` when it raised). The message says it all: the traceback shows the test's
 line, not this code.
 
 The specification's fingerprints come from ``python -m autograder release`` (the reference solution and the
@@ -20,6 +20,7 @@ import lzma
 # in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
 from lesson.fingerprint import agree, differences, error_text, fingerprint
 from lesson.locate import first_plane, layer_trace, locate_crop, locate_layers
+from lesson.raising import locate_crop_raised, locate_raised
 
 FINGERPRINTS, KNOWN_MISTAKES = {}, {}     # {test: its prints}, {mistake: what the specification asks instead}
 PACKED_WIDTH = 100                        # characters per line of packed prints
@@ -78,8 +79,8 @@ class _Comparison:
         __tracebackhide__ = True                 # noqa: F841 (IPython leaves this frame out of a traceback)
         self.tracing.__exit__(kind, error, traceback)
         if error is not None:                    # a part not written yet (NotImplementedError) says so itself
-            named = isinstance(error, Exception) and not isinstance(error, NotImplementedError)
-            message = _raised(self.entry, error) if named else ""
+            unwritten = isinstance(error, NotImplementedError) and not str(error)
+            message = _raised(self.entry, error, self.trace) if isinstance(error, Exception) and not unwritten else ""
             if message:
                 _fail(message, error)
             return False
@@ -99,13 +100,16 @@ def _fail(message, cause):
     exec(compile(VERDICT_LINE, VERDICT_FILE, "exec"), {"message": message, "cause": cause})
 
 
-def _raised(entry, error):
-    """What to say of an error raised in the block: the known mistakes that raise it and the parts to fix first
-    ("" when there is nothing to add to the error itself)."""
+def _raised(entry, error, trace):
+    """What to say of an error raised in the block: the known mistakes that raise it and the parts to fix first,
+    or else where the part goes wrong (`trace`: its `layer_trace`, kept up to the error); "" when there is nothing
+    to add to the error itself."""
     matching = [name for name, answers in entry["mistakes"].items()
                 if any(agree(error_text(error), answer) for answer in answers)]
-    advice = _advice(entry, matching)
-    return f"{error_text(error)}. {advice}".strip() if advice else ""
+    advice = _advice(entry, matching) or locating(
+        locate_crop_raised(trace.get("raised")) if entry["part"] == "crop" else
+        locate_raised(trace, entry["traces"], entry["tolerance"]))
+    return f"{error_text(error).rstrip('.')}. {advice}".strip() if advice else ""
 
 
 def _what_differs(entry, results, trace):

@@ -317,6 +317,11 @@ EXPANDING_KEYWORDS = [REF["expanding_block"][0],
 CROP_ONE_ROW_LOW = [REF["crop"][0].replace("top = (image.shape[2] - new_shape[2]) // 2",
                                            "top = (image.shape[2] - new_shape[2]) // 2 + 1")]
 CONTRACTING_UNPOOLED = [REF["contracting_block"][0], REF["contracting_block"][1].replace("return self.maxpool(x)", "return x")]
+# Bugs on no list that raise: located too (the layer and call that fail), and the training test names the part.
+EXPANDING_CONV2_HALF = [REF["expanding_block"][0].replace("self.conv2 = nn.Conv2d(input_channels,",
+                                                          "self.conv2 = nn.Conv2d(input_channels // 2,"),
+                        REF["expanding_block"][1]]
+UNET_EXPAND2_X3 = [REF["unet"][0], REF["unet"][1].replace("self.expand2(x5, x2)", "self.expand2(x5, x3)")]
 CROP_FLOAT64 = [REF["crop"][0].replace("return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]",
                                        "return image[:, :, top:top + new_shape[2], left:left + new_shape[3]].double()")]
 
@@ -389,6 +394,9 @@ CATALOGUE = [
     Variant("crop_one_row_low+unpooled_block", {"crop": CROP_ONE_ROW_LOW, "contracting_block": CONTRACTING_UNPOOLED},
             located=("window off by one row", "maxpool: never called"),
             fails=("test_crop_centre", "test_contracting_block_shape", "test_contracting_block_forward")),
+    Variant("conv2_half_channels+expand2_given_x3", {"expanding_block": EXPANDING_CONV2_HALF, "unet": UNET_EXPAND2_X3},
+            located=("conv2: other settings than the table's", "expand2: another input 2"),
+            fails=(*EXPANDING, "test_unet_shape", "test_unet_forward", TRAINING)),
     # A wiring that cannot run: UNet's tests fail, and so does training, which needs a model that runs.
     Variant("skip_wiring", {"unet": UNET_SKIP_WIRING}, 
             mistakes=("the network's input x as the last skip instead of x0 = upfeature(x)",),

@@ -67,7 +67,8 @@ NEW_WRONG_PARTS = [
     (wrong("UNet", "downfeature on x0", "return self.downfeature(x8)", "return self.downfeature(x0)"),
      "test_unet_forward", "downfeature: another input",
      "the results agree up to expand4; the input of downfeature should have shape (2, 2, 53, 37), got (2, 2, 200, "
-     "184): it is the output of upfeature where the specification passes the output of expand4"),
+     "184): it is the output of upfeature (shape (2, 2, 200, 184)) where the specification passes the output of "
+     "expand4 (shape (2, 2, 53, 37))"),
     (wrong("UNet", "the skips of expand3 and expand4 doubled", "self.expand3(x6, x1)", "self.expand3(x6, 2 * x1)",
            "self.expand4(x7, x0)", "self.expand4(x7, 2 * x0)"),
      "test_unet_forward", "expand3: another input 2", "the results agree up to expand2; input 2 of expand3"),

@@ -20,7 +20,8 @@ CORRECT = [variant for variant in CATALOGUE if variant.parts and not variant.fai
 BUGS = [variant for variant in (*CATALOGUE, *ATTACKS) if variant.mistakes]
 
 
-SELFCHECK_CELLS = ("fingerprint-module", "locate-module", "selfcheck-module", "selfcheck-prints")
+SELFCHECK_CELLS = ("fingerprint-module", "locate-module", "raising-module", "stopped-module", "selfcheck-module",
+                   "selfcheck-prints")
 
 
 def release_cells():
@@ -252,6 +253,7 @@ def test_an_unsolved_part_raises_its_own_error_in_its_tests_and_in_those_of_the_
     assert outcomes["test_crop_shape"] == outcomes["test_expanding_block_shape"] == "NotImplementedError: "
     broken_crop = "def crop(image, new_shape):\n    raise ValueError('no crop')\n"
     outcomes = run_visible_tests(module_code({}) + "\n" + broken_crop)
-    assert outcomes["test_crop_shape"] == "ValueError: no crop"
+    assert outcomes["test_crop_shape"] == ("AssertionError: ValueError: no crop. Where it goes wrong: your crop raised on "
+                                           "a float32 image of shape (10, 4, 16, 20).")    # its own error, located
     assert outcomes["test_expanding_block_shape"].startswith(
         "AssertionError: ValueError: no crop. This part calls your crop, whose tests")

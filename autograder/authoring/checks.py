@@ -186,14 +186,20 @@ def trained_weights(ns: dict) -> dict:
 
 # ---- correct dependencies, for one test cell and its check ------------------------------------------------
 
-def swap_in(ns: dict, code: str, names: list) -> dict:
+def swap_in(ns: dict, code: str, names: list, tests: tuple = ()) -> dict:
     """Run `code` (the reference solutions of `names`) and put its `names` into `ns`; returns what they
-    replaced, for ``restore``."""
+    replaced, for ``restore``. The notebook's own record of passed tests (``_passed``) counts `tests`, those of
+    the parts swapped in, as passed meanwhile: the test cell then says where the part itself goes wrong, not that
+    the parts it calls must pass first (they are the references now)."""
     references = {}
     exec(code, references)
     saved = {name: ns[name] for name in names if name in ns}
     ns.update({name: references[name] for name in names})
-    return {"names": list(names), "saved": saved}
+    passed = ns.get("_passed")
+    marked = {test: passed.get(test) for test in tests} if isinstance(passed, dict) else {}
+    if marked:
+        passed.update(dict.fromkeys(marked, True))
+    return {"names": list(names), "saved": saved, "passed": marked}
 
 
 def restore(ns: dict, swapped: dict) -> None:
@@ -201,6 +207,13 @@ def restore(ns: dict, swapped: dict) -> None:
     for name in swapped["names"]:
         ns.pop(name, None)
     ns.update(swapped["saved"])
+    passed = ns.get("_passed")
+    if isinstance(passed, dict):
+        for test, before in swapped.get("passed", {}).items():
+            if before is None:
+                passed.pop(test, None)
+            else:
+                passed[test] = before
 
 
 @contextlib.contextmanager
@@ -220,8 +233,9 @@ def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool, trac
     Each result travels as its shape, dtype, device and (unless `shapes_only`) its float32 values in base64;
     an exception travels as its type and message. `trace` (the notebook's ``layer_trace``, when given) records
     the fingerprints of the part's layers as the check calls them: they travel as "trace", for the grader to say
-    where a wrong part goes wrong.
+    where a wrong part goes wrong, with the error too (recorded up to the failure, and where it came).
     """
+    record = None
     try:
         recording = trace(not shapes_only) if trace else contextlib.nullcontext({})
         with references(ns, code, names), torch.no_grad(), recording as record:
@@ -232,4 +246,7 @@ def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool, trac
                       for key, value in results.items()}
         return json.dumps({"arrays": arrays, "trace": record})
     except BaseException as error:                    # noqa: BLE001 (the student's code may raise anything)
-        return json.dumps({"error": f"{type(error).__name__}: {error}"[:500]})
+        try:
+            return json.dumps({"error": f"{type(error).__name__}: {error}"[:500], "trace": record})
+        except (TypeError, ValueError):               # a record the student's code garbled: the error alone
+            return json.dumps({"error": f"{type(error).__name__}: {error}"[:500]})

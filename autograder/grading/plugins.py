@@ -68,6 +68,16 @@ def mistakes_found(notebook: nbformat.NotebookNode) -> list[tuple[str, str, str]
     return found
 
 
+def _not_run(grade_id: str, error: verdicts.KernelRaised) -> str:
+    """Why the check could not run the student's code, in the student's terms: a part the notebook does not define
+    (its cell stopped or did not run), or the error the code raised."""
+    part = assignment.part_of(grade_id)
+    if part is not None and error.error == f"KeyError: '{part.name}'":
+        return (f"it could not run your code: your notebook defines no {part.name} (the cell that defines it stopped "
+                f"or did not run: the test's own message says why)")
+    return f"it could not run your code: {error}"
+
+
 def error_output(name: str, message: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
@@ -192,7 +202,7 @@ class GradingExecute(Execute):
             answer = verdicts.read_message(probe.outputs)
             problem = self._judge(grade_id, answer)
         except verdicts.KernelRaised as error:
-            answer, problem = error.error, f"it could not run your code: {error}"
+            answer, problem = error.error, self._unconfirmed(grade_id) or _not_run(grade_id, error)
         except ValueError as error:
             problem = f"it could not run your code: {error}"
         if not problem:
@@ -211,13 +221,24 @@ class GradingExecute(Execute):
     def _judge(self, grade_id, answer):
         if grade_id != assignment.TRAINING.grade_id:
             return verdicts.compare(grade_id, answer, verdicts.expected(grade_id))
-        failed = [test for test in assignment.PART_TESTS if test not in self._checks_passed]
-        if failed:                                    # the reference U-Net would not compute what the student's does
-            return (f"it confirms a training run by putting the trained weights into the specification's U-Net, "
-                    f"which computes what yours does only when every part passes its tests; these did not: "
-                    f"{', '.join(failed)}")
+        unconfirmed = self._unconfirmed(grade_id)
+        if unconfirmed:
+            return unconfirmed
         from lesson.config import read_config
         return verdicts.training_shortfall(answer, read_config(), self.grading_mode)
+
+    def _unconfirmed(self, grade_id):
+        """For the training test, when a part failed its tests: why its run cannot be confirmed, naming the parts
+        (the reference U-Net would not compute what the student's does); "" otherwise."""
+        failed = [test for test in assignment.PART_TESTS if test not in self._checks_passed]
+        if grade_id != assignment.TRAINING.grade_id or not failed:
+            return ""
+        parts = {}
+        for test in failed:
+            parts.setdefault(assignment.part_of(test).name, []).append(test)
+        named = "; ".join(f"your {part} ({', '.join(tests)})" for part, tests in parts.items())
+        return (f"it confirms a training run by putting the trained weights into the specification's U-Net, which "
+                f"computes what yours does only when every part passes its tests; these did not: {named}")
 
     def _shut_down_kernel(self):
         try:

@@ -112,7 +112,8 @@ def swap_code(grade_id: str) -> str:
     names = list(dependencies(grade_id))
     if not names:
         return ""
-    action = f"ns[{SWAPPED!r}] = scope['swap_in'](ns, {_dependency_code(names)!r}, {names!r})"
+    tests = [test.grade_id for name in names for test in assignment.part(name).tests]
+    action = f"ns[{SWAPPED!r}] = scope['swap_in'](ns, {_dependency_code(names)!r}, {names!r}, {tests!r})"
     return SWAP_TEMPLATE.format(source=_checks_source(), action=action)
 
 
@@ -327,7 +328,7 @@ def _checks_source():
 
 LESSON = pathlib.Path(__file__).resolve().parents[2] / "lesson"
 TRACER_MODULES = (LESSON / "fingerprint.py", LESSON / "locate.py")   # the kernel's layer_trace and what it calls
-SELFCHECK_MODULES = (*TRACER_MODULES, LESSON / "selfcheck.py")       # the notebook's self-checks, as written
+SELFCHECK_MODULES = (*TRACER_MODULES, LESSON / "raising.py", LESSON / "selfcheck.py")   # the notebook's self-checks
 
 
 def selfcheck_text() -> str:

@@ -32,9 +32,15 @@ def start(folder, out, env, *extra):
     log = open(f"{out}.{time.monotonic_ns()}.log", "w+")
     process = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
                                 *OPTIONS, *extra], stdout=log, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, **env})
+                               env={**os.environ, **env}, preexec_fn=as_in_a_terminal)
     process.log = log
     return process
+
+
+def as_in_a_terminal():
+    """Ctrl-C reaches the run as it does a command typed in a terminal: a test run started in the background by a
+    shell without job control inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(process, timeout=600):

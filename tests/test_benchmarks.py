@@ -51,7 +51,8 @@ def test_training_speed_forced_precisions_and_the_chosen_one(tmp_path, monkeypat
                                  "--data", "synthetic", "--loops", "course,project,project-bf16", "--out",
                                  str(tmp_path / "forced.json")])
     assert result["machine"]["precision"] == "fp32"
-    assert result["machine"]["precision_reason"] == "precision fp32: set by UNET_PRECISION"
+    assert result["machine"]["precision_reason"].startswith("precision fp32, layout ")
+    assert "measured against contiguous on this CPU, channels_last " in result["machine"]["precision_reason"]
     loops = result["comparison"]["loops"]
     assert loops["project"]["loss_agreement_vs_course"]["max_abs_diff"] < 1e-4, "the chosen fp32 ran"
     assert loops["project-bf16"]["loss_agreement_vs_course"]["max_abs_diff"] > 1e-6, "bf16 ran: other losses"

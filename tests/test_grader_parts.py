@@ -254,17 +254,21 @@ def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tm
 
 
 def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, monkeypatch):
+    from lesson.speed import RunSettings
     chosen = []
 
-    def choose(model, device, requested="auto", **kwargs):
+    def choose(model, device, precision="auto", layout="auto", **kwargs):
         chosen.append(sum(p.numel() for p in model.parameters()))
-        return ("bf16", "precision bf16: measured") if requested == "auto" else (requested, "set")
-    monkeypatch.setattr("lesson.training.choose_precision", choose)
+        return RunSettings("bf16" if precision == "auto" else precision,
+                           "contiguous" if layout == "auto" else layout, "measured")
+    monkeypatch.setattr("lesson.speed.choose_precision_and_layout", choose)
     grader = grade.Grader(tmp_path, mode="quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
-    assert [env["UNET_PRECISION"] for env in envs] == ["bf16"] * 3
+    assert [(env["UNET_PRECISION"], env["UNET_LAYOUT"]) for env in envs] == [("bf16", "contiguous")] * 3
     assert len(chosen) == 1, "measured once for the batch, not once per kernel"
     monkeypatch.setenv("UNET_PRECISION", "fp32")
+    monkeypatch.setenv("UNET_LAYOUT", "channels_last")
+    assert grade.Session("quick").kernel_environment(tmp_path / "c")["UNET_LAYOUT"] == "channels_last"
     assert grade.Session("quick").kernel_environment(tmp_path / "c")["UNET_PRECISION"] == "fp32"
 
 

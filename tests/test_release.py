@@ -98,7 +98,7 @@ def test_carried_modules_and_set_up_open_collapsed_in_colab_and_jupyter(source, 
     for notebook in (source, student):
         machinery = [cell for cell in notebook.cells if release.is_machinery(cell)]
         assert {cell.id for cell in machinery} == {"setup", "config-module", "data-module", "selfcheck-module",
-                                                   "training-module", "metrics-module"}
+                                                   "speed-module", "training-module", "metrics-module"}
         for cell in machinery:
             title = cell.metadata["unet_course"]["title"]
             assert cell.source.startswith(f"#@title {title}\n") and release.is_hidden_by_default(cell), cell.id
@@ -212,3 +212,11 @@ def test_committed_release_and_readme_link_this_clones_repository(student):
     url = release.colab_url(*release.remote_setting())      # here, with no GitHub remote: unet-course/unet-isbi2012
     assert f'<a href="{url}"' in student.cells[0].source
     assert f'<a href="{url}"' in (RELEASE_NOTEBOOK.parent / "README.md").read_text()
+
+
+def test_a_carried_module_imports_nothing_an_earlier_cell_carries():
+    text = ("import os\n\nfrom lesson.speed import (a,\n    b)\nfrom lesson.metrics import c\n\n"
+            "def f():\n    from lesson.speed import d\n")
+    kept = release.without_carried_imports(text, {"lesson.speed"})
+    assert kept == "import os\n\nfrom lesson.metrics import c\n\ndef f():\n    from lesson.speed import d\n"
+    assert release.without_carried_imports(text, set()) == text

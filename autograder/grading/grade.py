@@ -157,7 +157,7 @@ class Session:
         self.tests = assignment.points()
         self.release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
         self._running = {}                           # tag -> the grading processes running for it
-        self._precision = None                       # the kernels' precision, measured once (precision())
+        self._precision = None                       # the kernels' precision and layout, measured once (precision())
         self._lock = threading.Lock()
         put_tools_on_path()                          # the gradebook (here and in the workers) runs `alembic`
 
@@ -172,7 +172,7 @@ class Session:
         make_course(template)
         run_nbgrader(template, "generate_assignment", ASSIGNMENT, "--force")
         verdicts.save_expected(template / EXPECTED)     # the reference's answers, computed once per batch
-        self.precision()                                 # and the kernels' precision, measured once
+        self.precision()                                 # and the kernels' precision and layout, measured once
         self.template = template
         self.data = data or data_folder(work)
 
@@ -249,31 +249,35 @@ class Session:
         settings.update({"UNET_GRADING_MODE": self.mode.name, "UNET_CHECKPOINT_DIR": str(checkpoints),
                          "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": str(self.threads),
                          "MKL_NUM_THREADS": str(self.threads)})
-        settings["UNET_PRECISION"] = self.precision()
+        settings["UNET_PRECISION"], settings["UNET_LAYOUT"] = self.precision()[:2]
         if self.data is not None:
             settings["UNET_DATA_DIR"] = str(self.data)
         elif os.environ.get("UNET_DATA_DIR"):
             settings["UNET_DATA_DIR"] = os.environ["UNET_DATA_DIR"]
         return settings
 
-    def precision(self) -> str:
-        """The precision every kernel trains in: chosen once, here, so that the same submission gets the same run.
+    def precision(self) -> "RunSettings":
+        """The precision and memory layout every kernel trains in: chosen once, here, so that the same submission
+        gets the same run.
 
-        lesson.training.choose_precision for the mode's U-Net at the kernels' thread count (UNET_PRECISION of
-        the grader's own environment wins); each kernel measuring for itself could choose differently on a
-        busy machine, and the sandbox gives each kernel a fresh home, so no cache.
+        lesson.speed.choose_precision_and_layout for the mode's U-Net at the kernels' thread count
+        (UNET_PRECISION and UNET_LAYOUT of the grader's own environment win); each kernel measuring for itself
+        could choose differently on a busy machine, and the sandbox gives each kernel a fresh home, so no cache.
         """
         if self._precision is None:
             import torch
             from lesson.config import TrainingConfig, read_config
-            from lesson.training import choose_precision, pick_device
+            from lesson.speed import choose_precision_and_layout
+            from lesson.training import pick_device
             from solutions.reference import load_reference
             width = self.mode.settings.get("hidden_channels", TrainingConfig.hidden_channels)
             threads = torch.get_num_threads()
             torch.set_num_threads(self.threads)
             try:
                 model = load_reference().UNet(1, 1, hidden_channels=width)
-                self._precision = choose_precision(model, pick_device("auto"), read_config().precision)[0]
+                config = read_config()
+                self._precision = choose_precision_and_layout(model, pick_device("auto"), config.precision,
+                                                              config.layout)
             finally:
                 torch.set_num_threads(threads)
         return self._precision

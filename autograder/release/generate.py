@@ -5,7 +5,8 @@
     python -m autograder release --repo OWNER/NAME [--branch B]   # the Colab link of another repository
 
 Steps: (1) cells of the source whose metadata names a project module (``unet_course.inline``) get that
-module's current text, so the notebook and the tested code never drift; cells whose metadata has a
+module's current text (less its imports of modules carried by earlier cells), so the notebook and the
+tested code never drift; cells whose metadata has a
 ``unet_course.title`` (the carried modules and the set-up cell: machinery, not the lesson) are collapsed,
 with ``#@title <title>`` as their first line and the metadata that hides their code by default in Colab
 (``cellView: form``) and in Jupyter (``jupyter.source_hidden``), one click away; (2) nbgrader's own
@@ -20,6 +21,7 @@ clone's ``origin`` remote (https or ssh) and its default branch, else ``unet-cou
 """
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import pathlib
@@ -101,21 +103,35 @@ def _without_title(source: str) -> str:
 def sync_inlined_cells(notebook: nbformat.NotebookNode, repo_root: pathlib.Path = REPO_ROOT) -> list[str]:
     """Copy each inlined module's current text into its cell and collapse the cells that have a title.
 
+    A module's imports of a module that an earlier cell carries are left out (without_carried_imports).
+
     Returns what changed, e.g. ["inlined lesson/config.py", "collapsed setup"].
     """
-    changed = []
+    changed, carried = [], set()
     for cell in notebook.cells:
         module, title = inlined_module(cell), collapse_title(cell)
         if module is None and title is None:
             continue
         before = copy.deepcopy(cell)
         if module is not None:
-            cell.source = (repo_root / module).read_text().rstrip("\n")
+            cell.source = without_carried_imports((repo_root / module).read_text(), carried).rstrip("\n")
+            carried.add(module.removesuffix(".py").replace("/", "."))
         if title is not None:
             collapse(cell, title)
         if cell.source != before.source or cell.metadata != before.metadata:
             changed.append(f"inlined {module}" if module is not None else f"collapsed {cell.get('id')}")
     return changed
+
+
+def without_carried_imports(text: str, carried: set[str]) -> str:
+    """A module's text without its top-level ``from X import ...`` of modules that an earlier cell carries
+    (``carried``: dotted names, e.g. {"lesson.speed"}): in the notebook those names are already defined, and
+    Colab has only the notebook, not the packages."""
+    lines = text.splitlines(keepends=True)
+    for node in reversed(ast.parse(text).body):
+        if isinstance(node, ast.ImportFrom) and node.module in carried:
+            del lines[node.lineno - 1:node.end_lineno]
+    return "".join(lines)
 
 
 def machinery_share(notebook: nbformat.NotebookNode) -> tuple[int, int]:

@@ -10,12 +10,12 @@ once per ``grade``:
                     |
     judging/        a check's answer judged against the reference, and the known mistake it matches
                     |
-    release/        python -m autograder release: the student notebook, fingerprints.json, the visible
+    release/        unet-course release: the student notebook, fingerprints.json, the visible
                     |   tests' fingerprints in lesson/selfcheck.py
                     v
             UNet_Assignment.ipynb  ->  students  ->  submissions
                     |
-    grading/        python -m autograder grade: each submission rebuilt on the release, run by nbgrader's
+    grading/        unet-course grade: each submission rebuilt on the release, run by nbgrader's
                     |   autograde, each test judged (judging/), on this machine or a Dask cluster
     sandbox/        the walls around each submission's kernel (bubblewrap, its own user, cgroup, rlimits)
                     |
@@ -33,6 +33,7 @@ LAYER ORDER (lowest first):
     data
     solutions
     lesson
+    autograder.options
     autograder.assignment autograder.authoring
     autograder.judging
     autograder.reports
@@ -40,5 +41,6 @@ LAYER ORDER (lowest first):
     autograder.sandbox
     autograder.grading
     autograder.integrations
+    autograder.cli
     autograder.__main__
 """

@@ -12,9 +12,10 @@ Usage from the command line::
     python -m data.synthetic OUT_DIR [--size 256] [--slices 30] [--seed 0]
 
 This writes ``train-volume.tif``, ``train-labels.tif``, ``test-volume.tif`` and
-``synthetic.json`` (their pixel hashes). ``load_dataset`` (the loader of the project's own code: the
-demo, the benchmarks, the grader and the tests) accepts such a folder as ``data_dir`` or ``UNET_DATA_DIR``
-and prints a line saying the data is synthetic; for anything else it is ``data.isbi2012.load_isbi2012``.
+``synthetic.json`` (their pixel hashes). ``load_dataset`` (the loader of the benchmarks and the tests, and of
+the grader and the demo when ``UNET_DATA_LOADER=data.synthetic:load_dataset``: ``data/source.py``) accepts such a
+folder as ``data_dir`` or ``UNET_DATA_DIR`` and prints a line saying the data is synthetic; for anything else it is
+``data.isbi2012.load_isbi2012``.
 
 The notebook's own loader (``data/isbi2012.py``, carried into the student's notebook) knows only the real
 data. To run a notebook on the stand-in, ``with_stand_in`` adds a cell after that loader which checks the

@@ -4,9 +4,9 @@
     python -m lesson.demo --full          # the course's 200-epoch recipe (a GPU job)
     python -m lesson.demo --out images    # refresh the figures of the lesson and README
 
-Data: UNET_DATA_DIR (the real data, or a synthetic stand-in), else downloaded and verified (see
-data/README.md). UNET_* variables override any setting, as in the notebook. Writes metrics.json,
-data_example.png, unet_architecture.png and results.png.
+Data: UNET_DATA_DIR, else downloaded and verified (see data/README.md); the synthetic stand-in when
+UNET_DATA_LOADER also names its loader (data/source.py). UNET_* variables override any setting, as in the
+notebook. Writes metrics.json, data_example.png, unet_architecture.png and results.png.
 """
 import argparse
 import json
@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from data.isbi2012 import split_holdout  # noqa: E402
-from data.synthetic import load_dataset  # noqa: E402
+from data.source import load_dataset  # noqa: E402
 from lesson.config import SHORT_RUN, env_name, read_config  # noqa: E402
 from lesson.metrics import evaluate  # noqa: E402
 from lesson.training import fit, pick_device, predict_slices  # noqa: E402

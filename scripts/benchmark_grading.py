@@ -68,7 +68,7 @@ def breakdown(scratch, mode):
     write(Variant("complete"), folder)
     write(Variant("blank", edit=lambda notebook: json.loads(RELEASE_NOTEBOOK.read_text())), folder)
     sandboxed, reason = grade.use_sandbox("auto", mode)
-    results = grade.Grader(pathlib.Path(scratch) / "out-breakdown", mode=mode, sandbox=sandboxed,
+    results = grade.Grader(pathlib.Path(scratch) / "out-breakdown", mode, sandbox=sandboxed,
                            sandbox_reason=reason, log=lambda line: None).grade(find_submissions([folder]))
     print(f"where the time goes (seconds; --workers 1, {'sandboxed' if sandboxed else 'no sandbox: ' + reason}):")
     print(f"{'stage':<28}" + "".join(f"{result.student:>12}" for result in results))

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create the project's virtual environment in .venv (once) and install requirements.txt into it.
+# Create the project's virtual environment in .venv (once), install requirements.txt and requirements-dev.txt
+# (the test suite, ruff) into it, and the kit itself, editable, with its command: .venv/bin/unet-course (after
+# `source .venv/bin/activate`, plain `unet-course`).
 # On a fresh machine this pulls the standard torch and torchvision builds (about 70 s; they run on CPU).
 # The grader's sandbox needs bubblewrap, and with --with-browser (the test suite) the report's browser test
 # needs headless Chromium: installed here with apt-get when we are root on Debian/Ubuntu.
@@ -17,4 +19,7 @@ if [ -n "$missing" ]; then
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements.txt
+.venv/bin/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+# Editable: the command runs this clone's code, notebooks and templates. No build isolation: setuptools comes
+# with requirements-dev.txt, so that this step needs no network.
+.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .

@@ -4,12 +4,17 @@ markers that say which tests depend on the data, and the check of UNET_TEST_DATA
 UNET_TEST_DATA says which data the tests must run on: ``real`` stops the session at its start when the real
 ISBI 2012 folder is not found; ``synthetic`` uses the stand-in even where the real data is found (a newcomer's
 clone, without UNET_DATA_DIR or ../shared); unset, whichever is there. The header of pytest's output says which.
+
+On the stand-in, the tests name its loader in UNET_DATA_LOADER (``data.synthetic.load_dataset``, which also accepts a
+folder with synthetic.json), for themselves and every process they start: the grader and its workers, the demo.
+The project's own code knows only the real data's loader (``data/source.py``).
 """
 
 import os
 
 import pytest
 
+from data.source import LOADER_ENV
 from data.synthetic import write_synthetic_dataset
 from tests.notebook_runner import TEST_DATA, TEST_DATA_ENV, find_real_data_dir
 
@@ -20,6 +25,7 @@ DATA_FIXTURES = {"data_env", "real_data_dir"}         # their tests depend on th
 # marked neither way run in both.
 STAND_IN_IN_CI = {"smoke"}
 REAL_IN_CI = {"quick", "graded", "client", "colab_run"}
+STAND_IN_LOADER = "data.synthetic:load_dataset"        # the loader the tests inject where they use the stand-in
 
 # CI sets this: there, a test that needs the grader's sandbox fails where it cannot run, instead of skipping.
 SANDBOX_REQUIRED = os.environ.get("UNET_REQUIRE_SANDBOX") == "1"
@@ -33,6 +39,8 @@ def pytest_configure(config):
                                 f"nor in ../shared/data/isbi2012 beside the repository")
     if TEST_DATA == "synthetic":
         os.environ.pop("UNET_DATA_DIR", None)         # nothing the tests start may find the real data either
+    if find_real_data_dir() is None:
+        os.environ[LOADER_ENV] = STAND_IN_LOADER
 
 
 def pytest_report_header(config):

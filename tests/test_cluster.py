@@ -14,6 +14,7 @@ import dask
 import pytest
 
 from autograder.grading import cluster
+from autograder.grading.options import GradingOptions
 from autograder.__main__ import main
 from autograder.grading.submissions import UsageError, find_submissions
 from tests.catalogue import CATALOGUE, Variant, write
@@ -89,7 +90,7 @@ def test_failing_tasks_become_error_rows_and_the_others_land(client, tmp_path):
     for name in names:
         write(variants.get(name, Variant(name, raw=b"{}")), tmp_path / "in")
     submissions = find_submissions([tmp_path / "in" / variants.get(name, Variant(name)).file() for name in names])
-    results = cluster.grade_batch(client, submissions, tmp_path / "out", "smoke", sandbox="off", task=flaky_task)
+    results = cluster.grade_batch(client, submissions, tmp_path / "out", GradingOptions("smoke", sandbox="off"), task=flaky_task)
     rows = read_rows(tmp_path / "out")
     assert list(rows) == names and [result.student for result in results] == names
     assert rows["not_a_notebook"]["status"] == "not a notebook" and rows["empty_file"]["status"] == "empty file"

@@ -1,6 +1,7 @@
 """The cluster grader's pieces, without a cluster (the end-to-end runs are in test_cluster.py, marked slow)."""
 from autograder import assignment
 from autograder.grading import cluster
+from autograder.grading.options import GradingOptions
 from autograder.reports.result import Result
 
 
@@ -34,6 +35,6 @@ def test_a_finished_task_gives_its_result_and_page(tmp_path):
 
 
 def test_settings_say_how_many_tasks_share_each_machine():
-    settings = cluster.Settings("quick", 120, "auto", cluster.assignment_digest(), (("a", 2), ("b", 4)))
+    settings = cluster.Settings(GradingOptions("quick", 120, "auto"), cluster.assignment_digest(), (("a", 2), ("b", 4)))
     assert settings.tasks_on("b", 1) == 4 and settings.tasks_on("c", 3) == 3
     assert len(cluster.assignment_digest()) == 16 and hash(settings)        # a dict key in each worker

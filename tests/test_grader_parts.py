@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from autograder.grading import grade, normalise, submissions, worker
+from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.grading.plugins import GradingExecute, _scrub
@@ -215,21 +216,48 @@ def test_csv_is_written_atomically(tmp_path, monkeypatch):
 # ---- nbgrader's configuration --------------------------------------------------------------------------------
 
 def job(**changes):
-    base = {"course": "/tmp/c", "student": "s", "cell_timeout": 60, "cell_timeouts": {"train": 300}, "mode": "quick",
-            "max_output_bytes": 1000, "skip_tag": "never-skip-123", "preamble": grade.preamble(1000)}
+    options = GradingOptions("quick", timeout=60, max_output_bytes=1000)
+    base = {"course": "/tmp/c", "student": "s", "options": options.job(), "cell_timeouts": {"train": 300},
+            "skip_tag": "never-skip-123", "preamble": grade.preamble(1000)}
     return {**base, **changes}
 
 
 def test_nbgrader_configuration_closes_its_loopholes():
     config = worker.nbgrader_config(job())
     assert config.IgnorePattern.enabled is True and config.IgnorePattern.pattern == worker.STDERR_PATTERN
-    assert config.OverwriteCells.add_missing_cells is True
+    sanitize = [cls.__name__ for cls in config.Autograde.sanitize_preprocessors]
+    assert "OverwriteCells" not in sanitize and "ClearOutput" in sanitize    # cells restored once: by rebuild()
     assert config.GradingExecute.skip_cells_with_tag not in ("skip-execution", "")
     assert config.GradingExecute.cell_timeouts == {"train": 300} and config.GradingExecute.timeout == 60
     feedback = [cls.__name__ for cls in config.GenerateFeedback.preprocessors]
     assert feedback.index("HideTestCode") < feedback.index("ClearHiddenTests")
     assert config.Autograde.autograde_preprocessors[0] is GradingExecute
-    assert config.GradingExecute.grading_mode == "quick"
+    assert config.GradingExecute.grading_mode == "quick" and config.GradingExecute.max_output_bytes == 1000
+
+
+def test_the_release_that_rebuild_restores_from_holds_the_gradebooks_cells(tmp_path):
+    """rebuild() restores every locked and test cell from the release; nbgrader's OverwriteCells, which the worker
+    leaves out, would restore them from the gradebook of the template course. Both hold the same cells (type, source,
+    checksum, points), so keeping one of the two ways loses nothing."""
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import compute_checksum
+
+    from autograder.release.course import ASSIGNMENT, make_course, run_nbgrader
+
+    course = make_course(tmp_path / "course")
+    run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_notebook(ASSIGNMENT, ASSIGNMENT)
+        cells = {cell.name: (cell.cell_type, cell.source, cell.locked, cell.checksum) for cell in notebook.source_cells}
+        points = {cell.name: cell.max_score for cell in notebook.grade_cells}
+    release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    locked = [cell for cell in release.cells if cell.metadata.get("nbgrader", {}).get("locked")]
+    assert len(locked) >= 20
+    for cell in locked:
+        name = cell.metadata["nbgrader"]["grade_id"]
+        assert cells[name] == (cell.cell_type, cell.source, True, compute_checksum(cell)), name
+    assert points == {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
+                      for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")}
 
 
 def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
@@ -245,9 +273,9 @@ def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
 def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tmp_path, monkeypatch):
     monkeypatch.setenv("UNET_EPOCHS", "1")
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
-    env = grade.Grader(tmp_path, mode="quick", workers=2).session.kernel_environment(tmp_path / "course")
+    env = grade.Grader(tmp_path, "quick", workers=2).session.kernel_environment(tmp_path / "course")
     assert env["UNET_GRADING_MODE"] == "quick" and env["UNET_CHECKPOINT_DIR"] == str(tmp_path / "course" / "checkpoints")
-    assert env["UNET_EPOCHS"] == str(grade.QUICK_GRADING["epochs"]) and "PYTHONPATH" not in env
+    assert env["UNET_EPOCHS"] == str(grade.MODES["quick"].settings["epochs"]) and "PYTHONPATH" not in env
     assert env["PYTHONHASHSEED"] == "0"
     full = grade.Session("full").kernel_environment(tmp_path / "course")
     assert "UNET_EPOCHS" not in full and full["UNET_GRADING_MODE"] == "full"
@@ -262,7 +290,7 @@ def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, mo
         return RunSettings("bf16" if precision == "auto" else precision,
                            "contiguous" if layout == "auto" else layout, "measured")
     monkeypatch.setattr("lesson.speed.choose_precision_and_layout", choose)
-    grader = grade.Grader(tmp_path, mode="quick", workers=2)
+    grader = grade.Grader(tmp_path, "quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
     assert [(env["UNET_PRECISION"], env["UNET_LAYOUT"]) for env in envs] == [("bf16", "contiguous")] * 3
     assert len(chosen) == 1, "measured once for the batch, not once per kernel"

@@ -178,3 +178,11 @@ def test_the_check_finds_a_circle_and_a_module_outside_the_layers(tmp_path):
                                      "autograder/assignment.py": ""})
     assert set(circle(root) or ()) == {"autograder.reports.result", "autograder.reports.report"}
     assert any("no layer of the LAYER ORDER holds autograder.newstage.thing" in line for line in upward_imports(root))
+
+
+def test_no_module_of_the_kit_imports_the_test_stand_in():
+    """The synthetic stand-in (data/synthetic.py) is the tests': the tools read the real data's loader, or the one
+    UNET_DATA_LOADER names (data/source.py), which the tests set."""
+    importers = sorted(name for name, targets in import_graph(REPO_ROOT).items()
+                       if "data.synthetic" in targets and name != "data.synthetic")
+    assert importers == []

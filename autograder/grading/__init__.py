@@ -1,4 +1,4 @@
-"""Grading: ``python -m autograder grade PATH... --out DIR``, a batch of submissions graded by nbgrader.
+"""Grading: ``unet-course grade PATH... --out DIR``, a batch of submissions graded by nbgrader.
 
 In: notebook files (``submissions.py`` finds them and names their students). Each is rebuilt on the release
 (``normalise.py``), graded in a throwaway nbgrader course by a worker process of its own (``grade.py`` ->

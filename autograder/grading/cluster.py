@@ -1,7 +1,7 @@
 """Grade a batch on a Dask distributed cluster: one submission is one Dask task.
 
-    python -m autograder grade PATH... --out DIR --cluster tcp://SCHEDULER:8786
-    python -m autograder grade PATH... --out DIR --cluster local --workers N
+    unet-course grade PATH... --out DIR --cluster tcp://SCHEDULER:8786
+    unet-course grade PATH... --out DIR --cluster local --workers N
 
 On this machine (the client), ``grade_batch`` reads each submission's bytes and submits one
 ``grade_submission`` task per submission to the cluster's scheduler. The task runs on a worker machine,
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Callable
 
 from autograder import assignment
 from autograder.grading import grade
+from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.reports.result import Result, status
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
@@ -61,9 +62,7 @@ _sessions = {}                 # Settings -> this worker process's grading Sessi
 class Settings:
     """What every task of a batch gets besides its submission."""
 
-    mode: str                  # quick, full or smoke (already resolved)
-    timeout: int               # seconds per cell
-    sandbox: str               # the --sandbox choice, auto, on or off: each worker resolves it
+    options: GradingOptions    # the mode already resolved; the --sandbox choice, auto, on or off: each worker resolves it
     digest: str                # assignment_digest() of the client: workers must have the same notebooks
     slots: tuple = ()          # (host, tasks it runs at once) pairs: the kernels on a host share its cores
 
@@ -116,8 +115,9 @@ def _session(settings, worker, host):
                            "check out the grader's commit on the worker machine")
     with _setup_lock:
         if settings not in _sessions:
-            sandboxed, reason = grade.use_sandbox(settings.sandbox, settings.mode)
-            if settings.sandbox == "on" and not sandboxed:
+            options = settings.options
+            sandboxed, reason = grade.use_sandbox(options.sandbox, options.mode)
+            if options.sandbox == "on" and not sandboxed:
                 raise RuntimeError(f"--sandbox on, but {reason}")
             if not sandboxed:
                 _log.warning("grading WITHOUT a sandbox: %s", reason)
@@ -125,7 +125,7 @@ def _session(settings, worker, host):
             if error:
                 raise RuntimeError(error)
             threads = max(1, (os.cpu_count() or 1) // settings.tasks_on(host, worker.state.nthreads))
-            session = grade.Session(settings.mode, settings.timeout, threads, sandboxed, reason, log=_log.warning)
+            session = grade.Session(options, threads, sandboxed, reason, log=_log.warning)
             work = pathlib.Path(worker.local_directory) / f"unet-course-{len(_sessions)}"
             shutil.rmtree(work, ignore_errors=True)                  # a first task that failed half-way
             session.prepare(work)
@@ -200,9 +200,10 @@ def _workers(client):
     return client.scheduler_info(n_workers=-1)["workers"]
 
 
-def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path, mode: str, timeout: int = 120,
-                sandbox: str = "auto", log: Callable = print, task: Callable = grade_submission) -> list[Result]:
-    """Grade `submissions` on the cluster; write grades.csv and feedback/ into `out` as local grading does.
+def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path, options: GradingOptions | str,
+                log: Callable = print, task: Callable = grade_submission) -> list[Result]:
+    """Grade `submissions` on the cluster with `options` (or a mode's name, with the other options' defaults),
+    mode resolved; write grades.csv and feedback/ into `out` as local grading does.
 
     Returns the results (``result.Result``) in submission order. Ctrl-C cancels the tasks not yet finished.
     """
@@ -211,7 +212,9 @@ def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     tests = assignment.points()
-    settings = Settings(mode, timeout, sandbox, assignment_digest(), tuple(sorted(host_slots(client).items())))
+    options = GradingOptions(mode=options) if isinstance(options, str) else options
+    mode = options.mode
+    settings = Settings(options, assignment_digest(), tuple(sorted(host_slots(client).items())))
     futures = client.map(task, [item.student for item in submissions], [item.path.name for item in submissions],
                          [item.path.read_bytes() for item in submissions], settings=settings, pure=False,
                          key=[f"grade-{index}-{item.student}" for index, item in enumerate(submissions)],
@@ -259,9 +262,10 @@ def _one_line(error, length):
     return f"{type(error).__name__}: {message[:length]}" if message else type(error).__name__
 
 
-def main(address: str, submissions: list[Submission], out: pathlib.Path, mode: str = "auto", workers: int = 1,
-         timeout: int = 120, sandbox: str = "auto", log: Callable = print) -> int:
+def main(address: str, submissions: list[Submission], out: pathlib.Path, options: GradingOptions, workers: int = 1,
+         log: Callable = print) -> int:
     """The command line's --cluster: connect (or start a local cluster), grade, close. Raises UsageError."""
+    mode = options.mode
     if address == "local":
         mode = grade.resolve_mode(mode)
         error = grade.prepare_data()                    # download once here, not once per local worker
@@ -272,6 +276,6 @@ def main(address: str, submissions: list[Submission], out: pathlib.Path, mode: s
         slots = host_slots(client)
         log(f"grading {len(submissions)} submission(s) in {mode} mode on the Dask cluster at "
             f"{client.scheduler.address} ({len(_workers(client))} worker(s), {sum(slots.values())} task slot(s) "
-            f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {sandbox})")
-        grade_batch(client, submissions, out, mode, timeout, sandbox, log)
+            f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {options.sandbox})")
+        grade_batch(client, submissions, out, dataclasses.replace(options, mode=mode), log)
     return 0

@@ -1,6 +1,6 @@
 """Grade a batch of submissions with nbgrader's own machinery, one throwaway course folder per submission.
 
-    python -m autograder grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
+    unet-course grade PATH... --out DIR [--workers N] [--mode auto|quick|full] [--timeout SECONDS]
 
 How one submission is graded (``Session.grade_one``):
 1. It is read and checked (an empty file, invalid JSON or a non-notebook gets that status and zero) and
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
-import dataclasses
 import json
 import os
 import pathlib
@@ -46,7 +45,8 @@ from autograder.reports.result import Result, status
 from autograder.grading.submissions import Submission
 from autograder.release.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
                                run_nbgrader)
-from autograder.authoring.policy import QUICK_GRADING, SMOKE_GRADING
+from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
+from data.source import LOADER_ENV
 from lesson.config import environment_for
 
 if TYPE_CHECKING:                                      # annotations only: the sandbox is imported when used
@@ -95,43 +95,6 @@ LONG_CELLS = ("train", "evaluate", "predict_test")
 EXPECTED = "expected.pickle"      # in the template course: the reference's answers to every check
 
 
-@dataclasses.dataclass(frozen=True)
-class Mode:
-    name: str
-    settings: dict            # UNET_* run settings (autograder/authoring/policy.py); {} is the course's real run
-    long_cell_timeout: int    # seconds for each of LONG_CELLS
-    description: str
-
-
-def describe(settings: dict) -> str:
-    """A run's settings in words: {'epochs': 20, 'hidden_channels': 8, ...} -> '20 epochs, width 8, ...'."""
-    words = {"epochs": "{} epochs", "hidden_channels": "width {}", "input_size": "{} px crops",
-             "learning_rate": "learning rate {:g}", "holdout_slices": "{} held-out slice(s)"}
-    return ", ".join(text.format(settings[name]) for name, text in words.items() if name in settings)
-
-
-MODES = {
-    "full": Mode("full", {}, 3600, (
-        "Full mode: the notebook's real run (200 epochs, width 64, whole 512 x 512 slices) on a GPU; the training "
-        "test checks the held-out quality.")),
-    "quick": Mode("quick", QUICK_GRADING, 300, (
-        f"Quick mode (no GPU): a short, honest run ({describe(QUICK_GRADING)}; QUICK_GRADING in the grader's "
-        "policy); the training test checks that the model visibly learns: the loss falls and the held-out slices "
-        "are cut into cells far better than by calling every pixel interior.")),
-    "smoke": Mode("smoke", SMOKE_GRADING, 120, (
-        f"Smoke mode, for testing the grader itself, never for grading students: a tiny run "
-        f"({describe(SMOKE_GRADING)}); the training test only checks that training ran.")),
-}
-
-
-def resolve_mode(requested: str) -> str:
-    """'auto' is 'full' when PyTorch sees a GPU, else 'quick'."""
-    if requested != "auto":
-        return requested
-    import torch
-    return "full" if torch.cuda.is_available() else "quick"
-
-
 class Session:
     """What the submissions of a batch share, and how one is graded: the mode, the limits, the template course,
     the data folder, the sandbox decision and the grading processes running now.
@@ -139,15 +102,13 @@ class Session:
     The local ``Grader`` grades through one session; so does each Dask worker process (``cluster.py``).
     """
 
-    def __init__(self, mode: str = "quick", timeout: int = 120, threads: int = 1, sandbox: bool = False,
-                 sandbox_reason: str = "", max_output_bytes: int = 2_000_000, log=print, keep_work=None,
-                 limits=None):
-        self.mode = MODES[mode]
-        self.timeout = timeout
+    def __init__(self, options: GradingOptions | str = "quick", threads: int = 1, sandbox: bool = False,
+                 sandbox_reason: str = "", log=print, keep_work=None, limits=None):
+        self.options = (GradingOptions(mode=options) if isinstance(options, str) else options).resolved()
+        self.mode = MODES[self.options.mode]
         self.threads = max(1, threads)               # each kernel's threads
         self.sandbox = sandbox                       # run each kernel in autograder.sandbox.kernel (bubblewrap)
         self.sandbox_reason = "" if sandbox else (sandbox_reason or "not requested")   # why not, in every row
-        self.max_output_bytes = max_output_bytes
         self.log = log
         self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
         self.harvest = None                          # called (submission, result, course) before a course goes
@@ -229,11 +190,10 @@ class Session:
         submitted = course / "submitted" / folder_name / ASSIGNMENT
         submitted.mkdir(parents=True)
         nbformat.write(notebook, submitted / f"{ASSIGNMENT}.ipynb")
-        job = {"course": str(course), "student": folder_name, "student_id": student, "cell_timeout": self.timeout,
-               "cell_timeouts": {cell: max(self.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
-               "max_output_bytes": self.max_output_bytes, "skip_tag": f"never-skip-{secrets.token_hex(16)}",
-               "preamble": preamble(self.max_output_bytes), "mode": self.mode.name,
-               "mode_description": self.mode.description, "notes": notes, "sandbox_reason": self.sandbox_reason,
+        job = {"course": str(course), "student": folder_name, "student_id": student, "options": self.options.job(),
+               "cell_timeouts": {cell: max(self.options.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
+               "skip_tag": f"never-skip-{secrets.token_hex(16)}",
+               "preamble": preamble(self.options.max_output_bytes), "notes": notes, "sandbox_reason": self.sandbox_reason,
                "sandbox_label": self.sandbox_label, "expected": str(self.template / EXPECTED)}
         env = self.kernel_environment(course)
         box = None
@@ -287,6 +247,8 @@ class Session:
         env = {name: value for name, value in os.environ.items()
                if not name.startswith("UNET_") and name not in ("PYTHONPATH", "PYTHONSTARTUP")}
         env.update(self.kernel_settings(course / "checkpoints"))
+        if os.environ.get(LOADER_ENV):               # the worker judges training on the data as the grader reads it
+            env[LOADER_ENV] = os.environ[LOADER_ENV]
         return env
 
     def _sandbox(self, course, slot):
@@ -300,7 +262,7 @@ class Session:
         scratch = course / "kernel"
         settings = self.kernel_settings(scratch / "checkpoints")
         settings["MPLCONFIGDIR"] = str(scratch / ".matplotlib")
-        box = sandbox.Sandbox(scratch, slot, self.limits or sandbox.Limits(), readonly=[self.data], env=settings,
+        box = sandbox.Sandbox(scratch, slot, self.limits or sandbox.Limits(disk_bytes=self.options.disk_bytes), readonly=[self.data], env=settings,
                               gpu=self.mode.name == "full", name=f"{course.parent.name}-{slot}")
         try:
             runtime = scratch / "runtime"
@@ -317,7 +279,8 @@ class Session:
     def hard_limit(self) -> int:
         """Seconds after which a whole submission is stopped: far beyond the sum of its cells' limits."""
         other_cells = sum(1 for cell in self.release.cells if cell.cell_type == "code") - len(LONG_CELLS)
-        return len(LONG_CELLS) * max(self.timeout, self.mode.long_cell_timeout) + other_cells * self.timeout + 300
+        timeout = self.options.timeout
+        return len(LONG_CELLS) * max(timeout, self.mode.long_cell_timeout) + other_cells * timeout + 300
 
     def run_worker(self, job_path: pathlib.Path, course: pathlib.Path, job: dict, env: dict, tag: object = None) -> str:
         """Run ``python -m autograder.grading.worker`` on the job; "" when it wrote its result, else what went wrong."""
@@ -355,13 +318,13 @@ class Session:
 class Grader:
     """Grades a batch of submissions on this machine into the folder `out`; see the module docstring."""
 
-    def __init__(self, out, mode="quick", workers=1, timeout=120, max_output_bytes=2_000_000, log=print,
-                 keep_work=None, sandbox=False, sandbox_reason="", limits=None):
+    def __init__(self, out, options: GradingOptions | str = "quick", workers=1, log=print, keep_work=None,
+                 sandbox=False, sandbox_reason="", limits=None):
         self.out = pathlib.Path(out)
         self.workers = max(1, workers)
         self.log = log
-        self.session = Session(mode, timeout, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason,
-                               max_output_bytes, log, keep_work, limits)
+        self.session = Session(options, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason, log,
+                               keep_work, limits)
 
     def grade(self, submissions: list[Submission]) -> list[Result]:
         """Grade every submission; write grades.csv and feedback/; return the results in submission order."""
@@ -428,9 +391,9 @@ def prepare_data() -> str | None:
     (``Grader.data_folder``), rather than each kernel downloading its own copy.
     """
     from data.isbi2012 import DataUnavailableError
-    from data.synthetic import load_dataset as load_isbi2012       # the real data, or a synthetic stand-in (tests)
+    from data.source import load_dataset                            # the real data (data/source.py: which loader)
     try:
-        load_isbi2012()
+        load_dataset()
     except (DataUnavailableError, ValueError) as error:
         return f"cannot get the ISBI 2012 data: {error}"
     return None
@@ -441,9 +404,10 @@ def data_folder(work: pathlib.Path) -> pathlib.Path:
     if os.environ.get("UNET_DATA_DIR"):
         return pathlib.Path(os.environ["UNET_DATA_DIR"]).resolve()
     import tifffile
-    from data.isbi2012 import VOLUMES, load_isbi2012
+    from data.isbi2012 import VOLUMES
+    from data.source import load_dataset
     folder = pathlib.Path(work) / "data"
     folder.mkdir(parents=True, exist_ok=True)
-    for name, volume in zip(VOLUMES, load_isbi2012()):
+    for name, volume in zip(VOLUMES, load_dataset()):
         tifffile.imwrite(folder / f"{name}.tif", volume)
     return folder

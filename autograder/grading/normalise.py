@@ -1,10 +1,10 @@
 """Read a submission and rebuild it on the release, so that nbgrader grades every test, once, as written.
 
-nbgrader restores edited locked cells from its gradebook, and with ``add_missing_cells`` it re-inserts
-deleted test cells, but it relies on each cell's ``nbgrader`` metadata: a notebook whose metadata an editor
-stripped has no test cells at all for it, a duplicated test cell confuses it, and cell tags
-(``skip-execution``, ``raises-exception``) travel with the cells. So before nbgrader sees a submission,
-it is rebuilt:
+This is the grader's one way to restore cells. nbgrader's own (``OverwriteCells``, which the grading worker leaves
+out) restores edited locked cells from its gradebook and, with ``add_missing_cells``, re-inserts deleted test
+cells, but it relies on each cell's ``nbgrader`` metadata: a notebook whose metadata an editor stripped has no
+test cells at all for it, a duplicated test cell confuses it, and cell tags (``skip-execution``,
+``raises-exception``) travel with the cells. So before nbgrader sees a submission, it is rebuilt:
 
 * every cell of the release, in the release's order and with the release's metadata and source;
 * in each solution cell, the student's code for that part, found by ``grade_id``, else by cell id, else as

@@ -22,13 +22,16 @@ import nbformat  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.apps import NbGraderAPI  # noqa: E402
 from nbgrader.coursedir import CourseDirectory  # noqa: E402
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec,
+                                    SaveAutoGrades)
 from traitlets.config import Config
 
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import assignment
+from autograder.grading.options import MODES, GradingOptions
+from autograder.options import nbgrader_settings
 from autograder.sandbox import kernel as sandbox
 from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK
 from autograder.reports.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
@@ -48,14 +51,16 @@ def nbgrader_config(job: dict) -> Config:
     c = Config()
     c.CourseDirectory.root = job["course"]
     c.CourseDirectory.db_url = f"sqlite:///{pathlib.Path(job['course']) / 'gradebook.db'}"
+    # nbgrader's sanitizing steps without OverwriteCells: the notebook arrives rebuilt on the release (normalise.py),
+    # every locked and test cell as released, once, which OverwriteCells cannot promise for stripped metadata
+    c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, CheckCellMetadata]
     c.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    c.GradingExecute.timeout = job["cell_timeout"]
+    for (configurable, trait), value in nbgrader_settings(GradingOptions(**job["options"])).items():
+        c[configurable][trait] = value                  # the timeout, the mode (the training check's bar), ...
     c.GradingExecute.cell_timeouts = job["cell_timeouts"]
-    c.GradingExecute.max_output_bytes = job["max_output_bytes"]
     c.GradingExecute.skip_cells_with_tag = job["skip_tag"]          # unguessable: no tag skips a cell
     c.GradingExecute.force_raise_errors = False
-    c.GradingExecute.grading_mode = job["mode"]                       # the training check's bar
     c.GradingExecute.stages = STAGES
     c.GradingExecute.expected_path = job.get("expected", "")
     c.GradingExecute.timings_path = str(pathlib.Path(job["course"]) / "timings.json")
@@ -65,7 +70,6 @@ def nbgrader_config(job: dict) -> Config:
     c.IgnorePattern.pattern = STDERR_PATTERN
     c.LimitOutput.max_lines = 1000
     c.LimitOutput.max_traceback = 100
-    c.OverwriteCells.add_missing_cells = True
     c.ClearHiddenTests.enforce_metadata = False          # a student's own "BEGIN HIDDEN TESTS" must not crash it
     c.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, ClearHiddenTests, LeaveOutCarriedCode, ShrinkFigures,
                                         FeedbackBanner, CSSHTMLHeaderPreprocessor]
@@ -125,7 +129,8 @@ def read_scores(gradebook: pathlib.Path, student: str) -> tuple[dict[str, float]
 def banner(job: dict, row_status: str) -> list[str]:
     kernel = ("Your code ran in a sandbox (no network, no view of the course's files, bounded memory)."
               if job.get("sandbox") else "Your code ran without a sandbox.")
-    lines = [f"## Grading report: {job['mode']} mode", "", job["mode_description"], "", kernel, "",
+    mode = MODES[job["options"]["mode"]]
+    lines = [f"## Grading report: {mode.name} mode", "", mode.description, "", kernel, "",
              f"**Status:** {row_status}."]
     if job["notes"]:
         lines += ["", "What the grader repaired before grading (the tests ran as released):", ""]
@@ -180,7 +185,7 @@ def main(job_path: str) -> int:
         feedback = course / "feedback" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.html"
         if feedback.exists():
             name_test_links(feedback)
-    Result(job["student_id"], {test: scores.get(test, 0.0) for test in points}, dict(points), job["mode"],
+    Result(job["student_id"], {test: scores.get(test, 0.0) for test in points}, dict(points), job["options"]["mode"],
            row_status, sandbox=job["sandbox_label"], feedback=feedback, timings=timings,
            mistakes=found).write(course / "result.json")
     return 0

@@ -3,5 +3,5 @@
 In: the stages below (a release, a graded batch's Results) and what a platform hands over. Out: an nbgrader
 course's own folders and gradebook (``nbgrader_course``), a Gradescope autograder bundle (``gradescope``), an
 LMS's bulk downloads understood and its grade import written (``lms``). The top layer: it may import from any
-stage, and only ``__main__`` imports it. Next: nothing; this is where a submission's trip ends.
+stage, and only the command line (``cli.py``) imports it. Next: nothing; this is where a submission's trip ends.
 """

@@ -1,7 +1,7 @@
 """An nbgrader course, released into and graded in place.
 
-    python -m autograder release --course COURSE_DIR [--assignment NAME]
-    python -m autograder grade --course COURSE_DIR [--assignment NAME] [--out DIR] [--workers N] ...
+    unet-course release --course COURSE_DIR [--assignment NAME]
+    unet-course grade --course COURSE_DIR [--assignment NAME] [--out DIR] [--workers N] ...
 
 ``release --course`` writes the course's ``source/NAME/UNet_Assignment.ipynb`` (the synced source, with the
 release's Colab metadata and links, so that nbgrader's own ``generate_assignment`` makes the very release this
@@ -118,7 +118,7 @@ def release_into(root: pathlib.Path, name: str = ASSIGNMENT, repo: str | None = 
     else:
         release.write_atomically(release_path, student)
         said.append(f"wrote the project's release over nbgrader's in {release_path}: this course's nbgrader "
-                    f"configuration makes a different release, so after a change run `python -m autograder "
+                    f"configuration makes a different release, so after a change run `unet-course "
                     f"release --course {root}` rather than `nbgrader generate_assignment {name}`")
     return said
 
@@ -142,7 +142,7 @@ class Course:
 
     def check(self) -> None:
         """Raise CourseError unless the gradebook knows the assignment with the declared tests and points."""
-        hint = (f"run `python -m autograder release --course {self.root}"
+        hint = (f"run `unet-course release --course {self.root}"
                 + (f" --assignment {self.name}`" if self.name != ASSIGNMENT else "`") + " first")
         if self.db_url.startswith("sqlite:///") and not pathlib.Path(self.db_url[len("sqlite:///"):]).exists():
             raise CourseError(f"the course {self.root} has no gradebook yet: {hint}")

@@ -295,7 +295,7 @@ def training_shortfall(weights: dict, config: TrainingConfig, mode: str) -> str:
     """The trained weights {name: array} in the reference U-Net, judged on the held-out slices here."""
     import torch
     from data.isbi2012 import split_holdout
-    from data.synthetic import load_dataset as load_isbi2012       # the real data, or a synthetic stand-in (tests)
+    from data.source import load_dataset as load_isbi2012           # the real data (data/source.py: which loader)
     from autograder.authoring.policy import MODES_WITH_A_BAR, training_shortfall as shortfall
     from lesson.training import pick_device, predict_slices
     settings = {name: int(weights.pop(f"config.{name}")) for name in ("epochs", "hidden_channels", "input_size")

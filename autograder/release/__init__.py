@@ -1,4 +1,4 @@
-"""Release: ``python -m autograder release [--check]``, the student notebook made from the authored source.
+"""Release: ``unet-course release [--check]``, the student notebook made from the authored source.
 
 In: ``solutions/UNet_Assignment.ipynb``, the carried modules (``lesson/``, ``data/isbi2012.py``), the
 declaration and ``judging/``. Out: ``UNet_Assignment.ipynb`` (``generate.py``, through nbgrader's own

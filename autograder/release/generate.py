@@ -1,8 +1,8 @@
 """Regenerate the student release from the one authored source notebook.
 
-    python -m autograder release           # sync inlined modules into the source, write the release
-    python -m autograder release --check   # exit 1 if either is stale (the test suite and CI run this)
-    python -m autograder release --repo OWNER/NAME [--branch B]   # the Colab link of another repository
+    unet-course release           # sync inlined modules into the source, write the release
+    unet-course release --check   # exit 1 if either is stale (the test suite and CI run this)
+    unet-course release --repo OWNER/NAME [--branch B]   # the Colab link of another repository
 
 Steps: (1) cells of the source whose metadata names a project module (``unet_course.inline``) get that
 module's current text (less its imports of modules carried by earlier cells), so the notebook and the

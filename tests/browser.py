@@ -45,3 +45,22 @@ def screenshot(page: pathlib.Path, png: pathlib.Path, width: int = 1100, height:
     """A PNG of the top of `page` as a window of `width` x `height` pixels shows it."""
     _run(page, f"--screenshot={pathlib.Path(png).resolve()}", f"--window-size={width},{height}")
     return pathlib.Path(png)
+
+
+def measured(page: pathlib.Path, script: str, width: int = 1300, height: int = 900) -> dict:
+    """What the JavaScript function body `script` returns (as JSON) on `page` laid out by Chromium in a window of
+    `width` x `height` pixels: a copy of the page runs it at the end of its body and keeps the answer in the DOM."""
+    import html
+    import json
+    import re
+    text = pathlib.Path(page).read_text(encoding="utf-8")
+    probe = ("<script>document.documentElement.setAttribute('data-measured', JSON.stringify((function () {"
+             + script + "})()));</script>")
+    at = text.rfind("</body>")
+    with tempfile.TemporaryDirectory(prefix="unet-measured-") as folder:
+        copy = pathlib.Path(folder) / pathlib.Path(page).name
+        copy.write_text(text[:at] + probe + text[at:] if at >= 0 else text + probe, encoding="utf-8")
+        dom = _run(copy, f"--window-size={width},{height}", "--dump-dom").stdout
+    found = re.search(r'data-measured="([^"]*)"', dom)
+    assert found, f"the probe did not run on {page}"
+    return json.loads(html.unescape(found.group(1)))

@@ -180,6 +180,15 @@ def test_rebuild_gives_every_test_once_untagged_as_released(tmp_path, release, e
     assert code["unet"] == fill().cells[[c.id for c in release.cells].index("unet-solution")].source
 
 
+def test_dropped_copies_are_counted_in_one_note(tmp_path, release):
+    three = ("test_crop_shape", "test_crop_centre", "test_unet_shape")
+    _, notes = rebuilt(tmp_path, release, Variant("v", edit=duplicate_tests(*three)))
+    assert notes == ["6 copies of 3 cells were dropped: test_crop_shape (2), test_crop_centre (2), test_unet_shape (2)"]
+    _, notes = rebuilt(tmp_path, release, Variant("v", edit=duplicate_tests("test_crop_shape")))
+    assert notes == ["2 copies of the cell test_crop_shape were dropped"]
+    assert normalise.dropped_copies(["test_crop_shape"]) == "a copy of the cell test_crop_shape was dropped"
+
+
 def test_extra_cells_keep_their_place_and_one_cell_may_hold_several_parts(tmp_path, release):
     def edit(notebook):
         cells = notebook["cells"]

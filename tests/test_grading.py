@@ -368,3 +368,23 @@ def test_a_report_and_the_summary_read_right_in_a_browser(smoke):
     assert [line for line in hidden if line in text and line not in smoke["submitted"][student]] == []
     summary = " ".join(_text(rendered_text(smoke["out"] / "summary.html")).split())
     assert "Class summary" in summary and "ExpandingBlock: nearest-neighbour upsampling:" in summary
+
+
+def test_the_report_says_each_mistake_once_per_test_and_counts_dropped_copies_in_a_browser(smoke):
+    """As Chromium shows the report: the mistake both the visible test and the hidden check found is said once in
+    each failed test's row; the three duplicated tests' six dropped copies are one line of the repairs."""
+    from tests.browser import measured, require_chromium
+    require_chromium()
+    student = smoke["students"]["avgpool+nearest_upsample+tags_raises_exception+duplicated_tests"]
+    seen = measured(smoke["out"] / "feedback" / f"{student}.html", """
+        const row = id => document.getElementById('score-' + id).innerText;
+        return {forward: row('test_contracting_block_forward'), layers: row('test_contracting_block_layers'),
+                upsample: row('test_expanding_block_layers'),
+                repairs: Array.from(document.querySelectorAll('.repairs li')).map(item => item.innerText)};""")
+    for test in ("forward", "layers"):
+        assert seen[test].count("average pooling (the specification asks for") == 1, seen[test]
+        assert "Hidden tests:" in seen[test], seen[test]
+    assert seen["upsample"].count("nearest-neighbour upsampling (the specification asks for") == 1, seen["upsample"]
+    dropped = [line for line in seen["repairs"] if "dropped" in line]
+    assert dropped == ["6 copies of 3 cells were dropped: test_expanding_block_shape (2), "
+                       "test_expanding_block_layers (2), test_expanding_block_forward (2)"], seen["repairs"]

@@ -116,7 +116,7 @@ def rebuild(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
     for cell in release.cells:
         by_source.setdefault(_key(cell.source), cell)
     solution_ids = [grade_id(cell) for cell in release.cells if cell.metadata.get("nbgrader", {}).get("solution")]
-    solutions, extras, seen, notes = {}, {None: []}, set(), []
+    solutions, extras, seen, notes, dropped = {}, {None: []}, set(), [], []
     tagged = {grade_id(cell) for cell in submitted.cells if grade_id(cell) in solution_ids and cell.cell_type == "code"}
     anchor = None                                            # the release cell the next extra cell follows
     for cell in submitted.cells:
@@ -138,7 +138,7 @@ def rebuild(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
             if not grade_id(cell):
                 notes.append(f"the solution cell for {name} had no nbgrader metadata; it was found by its code")
         elif name in seen:
-            notes.append(f"a copy of the cell {name} was dropped")
+            dropped.append(name)
             continue
         elif grade_id(release_cell) and release_cell.metadata["nbgrader"].get("grade"):
             if cell.cell_type != release_cell.cell_type:
@@ -158,9 +158,21 @@ def rebuild(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
         cells.append(cell)
         cells += [_fresh(extra, f"student-{number}-after-{release_cell.id}")
                   for number, extra in enumerate(extras.get(release_cell.id, []), start=1)]
+    if dropped:
+        notes.append(dropped_copies(dropped))
     notebook = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(release.metadata)))
     nbformat.validate(notebook)
     return notebook, notes
+
+
+def dropped_copies(names: list[str]) -> str:
+    """One note for every dropped copy of a cell: how many, and of which cells (`names`: one per copy)."""
+    counts = {name: names.count(name) for name in dict.fromkeys(names)}
+    if len(counts) == 1:
+        return (f"a copy of the cell {names[0]} was dropped" if len(names) == 1
+                else f"{len(names)} copies of the cell {names[0]} were dropped")
+    listed = ", ".join(f"{name} ({count})" for name, count in counts.items())
+    return f"{len(names)} copies of {len(counts)} cells were dropped: {listed}"
 
 
 def _match(cell, by_grade_id, by_cell_id, by_source, solution_ids, taken):

@@ -7,7 +7,6 @@
   after each graded test cell (``autograder/judging/verdicts.py``): a test whose check disagrees gets an error output.
 * ``HideTestCode`` (feedback): tracebacks of test cells keep the assert message and the failing line of the
   visible test, never the hidden test's code (``ClearHiddenTests`` clears the cells' source only).
-* ``FeedbackBanner`` (feedback): a first cell saying how the notebook was graded (mode, status, repairs).
 
 All outputs the grader adds are error outputs with these names, which ``grade.py`` reads back as the status.
 """
@@ -26,7 +25,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer, List, Unicode
+from traitlets import Dict, Integer, Unicode
 
 from autograder import assignment
 from autograder.judging import fingerprints, located, verdicts
@@ -350,14 +349,3 @@ def _hidden_lines(source):
 def _visible_lines(source):
     """{line number: text} of the lines outside the hidden-test regions."""
     return {number: line for number, line, hidden in _regions(source) if not hidden}
-
-
-class FeedbackBanner(NbGraderPreprocessor):
-    """Put a first markdown cell in the feedback: how this notebook was graded."""
-
-    lines = List(Unicode(), default_value=[], help="Markdown lines of the banner.").tag(config=True)
-
-    def preprocess(self, nb, resources):
-        if self.lines:
-            nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(self.lines)))
-        return nb, resources

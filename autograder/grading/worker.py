@@ -34,9 +34,9 @@ from autograder.grading.options import MODES, GradingOptions
 from autograder.options import nbgrader_settings
 from autograder.sandbox import kernel as sandbox
 from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK
-from autograder.reports.feedback import LeaveOutCarriedCode, ShrinkFigures, carried_cells, name_test_links, score_table
-from autograder.grading.plugins import (KERNEL_DIED, NOT_RUN, TIMEOUT, FeedbackBanner, GradingExecute, HideTestCode,
-                                mistakes_found)
+from autograder.reports.feedback import (FeedbackReport, LeaveOutCarriedCode, ShrinkFigures, carried_cells,
+                                        exporter_config, report_header)
+from autograder.grading.plugins import KERNEL_DIED, NOT_RUN, TIMEOUT, GradingExecute, HideTestCode, mistakes_found
 from autograder.reports.result import Result, status
 
 # Anything a test cell prints on stderr (PyTorch's warnings, logging, tqdm) is dropped before scoring: a
@@ -72,7 +72,8 @@ def nbgrader_config(job: dict) -> Config:
     c.LimitOutput.max_traceback = 100
     c.ClearHiddenTests.enforce_metadata = False          # a student's own "BEGIN HIDDEN TESTS" must not crash it
     c.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, ClearHiddenTests, LeaveOutCarriedCode, ShrinkFigures,
-                                        FeedbackBanner, CSSHTMLHeaderPreprocessor]
+                                        FeedbackReport, CSSHTMLHeaderPreprocessor]
+    c.merge(exporter_config())                           # the page's template, in reports/templates/feedback/
     c.LeaveOutCarriedCode.carried = carried_cells(nbformat.read(RELEASE_NOTEBOOK, as_version=4))
     if job.get("sandbox"):                               # the kernel of autograder.sandbox.kernel, over Unix sockets
         runtime = pathlib.Path(job["sandbox"]["runtime"])
@@ -126,18 +127,6 @@ def read_scores(gradebook: pathlib.Path, student: str) -> tuple[dict[str, float]
         return {}, []
 
 
-def banner(job: dict, row_status: str) -> list[str]:
-    kernel = ("Your code ran in a sandbox (no network, no view of the course's files, bounded memory)."
-              if job.get("sandbox") else "Your code ran without a sandbox.")
-    mode = MODES[job["options"]["mode"]]
-    lines = [f"## Grading report: {mode.name} mode", "", mode.description, "", kernel, "",
-             f"**Status:** {row_status}."]
-    if job["notes"]:
-        lines += ["", "What the grader repaired before grading (the tests ran as released):", ""]
-        lines += [f"* {note}" for note in job["notes"]]
-    return lines
-
-
 def _kernel_timings(path: pathlib.Path) -> dict[str, float]:
     """GradingExecute's seconds per stage ("kernel start", "imports", "notebook", "training", ...), if written."""
     try:
@@ -177,14 +166,15 @@ def main(job_path: str) -> int:
     row_status = status(problem, needs_manual, job["sandbox_reason"], held)
     feedback = None
     if notebook is not None:
-        config.FeedbackBanner.lines = banner(job, row_status) + ["", score_table(notebook, scores)]
+        config.FeedbackReport.header = report_header(
+            notebook, scores, mode=MODES[job["options"]["mode"]].name, description=MODES[job["options"]["mode"]].description,
+            sandboxed=bool(job.get("sandbox")),
+            status=row_status, notes=job["notes"])
         started = time.monotonic()
         NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).generate_feedback(
             ASSIGNMENT, job["student"], force=True)
         timings["feedback"] = time.monotonic() - started
         feedback = course / "feedback" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.html"
-        if feedback.exists():
-            name_test_links(feedback)
     Result(job["student_id"], {test: scores.get(test, 0.0) for test in points}, dict(points), job["options"]["mode"],
            row_status, sandbox=job["sandbox_label"], feedback=feedback, timings=timings,
            mistakes=found).write(course / "result.json")

@@ -4,7 +4,8 @@
 
 The bundle follows Gradescope's autograder specification
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``setup.sh`` and ``run_autograder`` at the
-root of the zip, the rest unpacked into ``/autograder/source``. ``setup.sh`` (run once on Gradescope's Ubuntu
+root of the zip (rendered from the Jinja2 templates ``templates/gradescope/*.j2`` beside this module), the rest
+unpacked into ``/autograder/source``. ``setup.sh`` (run once on Gradescope's Ubuntu
 image) installs Python and ``requirements.txt`` (PyTorch's CPU build) and checks the ISBI 2012 data the bundle
 carries (``source/isbi2012/``: the three volumes of UNET_DATA_DIR, verified when the bundle is made); a bundle
 made without UNET_DATA_DIR carries none, and setup.sh downloads and verifies it there (``data/isbi2012.py``: pinned
@@ -36,10 +37,14 @@ import zipfile
 from autograder import assignment
 from autograder.release.course import REPO_ROOT
 from autograder.reports.report import read_rows, write_atomically
+from autograder.reports.templating import render
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 CARRIED = ("autograder", "lesson", "data", "solutions", "UNet_Assignment.ipynb", "requirements.txt")
 DATA_FOLDER = "isbi2012"
+TEMPLATES = pathlib.Path(__file__).parent / "templates" / "gradescope"       # setup.sh.j2, run_autograder.j2
+SCRIPTS = ("setup.sh", "run_autograder")
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"                        # PyTorch's CPU builds
 # results.json as Gradescope's specification documents it (the fields this grader writes, and the others, typed).
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -132,8 +137,8 @@ def make_bundle(out: pathlib.Path, mode: str = "quick", training_visibility: str
     files = _tracked(CARRIED)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        _add(bundle, "setup.sh", SETUP, 0o755)
-        _add(bundle, "run_autograder", RUN, 0o755)
+        for script in SCRIPTS:
+            _add(bundle, script, script_text(script), 0o755)
         _add(bundle, "settings.json", json.dumps({"mode": mode, "training_visibility": training_visibility}), 0o644)
         for relative in files:
             bundle.write(REPO_ROOT / relative, relative)
@@ -144,6 +149,12 @@ def make_bundle(out: pathlib.Path, mode: str = "quick", training_visibility: str
     write_atomically(out, buffer.getvalue())
     return [f"{len(files)} files of the grader", f"the data ({len(carried)} volumes)" if carried else
             "no data (setup.sh downloads and verifies it)", f"{mode} mode, training test {training_visibility}"]
+
+
+def script_text(name: str) -> str:
+    """The bundle's script `name` (setup.sh, run_autograder), rendered from its template in templates/gradescope/."""
+    return render(TEMPLATES, f"{name}.j2", data_folder=DATA_FOLDER, torch_index=TORCH_INDEX,
+                  requirements="requirements.txt", module="autograder.integrations.gradescope")
 
 
 def _tracked(paths) -> list[str]:
@@ -174,32 +185,6 @@ def _add(bundle, name, text, mode):
     info.external_attr = (0o100000 | mode) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     bundle.writestr(info, text)
-
-
-SETUP = """#!/usr/bin/env bash
-# Gradescope runs this once when it builds the autograder's image (Ubuntu): Python, the grader's requirements
-# (PyTorch's CPU build: Gradescope has no GPU) and the ISBI 2012 data, verified.
-set -euo pipefail
-cd "${AUTOGRADER_ROOT:-/autograder}/source"
-if ! command -v python3 >/dev/null || ! python3 -m venv --help >/dev/null 2>&1; then
-    apt-get update && apt-get install -y python3 python3-venv python3-pip
-fi
-python3 -m venv venv
-venv/bin/pip install --upgrade pip
-venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
-if [ -d isbi2012 ]; then export UNET_DATA_DIR="$PWD/isbi2012"; fi
-venv/bin/python -c "from data.isbi2012 import load_isbi2012; load_isbi2012()"   # checks the SHA-256, or downloads
-"""
-
-RUN = """#!/usr/bin/env bash
-# Gradescope runs this for each submission: grade /autograder/submission/*.ipynb, write results/results.json.
-set -uo pipefail
-root="${AUTOGRADER_ROOT:-/autograder}"
-cd "$root/source"
-python="${AUTOGRADER_PYTHON:-$root/source/venv/bin/python}"
-if [ -d isbi2012 ] && [ -z "${UNET_DATA_DIR:-}" ]; then export UNET_DATA_DIR="$PWD/isbi2012"; fi
-exec "$python" -m autograder.integrations.gradescope run
-"""
 
 
 def run(root: pathlib.Path) -> int:

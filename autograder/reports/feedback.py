@@ -1,30 +1,44 @@
-"""What makes the feedback page a report a student reads: a table of scores and messages first, the course's
-carried code left out, figures made small.
+"""What makes the feedback page a report a student reads: the grader's report and a table of scores and messages
+first, the course's carried code left out, figures made small. The page and the report are Jinja2 templates in
+``templates/`` beside this module (package data).
 
-* ``score_table``: the banner's table, one row per part (points earned of possible) and under it each test:
-  passed or failed, with the messages of its failure (the asserts', the grader's check, the mistake it
-  matched). Built by the worker from the autograded notebook before nbgrader's ``generate_feedback``.
+* ``report_header``: the report above the notebook (``templates/report_header.html.j2``): the mode, the sandbox,
+  the status, what the grader repaired, and ``score_table``: one row per part (points earned of possible) and
+  under it each test, passed or failed, with the messages of its failure (the asserts', the grader's check, the
+  mistake it matched: each diagnosis said once per test). Built by the worker from the autograded notebook before
+  nbgrader's ``generate_feedback``, and handed to the page by ``FeedbackReport``.
+* ``exporter_config``: nbgrader's ``generate_feedback`` renders the page with
+  ``templates/feedback/unet_feedback.html.j2``, which extends nbgrader's own feedback template: the report above
+  the notebook, each test named by its grade_id in the index.
 * ``LeaveOutCarriedCode`` (a feedback preprocessor): the cells that carry the course's own modules
   (``lesson/training.py`` ...) keep a one-line note instead of a thousand lines the student did not write.
 * ``ShrinkFigures`` (a feedback preprocessor): figures re-encoded as small JPEGs, so that a complete
   submission's page stays well under 500 kB.
-* ``name_test_links``: nbgrader's index of the page names each test by its grade_id, not "Test cell".
 """
 from __future__ import annotations
 
 import base64
-import html
 import io
 import pathlib
-import re
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
+from traitlets.config import Config
 
 from autograder import assignment
 from autograder.judging.verdicts import CHECK_FAILED, CHECK_PREAMBLE
 from autograder.reports.result import number
+from autograder.reports.templating import render
+
+TEMPLATES = pathlib.Path(__file__).parent / "templates"
+# The page's template: templates/feedback/unet_feedback.html.j2. Its folder takes the name of nbgrader's own
+# feedback template, which it extends and which nbgrader's API always asks for (HTMLExporter.template_name).
+PAGE_TEMPLATE = "feedback"
+PAGE_FILE = "unet_feedback.html.j2"
+# The sentences of a diagnosis (lesson/selfcheck.py: naming, locating; grading/plugins.py: diagnosis) that the
+# visible test and the hidden check of one test may both say: the report says each once.
+DIAGNOSES = ("Your part's results match", "Where it goes wrong:", "They match none of the known mistakes")
 
 
 def messages(cell: dict) -> list[str]:
@@ -41,26 +55,85 @@ def messages(cell: dict) -> list[str]:
     return found
 
 
-SCORE = 'style="white-space: nowrap; vertical-align: top; padding-left: 1em"'    # a score on one line
+def said_once(found: list[str]) -> list[str]:
+    """The messages of one test, each diagnosis sentence kept only where it is first said."""
+    kept = []
+    for message in found:
+        for earlier in kept:
+            message = _without_repeat(message, earlier)
+        if message:
+            kept.append(message)
+    return kept
 
 
-def score_table(notebook: NotebookNode, scores: dict[str, float]) -> str:
-    """An HTML table: each part's points, then each of its tests, passed or failed, with its messages."""
+def _without_repeat(message: str, earlier: str) -> str:
+    """`message` without the diagnosis sentences `earlier` says word for word."""
+    for start in DIAGNOSES:
+        at, before = message.find(start), earlier.find(start)
+        if at < 0 or before < 0:
+            continue
+        same = 0
+        while at + same < len(message) and before + same < len(earlier) and message[at + same] == earlier[before + same]:
+            same += 1
+        shared = message[at:at + same].rstrip()
+        shared = shared if shared.endswith(".") else shared[:shared.rfind(". ") + 1]   # whole sentences only
+        if shared:
+            message = (message[:at] + message[at + len(shared):].lstrip()).strip()
+    return message
+
+
+def score_parts(notebook: NotebookNode, scores: dict[str, float]) -> list[dict]:
+    """Each part's title and points, and its tests: grade_id, verdict, points and the messages of a failure."""
     cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
     groups = [(f"Part: {part.signature}", part.tests) for part in assignment.PARTS]
     groups.append(("The training run", (assignment.TRAINING,)))
-    rows = []
+    parts = []
     for title, tests in groups:
-        earned, possible = sum(scores.get(test.grade_id, 0) for test in tests), sum(test.points for test in tests)
-        rows.append(f"<tr><th>{html.escape(title)}</th><th {SCORE}>{number(earned)} / {number(possible)}</th></tr>")
+        rows = []
         for test in tests:
             got = scores.get(test.grade_id, 0)
             verdict = "passed" if got >= test.points else "failed"
             found = messages(cells[test.grade_id]) if test.grade_id in cells and verdict == "failed" else []
-            text = "".join(f"<br>{html.escape(message)}" for message in found)
-            rows.append(f"<tr><td><code>{test.grade_id}</code>: <b>{verdict}</b>{text}</td>"
-                        f"<td {SCORE}>{number(got)} / {number(test.points)}</td></tr>")
-    return "<table>\n" + "\n".join(rows) + "\n</table>"
+            rows.append({"grade_id": test.grade_id, "verdict": verdict, "got": number(got),
+                         "points": number(test.points), "messages": said_once(found)})
+        parts.append({"title": title, "tests": rows, "earned": number(sum(scores.get(t.grade_id, 0) for t in tests)),
+                      "possible": number(sum(test.points for test in tests))})
+    return parts
+
+
+def score_table(notebook: NotebookNode, scores: dict[str, float]) -> str:
+    """An HTML table: each part's points, then each of its tests, passed or failed, with its messages."""
+    return render(TEMPLATES, "score_table.html.j2", parts=score_parts(notebook, scores))
+
+
+def report_header(notebook: NotebookNode, scores: dict[str, float], *, mode: str, description: str,
+                  sandboxed: bool, status: str, notes: list[str]) -> str:
+    """The report above the feedback page's notebook: how it was graded, what was repaired, the score table."""
+    return render(TEMPLATES, "report_header.html.j2", mode=mode, description=description, sandboxed=sandboxed,
+                  status=status, notes=notes, parts=score_parts(notebook, scores))
+
+
+class FeedbackReport(NbGraderPreprocessor):
+    """Hand the grader's report (``report_header``'s HTML) to the feedback page's template."""
+
+    header = Unicode("", help="the report's HTML, shown above the notebook").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        resources["unet_report"] = self.header
+        return nb, resources
+
+
+def exporter_config() -> Config:
+    """nbgrader's HTMLExporter settings for the feedback page: templates/feedback/ on nbgrader's own feedback
+    template, and the Bootstrap style sheet that generate_feedback also gives it."""
+    import nbgrader
+    formgrader = pathlib.Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    c = Config()
+    c.HTMLExporter.template_name = PAGE_TEMPLATE
+    c.HTMLExporter.template_file = PAGE_FILE
+    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(formgrader / "templates")]
+    c.HTMLExporter.extra_template_paths = [str(formgrader / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    return c
 
 
 class LeaveOutCarriedCode(NbGraderPreprocessor):
@@ -98,15 +171,6 @@ class ShrinkFigures(NbGraderPreprocessor):
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=self.quality, optimize=True)
         return base64.b64encode(buffer.getvalue()).decode()
-
-
-TEST_LINK = re.compile(r'<a href="#(\w+)">Test cell</a>')
-
-
-def name_test_links(page: pathlib.Path) -> None:
-    """In nbgrader's index at the top of a feedback page, name each test by its grade_id, not "Test cell"."""
-    text = page.read_text(encoding="utf-8")
-    page.write_text(TEST_LINK.sub(r'<a href="#\1">\1</a>', text), encoding="utf-8")
 
 
 def carried_cells(release: NotebookNode) -> list[str]:

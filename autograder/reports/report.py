@@ -1,10 +1,11 @@
 """The grader's outputs: ``grades.csv``, ``mistakes.csv`` and ``summary.html`` (each written atomically) and one
-feedback page per student."""
+feedback page per student. The pages are Jinja2 templates in ``templates/`` beside this module: ``summary.html.j2``
+(the class view, with the charts of ``charts.py``) and ``not_graded.html.j2`` (the page of a submission that could
+not be graded)."""
 from __future__ import annotations
 
 import collections
 import csv
-import html
 import io
 import os
 import pathlib
@@ -12,6 +13,9 @@ import shutil
 import tempfile
 
 from autograder.reports.result import Result, number
+from autograder.reports.templating import render
+
+TEMPLATES = pathlib.Path(__file__).parent / "templates"
 
 
 def columns(test_ids: list[str]) -> list[str]:
@@ -58,29 +62,32 @@ def mistakes_of(result: Result) -> list[tuple[str, str, str]]:
 
 
 def write_summary(path: pathlib.Path, results: list) -> None:
-    """summary.html: one row per student and one column per part (points earned of possible), then the mistakes
-    found (known mistakes, and where wrong parts go wrong, marked "located") with the number of students each."""
+    """summary.html: charts of the totals and of each test's pass rate, one row per student and one column per
+    part (points earned of possible), then the mistakes found (known mistakes, and where wrong parts go wrong,
+    marked "located") with the number of students each."""
+    write_atomically(path, render(TEMPLATES, "summary.html.j2", **summary_values(results)))
+
+
+def summary_values(results: list) -> dict:
+    """What the class view shows: the parts' names, a row per student, the mistakes counted, the charts."""
+    from markupsafe import Markup
+
     from autograder import assignment
+    from autograder.reports import charts
     groups = [(part.name, [test.grade_id for test in part.tests]) for part in assignment.PARTS]
     groups.append(("training", [assignment.TRAINING.grade_id]))
-    head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in groups)
-    rows = []
-    for result in results:
-        cells = "".join(f"<td>{number(sum(result.scores.get(t, 0) for t in tests))} / "
-                        f"{number(sum(result.max_scores.get(t, 0) for t in tests))}</td>" for _, tests in groups)
-        rows.append(f"<tr><th>{html.escape(result.student)}</th>{cells}<td>{number(result.total)} / "
-                    f"{number(result.max_total)}</td><td>{html.escape(result.status)}</td></tr>")
+    students = [{"name": result.student, "total": f"{number(result.total)} / {number(result.max_total)}",
+                 "status": result.status,
+                 "parts": [f"{number(sum(result.scores.get(t, 0) for t in tests))} / "
+                           f"{number(sum(result.max_scores.get(t, 0) for t in tests))}" for _, tests in groups]}
+                for result in results]
     counts = collections.Counter(found for result in results for found in mistakes_of(result))
-    listed = "".join(f"<li>{html.escape(part)}: {html.escape(mistake)}{' (located)' * (kind == 'located')}: "
-                     f"{count}</li>" for (part, mistake, kind), count in counts.most_common())
-    write_atomically(path, (
-        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Class summary</title>\n"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td{white-space:nowrap}</style></head><body>\n"
-        f"<h1>Class summary: {len(results)} submission(s)</h1>\n"
-        f"<table><thead><tr><th>student</th>{head}<th>total</th><th>status</th></tr></thead>\n"
-        f"<tbody>{''.join(rows)}</tbody></table>\n"
-        f"<h2>Mistakes found</h2>\n<ul>{listed or '<li>none</li>'}</ul>\n</body></html>\n"))
+    mistakes = [{"part": part, "words": mistake, "located": kind == "located", "count": count}
+                for (part, mistake, kind), count in counts.most_common()]
+    shown = [("totals", charts.totals_chart(results)),
+             ("pass-rates", charts.pass_rates_chart(results, list(assignment.points())))] if results else []
+    return {"parts": [name for name, _ in groups], "students": students, "mistakes": mistakes,
+            "charts": [{"id": name, "svg": Markup(svg)} for name, svg in shown]}
 
 
 def write_batch(out: pathlib.Path, results: list, test_ids: list[str]) -> None:
@@ -117,11 +124,7 @@ def write_feedback(folder: pathlib.Path, result: Result, nbgrader_html: pathlib.
     if nbgrader_html is not None and pathlib.Path(nbgrader_html).exists():
         shutil.copyfile(nbgrader_html, target)
         return target
-    target.write_text(
-        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Feedback</title></head><body>\n"
-        f"<h1>{html.escape(result.student)}</h1>\n"
-        f"<p>This submission could not be graded: <strong>{html.escape(result.status)}</strong>.</p>\n"
-        f"<p>Score: {number(result.total)} / {number(result.max_total)} ({html.escape(result.mode)} mode).</p>\n"
-        "<p>Submit the notebook file (.ipynb) as saved by Jupyter or Colab (File &gt; Download &gt; .ipynb).</p>\n"
-        "</body></html>\n", encoding="utf-8")
+    target.write_text(render(TEMPLATES, "not_graded.html.j2", student=result.student, status=result.status,
+                             total=number(result.total), max_total=number(result.max_total), mode=result.mode),
+                      encoding="utf-8")
     return target

@@ -91,6 +91,12 @@ class GradeOptions(GradingOptions):
         type=whole_number,
         metavar="N",
     )
+    template: str | None = option(
+        None,
+        "the course template prepared in DIR (made there when it is missing or was made from another release or "
+        "grader): made once, then only copied for each submission (the Gradescope image makes it in setup.sh)",
+        metavar="DIR",
+    )
     cluster: str | None = option(
         None,
         "grade on a Dask distributed cluster, one task per submission: the scheduler's address "
@@ -255,6 +261,7 @@ def grade_here(options: GradeOptions, submissions: list, out: pathlib.Path, cour
         limits=limits,
         sandbox=sandboxed,
         sandbox_reason="" if sandboxed else reason,
+        template=options.template,
     )
     if course is not None:
         course.attach(grader.session, scratch.enter_context(tempfile.TemporaryDirectory(prefix="unet-course-")))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import hashlib
 import json
 import os
 import pathlib
@@ -126,15 +127,12 @@ class Session:
     def sandbox_label(self) -> str:
         return "in a sandbox" if self.sandbox else f"WITHOUT a sandbox ({self.sandbox_reason})"
 
-    def prepare(self, work: pathlib.Path, data: pathlib.Path | None = None) -> None:
+    def prepare(self, work: pathlib.Path, data: pathlib.Path | None = None, template: pathlib.Path | None = None) -> None:
         """Make the template course in `work` (its gradebook knows the assignment; copied for each submission)
-        and choose the data folder the kernels read (`data`, else ``data_folder(work)``)."""
-        template = pathlib.Path(work) / "template"
-        make_course(template)
-        run_nbgrader(template, "generate_assignment", ASSIGNMENT, "--force")
-        verdicts.save_expected(template / EXPECTED)     # the reference's answers, computed once per batch
+        and choose the data folder the kernels read (`data`, else ``data_folder(work)``). With `template`, the
+        course prepared there before is used (``prepared_template``): the Gradescope image makes it once."""
+        self.template = prepared_template(template) if template else build_template(pathlib.Path(work) / "template")
         self.precision()                                 # and the kernels' precision and layout, measured once
-        self.template = template
         self.data = data or data_folder(work)
 
     def grade_one(self, submission: Submission, course: pathlib.Path, feedback_folder: pathlib.Path, slot: int = 1,
@@ -319,8 +317,9 @@ class Grader:
     """Grades a batch of submissions on this machine into the folder `out`; see the module docstring."""
 
     def __init__(self, out, options: GradingOptions | str = "quick", workers=1, log=print, keep_work=None,
-                 sandbox=False, sandbox_reason="", limits=None):
+                 sandbox=False, sandbox_reason="", limits=None, template=None):
         self.out = pathlib.Path(out)
+        self.template = template                     # a course template folder made once (prepared_template)
         self.workers = max(1, workers)
         self.log = log
         self.session = Session(options, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason, log,
@@ -332,7 +331,7 @@ class Grader:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="unet-grading-") as work:
             work = pathlib.Path(work)
-            self.session.prepare(work)
+            self.session.prepare(work, template=self.template)
             self.log(f"course template ready in {time.monotonic() - started:.1f} s")
             results = [None] * len(submissions)
             pool = concurrent.futures.ThreadPoolExecutor(self.workers)
@@ -352,6 +351,46 @@ class Grader:
         self.log(f"graded {len(results)} submission(s) in {self.session.mode.name} mode in "
                  f"{time.monotonic() - started:.1f} s: {self.out / 'grades.csv'}, {self.out / 'feedback'}/")
         return results
+
+
+TEMPLATE_KEY = "template-key.json"       # in a prepared template: what it was made from (template_key())
+
+
+def build_template(folder: pathlib.Path) -> pathlib.Path:
+    """The template course in `folder`: nbgrader's course with the assignment generated (its gradebook knows
+    every test) and the reference's answers to every check (EXPECTED)."""
+    make_course(folder)
+    run_nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
+    verdicts.save_expected(folder / EXPECTED)
+    return folder
+
+
+def template_key() -> str:
+    """A SHA-256 of what a template course is made from: the release notebook and the code of the project."""
+    digest = hashlib.sha256(RELEASE_NOTEBOOK.read_bytes())
+    for path in sorted(path for package in ("autograder", "lesson", "data", "solutions")
+                       for path in (REPO_ROOT / package).rglob("*") if path.suffix in (".py", ".ipynb", ".toml", ".json")
+                       and "__pycache__" not in path.parts):
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def prepared_template(folder: pathlib.Path) -> pathlib.Path:
+    """The template course prepared in `folder` before, when it was made from this release and this code; else it
+    is made there now (in a folder beside it, renamed into place when complete, so a half-made one is never used)."""
+    folder, key = pathlib.Path(folder), template_key()
+    try:
+        if json.loads((folder / TEMPLATE_KEY).read_text()).get("key") == key:
+            return folder
+    except (OSError, ValueError, AttributeError):
+        pass
+    partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    build_template(partial)
+    (partial / TEMPLATE_KEY).write_text(json.dumps({"key": key}))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(partial, folder)
+    return folder
 
 
 def _matplotlib_cache(folder):

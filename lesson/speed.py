@@ -11,7 +11,8 @@ The measurement is cached per CPU model, torch version, threads and model shape 
 ~/.cache/unet-isbi2012/precision.json, with the load average it was measured under and when. A cached
 answer is measured again, in the next process that asks, when that load was high (other programs slow
 some passes more than others) or when it is older than a week; within one process (a notebook's kernel, a
-test run) the first answer stands, so that every run in it trains and predicts alike.
+test run) a call with both settings "auto" gets the answer given before for the same model shape (measured,
+cached or set by UNET_PRECISION and UNET_LAYOUT), so that every run in it trains and predicts alike.
 
 In: a model, a device, UNET_PRECISION and UNET_LAYOUT ("auto" to measure). Out: RunSettings(precision,
 layout, reason), and the helpers that lay tensors and gradients out in NHWC.
@@ -37,7 +38,7 @@ PROBE_SECONDS = 1.0           # and about this long in total, once per machine (
 MARGIN = 1.05                 # anything but fp32 in NCHW must be this much faster, so noise never picks a slower one
 HIGH_LOAD = 0.5               # load average per core above which a measurement is used once, then measured again
 MAX_AGE_SECONDS = 7 * 24 * 3600   # a cached measurement older than this is measured again
-_IN_THIS_PROCESS = {}         # (cache file, key) -> the measurement this process chose by: one answer per process
+_IN_THIS_PROCESS = {}         # _model_key -> the RunSettings this process chose last: "auto" gives the same again
 
 
 class RunSettings(NamedTuple):
@@ -80,15 +81,24 @@ def choose_precision_and_layout(model: torch.nn.Module, device: torch.device, pr
         why = ("natively on this GPU" if chosen == "bf16" else "with loss scaling: this GPU has no native bf16"
                ) if precision == "auto" else "set by UNET_PRECISION"
         return RunSettings(chosen, "channels_last" if layout == "auto" else layout, f"precision {chosen}: {why}")
+    model_key = _model_key(model)
+    if precision == layout == "auto" and model_key in _IN_THIS_PROCESS:    # fit() and predict_slices() agree
+        return _IN_THIS_PROCESS[model_key]
     if precision != "auto" and layout != "auto":
-        return RunSettings(precision, layout, f"precision {precision}, layout {layout}: set by UNET_PRECISION "
-                                              f"and UNET_LAYOUT")
+        chosen = RunSettings(precision, layout, f"precision {precision}, layout {layout}: set by UNET_PRECISION and "
+                                                f"UNET_LAYOUT")
+    else:
+        chosen = _measured(model, precision, layout, cache_dir, timer, clock, load)
+    _IN_THIS_PROCESS[model_key] = chosen
+    return chosen
+
+
+def _measured(model, precision, layout, cache_dir, timer, clock, load):
+    """The CPU's choice among the settings left "auto": from the cache when it is fresh (is_fresh), else timed now."""
     candidates = [(p, lay) for p in (["fp32", "bf16"] if precision == "auto" else [precision])
                   for lay in (LAYOUTS if layout == "auto" else [layout])]
     cache = pathlib.Path(cache_dir or _default_cache_dir()) / "precision.json"
     key = cache_key(model, candidates)
-    if (str(cache), key) in _IN_THIS_PROCESS:               # fit() and predict_slices() of one run agree
-        return _verdict(candidates, _IN_THIS_PROCESS[str(cache), key], True, precision, layout)
     entry, now = _read_cache(cache).get(key), clock()
     cached = entry is not None and is_fresh(entry, now)
     if not cached:
@@ -97,7 +107,6 @@ def choose_precision_and_layout(model: torch.nn.Module, device: torch.device, pr
         entry = {"seconds": {_name(c): s for c, s in seconds.items()}, "load_per_core": round(measured_under, 2),
                  "measured_at": round(now)}
         _write_cache(cache, key, entry)
-    _IN_THIS_PROCESS[str(cache), key] = entry
     return _verdict(candidates, entry, cached, precision, layout)
 
 
@@ -170,13 +179,16 @@ def _time_pass(model, x, amp_dtype, layout):
 
 
 def cache_key(model: torch.nn.Module, candidates: list[tuple[str, str]]) -> str:
-    """What the measurement depends on: the CPU's model and the instructions torch uses on it (ATEN_CPU_CAPABILITY
-    can lower them), torch's version and threads, the model's shape, and the settings compared."""
+    """What the measurement depends on: _model_key(model) and the settings compared."""
+    return f"{_model_key(model)} | {' '.join(sorted(_name(c) for c in candidates))}"
+
+
+def _model_key(model):
+    """The CPU's model and the instructions torch uses on it (ATEN_CPU_CAPABILITY can lower them), torch's version
+    and threads, and the model's shape."""
     shapes = ",".join("x".join(map(str, p.shape)) for p in model.parameters())
-    compared = " ".join(sorted(_name(c) for c in candidates))
     return (f"{_cpu_model()} ({torch.backends.cpu.get_cpu_capability()}) | torch {torch.__version__} | "
-            f"{torch.get_num_threads()} threads | "
-            f"{type(model).__name__} {hashlib.sha1(shapes.encode()).hexdigest()[:12]} | {compared}")
+            f"{torch.get_num_threads()} threads | {type(model).__name__} {hashlib.sha1(shapes.encode()).hexdigest()[:12]}")
 
 
 def _cpu_model():

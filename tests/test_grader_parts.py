@@ -371,7 +371,7 @@ def test_training_check_full_mode_asks_for_the_real_runs_settings_and_quality(mo
         weights = {name: value.detach().numpy() for name, value in model.state_dict().items()}
         return {**weights, **{f"config.{name}": getattr(full, name) for name in ("epochs", "hidden_channels", "input_size")},
                 **{f"config.{name}": value for name, value in settings.items()}}
-    monkeypatch.setattr(lesson.training, "predict_slices", lambda model, images, device=None: images * 0.0)
+    monkeypatch.setattr(lesson.training, "predict_slices", lambda model, images, device=None, **settings: images * 0.0)
     monkeypatch.setattr(autograder.authoring.policy, "training_shortfall", lambda labels, prediction, mode: f"{mode} bar not met")
     assert verdicts.training_shortfall(answer(), full, "full") == "full bar not met"
     assert "changed after the settings cell: {'epochs': 20}" in verdicts.training_shortfall(answer(epochs=20), full, "full")

@@ -107,7 +107,7 @@ def batch(scratch, count, workers, mode):
     sandboxed, reason = grade.use_sandbox("auto", mode)
     load_before, cpu_before, started = os.getloadavg(), cpu_seconds(), time.monotonic()
     lines = []
-    results = grade.Grader(pathlib.Path(scratch) / "out-batch", mode=mode, workers=workers, sandbox=sandboxed,
+    results = grade.Grader(pathlib.Path(scratch) / "out-batch", mode, workers=workers, sandbox=sandboxed,
                            sandbox_reason=reason, log=lines.append).grade(find_submissions([folder]))
     wall, used, load_after = time.monotonic() - started, cpu_seconds() - cpu_before, os.getloadavg()
     cores = os.cpu_count()

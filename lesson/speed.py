@@ -3,8 +3,8 @@
 On a GPU the answer is known: bf16 where the GPU computes it natively, else fp16, and the channels_last
 (NHWC) layout. On a CPU it is not: bf16 is 2-3x faster than fp32 on some CPUs and slower on others with
 the same feature flags, and channels_last is faster on some and 18% slower on others (an AVX2-only AMD
-EPYC). So choose_precision_and_layout() times one forward and backward pass of the model on one
-1 x 1 x 176 x 176 slice in each precision and layout (about a second in all) and takes the fastest, or
+EPYC). So choose_precision_and_layout() times forward and backward passes of the model on one
+1 x 1 x 176 x 176 slice in each precision and layout (one to three seconds in all) and takes the fastest, or
 the course's own setting (fp32, NCHW) unless something else is at least 1.05x faster.
 
 The measurement is cached per CPU model, torch version, threads and model shape in
@@ -35,6 +35,7 @@ LAYOUTS = ("contiguous", "channels_last")     # NCHW (PyTorch's default, the cou
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 PROBE_SIDE = 176              # the probe's input: one 176 x 176 slice through the whole model
 PROBE_SECONDS = 1.0           # and about this long in total, once per machine (the answer is cached)
+PROBE_PASSES = 3              # but at least this many timed passes of each setting: the fastest of 2 was too noisy
 MARGIN = 1.05                 # anything but fp32 in NCHW must be this much faster, so noise never picks a slower one
 HIGH_LOAD = 0.5               # load average per core above which a measurement is used once, then measured again
 MAX_AGE_SECONDS = 7 * 24 * 3600   # a cached measurement older than this is measured again
@@ -148,7 +149,7 @@ def time_settings(model: torch.nn.Module, candidates: list[tuple[str, str]],
     """Seconds of one forward and backward pass of a copy of `model` on the CPU in each (precision, layout).
 
     One untimed pass of each first, then they take turns until the passes add up to `budget` seconds
-    (at least two timed passes of each); each keeps its fastest, as other processes only ever slow a
+    (at least PROBE_PASSES timed passes of each); each keeps its fastest, as other processes only ever slow a
     pass down.
     """
     spent = 0.0
@@ -161,7 +162,7 @@ def time_settings(model: torch.nn.Module, candidates: list[tuple[str, str]],
             return _time_pass(probes[lay], x, amp_dtype, lay)
         spent = sum(timer(AUTOCAST_DTYPES[p], lay) for p, lay in candidates)     # warm-up: allocations, kernels
     seconds = {candidate: [] for candidate in candidates}
-    while min(map(len, seconds.values())) < 2 or spent < budget:
+    while min(map(len, seconds.values())) < PROBE_PASSES or spent < budget:
         for precision, lay in candidates:
             seconds[precision, lay].append(timer(AUTOCAST_DTYPES[precision], lay))
             spent += seconds[precision, lay][-1]

@@ -15,8 +15,8 @@ def test_training_speed_reports_speed_memory_and_loss_agreement(tmp_path, capsys
     assert machine["device"] == "cpu" and machine["device_name"] and machine["torch_threads"] >= 1
     assert machine["torch"] and "cpu_model" in machine
     assert set(machine["cpu_flags"]) == {"avx512_bf16", "amx_tile", "cpuinfo"}
-    assert machine["precision"] in ("fp32", "bf16") and machine["precision_reason"].startswith(
-        f"precision {machine['precision']}: ")
+    assert machine["precision"] in ("fp32", "bf16") and machine["layout"] in ("contiguous", "channels_last")
+    assert machine["precision_reason"].startswith(f"precision {machine['precision']}, layout {machine['layout']}: ")
     loops = result["comparison"]["loops"]
     assert list(loops) == ["course", "project"]
     for entry in loops.values():

@@ -18,8 +18,8 @@ grades a batch of N complete submissions in one run, in this process, as `grade`
 correct and buggy ones (tests/catalogue.py: every variant that runs to its end, hangs, crashes, broken files
 and attacks left out), then copies of the reference up to N. It prints the aggregate seconds per submission
 (the batch's wall time, course set-up included, / N), the per-stage sums over the batch, the CPU share used
-(the CPU seconds of the grader and every process it waited for / (wall time x cores): two busy cores is
-100%), the load average before and after, each submission's total against the one tests/catalogue.py
+(the CPU seconds of the grader and every process it waited for / (wall time x cores), and how busy the
+whole machine's cores were, from /proc/stat: two busy cores is 100%), the load average before and after, each submission's total against the one tests/catalogue.py
 expects, and 100 submissions extrapolated from N.
 """
 import argparse
@@ -96,6 +96,13 @@ def cpu_seconds():
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def machine_busy_seconds():
+    """CPU seconds every process on the machine has used (all cores, /proc/stat), and the seconds all cores had."""
+    fields = [int(value) for value in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]                                  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK"), sum(fields[:8]) / os.sysconf("SC_CLK_TCK")
+
+
 def batch(scratch, count, workers, mode):
     """Grade `count` complete submissions at `workers` at once; print where the batch's time goes."""
     from autograder import assignment
@@ -105,18 +112,22 @@ def batch(scratch, count, workers, mode):
     folder = pathlib.Path(scratch) / "batch"
     variants = {write(variant, folder): variant for variant in complete_variants(count)}
     sandboxed, reason = grade.use_sandbox("auto", mode)
-    load_before, cpu_before, started = os.getloadavg(), cpu_seconds(), time.monotonic()
+    load_before, cpu_before, started, busy_before = os.getloadavg(), cpu_seconds(), time.monotonic(), machine_busy_seconds()
     lines = []
     results = grade.Grader(pathlib.Path(scratch) / "out-batch", mode, workers=workers, sandbox=sandboxed,
                            sandbox_reason=reason, log=lines.append).grade(find_submissions([folder]))
     wall, used, load_after = time.monotonic() - started, cpu_seconds() - cpu_before, os.getloadavg()
+    busy, available = (after - before for after, before in zip(machine_busy_seconds(), busy_before))
     cores = os.cpu_count()
     print(f"{len(results)} complete submissions (the smoke batch's correct and buggy ones, then copies of the "
           f"reference), {mode} mode, --workers {workers}, {cores} cores, "
           f"{'sandboxed' if sandboxed else 'no sandbox: ' + reason}; load average before "
           f"{load_before[0]:.2f}, after {load_after[0]:.2f}")
     print(f"{lines[0]}; the batch {wall:.1f} s in all, {wall / len(results):.2f} s per submission")
-    print(f"CPU used: {used:.1f} CPU seconds in {wall:.1f} s on {cores} cores, {used / (wall * cores):.0%} of them")
+    print(f"CPU used by the grader and the processes it waited for (sandboxed kernels, run under their own users, "
+          f"are not all among them): {used:.1f} CPU seconds in {wall:.1f} s on {cores} cores, "
+          f"{used / (wall * cores):.0%} of them; the whole machine (this batch and every other process): "
+          f"{busy / available:.0%} busy")
     print(f"100 submissions, extrapolated from these {len(results)}: {100 * wall / len(results) / 60:.1f} min")
     sums = {stage: sum(result.timings.get(stage, 0.0) for result in results) for stage in STAGES}
     print(f"per-stage sums over the batch (seconds; {workers} at a time, so they add up to about {workers}x the "

@@ -57,7 +57,7 @@ def one_run(epochs, seed, volumes):
             "v_rand_above_baseline": round(own["v_rand"] - baseline["v_rand"], 4),
             "v_info_above_baseline": round(own["v_info"] - baseline["v_info"], 4),
             "cross_entropy": round(cross_entropy(holdout_labels, probability), 4), "loss_falls": bool(falls),
-            "passes": not shortfall and falls, "shortfall": shortfall}
+            "passes": bool(not shortfall and falls), "shortfall": shortfall}
 
 
 def main(argv=None):

@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.grading import grade, normalise, submissions, worker
+from autograder.grading import grade, normalise, submissions, template, worker
 from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
@@ -420,27 +420,27 @@ def test_a_prepared_template_is_made_once_and_made_again_for_another_release(tmp
         (folder / "gradebook.db").parent.mkdir(parents=True)
         (folder / "gradebook.db").write_text(f"made {len(made)}")
         return folder
-    monkeypatch.setattr(grade, "build_template", build)
+    monkeypatch.setattr(template, "build_template", build)
     folder = tmp_path / "course-template"
-    assert grade.prepared_template(folder) == folder and len(made) == 1
-    assert grade.prepared_template(folder) == folder and len(made) == 1, "made from this release: used as it is"
-    monkeypatch.setattr(grade, "template_key", lambda: "another release")
-    grade.prepared_template(folder)
+    assert template.prepared_template(folder) == folder and len(made) == 1
+    assert template.prepared_template(folder) == folder and len(made) == 1, "made from this release: used as it is"
+    monkeypatch.setattr(template, "template_key", lambda: "another release")
+    template.prepared_template(folder)
     assert len(made) == 2 and (folder / "gradebook.db").read_text() == "made 2"
     assert all(name.endswith(".partial") for name in made), "made beside it, then renamed into place"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["course-template"]
 
 
 def test_the_template_key_changes_with_the_code(tmp_path, monkeypatch):
-    key = grade.template_key()
-    assert key == grade.template_key() and len(key) == 64
+    key = template.template_key()
+    assert key == template.template_key() and len(key) == 64
     root = tmp_path / "repo"
     for package in ("autograder", "lesson", "data", "solutions"):
         (root / package).mkdir(parents=True)
     release = root / "UNet_Assignment.ipynb"
     release.write_text("{}")
-    monkeypatch.setattr(grade, "REPO_ROOT", root)
-    monkeypatch.setattr(grade, "RELEASE_NOTEBOOK", release)
-    before = grade.template_key()
+    monkeypatch.setattr(template, "REPO_ROOT", root)
+    monkeypatch.setattr(template, "RELEASE_NOTEBOOK", release)
+    before = template.template_key()
     (root / "autograder" / "checks.py").write_text("x = 1\n")
-    assert grade.template_key() != before
+    assert template.template_key() != before

@@ -223,10 +223,11 @@ def run(root: pathlib.Path) -> int:
 
 def setup(root: pathlib.Path) -> int:
     """What setup.sh does once, for every submission after: the course template in `root`/source/TEMPLATE_FOLDER
-    (grade.prepared_template) and the kernels' precision and layout, measured and cached."""
+    (template.prepared_template) and the kernels' precision and layout, measured and cached."""
     from autograder.grading import grade
+    from autograder.grading.template import prepared_template
     settings = json.loads((root / "source" / "settings.json").read_text())
-    grade.prepared_template(root / "source" / TEMPLATE_FOLDER)
+    prepared_template(root / "source" / TEMPLATE_FOLDER)
     print(grade.Session(settings["mode"], os.cpu_count() or 1).precision().reason)     # as `grade` at one worker
     return 0
 

@@ -101,6 +101,12 @@ class GradeOptions(IntakeLimits, GradingOptions):
         type=whole_number,
         metavar="N",
     )
+    template: str | None = option(
+        None,
+        "the course template prepared in DIR (made there when it is missing or was made from another release or "
+        "grader): made once, then only copied for each submission (the Gradescope image makes it in setup.sh)",
+        metavar="DIR",
+    )
     cluster: str | None = option(
         None,
         "grade on a Dask distributed cluster, one task per submission: the scheduler's address "
@@ -295,7 +301,7 @@ def grade_here(options: GradeOptions, submissions: list, out: pathlib.Path, cour
     settings = {"nbgrader course": f"{course.root} {course.name}"} if course is not None else {}
     grader = Grader(out, grading_options, workers=options.workers, limits=limits, sandbox=sandboxed,
                     sandbox_reason="" if sandboxed else reason, force=options.force, lock_wait=options.lock_wait,
-                    key_settings=settings)
+                    key_settings=settings, template=options.template)
     if course is not None:  # the graded notebooks wait beside the kept results, for a later run too
         course.attach(grader.session, out / kept.FOLDER / "nbgrader")
     results = grader.grade(submissions)

@@ -13,8 +13,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks.machine import PeakMemory, sync
-from lesson.training import (AUTOCAST_DTYPES, center_crop, channels_last_gradients, make_optimizer, output_margin,
-                             to_tensors, train_step)
+from lesson.speed import AUTOCAST_DTYPES, MEMORY_FORMATS, choose_precision_and_layout, in_layout
+from lesson.training import center_crop, make_optimizer, output_margin, to_tensors, train_step
 
 LOOPS = ("project", "project-fp32", "project-bf16")   # besides "course"
 FIRST_STEPS = 2                    # steps of each loop timed on their own (allocations, kernel choice)
@@ -101,10 +101,11 @@ class CourseLoop:
 class ProjectLoop:
     """lesson.training's loop: the same steps as fit(), on the batches the course's DataLoader would draw."""
 
-    def __init__(self, model, images, labels, device, batch_size, seed, precision, forced=False, compile_model=False):
+    def __init__(self, model, images, labels, device, batch_size, seed, precision, layout="channels_last",
+                 forced=False, compile_model=False):
         self.name = f"project-{precision}" if forced else "project"
-        self.device = device
-        self.model = model.to(device, memory_format=torch.channels_last)             # NHWC
+        self.device, self.layout = device, layout
+        self.model = model.to(device, memory_format=MEMORY_FORMATS[layout])          # NHWC where it is faster
         self.inputs, self.targets = to_tensors(images, labels, device)                # data on the device
         self.optimizer = make_optimizer(self.model, 2e-4)                             # fused Adam
         self.amp_dtype = AUTOCAST_DTYPES[precision]
@@ -132,13 +133,13 @@ class ProjectLoop:
             torch.backends.cudnn.benchmark = True                                     # fastest conv kernels
         losses = []
         # As fit() does; a compiled model picks its own layouts (and hooks added per block would recompile it).
-        layout = contextlib.nullcontext() if self.step_model is not self.model else channels_last_gradients(self.model)
+        layout = contextlib.nullcontext() if self.step_model is not self.model else in_layout(self.model, self.layout)
         with layout:
             for _ in range(steps):
                 on_cpu, batch = self._next_batch()
                 self.order.append(on_cpu.tolist())              # no GPU sync: the CPU copy of the indices
                 loss, _ = train_step(self.step_model, self.optimizer, self.scaler, self.inputs[batch],
-                                     self.targets[batch], self.amp_dtype)
+                                     self.targets[batch], self.amp_dtype, self.layout)
                 losses.append(loss)
         return torch.stack(losses).tolist()
 
@@ -209,10 +210,11 @@ def loss_agreement(reference, other):
             "last_fifth_relative_diff": float(abs(a[-tail:].mean() - b[-tail:].mean()) / a[-tail:].mean())}
 
 
-def compare(args, device, precision):
+def compare(args, device, precision, layout="channels_last"):
     """The side-by-side run of the course's loop and the project's loop(s); returns the results dict.
 
-    `precision` is the project loop's (the one fit() chooses); project-fp32 and project-bf16 force theirs.
+    `precision` and `layout` are the project loop's (the ones fit() chooses); project-fp32 and project-bf16
+    force their precision and run in the layout fit() would choose for it.
     """
     images, labels = training_tiles(args.px, args.data)
     model = reference_unet(args)
@@ -222,8 +224,9 @@ def compare(args, device, precision):
             loops.append(CourseLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed))
         elif name in LOOPS:
             forced = name.removeprefix("project").lstrip("-")
+            chosen = choose_precision_and_layout(model, device, forced).layout if forced else layout
             loops.append(ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed,
-                                     forced or precision, forced=bool(forced)))
+                                     forced or precision, chosen, forced=bool(forced)))
         else:
             raise ValueError(f"unknown loop {name!r}; choose from course, {', '.join(LOOPS)}")
     record = alternate(loops, args.steps, args.block, device)
@@ -235,17 +238,18 @@ def compare(args, device, precision):
                                                                entry["cpu_seconds_per_step"])
         entry["loss_agreement_vs_" + loops[0].name] = loss_agreement(baseline["losses"], entry["losses"])
         entry["same_batches_as_" + loops[0].name] = loop.order == loops[0].order
+        entry["layout"] = loop.layout
     for entry in record.values():
         entry["losses"] = [round(value, 6) for value in entry["losses"]]
     return {"tiles": len(images), "loops": record}
 
 
-def compare_compile(args, device, precision):
+def compare_compile(args, device, precision, layout="channels_last"):
     """Eager against torch.compile'd project loop, alternating: compile time and steady steps/s."""
     images, labels = training_tiles(args.px, args.data)
     model = reference_unet(args)
-    eager = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed, precision)
-    compiled = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed, precision,
+    eager = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed, precision, layout)
+    compiled = ProjectLoop(copy.deepcopy(model), images, labels, device, args.batch, args.seed, precision, layout,
                            compile_model=True)
     record = alternate([eager, compiled], args.compile_steps, args.block, device)
     entry = record[compiled.name]

@@ -13,7 +13,7 @@ import resource
 import torch
 
 from lesson.config import read_config
-from lesson.training import choose_precision
+from lesson.speed import choose_precision_and_layout
 
 # Allocator settings for --malloc; each runs in a fresh process. "glibc-tuned": never give memory back
 # to the OS and never mmap large blocks, so the big activation buffers are reused instead of re-faulted.
@@ -29,8 +29,8 @@ ALLOCATOR_VARIABLES = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP
 
 def machine(device, model=None, precision=None):
     """What ran it: device name, CPU model and its bf16 / AMX flags, threads, torch version, allocator
-    variables, and with `model`, the precision fit() chooses for it there and why (`precision`, as
-    UNET_PRECISION, defaults to the environment's)."""
+    variables, and with `model`, the precision and layout fit() chooses for it there and why (`precision`,
+    as UNET_PRECISION, defaults to the environment's; UNET_LAYOUT is the environment's)."""
     cpu_model = platform.processor()
     try:
         found = re.search(r"^model name\s*:\s*(.+)$", pathlib.Path("/proc/cpuinfo").read_text(), re.M)
@@ -46,8 +46,9 @@ def machine(device, model=None, precision=None):
         info["cuda"] = torch.version.cuda
     info["cpu_flags"] = cpu_flags()
     if model is not None:
-        requested = precision or read_config().precision
-        info["precision"], info["precision_reason"] = choose_precision(model, device, requested)
+        config = read_config()
+        chosen = choose_precision_and_layout(model, device, precision or config.precision, config.layout)
+        info["precision"], info["layout"], info["precision_reason"] = chosen
     return info
 
 

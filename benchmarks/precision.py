@@ -11,7 +11,7 @@ import torch
 
 from benchmarks.loops import ratio, reference_unet
 from benchmarks.machine import sync
-from lesson.training import AUTOCAST_DTYPES, channels_last
+from lesson.speed import AUTOCAST_DTYPES, channels_last
 
 
 def convolutions_alone(args, device, precision, course_step_seconds=None, rounds=2):

@@ -10,12 +10,12 @@ course, project, project, course, course, ... (ABBA, so a drift in machine load 
 
 - course: the original assignment's loop. float32, a torch DataLoader (shuffle=True) over CPU tensors,
   `.to(device)` on every batch, default Adam, labels cropped once up front, default memory layout.
-- project: lesson.training's loop (make_optimizer, train_step): data preloaded on the device,
-  channels_last inputs, weights and gradients (channels_last_gradients), the precision fit() would
-  choose (lesson.training.choose_precision: on CPU fp32 or bf16 by a short measurement, cached per
-  machine; UNET_PRECISION overrides it), fused Adam, cudnn.benchmark on GPU.
-- project-fp32, project-bf16 (with --loops): the project's loop in that precision whatever the choice, to
-  show what the choice brings.
+- project: lesson.training's loop (make_optimizer, train_step): data preloaded on the device, the
+  precision and memory layout fit() would choose (lesson.speed.choose_precision_and_layout: on CPU fp32 or
+  bf16, NCHW or channels_last inputs, weights and gradients, by a short measurement, cached per machine;
+  UNET_PRECISION and UNET_LAYOUT override it), fused Adam, cudnn.benchmark on GPU.
+- project-fp32, project-bf16 (with --loops): the project's loop in that precision whatever the choice (in
+  the layout fit() would choose for it), to show what the choice brings.
 
 It prints steps/s of each loop, their ratio, peak memory (the process's peak RSS during that loop's
 blocks on CPU; torch.cuda.max_memory_allocated on GPU) and how well the two loss curves agree, and writes
@@ -172,14 +172,14 @@ def run(argv=None):
         raise SystemExit("--device cuda, but PyTorch sees no GPU")
     device = torch.device(args.device)
     info = machine(device, reference_unet(args))
-    precision = info["precision"]
+    precision, layout = info["precision"], info["layout"]
     started = time.perf_counter()
     load_at_start = os.getloadavg()
     result = {"benchmark": "training_speed", "command": "python -m benchmarks.training_speed " + " ".join(argv),
               "machine": info, "settings": {key: value for key, value in vars(args).items() if key != "quiet"},
-              "comparison": compare(args, device, precision)}
+              "comparison": compare(args, device, precision, layout)}
     if args.compile:
-        result["compile"] = compare_compile(args, device, precision)
+        result["compile"] = compare_compile(args, device, precision, layout)
     if args.convolutions:
         course_step = result["comparison"]["loops"].get("course", {}).get("seconds_per_step")
         result["convolutions"] = convolutions_alone(args, device, precision, course_step)

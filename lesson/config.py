@@ -11,6 +11,7 @@ from collections.abc import Mapping
 ENV_PREFIX = "UNET_"
 AUGMENTATIONS = ("none", "flips", "flips+elastic")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+LAYOUTS = ("auto", "contiguous", "channels_last")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 # A short run for tests and CPU demos (lesson/demo.py): about a minute on 2 CPU cores, and it visibly learns.
 SHORT_RUN = {"epochs": 40, "learning_rate": 3e-3, "hidden_channels": 16, "input_size": 256,
@@ -37,6 +38,9 @@ class TrainingConfig:
     precision: "auto" (on a GPU: bf16 where it is native, else fp16 with loss scaling; on a CPU:
         fp32 or bf16, whichever a one-second measurement at the start finds faster), or "fp32",
         "bf16", "fp16" to insist.
+    layout: the memory layout of the weights and activations: "auto" (on a GPU channels_last, NHWC; on a
+        CPU whichever of contiguous (NCHW) and channels_last the same measurement finds faster), or
+        "contiguous", "channels_last" to insist.
     augment: "none"; "flips" (each training slice randomly flipped and turned by 90 degrees, the
         same for its label); "flips+elastic" (also the U-Net paper's elastic deformation).
     test_time_flips: predict each held-out or test slice in its 8 flipped and turned versions and
@@ -57,6 +61,7 @@ class TrainingConfig:
     test_slices: int = 30
     device: str = "auto"
     precision: str = "auto"
+    layout: str = "auto"
     augment: str = "none"
     test_time_flips: bool = False
     checkpoint_dir: str = ""
@@ -74,12 +79,10 @@ class TrainingConfig:
             raise ValueError(f"{_label('learning_rate')} must be positive, got {self.learning_rate}")
         if self.device not in ("auto", "cuda", "cpu"):
             raise ValueError(f"{_label('device')} must be 'auto', 'cuda' or 'cpu', got {self.device!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"{_label('precision')} must be one of {', '.join(map(repr, PRECISIONS))}, "
-                             f"got {self.precision!r}")
-        if self.augment not in AUGMENTATIONS:
-            raise ValueError(f"{_label('augment')} must be one of {', '.join(map(repr, AUGMENTATIONS))}, "
-                             f"got {self.augment!r}")
+        for name, allowed in (("precision", PRECISIONS), ("layout", LAYOUTS), ("augment", AUGMENTATIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{_label(name)} must be one of {', '.join(map(repr, allowed))}, "
+                                 f"got {getattr(self, name)!r}")
 
 
 def env_name(field_name: str) -> str:

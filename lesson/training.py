@@ -4,14 +4,8 @@ Shapes: a volume is a uint8 array (S, H, W); the network sees float tensors (N, 
 and returns logits (N, 1, H - 139, W - 139). The target is 1.0 for cell interior (label 255) and
 0.0 for membrane (label 0), cropped to the centre of the input so that it lines up with the output.
 """
-import contextlib
-import copy
-import hashlib
-import json
 import os
 import pathlib
-from collections.abc import Iterator
-import platform
 import time
 
 import matplotlib.pyplot as plt
@@ -19,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from lesson.speed import AUTOCAST_DTYPES, MEMORY_FORMATS, choose_precision_and_layout, in_layout, to_layout
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -31,169 +27,12 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-PROBE_SIDE = 176              # the precision probe's input: one 176 x 176 slice through the whole model
-PROBE_SECONDS = 1.0           # and about this long in total, once per machine (the answer is cached)
-BF16_MARGIN = 1.05            # bf16 must be this much faster, so that timing noise never picks a slower one
-
-
-def gpu_precision() -> str:
-    """bf16 on GPUs that compute it natively (A100, H100, L4), else fp16 with loss scaling (Colab's T4)."""
-    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
-
-
-def choose_precision(model: torch.nn.Module, device: torch.device, requested: str = "auto", cache_dir: str | None = None,
-                     timer: "Callable[[], float] | None" = None) -> tuple[str, str]:
-    """The precision to train `model` in: ("fp32" | "bf16" | "fp16", a sentence saying why).
-
-    `requested` (UNET_PRECISION) wins unless it is "auto". On a GPU, "auto" is gpu_precision(). On a
-    CPU, bf16 is faster on some CPUs and slower on others with the same feature flags, so it is
-    measured by time_precisions() (the model on one 1 x 1 x 176 x 176 slice, about a second) and the
-    answer cached per CPU model, torch version, threads and model shape in `cache_dir`/precision.json
-    (default ~/.cache/unet-isbi2012). `timer` stands in for the real timing in tests:
-    timer(autocast dtype, or None for fp32) -> seconds of one forward and backward pass.
-    """
-    if requested != "auto":
-        return requested, f"precision {requested}: set by UNET_PRECISION"
-    if device.type == "cuda":
-        choice = gpu_precision()
-        why = "natively on this GPU" if choice == "bf16" else "with loss scaling: this GPU has no native bf16"
-        return choice, f"precision {choice}: {why}"
-    cache = pathlib.Path(cache_dir or _default_cache_dir()) / "precision.json"
-    key = precision_cache_key(model)
-    speedup, cached = _read_cache(cache).get(key), True
-    if speedup is None:
-        seconds = time_precisions(model, timer)
-        speedup, cached = seconds["fp32"] / seconds["bf16"], False
-        _write_cache(cache, key, speedup)
-    return _precision_verdict(speedup, cached)
-
-
-def _precision_verdict(speedup, cached):
-    """fp32 or bf16 from bf16's measured speed-up over fp32, with the sentence that says so."""
-    note = " (cached)" if cached else ""
-    if speedup >= BF16_MARGIN:
-        return "bf16", f"precision bf16: measured {speedup:.2f}x faster than fp32 on this CPU{note}"
-    return "fp32", f"precision fp32: bf16 measured {speedup:.2f}x the speed of fp32 on this CPU{note}"
-
-
-def time_precisions(model: torch.nn.Module, timer: "Callable[[], float] | None" = None,
-                    budget: float = PROBE_SECONDS) -> dict[str, float]:
-    """Seconds of one forward and backward pass of a copy of `model` in fp32 and in bf16 on the CPU.
-
-    One untimed pass of each first, then the two alternate until the passes add up to `budget` seconds
-    (at least two timed passes of each); each keeps its fastest, as other processes only ever slow a
-    pass down. Returns {"fp32": seconds, "bf16": seconds}.
-    """
-    spent = 0.0
-    if timer is None:
-        probe = copy.deepcopy(model).to("cpu", memory_format=torch.channels_last)
-        x = channels_last(torch.rand(1, 1, PROBE_SIDE, PROBE_SIDE))
-
-        def timer(amp_dtype):
-            return _time_pass(probe, x, amp_dtype)
-        spent = timer(None) + timer(torch.bfloat16)                        # warm-up: allocations, kernel choice
-    seconds = {"fp32": [], "bf16": []}
-    while min(map(len, seconds.values())) < 2 or spent < budget:
-        for name in seconds:
-            seconds[name].append(timer(AUTOCAST_DTYPES[name]))
-            spent += seconds[name][-1]
-    return {name: min(values) for name, values in seconds.items()}
-
-
-def _time_pass(model, x, amp_dtype):
-    """Seconds of one forward and backward pass of `model` on x (N, 1, H, W), in autocast if amp_dtype is set."""
-    started = time.perf_counter()
-    with torch.enable_grad(), torch.autocast("cpu", dtype=amp_dtype, enabled=amp_dtype is not None):
-        model(x).float().mean().backward()
-    model.zero_grad(set_to_none=True)
-    return time.perf_counter() - started
-
-
-def precision_cache_key(model: torch.nn.Module) -> str:
-    """What the measurement depends on: the CPU's model, torch's version and threads, the model's shape."""
-    shapes = ",".join("x".join(map(str, p.shape)) for p in model.parameters())
-    return (f"{_cpu_model()} | torch {torch.__version__} | {torch.get_num_threads()} threads | "
-            f"{type(model).__name__} {hashlib.sha1(shapes.encode()).hexdigest()[:12]}")
-
-
-def _cpu_model():
-    """The CPU's model name, e.g. 'AMD EPYC 9654 96-Core Processor' (Linux), else platform's best guess."""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _default_cache_dir():
-    """$XDG_CACHE_HOME/unet-isbi2012, else ~/.cache/unet-isbi2012 (expanduser never raises, unlike Path.home)."""
-    return pathlib.Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "unet-isbi2012"
-
-
-def _read_cache(path):
-    """{key: bf16's speed-up over fp32} from the cache file; {} if it is missing or unreadable."""
-    try:
-        entries = json.loads(path.read_text())
-        return {key: float(value["bf16_speedup"]) for key, value in entries.items()}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return {}
-
-
-def _write_cache(path, key, speedup):
-    """Add one measurement to the cache file; a cache that cannot be written is skipped, never an error."""
-    entries = {k: {"bf16_speedup": v} for k, v in _read_cache(path).items()}
-    entries[key] = {"bf16_speedup": round(speedup, 4)}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_text(json.dumps(entries, indent=1) + "\n")
-        os.replace(partial, path)
-    except OSError:
-        pass
-
-
 def to_tensors(images: np.ndarray, labels: np.ndarray,
                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 volumes (S, H, W) -> inputs (S, 1, H, W) in [0, 1] and interior targets, both on `device`."""
     inputs = torch.as_tensor(images, dtype=torch.float32).div(255).unsqueeze(1)
     targets = torch.as_tensor(labels == 255, dtype=torch.float32).unsqueeze(1)
     return inputs.to(device), targets.to(device)
-
-
-def channels_last(x: torch.Tensor) -> torch.Tensor:
-    """The same (N, C, H, W) tensor laid out NHWC (channel stride 1), the layout the convolutions run fastest in.
-
-    x.contiguous(memory_format=torch.channels_last) leaves a 1-channel batch untouched (with C = 1 the two
-    layouts have the same strides), and the first convolution would then answer in NCHW.
-    """
-    count, channels, height, width = x.shape
-    return x.new_empty((count, height, width, channels)).permute(0, 3, 1, 2).copy_(x)
-
-
-def _gradient_channels_last(grad):
-    return grad.contiguous(memory_format=torch.channels_last)
-
-
-@contextlib.contextmanager
-def channels_last_gradients(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """Inside this block, the gradient reaching each module's output (N, C, H, W) is laid out NHWC.
-
-    Cropping a skip connection sends its gradient back padded with zeros in NCHW; where it meets the
-    NHWC one from the next block, max-pooling and the convolutions would convert it twice per step.
-    One conversion here is cheaper.
-    """
-    def on_output(module, inputs, output):
-        if isinstance(output, torch.Tensor) and output.requires_grad and output.dim() == 4:
-            output.register_hook(_gradient_channels_last)
-    handles = [module.register_forward_hook(on_output) for module in model.modules()]
-    try:
-        yield model
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def center_crop(tensor: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -293,16 +132,18 @@ def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.
 
 
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-               x: torch.Tensor, y: torch.Tensor, amp_dtype: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor]:
+               x: torch.Tensor, y: torch.Tensor, amp_dtype: torch.dtype | None,
+               layout: str = "channels_last") -> tuple[torch.Tensor, torch.Tensor]:
     """One optimizer step on a batch, with the model and the batch already on the device.
 
     Inputs:
     - x: inputs (N, 1, H, W) in [0, 1]; y: interior targets (N, 1, H, W), 1.0 = interior.
     - amp_dtype: the autocast dtype, AUTOCAST_DTYPES[precision] (None for float32).
+    - layout: "channels_last" (NHWC) or "contiguous" (NCHW), the layout of the model's weights.
     Returns the loss (a 0-d tensor left on the device, so the GPU never waits for it) and the
     logits (N, 1, H - 139, W - 139).
     """
-    x = channels_last(x)                                                 # NHWC, the layout of the weights
+    x = to_layout(x, layout)                                             # the layout of the weights
     with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         logits = model(x)                                                # convolutions in bf16 / fp16
     loss = F.binary_cross_entropy_with_logits(logits.float(), center_crop(y, *logits.shape[2:]))
@@ -319,18 +160,18 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
 
     Adam (config.learning_rate), BCEWithLogitsLoss against the centre-cropped interior target,
     config.batch_size slices per step in a new random order every epoch, augmented as config.augment
-    says, then cropped at random to config.input_size, in the precision choose_precision() picks
-    (printed). With `checkpoint` (a path), the run resumes from that file when it exists and saves to
-    it every config.checkpoint_every epochs. With config.device "auto" and no GPU, a run estimated
+    says, then cropped at random to config.input_size, in the precision and memory layout
+    choose_precision_and_layout() picks (printed). With `checkpoint` (a path), the run resumes from
+    that file when it exists and saves to it every config.checkpoint_every epochs. With config.device "auto" and no GPU, a run estimated
     from its first steps at over 30 minutes stops with TooSlowForTheCPU (check_run_length).
     """
     if config.input_size > min(images.shape[1:]):
         raise ValueError(f"input_size {config.input_size} is larger than the slices, {images.shape[1:]}")
     device = pick_device(config.device)
-    precision, reason = choose_precision(model, device, config.precision)
-    print(reason)
-    amp_dtype = AUTOCAST_DTYPES[precision]
-    model.to(device, memory_format=torch.channels_last)                  # NHWC: faster convolutions
+    settings = choose_precision_and_layout(model, device, config.precision, config.layout)
+    print(settings.reason)
+    amp_dtype = AUTOCAST_DTYPES[settings.precision]
+    model.to(device, memory_format=MEMORY_FORMATS[settings.layout])      # NHWC where it is faster
     inputs, targets = to_tensors(images, labels, device)                 # the data lives on the device
     optimizer = make_optimizer(model, config.learning_rate)              # one kernel for all weights
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)  # float16 needs it
@@ -348,7 +189,7 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
     steps_left = (config.epochs - first_epoch) * -(-len(inputs) // config.batch_size)
     step_seconds = []                                                     # of the first steps, for the estimate
     model.train()
-    with channels_last_gradients(model):                                # gradients in NHWC too
+    with in_layout(model, settings.layout):                              # gradients in NHWC too, if chosen
         for epoch in tqdm(range(first_epoch, config.epochs), initial=first_epoch, total=config.epochs, desc="epochs"):
             step_losses = []
             order = torch.randperm(len(inputs), generator=generator).to(device)  # one copy per epoch, not per step
@@ -359,7 +200,7 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
                 if config.input_size < min(x.shape[2:]):
                     x, y = random_crops(x, y, config.input_size, generator)
                 started = time.perf_counter()
-                loss, logits = train_step(model, optimizer, scaler, x, y, amp_dtype)
+                loss, logits = train_step(model, optimizer, scaler, x, y, amp_dtype, settings.layout)
                 step_losses.append(loss)
                 if len(step_seconds) < ESTIMATE_STEPS:                          # the first steps: is it too long?
                     step_seconds.append(time.perf_counter() - started)
@@ -438,38 +279,39 @@ def output_margin(model: torch.nn.Module, device: torch.device) -> int:
 
 @torch.no_grad()
 def predict_slices(model: torch.nn.Module, images: np.ndarray, device: torch.device | None = None,
-                   flips: bool = False, precision: str = "auto") -> np.ndarray:
+                   flips: bool = False, precision: str = "auto", layout: str = "auto") -> np.ndarray:
     """Interior probability for every pixel of whole slices: uint8 (S, H, W) -> float32 (S, H, W).
 
     Each slice is mirrored at its borders (the U-Net paper's overlap-tile strategy) up to a multiple of 16
     that is at least H + 139, so the valid convolutions return a prediction that covers the whole slice.
     With `flips`, each slice is predicted in its 8 flipped and turned versions, which are turned back and
-    averaged (test-time augmentation: 8x the work). `precision` as in choose_precision (whose
-    measurement fit() has usually cached already).
+    averaged (test-time augmentation: 8x the work). `precision` and `layout` as in
+    choose_precision_and_layout (whose measurement fit() has usually cached already).
     """
     device = device or next(model.parameters()).device
-    amp_dtype = AUTOCAST_DTYPES[choose_precision(model, device, precision)[0]]
+    settings = choose_precision_and_layout(model, device, precision, layout)
+    amp_dtype = AUTOCAST_DTYPES[settings.precision]
     model.eval()
     with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         margin = output_margin(model, device)
         probabilities = []
         for image in images:
             x = torch.as_tensor(image, dtype=torch.float32, device=device).div(255)
-            views = [_undo_dihedral(_predict_whole(model, _dihedral(x, turn), margin), turn)
+            views = [_undo_dihedral(_predict_whole(model, _dihedral(x, turn), margin, settings.layout), turn)
                      for turn in (range(8) if flips else [0])]
             probabilities.append(torch.stack(views).mean(0).cpu().numpy())
     model.train()
     return np.stack(probabilities) if probabilities else np.zeros(images.shape, dtype=np.float32)
 
 
-def _predict_whole(model, image, margin):
+def _predict_whole(model, image, margin, layout):
     """Interior probability (H, W) of one float slice (H, W), mirrored at its borders so the output covers it."""
     height, width = image.shape
     before = margin // 2                                                   # the offset center_crop uses
     pad_bottom = -(-(height + margin) // 16) * 16 - height - before
     pad_right = -(-(width + margin) // 16) * 16 - width - before
     x = F.pad(image[None, None], (before, pad_right, before, pad_bottom), mode="reflect")
-    logits = model(channels_last(x))[0, 0, :height, :width]
+    logits = model(to_layout(x, layout))[0, 0, :height, :width]
     if logits.shape != (height, width):
         raise ValueError(f"the model's output {tuple(logits.shape)} does not cover the {height} x {width} slice")
     return torch.sigmoid(logits.float())

@@ -11,12 +11,24 @@ the isolation's overhead per submission (the grader's own checks run in all thre
 script prints the load average before and after each command. Last, it grades one complete submission and the
 blank release one at a time and prints where their time goes, stage by stage (the fixed overhead is the
 blank's). Set UNET_DATA_DIR as for the tests.
+
+    .venv/bin/python scripts/benchmark_grading.py --batch 20 [--workers 2] [--mode quick]
+
+grades a batch of N complete submissions in one run, in this process, as `grade` does: the smoke batch's
+correct and buggy ones (tests/catalogue.py: every variant that runs to its end, hangs, crashes, broken files
+and attacks left out), then copies of the reference up to N. It prints the aggregate seconds per submission
+(the batch's wall time, course set-up included, / N), the per-stage sums over the batch, the CPU share used
+(the CPU seconds of the grader and every process it waited for / (wall time x cores), and how busy the
+whole machine's cores were, from /proc/stat: two busy cores is 100%), the load average before and after, each submission's total against the one tests/catalogue.py
+expects, and 100 submissions extrapolated from N.
 """
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -69,12 +81,80 @@ def breakdown(scratch, mode):
     print(f"{'in all':<28}" + "".join(f"{result.seconds:>12.2f}" for result in results))
 
 
+def complete_variants(count):
+    """`count` submissions that run to their end: the catalogue's correct and buggy ones, then reference copies."""
+    from tests.catalogue import CATALOGUE, named
+    kept = [variant for variant in CATALOGUE if variant.status == "ok" and variant.raw is None
+            and not variant.name.startswith("attack_")]
+    copies = [dataclasses.replace(named("reference"), name=f"reference_copy{number}")
+              for number in range(max(0, count - len(kept)))]
+    return (kept + copies)[:count]
+
+
+def cpu_seconds():
+    """CPU seconds (user + system) of this process and of every child process it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def machine_busy_seconds():
+    """CPU seconds every process on the machine has used (all cores, /proc/stat), and the seconds all cores had."""
+    fields = [int(value) for value in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]                                  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK"), sum(fields[:8]) / os.sysconf("SC_CLK_TCK")
+
+
+def batch(scratch, count, workers, mode):
+    """Grade `count` complete submissions at `workers` at once; print where the batch's time goes."""
+    from autograder import assignment
+    from autograder.grading import grade
+    from autograder.grading.submissions import find_submissions
+    from tests.catalogue import expected_scores
+    folder = pathlib.Path(scratch) / "batch"
+    variants = {write(variant, folder): variant for variant in complete_variants(count)}
+    sandboxed, reason = grade.use_sandbox("auto", mode)
+    load_before, cpu_before, started, busy_before = os.getloadavg(), cpu_seconds(), time.monotonic(), machine_busy_seconds()
+    lines = []
+    results = grade.Grader(pathlib.Path(scratch) / "out-batch", mode, workers=workers, sandbox=sandboxed,
+                           sandbox_reason=reason, log=lines.append).grade(find_submissions([folder]))
+    wall, used, load_after = time.monotonic() - started, cpu_seconds() - cpu_before, os.getloadavg()
+    busy, available = (after - before for after, before in zip(machine_busy_seconds(), busy_before))
+    cores = os.cpu_count()
+    print(f"{len(results)} complete submissions (the smoke batch's correct and buggy ones, then copies of the "
+          f"reference), {mode} mode, --workers {workers}, {cores} cores, "
+          f"{'sandboxed' if sandboxed else 'no sandbox: ' + reason}; load average before "
+          f"{load_before[0]:.2f}, after {load_after[0]:.2f}")
+    print(f"{lines[0]}; the batch {wall:.1f} s in all, {wall / len(results):.2f} s per submission")
+    print(f"CPU used by the grader and the processes it waited for (sandboxed kernels, run under their own users, "
+          f"are not all among them): {used:.1f} CPU seconds in {wall:.1f} s on {cores} cores, "
+          f"{used / (wall * cores):.0%} of them; the whole machine (this batch and every other process): "
+          f"{busy / available:.0%} busy")
+    print(f"100 submissions, extrapolated from these {len(results)}: {100 * wall / len(results) / 60:.1f} min")
+    sums = {stage: sum(result.timings.get(stage, 0.0) for result in results) for stage in STAGES}
+    print(f"per-stage sums over the batch (seconds; {workers} at a time, so they add up to about {workers}x the "
+          f"wall time):")
+    for stage, seconds in sums.items():
+        print(f"  {stage:<28}{seconds:>9.1f}{seconds / len(results):>9.2f} per submission")
+    print(f"  {'in all':<28}{sum(result.seconds for result in results):>9.1f}")
+    points = assignment.points()
+    wrong = [f"{result.student}: {result.total} (expected {sum(expected_scores(variants[result.student], points).values())})"
+             for result in results if result.total != sum(expected_scores(variants[result.student], points).values())]
+    print(f"totals as tests/catalogue.py expects: {len(results) - len(wrong)}/{len(results)}"
+          + "".join(f"\n  {line}" for line in wrong))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--submissions", type=int, default=4, help="copies of the reference solution (default 4)")
     parser.add_argument("--mode", default="quick", choices=("quick", "full", "smoke"))
     parser.add_argument("--breakdown-only", action="store_true", help="only the stage-by-stage breakdown")
+    parser.add_argument("--batch", type=int, default=0, metavar="N",
+                        help="only grade a batch of N complete submissions and print where its time goes")
+    parser.add_argument("--workers", type=int, default=2, help="submissions graded at once with --batch (default 2)")
     args = parser.parse_args()
+    if args.batch:
+        with tempfile.TemporaryDirectory(prefix="unet-benchmark-") as scratch:
+            return batch(scratch, args.batch, args.workers, args.mode)
     if args.breakdown_only:
         with tempfile.TemporaryDirectory(prefix="unet-benchmark-") as scratch:
             return breakdown(scratch, args.mode)

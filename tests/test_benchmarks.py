@@ -15,8 +15,8 @@ def test_training_speed_reports_speed_memory_and_loss_agreement(tmp_path, capsys
     assert machine["device"] == "cpu" and machine["device_name"] and machine["torch_threads"] >= 1
     assert machine["torch"] and "cpu_model" in machine
     assert set(machine["cpu_flags"]) == {"avx512_bf16", "amx_tile", "cpuinfo"}
-    assert machine["precision"] in ("fp32", "bf16") and machine["precision_reason"].startswith(
-        f"precision {machine['precision']}: ")
+    assert machine["precision"] in ("fp32", "bf16") and machine["layout"] in ("contiguous", "channels_last")
+    assert machine["precision_reason"].startswith(f"precision {machine['precision']}, layout {machine['layout']}: ")
     loops = result["comparison"]["loops"]
     assert list(loops) == ["course", "project"]
     for entry in loops.values():
@@ -51,7 +51,8 @@ def test_training_speed_forced_precisions_and_the_chosen_one(tmp_path, monkeypat
                                  "--data", "synthetic", "--loops", "course,project,project-bf16", "--out",
                                  str(tmp_path / "forced.json")])
     assert result["machine"]["precision"] == "fp32"
-    assert result["machine"]["precision_reason"] == "precision fp32: set by UNET_PRECISION"
+    assert result["machine"]["precision_reason"].startswith("precision fp32, layout ")
+    assert "measured against contiguous on this CPU, channels_last " in result["machine"]["precision_reason"]
     loops = result["comparison"]["loops"]
     assert loops["project"]["loss_agreement_vs_course"]["max_abs_diff"] < 1e-4, "the chosen fp32 ran"
     assert loops["project-bf16"]["loss_agreement_vs_course"]["max_abs_diff"] > 1e-6, "bf16 ran: other losses"

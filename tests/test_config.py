@@ -45,6 +45,7 @@ def test_every_field_has_a_variable():
     ({"UNET_DEVICE": "tpu"}, "device (UNET_DEVICE) must be 'auto', 'cuda' or 'cpu', got 'tpu'"),
     ({"UNET_TEST_TIME_FLIPS": "maybe"}, "UNET_TEST_TIME_FLIPS='maybe' is not a valid bool: use 1 or 0"),
     ({"UNET_PRECISION": "fp8"}, "precision (UNET_PRECISION) must be one of 'auto', 'fp32', 'bf16', 'fp16', got 'fp8'"),
+    ({"UNET_LAYOUT": "nhwc"}, "layout (UNET_LAYOUT) must be one of 'auto', 'contiguous', 'channels_last', got 'nhwc'"),
     ({"UNET_AUGMENT": "rotate"}, "augment (UNET_AUGMENT) must be one of 'none', 'flips', 'flips+elastic'"),
 ])
 def test_bad_values_raise_with_the_variable_and_value(environ, message):
@@ -76,3 +77,5 @@ def test_bool_settings_parse_words_and_digits(raw, expected):
 def test_precision_is_measured_by_default_and_read_from_the_environment():
     assert read_config({}).precision == "auto"
     assert read_config({"UNET_PRECISION": "fp32"}).precision == "fp32"
+    assert read_config({}).layout == "auto"
+    assert read_config({"UNET_LAYOUT": "contiguous"}).layout == "contiguous"

@@ -90,7 +90,8 @@ def test_the_carried_modules_are_left_out_and_the_students_cells_kept():
     notebook = fill()
     carried = carried_cells(notebook)
     assert carried == ["config_module", "data_module", "fingerprint_module", "locate_module", "raising_module",
-                       "stopped_module", "selfcheck_module", "selfcheck_prints", "training_module", "metrics_module"]
+                       "stopped_module", "selfcheck_module", "selfcheck_prints", "speed_module", "training_module",
+                       "metrics_module"]
     LeaveOutCarriedCode(carried=carried).preprocess(notebook, {})
     sources = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell.source for cell in notebook.cells}
     assert all(sources[grade_id].startswith("# The course's own code") for grade_id in carried)

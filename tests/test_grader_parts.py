@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.grading import batch, grade, normalise, submissions, worker
+from autograder.grading import batch, grade, normalise, submissions, template, worker
 from autograder.grading.options import GradingOptions
 from autograder.reports import report
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
@@ -292,17 +292,21 @@ def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tm
 
 
 def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, monkeypatch):
+    from lesson.speed import RunSettings
     chosen = []
 
-    def choose(model, device, requested="auto", **kwargs):
+    def choose(model, device, precision="auto", layout="auto", **kwargs):
         chosen.append(sum(p.numel() for p in model.parameters()))
-        return ("bf16", "precision bf16: measured") if requested == "auto" else (requested, "set")
-    monkeypatch.setattr("lesson.training.choose_precision", choose)
+        return RunSettings("bf16" if precision == "auto" else precision,
+                           "contiguous" if layout == "auto" else layout, "measured")
+    monkeypatch.setattr("lesson.speed.choose_precision_and_layout", choose)
     grader = batch.Grader(tmp_path, "quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
-    assert [env["UNET_PRECISION"] for env in envs] == ["bf16"] * 3
+    assert [(env["UNET_PRECISION"], env["UNET_LAYOUT"]) for env in envs] == [("bf16", "contiguous")] * 3
     assert len(chosen) == 1, "measured once for the batch, not once per kernel"
     monkeypatch.setenv("UNET_PRECISION", "fp32")
+    monkeypatch.setenv("UNET_LAYOUT", "channels_last")
+    assert grade.Session("quick").kernel_environment(tmp_path / "c")["UNET_LAYOUT"] == "channels_last"
     assert grade.Session("quick").kernel_environment(tmp_path / "c")["UNET_PRECISION"] == "fp32"
 
 
@@ -368,7 +372,7 @@ def test_training_check_full_mode_asks_for_the_real_runs_settings_and_quality(mo
         weights = {name: value.detach().numpy() for name, value in model.state_dict().items()}
         return {**weights, **{f"config.{name}": getattr(full, name) for name in ("epochs", "hidden_channels", "input_size")},
                 **{f"config.{name}": value for name, value in settings.items()}}
-    monkeypatch.setattr(lesson.training, "predict_slices", lambda model, images, device=None: images * 0.0)
+    monkeypatch.setattr(lesson.training, "predict_slices", lambda model, images, device=None, **settings: images * 0.0)
     monkeypatch.setattr(autograder.authoring.policy, "training_shortfall", lambda labels, prediction, mode: f"{mode} bar not met")
     assert verdicts.training_shortfall(answer(), full, "full") == "full bar not met"
     assert "changed after the settings cell: {'epochs': 20}" in verdicts.training_shortfall(answer(epochs=20), full, "full")
@@ -407,3 +411,37 @@ def test_grading_execute_times_each_stage(tmp_path):
     timings = json.loads((tmp_path / "timings.json").read_text())
     assert {"kernel start", "training", "notebook"} <= set(timings)
     assert timings["training"] >= 0.5 > timings["notebook"]
+
+
+def test_a_prepared_template_is_made_once_and_made_again_for_another_release(tmp_path, monkeypatch):
+    made = []
+
+    def build(folder):
+        made.append(folder.name)
+        (folder / "gradebook.db").parent.mkdir(parents=True)
+        (folder / "gradebook.db").write_text(f"made {len(made)}")
+        return folder
+    monkeypatch.setattr(template, "build_template", build)
+    folder = tmp_path / "course-template"
+    assert template.prepared_template(folder) == folder and len(made) == 1
+    assert template.prepared_template(folder) == folder and len(made) == 1, "made from this release: used as it is"
+    monkeypatch.setattr(template, "template_key", lambda: "another release")
+    template.prepared_template(folder)
+    assert len(made) == 2 and (folder / "gradebook.db").read_text() == "made 2"
+    assert all(name.endswith(".partial") for name in made), "made beside it, then renamed into place"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["course-template"]
+
+
+def test_the_template_key_changes_with_the_code(tmp_path, monkeypatch):
+    key = template.template_key()
+    assert key == template.template_key() and len(key) == 64
+    root = tmp_path / "repo"
+    for package in ("autograder", "lesson", "data", "solutions"):
+        (root / package).mkdir(parents=True)
+    release = root / "UNet_Assignment.ipynb"
+    release.write_text("{}")
+    monkeypatch.setattr(template, "REPO_ROOT", root)
+    monkeypatch.setattr(template, "RELEASE_NOTEBOOK", release)
+    before = template.template_key()
+    (root / "autograder" / "checks.py").write_text("x = 1\n")
+    assert template.template_key() != before

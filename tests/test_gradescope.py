@@ -106,9 +106,15 @@ def test_run_autograder_writes_results_json_per_the_specification(bundle, varian
     unpack(bundle, root)
     write(variant, root / "submission")
     env = {**os.environ, **data_env, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    set_up = subprocess.run([sys.executable, "-m", "autograder.integrations.gradescope", "setup"], cwd=root / "source",
+                            env=env, capture_output=True, text=True, timeout=600)       # what setup.sh ends with
+    assert set_up.returncode == 0, set_up.stdout[-3000:] + set_up.stderr[-3000:]
+    made = (root / "source" / gradescope.TEMPLATE_FOLDER / "template-key.json").stat().st_mtime_ns
     ran = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True,
                          timeout=600)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert (root / "source" / gradescope.TEMPLATE_FOLDER / "template-key.json").stat().st_mtime_ns == made, \
+        "run_autograder grades on the template setup.sh made"
     results = json.loads((root / "results" / "results.json").read_text())
     gradescope.validate(results)
     expected = expected_scores(variant, POINTS)

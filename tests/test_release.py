@@ -110,7 +110,7 @@ def test_carried_modules_and_set_up_open_collapsed_in_colab_and_jupyter(source, 
         machinery = [cell for cell in notebook.cells if release.is_machinery(cell)]
         assert {cell.id for cell in machinery} == {"setup", "config-module", "data-module", "fingerprint-module",
                                                    "locate-module", "raising-module", "stopped-module",
-                                                   "selfcheck-module", "selfcheck-prints",
+                                                   "selfcheck-module", "selfcheck-prints", "speed-module",
                                                    "training-module", "metrics-module"}
         for cell in machinery:
             title = cell.metadata["unet_course"]["title"]

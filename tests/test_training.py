@@ -1,6 +1,5 @@
 """The training loop and whole-slice prediction, on a tiny U-Net and small synthetic volumes."""
 import contextlib
-import json
 
 import numpy as np
 import pytest
@@ -9,10 +8,10 @@ import torch
 from data.synthetic import make_em_volume
 from lesson import training
 from lesson.config import read_config
+from lesson.speed import channels_last, channels_last_gradients
 from lesson.training import (ESTIMATE_STEPS, TooSlowForTheCPU, _dihedral, _undo_dihedral, augment, center_crop,
-                             channels_last, channels_last_gradients, check_run_length, checkpoint_path,
-                             choose_precision, fit, output_margin, pick_device, predict_slices, random_crops,
-                             save_checkpoint, time_precisions, to_tensors, too_slow_message)
+                             check_run_length, checkpoint_path, fit, output_margin, pick_device, predict_slices,
+                             random_crops, save_checkpoint, to_tensors, too_slow_message)
 from solutions.reference import load_reference
 
 REFERENCE = load_reference()
@@ -251,87 +250,10 @@ def test_predict_slices_with_flips_averages_the_8_views():
     assert np.abs(flipped - predict_slices(model, images, torch.device("cpu"))).max() > 1e-4
 
 
-# ---------------------------------------------------------------- precision, measured
-
-
-def fake_timer(fp32_seconds, bf16_seconds):
-    """A timer for choose_precision: seconds of a pass by autocast dtype, and a count of its calls."""
-    calls = []
-
-    def timer(amp_dtype):
-        calls.append(amp_dtype)
-        return bf16_seconds if amp_dtype == torch.bfloat16 else fp32_seconds
-    return timer, calls
-
-
-CPU = torch.device("cpu")
-
-
-def test_choose_precision_picks_bf16_where_it_measures_faster(tmp_path):
-    timer, calls = fake_timer(fp32_seconds=0.9, bf16_seconds=0.5)
-    precision, reason = choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)
-    assert precision == "bf16" and reason == "precision bf16: measured 1.80x faster than fp32 on this CPU"
-    assert calls == [None, torch.bfloat16] * 2, "two passes of each, alternating, add up to the 1 s budget"
-
-
-def test_choose_precision_keeps_fp32_where_bf16_is_slower(tmp_path):
-    timer, _ = fake_timer(fp32_seconds=0.5, bf16_seconds=0.6)
-    precision, reason = choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)
-    assert precision == "fp32" and reason == "precision fp32: bf16 measured 0.83x the speed of fp32 on this CPU"
-
-
-def test_choose_precision_keeps_fp32_when_bf16_is_only_as_fast(tmp_path):
-    timer, _ = fake_timer(fp32_seconds=0.5, bf16_seconds=0.49)
-    assert choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)[0] == "fp32"
-
-
-def test_choose_precision_caches_its_measurement_per_model_shape(tmp_path):
-    timer, calls = fake_timer(fp32_seconds=0.9, bf16_seconds=0.5)
-    choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)
-    measured = len(calls)
-    slower, slower_calls = fake_timer(fp32_seconds=0.5, bf16_seconds=0.9)
-    precision, reason = choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=slower)
-    assert (precision, reason) == ("bf16", "precision bf16: measured 1.80x faster than fp32 on this CPU (cached)")
-    assert slower_calls == [] and len(calls) == measured, "a cached answer is not measured again"
-    wider = REFERENCE.UNet(1, 1, hidden_channels=4)
-    assert choose_precision(wider, CPU, cache_dir=tmp_path, timer=slower)[0] == "fp32", "another shape, measured anew"
-    keys = json.loads((tmp_path / "precision.json").read_text())
-    assert len(keys) == 2 and all(torch.__version__ in key for key in keys)
-
-
-def test_choose_precision_survives_a_cache_it_cannot_write_or_read(tmp_path):
-    blocked = tmp_path / "a-file"
-    blocked.write_text("not a folder")
-    timer, _ = fake_timer(fp32_seconds=0.9, bf16_seconds=0.5)
-    assert choose_precision(tiny_model(), CPU, cache_dir=blocked / "cache", timer=timer)[0] == "bf16"
-    (tmp_path / "precision.json").write_text("{not json")
-    assert choose_precision(tiny_model(), CPU, cache_dir=tmp_path, timer=timer)[0] == "bf16"
-
-
-@pytest.mark.parametrize("requested", ["fp32", "bf16", "fp16"])
-def test_unet_precision_overrides_the_measurement(tmp_path, requested):
-    timer, calls = fake_timer(fp32_seconds=0.9, bf16_seconds=0.5)
-    precision, reason = choose_precision(tiny_model(), CPU, requested, cache_dir=tmp_path, timer=timer)
-    assert (precision, reason) == (requested, f"precision {requested}: set by UNET_PRECISION")
-    assert calls == []
-
-
-def test_choose_precision_on_a_gpu_keeps_the_native_rule(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: False)
-    assert choose_precision(tiny_model(), torch.device("cuda"))[0] == "fp16"
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
-    assert choose_precision(tiny_model(), torch.device("cuda")) == ("bf16", "precision bf16: natively on this GPU")
-
-
-def test_time_precisions_times_real_passes_of_both():
-    seconds = time_precisions(tiny_model(), budget=0.0)
-    assert set(seconds) == {"fp32", "bf16"} and all(0 < value < 10 for value in seconds.values())
-
-
 def test_fit_says_which_precision_it_chose(volumes, capsys):
     images, labels = volumes
-    fit(tiny_model(), images, labels, tiny_config(epochs=1, precision="fp32"), show_figures=False)
-    assert "precision fp32: set by UNET_PRECISION" in capsys.readouterr().out
+    fit(tiny_model(), images, labels, tiny_config(epochs=1, precision="fp32", layout="contiguous"), show_figures=False)
+    assert "precision fp32, layout contiguous: set by UNET_PRECISION and UNET_LAYOUT" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- a long run on the CPU by mistake

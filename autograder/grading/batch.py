@@ -123,12 +123,14 @@ class Grader:
     """Grades a batch of submissions on this machine into the folder `out` (see the module docstring), through a
     ``Batch``: only what is not kept under the same key (all with `force`), each result kept as it finishes,
     the output folder locked for the run (waiting up to `lock_wait` seconds). `key_settings`: more of what
-    reaches a row, for the key (e.g. the nbgrader course that keeps the graded notebooks)."""
+    reaches a row, for the key (e.g. the nbgrader course that keeps the graded notebooks); `template`: a course
+    template folder made once (the Gradescope image's), else one is made for the run."""
 
     def __init__(self, out, options: GradingOptions | str = "quick", workers=1, log=print, keep_work=None,
                  sandbox=False, sandbox_reason="", limits=None, force=False, lock_wait=lock.DEFAULT_WAIT,
-                 key_settings=None):
+                 key_settings=None, template=None):
         self.out = pathlib.Path(out)
+        self.template = template                     # a course template folder made once (template.prepared_template)
         self.workers = max(1, workers)
         self.log, self.force, self.lock_wait, self.key_settings = log, force, lock_wait, key_settings or {}
         self.session = Session(options, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason, log,
@@ -170,7 +172,7 @@ class Grader:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="unet-grading-") as work:
             work = pathlib.Path(work)
-            self.session.prepare(work)
+            self.session.prepare(work, template=self.template)
             self.log(f"course template ready in {time.monotonic() - started:.1f} s")
             pool, futures = concurrent.futures.ThreadPoolExecutor(self.workers), {}
             try:

@@ -43,6 +43,7 @@ from autograder.judging import verdicts
 from autograder.reports.result import Result, status
 from autograder.grading.submissions import Submission
 from autograder.sandbox import processes
+from autograder.grading.template import EXPECTED, build_template, prepared_template
 from autograder.release.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
                                run_nbgrader)
 from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
@@ -51,6 +52,7 @@ from lesson.config import environment_for
 
 if TYPE_CHECKING:                                      # annotations only: the sandbox is imported when used
     from autograder.sandbox import kernel as sandbox
+    from lesson.speed import RunSettings
 
 # Run in every kernel before the notebook's first cell (see preamble()): seeds, so that a submission's row never
 # changes, and a cap on what each cell may print, applied inside the kernel so that 200 MB of print() never
@@ -92,7 +94,6 @@ def preamble(max_output_bytes: int) -> str:
     return f"import base64; exec(base64.b64decode({base64.b64encode(code.encode()).decode()!r}).decode())"
 # The locked cells that train and evaluate get the mode's long time limit; every other cell gets --timeout.
 LONG_CELLS = ("train", "evaluate", "predict_test")
-EXPECTED = "expected.pickle"      # in the template course: the reference's answers to every check
 
 
 class GradingStopped(Exception):
@@ -124,7 +125,7 @@ class Session:
         self.release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
         self._running = {}                           # tag -> the grading processes running for it
         self._stopped = set()                        # tags stopped (stop()); True in it: every one
-        self._precision = None                       # the kernels' precision, measured once (precision())
+        self._precision = None                       # the kernels' precision and layout, measured once (precision())
         self._lock = threading.Lock()
         put_tools_on_path()                          # the gradebook (here and in the workers) runs `alembic`
 
@@ -132,15 +133,12 @@ class Session:
     def sandbox_label(self) -> str:
         return "in a sandbox" if self.sandbox else f"WITHOUT a sandbox ({self.sandbox_reason})"
 
-    def prepare(self, work: pathlib.Path, data: pathlib.Path | None = None) -> None:
+    def prepare(self, work: pathlib.Path, data: pathlib.Path | None = None, template: pathlib.Path | None = None) -> None:
         """Make the template course in `work` (its gradebook knows the assignment; copied for each submission)
-        and choose the data folder the kernels read (`data`, else ``data_folder(work)``)."""
-        template = pathlib.Path(work) / "template"
-        make_course(template)
-        run_nbgrader(template, "generate_assignment", ASSIGNMENT, "--force")
-        verdicts.save_expected(template / EXPECTED)     # the reference's answers, computed once per batch
-        self.precision()                                 # and the kernels' precision, measured once
-        self.template = template
+        and choose the data folder the kernels read (`data`, else ``data_folder(work)``). With `template`, the
+        course prepared there before is used (``prepared_template``): the Gradescope image makes it once."""
+        self.template = prepared_template(template) if template else build_template(pathlib.Path(work) / "template")
+        self.precision()                                 # and the kernels' precision and layout, measured once
         self.data = data or data_folder(work)
 
     def grade_one(self, submission: Submission, course: pathlib.Path, feedback_folder: pathlib.Path, slot: int = 1,
@@ -222,31 +220,35 @@ class Session:
         settings.update({"UNET_GRADING_MODE": self.mode.name, "UNET_CHECKPOINT_DIR": str(checkpoints),
                          "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": str(self.threads),
                          "MKL_NUM_THREADS": str(self.threads)})
-        settings["UNET_PRECISION"] = self.precision()
+        settings["UNET_PRECISION"], settings["UNET_LAYOUT"] = self.precision()[:2]
         if self.data is not None:
             settings["UNET_DATA_DIR"] = str(self.data)
         elif os.environ.get("UNET_DATA_DIR"):
             settings["UNET_DATA_DIR"] = os.environ["UNET_DATA_DIR"]
         return settings
 
-    def precision(self) -> str:
-        """The precision every kernel trains in: chosen once, here, so that the same submission gets the same run.
+    def precision(self) -> "RunSettings":
+        """The precision and memory layout every kernel trains in: chosen once, here, so that the same submission
+        gets the same run.
 
-        lesson.training.choose_precision for the mode's U-Net at the kernels' thread count (UNET_PRECISION of
-        the grader's own environment wins); each kernel measuring for itself could choose differently on a
-        busy machine, and the sandbox gives each kernel a fresh home, so no cache.
+        lesson.speed.choose_precision_and_layout for the mode's U-Net at the kernels' thread count
+        (UNET_PRECISION and UNET_LAYOUT of the grader's own environment win); each kernel measuring for itself
+        could choose differently on a busy machine, and the sandbox gives each kernel a fresh home, so no cache.
         """
         if self._precision is None:
             import torch
             from lesson.config import TrainingConfig, read_config
-            from lesson.training import choose_precision, pick_device
+            from lesson.speed import choose_precision_and_layout
+            from lesson.training import pick_device
             from solutions.reference import load_reference
             width = self.mode.settings.get("hidden_channels", TrainingConfig.hidden_channels)
             threads = torch.get_num_threads()
             torch.set_num_threads(self.threads)
             try:
                 model = load_reference().UNet(1, 1, hidden_channels=width)
-                self._precision = choose_precision(model, pick_device("auto"), read_config().precision)[0]
+                config = read_config()
+                self._precision = choose_precision_and_layout(model, pick_device("auto"), config.precision,
+                                                              config.layout)
             finally:
                 torch.set_num_threads(threads)
         return self._precision

@@ -9,11 +9,13 @@ unpacked into ``/autograder/source``. ``setup.sh`` (run once on Gradescope's Ubu
 image) installs Python and ``requirements.txt`` (PyTorch's CPU build) and checks the ISBI 2012 data the bundle
 carries (``source/isbi2012/``: the three volumes of UNET_DATA_DIR, verified when the bundle is made); a bundle
 made without UNET_DATA_DIR carries none, and setup.sh downloads and verifies it there (``data/isbi2012.py``: pinned
-SHA-256 of the pixels). ``run_autograder`` grades ``/autograder/submission/*.ipynb`` (the newest, when there are
-several) with ``python -m autograder grade`` in quick mode (Gradescope's machines have no GPU; the results say
-so) and the sandbox where the container allows it (the submission's files found and checked within the limits
-of ``grading/limits.py``: a link, a special file or a notebook too large gets a zero with the reason), then
-writes ``/autograder/results/results.json``:
+SHA-256 of the pixels); last, it makes what every submission's grading shares once (``setup()``): the course
+template (nbgrader's generated assignment and gradebook, the reference's answers) in ``source/course-template``
+and the CPU's precision and layout, cached. ``run_autograder`` grades ``/autograder/submission/*.ipynb`` (the
+newest, when there are several) with ``python -m autograder grade --template source/course-template`` in quick
+mode (Gradescope's machines have no GPU; the results say so) and the sandbox where the container allows it (the
+submission's files found and checked within the limits of ``grading/limits.py``: a link, a special file or a
+notebook too large gets a zero with the reason), then writes ``/autograder/results/results.json``:
 
 * ``tests``: one entry per test of ``autograder/assignment.py`` with its ``score`` and ``max_score``, ``status``
   passed or failed, and as ``output`` what the hidden check asks, in its words, and the known mistake the
@@ -44,6 +46,7 @@ from autograder.reports.templating import render
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 CARRIED = ("autograder", "lesson", "data", "solutions", "UNet_Assignment.ipynb", "requirements.txt")
 DATA_FOLDER = "isbi2012"
+TEMPLATE_FOLDER = "course-template"      # made once by setup.sh (setup()), copied for each submission
 TEMPLATES = pathlib.Path(__file__).parent / "templates" / "gradescope"       # setup.sh.j2, run_autograder.j2
 SCRIPTS = ("setup.sh", "run_autograder")
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"                        # PyTorch's CPU builds
@@ -203,7 +206,8 @@ def run(root: pathlib.Path) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="gradescope-") as scratch:
             graded = subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebooks[-1]), "--out", scratch,
-                                     "--mode", settings["mode"]], text=True)
+                                     "--mode", settings["mode"], "--template", str(root / "source" / TEMPLATE_FOLDER)],
+                                    text=True)
             if graded.returncode != 0:
                 results = {"score": 0.0, "output": "The grader could not run; your instructor has its log.",
                            "visibility": "visible"}
@@ -230,7 +234,20 @@ def submitted_notebooks(folder: pathlib.Path) -> list[pathlib.Path]:
     return [path for path in found if path.name.endswith(".ipynb") and os.path.lexists(path)]
 
 
+def setup(root: pathlib.Path) -> int:
+    """What setup.sh does once, for every submission after: the course template in `root`/source/TEMPLATE_FOLDER
+    (template.prepared_template) and the kernels' precision and layout, measured and cached."""
+    from autograder.grading import grade
+    from autograder.grading.template import prepared_template
+    settings = json.loads((root / "source" / "settings.json").read_text())
+    prepared_template(root / "source" / TEMPLATE_FOLDER)
+    print(grade.Session(settings["mode"], os.cpu_count() or 1).precision().reason)     # as `grade` at one worker
+    return 0
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["run"]:
-        sys.exit("usage: python -m autograder.integrations.gradescope run  (what run_autograder calls)")
-    sys.exit(run(pathlib.Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))))
+    actions = {"run": run, "setup": setup}
+    if sys.argv[1:2] not in ([name] for name in actions) or len(sys.argv) != 2:
+        sys.exit("usage: python -m autograder.integrations.gradescope run|setup  (what run_autograder and setup.sh "
+                 "call)")
+    sys.exit(actions[sys.argv[1]](pathlib.Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))))

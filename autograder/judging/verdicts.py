@@ -317,7 +317,8 @@ def training_shortfall(weights: dict, config: TrainingConfig, mode: str) -> str:
     images, labels, _ = load_isbi2012()
     holdout_images = split_holdout(images, config.holdout_slices)[1]
     holdout_labels = split_holdout(labels, config.holdout_slices)[1]
-    return shortfall(holdout_labels, predict_slices(model, holdout_images, device=device), mode)
+    prediction = predict_slices(model, holdout_images, device=device, precision=config.precision, layout=config.layout)
+    return shortfall(holdout_labels, prediction, mode)
 
 
 @functools.lru_cache(maxsize=1)

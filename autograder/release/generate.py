@@ -22,6 +22,7 @@ clone's ``origin`` remote (https or ssh) and its default branch, else ``unet-cou
 """
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import pathlib
@@ -104,6 +105,9 @@ def _without_title(source: str) -> str:
 def sync_inlined_cells(notebook: nbformat.NotebookNode, repo_root: pathlib.Path = REPO_ROOT) -> list[str]:
     """Copy each inlined module's current text (or the visible tests' prints) into its cell and collapse the cells
     that have a title.
+
+    A module's imports of the project's packages are left out (``lesson/carried.py``): in the notebook, the cells
+    carry those names.
 
     Returns what changed, e.g. ["inlined lesson/config.py", "collapsed setup"].
     """

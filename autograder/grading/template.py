@@ -1,0 +1,56 @@
+"""The template course of a batch: nbgrader's course with the assignment generated (its gradebook knows every test)
+and the reference's answers to every check, made once and copied for each submission.
+
+In: a folder. Out: the template course in it: made there (``build_template``), or, with ``prepared_template``, the
+one made there before when it was made from this release and this code (the Gradescope image makes it once, in
+setup.sh), else made again.
+"""
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+
+from autograder.judging import verdicts
+from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, run_nbgrader
+
+EXPECTED = "expected.pickle"      # in the template course: the reference's answers to every check
+
+TEMPLATE_KEY = "template-key.json"       # in a prepared template: what it was made from (template_key())
+
+
+def build_template(folder: pathlib.Path) -> pathlib.Path:
+    """The template course in `folder`: nbgrader's course with the assignment generated (its gradebook knows
+    every test) and the reference's answers to every check (EXPECTED)."""
+    make_course(folder)
+    run_nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
+    verdicts.save_expected(folder / EXPECTED)
+    return folder
+
+
+def template_key() -> str:
+    """A SHA-256 of what a template course is made from: the release notebook and the code of the project."""
+    digest = hashlib.sha256(RELEASE_NOTEBOOK.read_bytes())
+    for path in sorted(path for package in ("autograder", "lesson", "data", "solutions")
+                       for path in (REPO_ROOT / package).rglob("*") if path.suffix in (".py", ".ipynb", ".toml", ".json")
+                       and "__pycache__" not in path.parts):
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def prepared_template(folder: pathlib.Path) -> pathlib.Path:
+    """The template course prepared in `folder` before, when it was made from this release and this code; else it
+    is made there now (in a folder beside it, renamed into place when complete, so a half-made one is never used)."""
+    folder, key = pathlib.Path(folder), template_key()
+    try:
+        if json.loads((folder / TEMPLATE_KEY).read_text()).get("key") == key:
+            return folder
+    except (OSError, ValueError, AttributeError):
+        pass
+    partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    build_template(partial)
+    (partial / TEMPLATE_KEY).write_text(json.dumps({"key": key}))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(partial, folder)
+    return folder

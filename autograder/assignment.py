@@ -7,6 +7,7 @@ authored solution does not depend on the grader.) A test (``tests/test_assignmen
 notebook agrees with it: the same grade ids, points and order. Changing a test's points is one edit here and
 the same edit in the source notebook's cell metadata.
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,7 +18,7 @@ import importlib.util
 import pathlib
 from typing import Callable
 
-CHECKS = "autograder.authoring.checks"     # the module of the hidden checks: one function per graded test
+CHECKS = "autograder.authoring.checks"  # the module of the hidden checks: one function per graded test
 
 
 def checks_file() -> pathlib.Path:
@@ -29,11 +30,11 @@ def checks_file() -> pathlib.Path:
 class Test:
     """One graded test cell of the notebook."""
 
-    grade_id: str            # the test cell's nbgrader grade_id
+    grade_id: str  # the test cell's nbgrader grade_id
     points: int
-    check: str               # the hidden test: the name of a function of CHECKS, run in the kernel
-                             # and here; its docstring says what the specification asks
-    kind: str                # how its results are compared: "shape", "values", "crop" or "training"
+    check: str  # the hidden test: the name of a function of CHECKS, run in the kernel
+    # and here; its docstring says what the specification asks
+    kind: str  # how its results are compared: "shape", "values", "crop" or "training"
 
     @property
     def function(self) -> Callable:
@@ -50,36 +51,61 @@ class Test:
 class Part:
     """One part the student implements, in one solution cell."""
 
-    name: str                # the name the solution cell defines
-    solution_id: str         # the solution cell's grade_id
-    signature: str           # as the notebook gives it to the student
+    name: str  # the name the solution cell defines
+    solution_id: str  # the solution cell's grade_id
+    signature: str  # as the notebook gives it to the student
     tests: tuple[Test, ...]
-    depends_on: tuple[str, ...] = ()   # parts (names) it uses: checked with their reference versions
+    depends_on: tuple[str, ...] = ()  # parts (names) it uses: checked with their reference versions
 
 
 PARTS = (
-    Part("crop", "crop", "crop(image, new_shape)", (
-        Test("test_crop_shape", 4, "crop_shape", "shape"),
-        Test("test_crop_centre", 6, "crop_centre", "crop"),
-    )),
-    Part("ContractingBlock", "contracting_block", "ContractingBlock(input_channels)", (
-        Test("test_contracting_block_shape", 5, "contracting_block_shape", "shape"),
-        Test("test_contracting_block_layers", 5, "contracting_block_layers", "values"),
-        Test("test_contracting_block_forward", 10, "contracting_block_forward", "values"),
-    )),
-    Part("ExpandingBlock", "expanding_block", "ExpandingBlock(input_channels)", (
-        Test("test_expanding_block_shape", 5, "expanding_block_shape", "shape"),
-        Test("test_expanding_block_layers", 8, "expanding_block_layers", "values"),
-        Test("test_expanding_block_forward", 12, "expanding_block_forward", "values"),
-    ), depends_on=("crop",)),
-    Part("FeatureMapBlock", "feature_map_block", "FeatureMapBlock(input_channels, output_channels)", (
-        Test("test_feature_map_block", 5, "feature_map_block", "values"),
-    )),
-    Part("UNet", "unet", "UNet(input_channels, output_channels, hidden_channels=64)", (
-        Test("test_unet_shape", 8, "unet_shape", "shape"),
-        Test("test_unet_layers", 7, "unet_layers", "values"),
-        Test("test_unet_forward", 10, "unet_forward", "values"),
-    ), depends_on=("crop", "ContractingBlock", "ExpandingBlock", "FeatureMapBlock")),
+    Part(
+        "crop",
+        "crop",
+        "crop(image, new_shape)",
+        (
+            Test("test_crop_shape", 4, "crop_shape", "shape"),
+            Test("test_crop_centre", 6, "crop_centre", "crop"),
+        ),
+    ),
+    Part(
+        "ContractingBlock",
+        "contracting_block",
+        "ContractingBlock(input_channels)",
+        (
+            Test("test_contracting_block_shape", 5, "contracting_block_shape", "shape"),
+            Test("test_contracting_block_layers", 5, "contracting_block_layers", "values"),
+            Test("test_contracting_block_forward", 10, "contracting_block_forward", "values"),
+        ),
+    ),
+    Part(
+        "ExpandingBlock",
+        "expanding_block",
+        "ExpandingBlock(input_channels)",
+        (
+            Test("test_expanding_block_shape", 5, "expanding_block_shape", "shape"),
+            Test("test_expanding_block_layers", 8, "expanding_block_layers", "values"),
+            Test("test_expanding_block_forward", 12, "expanding_block_forward", "values"),
+        ),
+        depends_on=("crop",),
+    ),
+    Part(
+        "FeatureMapBlock",
+        "feature_map_block",
+        "FeatureMapBlock(input_channels, output_channels)",
+        (Test("test_feature_map_block", 5, "feature_map_block", "values"),),
+    ),
+    Part(
+        "UNet",
+        "unet",
+        "UNet(input_channels, output_channels, hidden_channels=64)",
+        (
+            Test("test_unet_shape", 8, "unet_shape", "shape"),
+            Test("test_unet_layers", 7, "unet_layers", "values"),
+            Test("test_unet_forward", 10, "unet_forward", "values"),
+        ),
+        depends_on=("crop", "ContractingBlock", "ExpandingBlock", "FeatureMapBlock"),
+    ),
 )
 
 # The locked training run, graded on the student's own model: not a part of its own.
@@ -107,7 +133,7 @@ def part_of(grade_id: str) -> Part | None:
 
 
 SOLUTION_IDS = tuple(part.solution_id for part in PARTS)
-PART_TESTS = tuple(test.grade_id for part in PARTS for test in part.tests)   # every test of a part: not training
+PART_TESTS = tuple(test.grade_id for part in PARTS for test in part.tests)  # every test of a part: not training
 
 
 def markdown_table() -> str:

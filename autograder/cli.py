@@ -12,7 +12,8 @@
 
 In: the command line. Out: the exit code (0 done, 1 a stale release under --check, 2 a usage error, 3 another
 grading run holds the output folder or the course, or a locked gradebook; 130 after Ctrl-C, 143 after SIGTERM,
-what was graded kept). Each command's options are the fields of one dataclass below (``ReleaseOptions``, ``GradeOptions``,
+what was graded kept). Each command's options are the fields of one dataclass below (``ReleaseOptions``,
+``GradeOptions``,
 ``GradescopeOptions``; grading's own in ``grading/options.py``): the parser is derived from them
 (``autograder.options``), and the command gets them back as that dataclass.
 """
@@ -26,8 +27,8 @@ import pathlib
 import sys
 from typing import Callable
 
-from autograder.grading.limits import IntakeLimits
 from autograder.grading import lock, stopping
+from autograder.grading.limits import IntakeLimits
 from autograder.grading.options import CPU_MODES, GradingOptions
 from autograder.integrations.gradescope import VISIBILITIES
 from autograder.options import add_arguments, from_namespace, option, seconds, whole_number
@@ -66,10 +67,12 @@ class ReleaseOptions:
     )
     assignment: str = assignment_option()
     exchange: str | None = option(
-        None, "with --course: the nbgrader exchange the course hands the assignment out through, written into its "
+        None,
+        "with --course: the nbgrader exchange the course hands the assignment out through, written into its "
         "nbgrader_config.py and made if need be (default: the course's own setting, else nbgrader's, "
         "/usr/local/share/nbgrader/exchange)",
-        metavar="DIR")
+        metavar="DIR",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,15 +114,22 @@ class GradeOptions(IntakeLimits, GradingOptions):
         None,
         "grade on a Dask distributed cluster, one task per submission: the scheduler's address "
         "(tcp://HOST:8786), or `local` for --workers processes on this machine; full-mode tasks run only on "
-        "workers started with --resources GPU=1", metavar="ADDRESS")
+        "workers started with --resources GPU=1",
+        metavar="ADDRESS",
+    )
     force: bool = option(
-        False, "grade every submission again; by default a submission whose result is kept in DIR/results/ under the "
+        False,
+        "grade every submission again; by default a submission whose result is kept in DIR/results/ under the "
         "same key (the same file, release, grader's code, policy, mode, data and settings) is reused, and only new "
-        "or changed ones are graded")
+        "or changed ones are graded",
+    )
     lock_wait: float = option(
-        lock.DEFAULT_WAIT, "how long to wait while another grading run holds the output folder (or the course) "
-        f"before stopping with exit status {lock.BUSY_EXIT} (default {lock.DEFAULT_WAIT:g})", type=seconds,
-        metavar="SECONDS")
+        lock.DEFAULT_WAIT,
+        "how long to wait while another grading run holds the output folder (or the course) "
+        f"before stopping with exit status {lock.BUSY_EXIT} (default {lock.DEFAULT_WAIT:g})",
+        type=seconds,
+        metavar="SECONDS",
+    )
 
     def grading(self) -> GradingOptions:
         """The options each submission's grading worker gets."""
@@ -181,8 +191,9 @@ def run_release(options: ReleaseOptions, parser: argparse.ArgumentParser) -> int
 
         course = pathlib.Path(options.course)
         try:
-            said = nbgrader_course.release_into(course, options.assignment, options.repo, options.branch,
-                                                options.exchange)
+            said = nbgrader_course.release_into(
+                course, options.assignment, options.repo, options.branch, options.exchange
+            )
         except nbgrader_course.CourseError as wrong:
             parser.error(str(wrong))
         print("\n".join(said))
@@ -234,8 +245,11 @@ def run_grade(options: GradeOptions, parser: argparse.ArgumentParser) -> int:
             parser.error(f"--out {out} is a file, not a folder")
         try:
             with holding(options, out, course):
-                code = (grade_on_cluster(options, submissions, out) if options.cluster
-                        else grade_here(options, submissions, out, course, scratch))
+                code = (
+                    grade_on_cluster(options, submissions, out)
+                    if options.cluster
+                    else grade_here(options, submissions, out, course, scratch)
+                )
                 if course is None:
                     lms.write_left_out(out, notes)
                 if code == 0:
@@ -246,8 +260,10 @@ def run_grade(options: GradeOptions, parser: argparse.ArgumentParser) -> int:
             error(str(busy))
             return lock.BUSY_EXIT
         except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: the kernels are stopped by now
-            error(f"stopped ({stop or 'Ctrl-C'}); what was graded is kept in {out}: the same command grades only "
-                  "what is missing")
+            error(
+                f"stopped ({stop or 'Ctrl-C'}); what was graded is kept in {out}: the same command grades only "
+                "what is missing"
+            )
             return stopping.exit_status(stop)
 
 
@@ -258,8 +274,13 @@ def holding(options: GradeOptions, out: pathlib.Path, course=None):
     with contextlib.ExitStack() as held:
         held.enter_context(stopping.stoppable())
         if course is not None:
-            held.enter_context(lock.hold(lock.course_lock(course.root, course.name),
-                                         f"the course {course.root} ({course.name})", options.lock_wait))
+            held.enter_context(
+                lock.hold(
+                    lock.course_lock(course.root, course.name),
+                    f"the course {course.root} ({course.name})",
+                    options.lock_wait,
+                )
+            )
         held.enter_context(lock.hold(out / lock.LOCK_NAME, f"the output folder {out}", options.lock_wait))
         yield
 
@@ -296,12 +317,23 @@ def grade_here(options: GradeOptions, submissions: list, out: pathlib.Path, cour
     if options.sandbox == "on" and not sandboxed:
         error(f"--sandbox on, but {reason}")
         return 2
-    print(f"grading {len(submissions)} submission(s) in {mode} mode with {options.workers} worker(s), "
-          + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})"))
+    print(
+        f"grading {len(submissions)} submission(s) in {mode} mode with {options.workers} worker(s), "
+        + (f"each kernel in a {reason}" if sandboxed else f"WITHOUT a sandbox ({reason})")
+    )
     settings = {"nbgrader course": f"{course.root} {course.name}"} if course is not None else {}
-    grader = Grader(out, grading_options, workers=options.workers, limits=limits, sandbox=sandboxed,
-                    sandbox_reason="" if sandboxed else reason, force=options.force, lock_wait=options.lock_wait,
-                    key_settings=settings, template=options.template)
+    grader = Grader(
+        out,
+        grading_options,
+        workers=options.workers,
+        limits=limits,
+        sandbox=sandboxed,
+        sandbox_reason="" if sandboxed else reason,
+        force=options.force,
+        lock_wait=options.lock_wait,
+        key_settings=settings,
+        template=options.template,
+    )
     if course is not None:  # the graded notebooks wait beside the kept results, for a later run too
         course.attach(grader.session, out / kept.FOLDER / "nbgrader")
     results = grader.grade(submissions)
@@ -321,8 +353,15 @@ def grade_on_cluster(options: GradeOptions, submissions: list, out: pathlib.Path
     from autograder.grading.submissions import UsageError
 
     try:
-        return cluster.main(options.cluster, submissions, out, options.grading(), workers=options.workers,
-                            force=options.force, lock_wait=options.lock_wait)
+        return cluster.main(
+            options.cluster,
+            submissions,
+            out,
+            options.grading(),
+            workers=options.workers,
+            force=options.force,
+            lock_wait=options.lock_wait,
+        )
     except UsageError as wrong:
         error(str(wrong))
         return 2

@@ -25,6 +25,7 @@ Writes benchmarks/results/gpu-<device>.json and a short gpu-<device>.md beside i
 --tiny runs every step small (2 epochs, width 4, 144 px crops, one held-out slice scored, smoke grading) so
 that the test suite runs this very script on CPU in about a minute.
 """
+
 import argparse
 import contextlib
 import csv
@@ -41,22 +42,54 @@ import torch
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
-BUG_VARIANT = "skip_wiring"        # tests/catalogue.py: a UNet wired wrong, so its own tests and training fail
-GOALS = {"speedup_vs_course": 5.0, "recipe_train_seconds": 20.0, "v_rand": 0.97, "pixel_accuracy": 0.93,
-         "total_minutes": 8.0}
-TINY = {"epochs": 2, "hidden_channels": 4, "input_size": 144, "learning_rate": 3e-3, "holdout_slices": 5,
-        "test_slices": 1, "figure_every": 2}
+BUG_VARIANT = "skip_wiring"  # tests/catalogue.py: a UNet wired wrong, so its own tests and training fail
+GOALS = {
+    "speedup_vs_course": 5.0,
+    "recipe_train_seconds": 20.0,
+    "v_rand": 0.97,
+    "pixel_accuracy": 0.93,
+    "total_minutes": 8.0,
+}
+TINY = {
+    "epochs": 2,
+    "hidden_channels": 4,
+    "input_size": 144,
+    "learning_rate": 3e-3,
+    "holdout_slices": 5,
+    "test_slices": 1,
+    "figure_every": 2,
+}
 
 
 def settings(tiny):
     """The run's sizes: the course's recipe, or the tiny one of --tiny."""
     from autograder.authoring.policy import SMOKE_GRADING
+
     if tiny:
-        return {"config": TINY, "loop_px": 144, "loop_steps": 4, "loop_block": 1, "scored_slices": 1,
-                "notebook_env": SMOKE_GRADING, "grading_mode": "smoke", "grading_workers": 2, "cell_timeout": 300,
-                "learns": False}
-    return {"config": {}, "loop_px": 512, "loop_steps": 60, "loop_block": 10, "scored_slices": 5,
-            "notebook_env": {}, "grading_mode": "full", "grading_workers": 3, "cell_timeout": 3600, "learns": True}
+        return {
+            "config": TINY,
+            "loop_px": 144,
+            "loop_steps": 4,
+            "loop_block": 1,
+            "scored_slices": 1,
+            "notebook_env": SMOKE_GRADING,
+            "grading_mode": "smoke",
+            "grading_workers": 2,
+            "cell_timeout": 300,
+            "learns": False,
+        }
+    return {
+        "config": {},
+        "loop_px": 512,
+        "loop_steps": 60,
+        "loop_block": 10,
+        "scored_slices": 5,
+        "notebook_env": {},
+        "grading_mode": "full",
+        "grading_workers": 3,
+        "cell_timeout": 3600,
+        "learns": True,
+    }
 
 
 class Check:
@@ -74,7 +107,7 @@ class Check:
         try:
             yield entry
             entry["status"] = "ok"
-        except Exception as error:                       # one failed step must not hide the others
+        except Exception as error:  # one failed step must not hide the others
             entry["status"] = f"error: {type(error).__name__}: {error}"
             self.expect(f"{name} finished", False, entry["status"])
         entry["seconds"] = round(time.perf_counter() - started, 1)
@@ -100,6 +133,7 @@ def train_recipe(check, entry, config, data, learns=True):
     """Step 1: fit() on slices 0-24 with `config`, timed; returns the model."""
     from lesson.training import fit, pick_device
     from solutions.reference import load_reference
+
     fit_images, fit_labels = data["fit"]
     torch.manual_seed(config.seed)
     model = load_reference().UNet(1, 1, hidden_channels=config.hidden_channels)
@@ -108,30 +142,66 @@ def train_recipe(check, entry, config, data, learns=True):
     _sync()
     steps_per_epoch = -(-len(fit_images) // config.batch_size)
     first, last = float(np.mean(losses[:steps_per_epoch])), float(np.mean(losses[-steps_per_epoch:]))
-    entry.update({"device": str(pick_device(config.device)), "train_seconds": round(time.perf_counter() - started, 2),
-                  "steps": len(losses), "first_epoch_loss": first, "last_epoch_loss": last,
-                  "settings": {name: getattr(config, name) for name in
-                               ("epochs", "hidden_channels", "input_size", "batch_size", "learning_rate")}})
-    check.expect("recipe losses finite" + (" and falling" if learns else ""),
-                 np.all(np.isfinite(losses)) and (last < first or not learns),
-                 f"mean loss of the first epoch {first:.4f}, of the last {last:.4f}")
+    entry.update(
+        {
+            "device": str(pick_device(config.device)),
+            "train_seconds": round(time.perf_counter() - started, 2),
+            "steps": len(losses),
+            "first_epoch_loss": first,
+            "last_epoch_loss": last,
+            "settings": {
+                name: getattr(config, name)
+                for name in ("epochs", "hidden_channels", "input_size", "batch_size", "learning_rate")
+            },
+        }
+    )
+    check.expect(
+        "recipe losses finite" + (" and falling" if learns else ""),
+        np.all(np.isfinite(losses)) and (last < first or not learns),
+        f"mean loss of the first epoch {first:.4f}, of the last {last:.4f}",
+    )
     return model
 
 
 def time_loops(check, entry, size, device):
     """Step 2: the course's loop against the project's, side by side (benchmarks.training_speed)."""
     from benchmarks import training_speed
+
     with tempfile.TemporaryDirectory() as folder:
-        argv = ["--device", device.type, "--width", str(size["width"]), "--px", str(size["loop_px"]),
-                "--steps", str(size["loop_steps"]), "--block", str(size["loop_block"]), "--data", size["data"],
-                "--loops", "course,project", "--out", str(pathlib.Path(folder) / "loops.json"), "--quiet"]
+        argv = [
+            "--device",
+            device.type,
+            "--width",
+            str(size["width"]),
+            "--px",
+            str(size["loop_px"]),
+            "--steps",
+            str(size["loop_steps"]),
+            "--block",
+            str(size["loop_block"]),
+            "--data",
+            size["data"],
+            "--loops",
+            "course,project",
+            "--out",
+            str(pathlib.Path(folder) / "loops.json"),
+            "--quiet",
+        ]
         result = training_speed.run(argv)
     loops = result["comparison"]["loops"]
-    entry.update({"command": result["command"], "precision": result["machine"].get("precision_reason"),
-                  **{f"{name}_seconds_per_step": loops[name]["seconds_per_step"] for name in loops},
-                  "speedup_vs_course": loops["project"]["speedup_vs_course"]})
-    print(f"      course {entry['course_seconds_per_step']:.4f} s/step, project "
-          f"{entry['project_seconds_per_step']:.4f} s/step: {entry['speedup_vs_course']:.2f}x", flush=True)
+    entry.update(
+        {
+            "command": result["command"],
+            "precision": result["machine"].get("precision_reason"),
+            **{f"{name}_seconds_per_step": loops[name]["seconds_per_step"] for name in loops},
+            "speedup_vs_course": loops["project"]["speedup_vs_course"],
+        }
+    )
+    print(
+        f"      course {entry['course_seconds_per_step']:.4f} s/step, project "
+        f"{entry['project_seconds_per_step']:.4f} s/step: {entry['speedup_vs_course']:.2f}x",
+        flush=True,
+    )
     check.expect("loops timed", entry["speedup_vs_course"] is not None)
 
 
@@ -139,6 +209,7 @@ def score(check, entry, model, data, slices, learns=True):
     """Step 3: held-out slices, with and without test-time flips, and the all-interior baseline."""
     from lesson.metrics import evaluate
     from lesson.training import predict_slices
+
     images, labels = (volume[:slices] for volume in data["holdout"])
     keep = ("pixel_accuracy", "dice", "v_rand", "v_info")
     for name, flips in (("plain", False), ("flips", True)):
@@ -147,22 +218,32 @@ def score(check, entry, model, data, slices, learns=True):
     baseline = evaluate(np.ones(labels.shape), labels, thresholds=[0.5])
     entry["all_interior"] = {key: baseline[key] for key in keep}
     entry["slices"] = f"{25}-{25 + slices - 1}" if slices > 1 else "25"
-    print(f"      held-out {entry['slices']}: " + "; ".join(
-        f"{name} " + ", ".join(f"{key} {entry[name][key]:.4f}" for key in keep) for name in ("plain", "flips")))
+    print(
+        f"      held-out {entry['slices']}: "
+        + "; ".join(
+            f"{name} " + ", ".join(f"{key} {entry[name][key]:.4f}" for key in keep) for name in ("plain", "flips")
+        )
+    )
     if learns:
-        check.expect("held-out V_rand beats all-interior", entry["plain"]["v_rand"] > baseline["v_rand"],
-                     f"{entry['plain']['v_rand']:.4f} against {baseline['v_rand']:.4f}")
+        check.expect(
+            "held-out V_rand beats all-interior",
+            entry["plain"]["v_rand"] > baseline["v_rand"],
+            f"{entry['plain']['v_rand']:.4f} against {baseline['v_rand']:.4f}",
+        )
     else:
-        check.expect("held-out scores computed", all(0 <= entry[name][key] <= 1 for name in ("plain", "flips")
-                                                     for key in keep))
+        check.expect(
+            "held-out scores computed", all(0 <= entry[name][key] <= 1 for name in ("plain", "flips") for key in keep)
+        )
 
 
 def run_notebook(check, entry, size, data, workdir):
     """Step 4: the release with the reference solution, top to bottom, as a student runs it."""
     import nbformat
+
     from lesson.config import environment_for
     from tests.catalogue import fill
     from tests.notebook_runner import cell_error, execute
+
     path = workdir / "UNet_Assignment.ipynb"
     nbformat.write(fill(), path)
     env = {**environment_for(size["notebook_env"]), **data}
@@ -170,8 +251,14 @@ def run_notebook(check, entry, size, data, workdir):
         started = time.perf_counter()
         notebook = execute(path, workdir, env, timeout=size["cell_timeout"])
     errors = {cell.get("id", "?"): cell_error(cell) for cell in notebook.cells if cell_error(cell)}
-    entry.update({"seconds": round(time.perf_counter() - started, 1), "errors": errors,
-                  "settings": env, "checkpoints": [p.name for p in (workdir / "checkpoints").glob("*.pt")]})
+    entry.update(
+        {
+            "seconds": round(time.perf_counter() - started, 1),
+            "errors": errors,
+            "settings": env,
+            "checkpoints": [p.name for p in (workdir / "checkpoints").glob("*.pt")],
+        }
+    )
     check.expect("notebook ran without errors", not errors, errors or f"{len(notebook.cells)} cells")
 
 
@@ -179,13 +266,25 @@ def grade_three(check, entry, size, data, workdir):
     """Step 5: the reference, one bug and the blank release, graded by the command line; rows as expected."""
     from autograder.assignment import points as graded_points
     from tests.catalogue import CATALOGUE, Variant, expected_scores, write
+
     points = graded_points()
     variants = [next(v for v in CATALOGUE if v.name == name) for name in ("reference", BUG_VARIANT)]
     variants.append(Variant("blank_release", raw=(REPO / "UNet_Assignment.ipynb").read_bytes(), fails="all"))
     folder, out = workdir / "submissions", workdir / "grades"
     students = {write(variant, folder): variant for variant in variants}
-    command = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out), "--workers",
-               str(size["grading_workers"]), "--mode", size["grading_mode"]]
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--workers",
+        str(size["grading_workers"]),
+        "--mode",
+        size["grading_mode"],
+    ]
     with student_environment():
         done = subprocess.run(command, cwd=REPO, env={**os.environ, **data}, capture_output=True, text=True)
     print("      " + "\n      ".join(done.stdout.strip().splitlines()[-5:]), flush=True)
@@ -198,9 +297,12 @@ def grade_three(check, entry, size, data, workdir):
         entry["rows"][student] = row
         want = {test: float(value) for test, value in expected_scores(variant, points).items()}
         got = {test: float(row[test]) for test in points if test in row}
-        check.expect(f"grades of {variant.name}", got == want and row.get("mode") == size["grading_mode"],
-                     f"total {row.get('total')} of {row.get('max_total')}, expected {sum(want.values()):g}; "
-                     f"status {row.get('status')!r}" + ("" if got == want else f"; got {got}"))
+        check.expect(
+            f"grades of {variant.name}",
+            got == want and row.get("mode") == size["grading_mode"],
+            f"total {row.get('total')} of {row.get('max_total')}, expected {sum(want.values()):g}; "
+            f"status {row.get('status')!r}" + ("" if got == want else f"; got {got}"),
+        )
 
 
 # ---------------------------------------------------------------- helpers
@@ -228,7 +330,8 @@ def load_data(holdout_slices):
     """Slices 0-24 to train on and the held-out ones (uint8 (S, H, W) each), and the folder they came from."""
     from data.isbi2012 import split_holdout
     from data.synthetic import load_dataset
-    images, labels, _ = load_dataset()               # the real data, or a synthetic stand-in where it is absent
+
+    images, labels, _ = load_dataset()  # the real data, or a synthetic stand-in where it is absent
     fit_images, holdout_images = split_holdout(images, holdout_slices)
     fit_labels, holdout_labels = split_holdout(labels, holdout_slices)
     return {"fit": (fit_images, fit_labels), "holdout": (holdout_images, holdout_labels)}
@@ -243,28 +346,49 @@ def data_env():
 def summary(result):
     """The short markdown written beside the JSON."""
     recipe, loops, scores = (result["steps"].get(name, {}) for name in ("recipe", "loops", "scores"))
-    lines = [f"# GPU check on {result['machine']['device_name']}{' (tiny)' if result['tiny'] else ''}", "",
-             f"`{result['command']}`: {'all checks passed' if result['passed'] else 'SOME CHECKS FAILED'}, "
-             f"{result['total_seconds'] / 60:.1f} minutes in all; {result['machine'].get('precision_reason')}.", "",
-             "| step | status | seconds |", "|---|---|---|"]
+    lines = [
+        f"# GPU check on {result['machine']['device_name']}{' (tiny)' if result['tiny'] else ''}",
+        "",
+        f"`{result['command']}`: {'all checks passed' if result['passed'] else 'SOME CHECKS FAILED'}, "
+        f"{result['total_seconds'] / 60:.1f} minutes in all; {result['machine'].get('precision_reason')}.",
+        "",
+        "| step | status | seconds |",
+        "|---|---|---|",
+    ]
     lines += [f"| {step['title']} | {step['status']} | {step.get('seconds')} |" for step in result["steps"].values()]
     if recipe.get("train_seconds"):
-        lines += ["", f"Recipe: {recipe['steps']} steps in {recipe['train_seconds']} s of training; mean loss "
-                      f"{recipe['first_epoch_loss']:.4f} in the first epoch, {recipe['last_epoch_loss']:.4f} in the last."]
+        lines += [
+            "",
+            f"Recipe: {recipe['steps']} steps in {recipe['train_seconds']} s of training; mean loss "
+            f"{recipe['first_epoch_loss']:.4f} in the first epoch, {recipe['last_epoch_loss']:.4f} in the last.",
+        ]
     if loops.get("speedup_vs_course"):
-        lines += [f"Loops side by side: course {loops['course_seconds_per_step']:.4f} s/step, project "
-                  f"{loops['project_seconds_per_step']:.4f} s/step, {loops['speedup_vs_course']:.2f}x "
-                  f"(`{loops['command']}`)."]
+        lines += [
+            f"Loops side by side: course {loops['course_seconds_per_step']:.4f} s/step, project "
+            f"{loops['project_seconds_per_step']:.4f} s/step, {loops['speedup_vs_course']:.2f}x "
+            f"(`{loops['command']}`)."
+        ]
     if scores.get("plain"):
-        lines += ["", f"| held-out {scores['slices']} | pixel accuracy | Dice | V_rand | V_info |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"| held-out {scores['slices']} | pixel accuracy | Dice | V_rand | V_info |",
+            "|---|---|---|---|---|",
+        ]
         for name in ("plain", "flips", "all_interior"):
-            lines.append(f"| {name} | " + " | ".join(f"{scores[name][key]:.4f}" for key in
-                                                     ("pixel_accuracy", "dice", "v_rand", "v_info")) + " |")
+            lines.append(
+                f"| {name} | "
+                + " | ".join(f"{scores[name][key]:.4f}" for key in ("pixel_accuracy", "dice", "v_rand", "v_info"))
+                + " |"
+            )
     lines += ["", "| check | result |", "|---|---|"]
-    lines += [f"| {name} | {'pass' if c['passed'] else 'FAIL'}: {c['detail'][:200]} |" for name, c in result["checks"].items()]
+    lines += [
+        f"| {name} | {'pass' if c['passed'] else 'FAIL'}: {c['detail'][:200]} |" for name, c in result["checks"].items()
+    ]
     lines += ["", "| goal (not a check) | value | goal | met |", "|---|---|---|---|"]
-    lines += [f"| {name} | {_figure(g['value'])} | {g['goal']:g} | {'yes' if g['met'] else 'no'} |"
-              for name, g in result["goals"].items()]
+    lines += [
+        f"| {name} | {_figure(g['value'])} | {g['goal']:g} | {'yes' if g['met'] else 'no'} |"
+        for name, g in result["goals"].items()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -276,10 +400,15 @@ def _figure(value):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="bash scripts/gpu_check.sh", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tiny", action="store_true", default=os.environ.get("GPU_CHECK_TINY") == "1",
-                        help="every step small, on any device (also GPU_CHECK_TINY=1)")
+    parser = argparse.ArgumentParser(
+        prog="bash scripts/gpu_check.sh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        default=os.environ.get("GPU_CHECK_TINY") == "1",
+        help="every step small, on any device (also GPU_CHECK_TINY=1)",
+    )
     parser.add_argument("--out", default=None, help="JSON path (default benchmarks/results/gpu-<device>.json)")
     return parser.parse_args(argv)
 
@@ -289,6 +418,7 @@ def run(argv=None):
     from benchmarks.machine import device_tag, machine
     from lesson.config import read_config
     from solutions.reference import load_reference
+
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     if not args.tiny and not torch.cuda.is_available():
@@ -319,16 +449,25 @@ def run(argv=None):
             run_notebook(check, entry, size, data_env(), workdir / "notebook")
         with check.step("grading", f"grading three submissions in {size['grading_mode']} mode") as entry:
             grade_three(check, entry, size, data_env(), workdir)
-    result = {"benchmark": "gpu_check", "command": "bash scripts/gpu_check.sh " + " ".join(argv),
-              "tiny": args.tiny, "machine": info, "steps": check.steps, "checks": check.checks}
+    result = {
+        "benchmark": "gpu_check",
+        "command": "bash scripts/gpu_check.sh " + " ".join(argv),
+        "tiny": args.tiny,
+        "machine": info,
+        "steps": check.steps,
+        "checks": check.checks,
+    }
     result["total_seconds"] = round(time.perf_counter() - check.started, 1)
     record_goals(check, result)
     result.update(goals=check.goals, passed=check.passed)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=str) + "\n")
     out.with_suffix(".md").write_text(summary(result))
-    print(f"{'all checks passed' if check.passed else 'SOME CHECKS FAILED'} in {result['total_seconds']:.0f} s; "
-          f"wrote {out} and {out.with_suffix('.md').name}", flush=True)
+    print(
+        f"{'all checks passed' if check.passed else 'SOME CHECKS FAILED'} in {result['total_seconds']:.0f} s; "
+        f"wrote {out} and {out.with_suffix('.md').name}",
+        flush=True,
+    )
     return result
 
 

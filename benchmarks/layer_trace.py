@@ -8,6 +8,7 @@ notebook's self-check module, for its ``layer_trace``).
 Prints seconds per round of all part checks, each way, and the ratio. Other load on the machine slows both
 ways alike; the ratio is what to read.
 """
+
 import argparse
 import time
 
@@ -26,7 +27,7 @@ def one_round(namespace: dict, trace) -> float:
         test = assignment.tests()[grade_id]
         names = list(verdicts.dependencies(grade_id))
         checks.answer(namespace, test.check, verdicts._dependency_code(names), names, test.kind == "shape", trace)
-        if trace is not None:                        # the kernel executes the self-check module to get it
+        if trace is not None:  # the kernel executes the self-check module to get it
             exec(verdicts._tracer_source(), {"__name__": "unet_grader_trace"})
     return time.perf_counter() - started
 
@@ -37,16 +38,18 @@ def main() -> None:
     rounds = parser.parse_args().rounds
     torch.set_num_threads(1)
     namespace = dict(vars(verdicts._reference()))
-    one_round(namespace, None)                       # warm up both ways
+    one_round(namespace, None)  # warm up both ways
     one_round(namespace, locate.layer_trace)
     without, with_trace = [], []
     for _ in range(rounds):
         without.append(one_round(namespace, None))
         with_trace.append(one_round(namespace, locate.layer_trace))
     best_without, best_with = min(without), min(with_trace)
-    print(f"all {len(assignment.PART_TESTS)} part checks, best of {rounds} rounds: {best_without:.3f} s without the "
-          f"layer trace, {best_with:.3f} s with it: {best_with / best_without:.3f}x "
-          f"(+{best_with - best_without:.3f} s per submission)")
+    print(
+        f"all {len(assignment.PART_TESTS)} part checks, best of {rounds} rounds: {best_without:.3f} s without the "
+        f"layer trace, {best_with:.3f} s with it: {best_with / best_without:.3f}x "
+        f"(+{best_with - best_without:.3f} s per submission)"
+    )
 
 
 if __name__ == "__main__":

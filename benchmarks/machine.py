@@ -4,6 +4,7 @@ threads, versions, allocator settings, the precision fit() chooses there and why
 Every benchmark's JSON carries ``machine(...)`` so that its numbers can be read against the hardware;
 ``describe`` is its one line in a report, ``device_tag`` a file-name-safe name of the device.
 """
+
 import os
 import pathlib
 import platform
@@ -19,8 +20,7 @@ from lesson.speed import choose_precision_and_layout
 # to the OS and never mmap large blocks, so the big activation buffers are reused instead of re-faulted.
 ALLOCATORS = {
     "glibc-default": {},
-    "glibc-tuned": {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736",
-                    "MALLOC_TOP_PAD_": "1073741824"},
+    "glibc-tuned": {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736", "MALLOC_TOP_PAD_": "1073741824"},
     "jemalloc": {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"},
     "tcmalloc": {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"},
 }
@@ -37,10 +37,17 @@ def machine(device, model=None, precision=None):
         cpu_model = found.group(1) if found else cpu_model
     except OSError:
         pass
-    info = {"device": device.type, "device_name": cpu_model, "cpu_model": cpu_model,
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "python": platform.python_version(),
-            "allocator_env": {name: os.environ[name] for name in ALLOCATOR_VARIABLES if name in os.environ}}
+    info = {
+        "device": device.type,
+        "device_name": cpu_model,
+        "cpu_model": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "python": platform.python_version(),
+        "allocator_env": {name: os.environ[name] for name in ALLOCATOR_VARIABLES if name in os.environ},
+    }
     if device.type == "cuda":
         info["device_name"] = torch.cuda.get_device_name(device)
         info["cuda"] = torch.version.cuda
@@ -55,7 +62,9 @@ def machine(device, model=None, precision=None):
 def describe(info):
     """One line for reports: 'AMD EPYC (cpu, 2 threads, torch 2.14.1, precision bf16: measured ...)'."""
     precision = f", {info['precision_reason']}" if info.get("precision_reason") else ""
-    return f"{info['device_name']} ({info['device']}, {info['torch_threads']} threads, torch {info['torch']}{precision})"
+    return (
+        f"{info['device_name']} ({info['device']}, {info['torch_threads']} threads, torch {info['torch']}{precision})"
+    )
 
 
 def cpu_flags():
@@ -64,9 +73,11 @@ def cpu_flags():
         listed = set(re.search(r"^flags\s*:(.*)$", pathlib.Path("/proc/cpuinfo").read_text(), re.M).group(1).split())
     except (OSError, AttributeError):
         listed = set()
-    return {"avx512_bf16": bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()),
-            "amx_tile": bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
-            "cpuinfo": sorted(listed & {"avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_fp16"})}
+    return {
+        "avx512_bf16": bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()),
+        "amx_tile": bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
+        "cpuinfo": sorted(listed & {"avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_fp16"}),
+    }
 
 
 def device_tag(info):

@@ -4,6 +4,7 @@ the U-Net's convolutions, timed alone in the course's setting (float32, NCHW) an
 With the convolutions' share of the course's step it shows how much of the project loop's speed-up the
 precision fit() chooses accounts for (``--convolutions`` of ``python -m benchmarks.training_speed``).
 """
+
 import copy
 import time
 
@@ -24,8 +25,11 @@ def convolutions_alone(args, device, precision, course_step_seconds=None, rounds
     """
     model = reference_unet(args)
     inputs = []
-    hooks = [layer.register_forward_hook(lambda layer, args_in, out: inputs.append((layer, args_in[0].shape)))
-             for layer in model.modules() if isinstance(layer, torch.nn.Conv2d)]
+    hooks = [
+        layer.register_forward_hook(lambda layer, args_in, out: inputs.append((layer, args_in[0].shape)))
+        for layer in model.modules()
+        if isinstance(layer, torch.nn.Conv2d)
+    ]
     with torch.no_grad():
         model(torch.zeros(args.batch, 1, args.px, args.px))
     for hook in hooks:
@@ -37,9 +41,14 @@ def convolutions_alone(args, device, precision, course_step_seconds=None, rounds
             for setting in ("course", "project"):
                 seconds[setting] += _time_convolution(layer, shape, device, amp_dtype if setting == "project" else None)
     course, project = seconds["course"] / rounds, seconds["project"] / rounds
-    return {"layers": len(inputs), "rounds": rounds, "course_seconds_per_step": course,
-            "project_seconds_per_step": project, "speedup": ratio(course, project),
-            "share_of_course_step": course / course_step_seconds if course_step_seconds else None}
+    return {
+        "layers": len(inputs),
+        "rounds": rounds,
+        "course_seconds_per_step": course,
+        "project_seconds_per_step": project,
+        "speedup": ratio(course, project),
+        "share_of_course_step": course / course_step_seconds if course_step_seconds else None,
+    }
 
 
 def _time_convolution(layer, shape, device, amp_dtype):
@@ -49,12 +58,13 @@ def _time_convolution(layer, shape, device, amp_dtype):
     x = torch.randn(shape, device=device)
     if amp_dtype is not None:
         conv, x = conv.to(memory_format=torch.channels_last), channels_last(x)
-    x.requires_grad_(shape[1] > 1)                                   # the first layer's input needs no gradient
+    x.requires_grad_(shape[1] > 1)  # the first layer's input needs no gradient
 
     def once():
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             out = conv(x)
         out.backward(torch.ones_like(out))
+
     once()
     sync(device)
     started = time.perf_counter()

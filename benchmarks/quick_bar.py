@@ -12,6 +12,7 @@ V_rand and V_info above the all-interior baseline (the bar: more than QUICK_RUN_
 bar: below QUICK_RUN_MAX_CROSS_ENTROPY) and the verdict; 0 epochs is the untrained U-Net, which must fail.
 Writes benchmarks/results/quick-bar.json (or --out).
 """
+
 import argparse
 import json
 import os
@@ -22,8 +23,13 @@ import time
 import numpy as np
 import torch
 
-from autograder.authoring.policy import (QUICK_GRADING, QUICK_RUN_MARGIN, QUICK_RUN_MAX_CROSS_ENTROPY,
-                                         QUICK_RUN_QUANTILES, training_shortfall)
+from autograder.authoring.policy import (
+    QUICK_GRADING,
+    QUICK_RUN_MARGIN,
+    QUICK_RUN_MAX_CROSS_ENTROPY,
+    QUICK_RUN_QUANTILES,
+    training_shortfall,
+)
 from benchmarks.machine import machine
 from data.isbi2012 import split_holdout
 from data.synthetic import load_dataset
@@ -53,16 +59,23 @@ def one_run(epochs, seed, volumes):
     steps = -(-len(fit_images) // config.batch_size)
     falls = bool(losses) and np.mean(losses[-steps:]) < 0.9 * np.mean(losses[:steps])
     shortfall = training_shortfall(holdout_labels, probability, "quick")
-    return {"epochs": epochs, "seed": seed, "training_seconds": round(seconds, 2),
-            "v_rand_above_baseline": round(own["v_rand"] - baseline["v_rand"], 4),
-            "v_info_above_baseline": round(own["v_info"] - baseline["v_info"], 4),
-            "cross_entropy": round(cross_entropy(holdout_labels, probability), 4), "loss_falls": bool(falls),
-            "passes": bool(not shortfall and falls), "shortfall": shortfall}
+    return {
+        "epochs": epochs,
+        "seed": seed,
+        "training_seconds": round(seconds, 2),
+        "v_rand_above_baseline": round(own["v_rand"] - baseline["v_rand"], 4),
+        "v_info_above_baseline": round(own["v_info"] - baseline["v_info"], 4),
+        "cross_entropy": round(cross_entropy(holdout_labels, probability), 4),
+        "loss_falls": bool(falls),
+        "passes": bool(not shortfall and falls),
+        "shortfall": shortfall,
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.quick_bar", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.quick_bar", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--epochs", default="0,10,20", type=lambda text: [int(n) for n in text.split(",")])
     parser.add_argument("--seeds", default="0,1,2", type=lambda text: [int(n) for n in text.split(",")])
     parser.add_argument("--threads", type=int, default=1)
@@ -72,19 +85,29 @@ def main(argv=None):
     volumes = load_dataset()[:2]
     load_before = os.getloadavg()[0]
     runs = []
-    print(f"quick mode {QUICK_GRADING}; bar: V_rand and V_info more than {QUICK_RUN_MARGIN} above all-interior, "
-          f"cross-entropy below {QUICK_RUN_MAX_CROSS_ENTROPY}; {args.threads} thread(s); load {load_before:.2f}")
+    print(
+        f"quick mode {QUICK_GRADING}; bar: V_rand and V_info more than {QUICK_RUN_MARGIN} above all-interior, "
+        f"cross-entropy below {QUICK_RUN_MAX_CROSS_ENTROPY}; {args.threads} thread(s); load {load_before:.2f}"
+    )
     for epochs in args.epochs:
         for seed in args.seeds:
             run = one_run(epochs, seed, volumes)
             runs.append(run)
-            print(f"  {epochs:>3} epochs, seed {seed}: {run['training_seconds']:6.1f} s training; V_rand "
-                  f"+{run['v_rand_above_baseline']:.3f}, V_info +{run['v_info_above_baseline']:.3f}, cross-entropy "
-                  f"{run['cross_entropy']:.3f}, loss falls {run['loss_falls']}: "
-                  f"{'passes' if run['passes'] else 'FAILS'}", flush=True)
-    result = {"benchmark": "quick_bar", "command": "python -m benchmarks.quick_bar " + " ".join(sys.argv[1:]),
-              "machine": machine(torch.device("cpu")), "quick_grading": QUICK_GRADING, "runs": runs,
-              "load_average_1min": {"start": load_before, "end": os.getloadavg()[0]}}
+            print(
+                f"  {epochs:>3} epochs, seed {seed}: {run['training_seconds']:6.1f} s training; V_rand "
+                f"+{run['v_rand_above_baseline']:.3f}, V_info +{run['v_info_above_baseline']:.3f}, cross-entropy "
+                f"{run['cross_entropy']:.3f}, loss falls {run['loss_falls']}: "
+                f"{'passes' if run['passes'] else 'FAILS'}",
+                flush=True,
+            )
+    result = {
+        "benchmark": "quick_bar",
+        "command": "python -m benchmarks.quick_bar " + " ".join(sys.argv[1:]),
+        "machine": machine(torch.device("cpu")),
+        "quick_grading": QUICK_GRADING,
+        "runs": runs,
+        "load_average_1min": {"start": load_before, "end": os.getloadavg()[0]},
+    }
     pathlib.Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")
 

@@ -50,10 +50,8 @@ MIRRORS_ENV = "UNET_DATA_MIRRORS"
 # any other URL is a template in which "{name}" is replaced by the volume name.
 MIRRORS = (
     "https://downloads.imagej.net/ISBI-2012-challenge.zip",
-    "https://raw.githubusercontent.com/zhixuhao/unet/"
-    "b45af4d458437d8281cc218a07fd4380818ece4a/data/membrane/{name}.tif",
-    "https://raw.githubusercontent.com/alexklibisz/isbi-2012/"
-    "238a567ae843f7c03e5cc5d3f233cd3f93f0da17/data/{name}.tif",
+    "https://raw.githubusercontent.com/zhixuhao/unet/b45af4d458437d8281cc218a07fd4380818ece4a/data/membrane/{name}.tif",
+    "https://raw.githubusercontent.com/alexklibisz/isbi-2012/238a567ae843f7c03e5cc5d3f233cd3f93f0da17/data/{name}.tif",
 )
 
 
@@ -103,8 +101,12 @@ def read_volume(path: str | os.PathLike) -> np.ndarray:
     return volume
 
 
-def load_volume(name: str, data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                expected_sha256: Mapping[str, str] | None = None) -> np.ndarray:
+def load_volume(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    expected_sha256: Mapping[str, str] | None = None,
+) -> np.ndarray:
     """Load one ISBI 2012 volume, checked against its pixel sha256.
 
     Args:
@@ -136,8 +138,11 @@ def load_volume(name: str, data_dir: str | os.PathLike | None = None, cache_dir:
     return _download(name, Path(cache_dir), expected)
 
 
-def load_isbi2012(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                  expected_sha256: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_isbi2012(
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    expected_sha256: Mapping[str, str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Load the training images, training labels and test images of ISBI 2012.
 
     Args:
@@ -151,14 +156,10 @@ def load_isbi2012(data_dir: str | os.PathLike | None = None, cache_dir: str | os
         load_volume(name, data_dir, cache_dir, expected_sha256) for name in VOLUMES
     )
     if train_images.shape != train_labels.shape:
-        raise ValueError(
-            f"train images {train_images.shape} and labels {train_labels.shape} differ in shape"
-        )
+        raise ValueError(f"train images {train_images.shape} and labels {train_labels.shape} differ in shape")
     not_binary = (train_labels != 0) & (train_labels != 255)
     if not_binary.any():
-        raise ValueError(
-            f"labels must be only 0 and 255, found also {np.unique(train_labels[not_binary])[:10]}"
-        )
+        raise ValueError(f"labels must be only 0 and 255, found also {np.unique(train_labels[not_binary])[:10]}")
     return train_images, train_labels, test_images
 
 
@@ -176,9 +177,7 @@ def split_holdout(volume: np.ndarray, n_holdout: int = 5) -> tuple[np.ndarray, n
     if isinstance(n_holdout, bool) or not isinstance(n_holdout, (int, np.integer)):
         raise ValueError(f"n_holdout must be an integer, got {n_holdout!r}")
     if not 1 <= n_holdout <= n_slices - 1:
-        raise ValueError(
-            f"n_holdout must be between 1 and {n_slices - 1} for {n_slices} slices, got {n_holdout}"
-        )
+        raise ValueError(f"n_holdout must be between 1 and {n_slices - 1} for {n_slices} slices, got {n_holdout}")
     return volume[:-n_holdout], volume[-n_holdout:]
 
 
@@ -224,8 +223,7 @@ def _download(name, cache_dir, expected):
             failures.append(f"  {url.format(name=name)}: {type(error).__name__}: {error}")
             print(f"Refused {name}.tif from {failures[-1].strip()} (nothing of it is kept).")
     raise DataUnavailableError(
-        f"could not download {name}.tif from any mirror:\n" + "\n".join(failures)
-        + f"\n{_where_to_get_it()}"
+        f"could not download {name}.tif from any mirror:\n" + "\n".join(failures) + f"\n{_where_to_get_it()}"
     )
 
 
@@ -254,8 +252,7 @@ def _fetch(name, url, folder, is_zip):
         if not is_zip:
             path = pooch.retrieve(url.format(name=name), None, fname=target.name, path=folder)
             return [Path(path)]
-        members = pooch.retrieve(url, None, fname=target.name, path=folder,
-                                 processor=pooch.Unzip())
+        members = pooch.retrieve(url, None, fname=target.name, path=folder, processor=pooch.Unzip())
     return sorted(Path(member) for member in members if Path(member).name == f"{name}.tif")
 
 

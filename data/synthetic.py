@@ -22,6 +22,7 @@ data. To run a notebook on the stand-in, ``with_stand_in`` adds a cell after tha
 volumes against the hashes of the folder's ``synthetic.json`` (the test suite does this when the real data
 is absent).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,10 +78,10 @@ def write_synthetic_dataset(folder: str | os.PathLike, n_slices: int = 30, size:
     """
     train_images, train_labels = make_em_volume(n_slices, size, seed)
     test_images, _ = _generate(n_slices, size, np.random.default_rng([seed, 1]))
-    volumes = {"train-volume": train_images, "train-labels": train_labels,
-               "test-volume": test_images}
-    return write_volumes(folder, volumes, generator="data.synthetic.make_em_volume",
-                         n_slices=n_slices, size=size, seed=seed)
+    volumes = {"train-volume": train_images, "train-labels": train_labels, "test-volume": test_images}
+    return write_volumes(
+        folder, volumes, generator="data.synthetic.make_em_volume", n_slices=n_slices, size=size, seed=seed
+    )
 
 
 def write_volumes(folder: str | os.PathLike, volumes: dict[str, np.ndarray], **settings: object) -> Path:
@@ -97,10 +98,10 @@ def write_volumes(folder: str | os.PathLike, volumes: dict[str, np.ndarray], **s
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, volume in volumes.items():
-        tifffile.imwrite(folder / f"{name}.tif", volume, imagej=True,
-                         metadata={"axes": "ZYX"}, photometric="minisblack")
-    manifest = {"pixel_sha256": {name: pixel_sha256(volume) for name, volume in volumes.items()},
-                **settings}
+        tifffile.imwrite(
+            folder / f"{name}.tif", volume, imagej=True, metadata={"axes": "ZYX"}, photometric="minisblack"
+        )
+    manifest = {"pixel_sha256": {name: pixel_sha256(volume) for name, volume in volumes.items()}, **settings}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return folder
 
@@ -123,8 +124,9 @@ def manifest_sha256(folder: str | os.PathLike) -> dict[str, str] | None:
     return hashes
 
 
-def load_dataset(data_dir: str | os.PathLike | None = None,
-                 cache_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_dataset(
+    data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``load_isbi2012``, or the synthetic stand-in in a folder with synthetic.json, checked against its hashes.
 
     Args:
@@ -175,11 +177,13 @@ def with_stand_in(notebook: dict, manifest: str | os.PathLike | None = None) -> 
     if manifest is not None:
         cell["source"] = STAND_IN_SOURCE.replace(
             f'_pathlib.Path(_os.environ.get("{DATA_DIR_ENV}") or "/nonexistent") / "{MANIFEST}"',
-            f"_pathlib.Path({str(Path(manifest).resolve())!r})")
+            f"_pathlib.Path({str(Path(manifest).resolve())!r})",
+        )
     if notebook.get("nbformat_minor", 0) >= 5:
         cell["id"] = STAND_IN_CELL_ID
-    if hasattr(notebook, "cells"):                     # an nbformat notebook: a NotebookNode cell
+    if hasattr(notebook, "cells"):  # an nbformat notebook: a NotebookNode cell
         import nbformat
+
         cell = nbformat.from_dict(cell)
     cells.insert(index + 1, cell)
     return notebook

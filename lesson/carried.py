@@ -5,6 +5,7 @@ project's own packages (``from lesson.fingerprint import ...``): in the notebook
 and Colab has only the notebook. The release writes these texts into the cells; the grader runs the self-checks'
 ``layer_trace`` in a submission's kernel from the same texts.
 """
+
 import pathlib
 import re
 

@@ -4,6 +4,7 @@ The defaults are the real run (200 epochs of the full-width U-Net on whole 512 x
 10 minutes on a Colab GPU). Tests and quick grading shorten it without editing the notebook, e.g.
 ``UNET_EPOCHS=20 UNET_HIDDEN_CHANNELS=16 UNET_INPUT_SIZE=256``.
 """
+
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -14,8 +15,14 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LAYOUTS = ("auto", "contiguous", "channels_last")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 # A short run for tests and CPU demos (lesson/demo.py): about a minute on 2 CPU cores, and it visibly learns.
-SHORT_RUN = {"epochs": 40, "learning_rate": 3e-3, "hidden_channels": 16, "input_size": 256,
-             "figure_every": 20, "test_slices": 2}
+SHORT_RUN = {
+    "epochs": 40,
+    "learning_rate": 3e-3,
+    "hidden_channels": 16,
+    "input_size": 256,
+    "figure_every": 20,
+    "test_slices": 2,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,22 +74,31 @@ class TrainingConfig:
     checkpoint_dir: str = ""
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "hidden_channels", "checkpoint_every", "figure_every",
-                     "holdout_slices", "test_slices"):
+        for name in (
+            "epochs",
+            "batch_size",
+            "hidden_channels",
+            "checkpoint_every",
+            "figure_every",
+            "holdout_slices",
+            "test_slices",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{_label(name)} must be at least 1, got {getattr(self, name)}")
         if self.input_size < 140:
             raise ValueError(
                 f"{_label('input_size')} must be at least 140 (this U-Net's output is input_size - 139 pixels wide), "
-                f"got {self.input_size}")
+                f"got {self.input_size}"
+            )
         if not self.learning_rate > 0:
             raise ValueError(f"{_label('learning_rate')} must be positive, got {self.learning_rate}")
         if self.device not in ("auto", "cuda", "cpu"):
             raise ValueError(f"{_label('device')} must be 'auto', 'cuda' or 'cpu', got {self.device!r}")
         for name, allowed in (("precision", PRECISIONS), ("layout", LAYOUTS), ("augment", AUGMENTATIONS)):
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{_label(name)} must be one of {', '.join(map(repr, allowed))}, "
-                                 f"got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{_label(name)} must be one of {', '.join(map(repr, allowed))}, got {getattr(self, name)!r}"
+                )
 
 
 def env_name(field_name: str) -> str:
@@ -122,14 +138,15 @@ def read_config(environ: Mapping[str, str] | None = None, **overrides: object) -
 
 def _parse(field, raw):
     kind = type(field.default)
-    if kind is bool:                                  # bool("0") would be True
+    if kind is bool:  # bool("0") would be True
         if raw.lower() in _TRUE + _FALSE:
             return raw.lower() in _TRUE
-        raise ValueError(f"{env_name(field.name)}={raw!r} is not a valid bool: use 1 or 0 "
-                         f"(default {int(field.default)})")
+        raise ValueError(
+            f"{env_name(field.name)}={raw!r} is not a valid bool: use 1 or 0 (default {int(field.default)})"
+        )
     try:
         return kind(raw)
     except ValueError:
         raise ValueError(
-            f"{env_name(field.name)}={raw!r} is not a valid {kind.__name__} "
-            f"(default {field.default!r})") from None
+            f"{env_name(field.name)}={raw!r} is not a valid {kind.__name__} (default {field.default!r})"
+        ) from None

@@ -8,6 +8,7 @@ Data: UNET_DATA_DIR, else downloaded and verified (see data/README.md); the synt
 UNET_DATA_LOADER also names its loader (data/source.py). UNET_* variables override any setting, as in the
 notebook. Writes metrics.json, data_example.png, unet_architecture.png and results.png.
 """
+
 import argparse
 import json
 import os
@@ -59,7 +60,15 @@ def draw_architecture(path: pathlib.Path, size: int = 512, hidden: int = 64) -> 
     for level, (side, width) in enumerate(zip(sides, channels)):
         down.append((level * 1.1, -level))
         axis.add_patch(plt.Rectangle(down[-1], 0.9, 0.6, color="tab:blue", alpha=0.75))
-        axis.text(down[-1][0] + 0.45, down[-1][1] + 0.3, f"{width} x {side}²", ha="center", va="center", color="white", fontsize=8)
+        axis.text(
+            down[-1][0] + 0.45,
+            down[-1][1] + 0.3,
+            f"{width} x {side}²",
+            ha="center",
+            va="center",
+            color="white",
+            fontsize=8,
+        )
     side = sides[-1]
     for level in range(3, -1, -1):
         side = 2 * side - 5
@@ -67,27 +76,46 @@ def draw_architecture(path: pathlib.Path, size: int = 512, hidden: int = 64) -> 
         up.append((x, -level))
         axis.add_patch(plt.Rectangle(up[-1], 0.9, 0.6, color="tab:orange", alpha=0.8))
         axis.text(x + 0.45, -level + 0.3, f"{channels[level]} x {side}²", ha="center", va="center", fontsize=8)
-        axis.annotate("", xy=(x, -level + 0.45), xytext=(down[level][0] + 0.9, -level + 0.45),
-                      arrowprops=dict(arrowstyle="->", color="gray", linestyle="--"))
-        axis.text((x + down[level][0] + 0.9) / 2, -level + 0.5, f"crop {sides[level]} → {side + 4}",
-                  ha="center", fontsize=8, color="gray")
+        axis.annotate(
+            "",
+            xy=(x, -level + 0.45),
+            xytext=(down[level][0] + 0.9, -level + 0.45),
+            arrowprops=dict(arrowstyle="->", color="gray", linestyle="--"),
+        )
+        axis.text(
+            (x + down[level][0] + 0.9) / 2,
+            -level + 0.5,
+            f"crop {sides[level]} → {side + 4}",
+            ha="center",
+            fontsize=8,
+            color="gray",
+        )
     axis.text(down[0][0] + 0.45, 0.85, f"input 1 x {size}²", ha="center")
     axis.text(up[-1][0] + 0.45, 0.85, f"logits 1 x {side}²", ha="center")
-    axis.text(5.0, -4.6, "blue: ContractingBlock (2 valid 3x3 convs + ReLU, 2x2 max-pool)   "
-              "orange: ExpandingBlock (upsample, 2x2 conv, concat cropped skip, 2 valid 3x3 convs + ReLU)",
-              ha="center", fontsize=8)
+    axis.text(
+        5.0,
+        -4.6,
+        "blue: ContractingBlock (2 valid 3x3 convs + ReLU, 2x2 max-pool)   "
+        "orange: ExpandingBlock (upsample, 2x2 conv, concat cropped skip, 2 valid 3x3 convs + ReLU)",
+        ha="center",
+        fontsize=8,
+    )
     axis.set(xlim=(-0.3, 11.2), ylim=(-4.9, 1.2), title="The course's U-Net (valid convolutions): 512 → 373")
     axis.axis("off")
     figure.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(figure)
 
 
-def draw_results(images: np.ndarray, labels: np.ndarray, probability: np.ndarray, scores: dict[str, float],
-                 path: pathlib.Path) -> None:
+def draw_results(
+    images: np.ndarray, labels: np.ndarray, probability: np.ndarray, scores: dict[str, float], path: pathlib.Path
+) -> None:
     """Held-out section: input, label, predicted interior probability, and the scores."""
     figure, axes = plt.subplots(1, 3, figsize=(13.5, 4.8))
-    panels = [(images[0], "held-out section (not trained on)"), (labels[0], "label"),
-              (probability[0], "U-Net: interior probability")]
+    panels = [
+        (images[0], "held-out section (not trained on)"),
+        (labels[0], "label"),
+        (probability[0], "U-Net: interior probability"),
+    ]
     for axis, (picture, title) in zip(axes, panels):
         axis.imshow(picture, cmap="gray")
         axis.set_title(title)
@@ -114,9 +142,16 @@ def run(out: str | pathlib.Path, full: bool = False) -> dict:
     probability = predict_slices(model, holdout_images)
     scores = evaluate(probability, holdout_labels)
     baseline = evaluate(np.ones(holdout_labels.shape), holdout_labels)
-    result = {"config": vars(config), "device": str(pick_device(config.device)), "train_seconds": round(seconds, 1),
-              "steps": len(losses), "first_loss": losses[0], "last_epoch_loss": float(np.mean(losses[-7:])),
-              "holdout": scores, "all_interior": baseline}
+    result = {
+        "config": vars(config),
+        "device": str(pick_device(config.device)),
+        "train_seconds": round(seconds, 1),
+        "steps": len(losses),
+        "first_loss": losses[0],
+        "last_epoch_loss": float(np.mean(losses[-7:])),
+        "holdout": scores,
+        "all_interior": baseline,
+    }
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     draw_data_example(images, labels, out / "data_example.png")
     draw_architecture(out / "unet_architecture.png")
@@ -131,8 +166,9 @@ def _environment_overrides():
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lesson.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m lesson.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="runs/demo", help="folder for metrics.json and the figures")
     parser.add_argument("--full", action="store_true", help="the course's full recipe instead of the short run")
     args = parser.parse_args(argv)

@@ -6,16 +6,18 @@ fingerprint: its shape, its dtype and three sums of its values (``fingerprint``,
 agree when their sums agree to a relative tolerance (``close``, ``agree``); ``difference`` says in words what
 differs. In: tensors (PyTorch) or arrays (NumPy). Out: fingerprints as plain lists, and sentences.
 """
+
 import zlib
 
 import numpy as np
 
-TOLERANCE = 1e-3          # relative, on each of a result's three sums (crops, whose values are copied, get 1e-9)
+TOLERANCE = 1e-3  # relative, on each of a result's three sums (crops, whose values are copied, get 1e-9)
 
 
 def normal(shape, seed):
     """A float32 tensor of `shape` with standard-normal values drawn from `seed` (the same on every machine)."""
-    import torch              # here, not above: the grader reads the fingerprints without PyTorch
+    import torch  # here, not above: the grader reads the fingerprints without PyTorch
+
     return torch.from_numpy(np.random.RandomState(seed).standard_normal(tuple(shape)).astype(np.float32))
 
 
@@ -25,6 +27,7 @@ def seed_weights(module, seed):
     by several names (a block kept in an nn.ModuleList and as an attribute) takes the name without list indices,
     then the shortest: "contract1.conv1.weight" rather than "contracting.0.conv1.weight"."""
     import torch
+
     with torch.no_grad():
         for name, parameter in preferred_names(module.named_parameters(remove_duplicate=False)).values():
             parameter.copy_(0.3 * normal(parameter.shape, seed * 1000 + zlib.crc32(name.encode()) % 1000))
@@ -63,6 +66,7 @@ def close(mine, theirs, tolerance=TOLERANCE):
 def fingerprint(result, with_values=True):
     """[shape, dtype, sums] of a tensor (the sums left out when only the shape is checked)."""
     import torch
+
     result = torch.as_tensor(result).detach()
     print_ = [list(result.shape), str(result.dtype).replace("torch.", "")]
     return print_ + [sums(result.cpu().double().numpy())] if with_values else print_
@@ -78,14 +82,18 @@ def difference(key, mine, theirs, tolerance=TOLERANCE):
         return ""
     if not all(np.isfinite(mine[2])):
         return f"{key} holds values that are not finite (nan or inf)"
-    return (f"{key} has the right shape but other values than the specification's (the sum of its absolute "
-            f"values is {mine[2][1]:.6g}, the specification's {theirs[2][1]:.6g})")
+    return (
+        f"{key} has the right shape but other values than the specification's (the sum of its absolute "
+        f"values is {mine[2][1]:.6g}, the specification's {theirs[2][1]:.6g})"
+    )
 
 
 def differences(mine, answer, tolerance=TOLERANCE):
     """Every difference between fingerprints {key: print} and an answer of the specification."""
-    found = [difference(key, mine[key], print_, tolerance) if key in mine else f"{key} is missing"
-             for key, print_ in answer.items()]
+    found = [
+        difference(key, mine[key], print_, tolerance) if key in mine else f"{key} is missing"
+        for key, print_ in answer.items()
+    ]
     return [text for text in found if text]
 
 
@@ -100,4 +108,3 @@ def agree(mine, theirs, tolerance=TOLERANCE):
 def error_text(error):
     """How a raised error is told apart: "Type: message" (its first 300 characters), or "Type" alone."""
     return (f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)[:300]
-

@@ -11,6 +11,7 @@
 In: fingerprints (``lesson/fingerprint.py``), a crop's first plane, ``layer_trace`` records. Out: (category,
 sentence) pairs: a short, stable category for the class view to count, and the sentence the student reads.
 """
+
 import contextlib
 import re
 
@@ -57,31 +58,56 @@ def locate_crop(key, want, got, plane=None):
     image = (int(named[3]), int(named[4])) if named else None
     found = []
     if len(shape) != len(asked):
-        found.append((f"a result of rank {len(shape)}",
-                      f"your crop has rank {len(shape)} (shape {shape}) where a result of rank {len(asked)}, "
-                      f"{asked}, was asked"))
+        found.append(
+            (
+                f"a result of rank {len(shape)}",
+                f"your crop has rank {len(shape)} (shape {shape}) where a result of rank {len(asked)}, "
+                f"{asked}, was asked",
+            )
+        )
     elif shape != asked:
         if shape[:-2] == asked[:-2] and shape[-2:] == asked[-2:][::-1]:
-            found.append(("height and width swapped",
-                          f"your crop's height and width are swapped: shape {shape} where {asked} was asked"))
+            found.append(
+                (
+                    "height and width swapped",
+                    f"your crop's height and width are swapped: shape {shape} where {asked} was asked",
+                )
+            )
         elif image and shape[-1] == image[1] != asked[-1]:
-            found.append(("the full width kept", f"your crop keeps the full width of the {image[0]} x "
-                          f"{image[1]} input: shape {shape} where {asked} was asked"))
+            found.append(
+                (
+                    "the full width kept",
+                    f"your crop keeps the full width of the {image[0]} x "
+                    f"{image[1]} input: shape {shape} where {asked} was asked",
+                )
+            )
         elif image and shape[-2] == image[0] != asked[-2]:
-            found.append(("the full height kept", f"your crop keeps the full height of the {image[0]} x "
-                          f"{image[1]} input: shape {shape} where {asked} was asked"))
+            found.append(
+                (
+                    "the full height kept",
+                    f"your crop keeps the full height of the {image[0]} x "
+                    f"{image[1]} input: shape {shape} where {asked} was asked",
+                )
+            )
         else:
             found.append(("another shape", f"your crop has shape {shape} where {asked} was asked"))
     if dtype.replace("torch.", "") != wanted_type.replace("torch.", ""):
-        found.append(("another dtype", f"your crop is of dtype {dtype.replace('torch.', '')} where the "
-                      f"input's, {wanted_type.replace('torch.', '')}, was asked"))
+        found.append(
+            (
+                "another dtype",
+                f"your crop is of dtype {dtype.replace('torch.', '')} where the "
+                f"input's, {wanted_type.replace('torch.', '')}, was asked",
+            )
+        )
     if image and plane is not None:
         found += _window_place(window_of(plane), image, asked[-2:])
     return (found[0][0], "; ".join(sentence for _, sentence in found)) if found else None
 
 
-SELECTS = ("a crop selects a window of its input whatever the input's dtype: slicing (image[:, :, top:top + h, "
-           "left:left + w]) copies the values, where interpolation, pooling or arithmetic compute new ones")
+SELECTS = (
+    "a crop selects a window of its input whatever the input's dtype: slicing (image[:, :, top:top + h, "
+    "left:left + w]) copies the values, where interpolation, pooling or arithmetic compute new ones"
+)
 
 
 def _window_place(corner, image, size):
@@ -92,17 +118,43 @@ def _window_place(corner, image, size):
     if corner[0] in tops and corner[1] in lefts:
         return []
     rows, columns = min(abs(corner[0] - top) for top in tops), min(abs(corner[1] - left) for left in lefts)
-    category = ("the top-left corner" if corner == (0, 0) else
-                "window off by one row" if (rows, columns) == (1, 0) else
-                "window off by one column" if (rows, columns) == (0, 1) else "window off the centre")
+    category = (
+        "the top-left corner"
+        if corner == (0, 0)
+        else "window off by one row"
+        if (rows, columns) == (1, 0)
+        else "window off by one column"
+        if (rows, columns) == (0, 1)
+        else "window off the centre"
+    )
+
     def either(offsets):
         return " (or ".join(str(offset) for offset in offsets) + ")" * (len(offsets) - 1)
-    return [(category, f"your crop starts at row {corner[0]}, column {corner[1]} of the {image[0]} x {image[1]} "
-                       f"input; the centre window starts at row {either(tops)}, column {either(lefts)}")]
+
+    return [
+        (
+            category,
+            f"your crop starts at row {corner[0]}, column {corner[1]} of the {image[0]} x {image[1]} "
+            f"input; the centre window starts at row {either(tops)}, column {either(lefts)}",
+        )
+    ]
 
 
-SETTINGS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "ceil_mode",
-            "scale_factor", "size", "mode", "align_corners", "negative_slope")      # the settings layers are told by
+SETTINGS = (
+    "in_channels",
+    "out_channels",
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "ceil_mode",
+    "scale_factor",
+    "size",
+    "mode",
+    "align_corners",
+    "negative_slope",
+)  # the settings layers are told by
 
 
 def describe_layer(module):
@@ -128,8 +180,11 @@ def _setting(name, value):
         value = value[0]
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
-    return float(value) if isinstance(value, (int, float)) and name == "scale_factor" else (
-        value if isinstance(value, (int, float)) else str(value))
+    return (
+        float(value)
+        if isinstance(value, (int, float)) and name == "scale_factor"
+        else (value if isinstance(value, (int, float)) else str(value))
+    )
 
 
 def _said(value):
@@ -155,6 +210,7 @@ def layer_trace(with_values=True):
     part not written yet (a NotImplementedError with no message, as the stubs raise)."""
     import torch
     from torch.nn.modules import module as modules
+
     record = {"layers": {}, "input": [], "calls": []}
     state = {"root": None, "names": {}, "stack": [], "done": False, "pending": []}
     built = {}
@@ -166,12 +222,13 @@ def layer_trace(with_values=True):
         def run(*args):
             try:
                 hook(*args)
-            except Exception:                        # noqa: BLE001 (a record must never break the part's run)
+            except Exception:  # noqa: BLE001 (a record must never break the part's run)
                 state["done"] = True
+
         return run
 
     def before(module, args):
-        state["pending"].append((module, args))      # every call in progress, for the error that may stop it
+        state["pending"].append((module, args))  # every call in progress, for the error that may stop it
         if state["done"]:
             return
         if state["root"] is None:
@@ -188,7 +245,7 @@ def layer_trace(with_values=True):
     def after(module, args, output):
         pending = state["pending"]
         ended = next((index for index in range(len(pending) - 1, -1, -1) if pending[index][0] is module), None)
-        del pending[len(pending) if ended is None else ended:]
+        del pending[len(pending) if ended is None else ended :]
         if state["done"] or state["root"] is None:
             return
         if module is state["root"]:
@@ -204,13 +261,15 @@ def layer_trace(with_values=True):
     def largest_built():
         record["layers"] = _layers(preferred_names(_largest(built).named_modules(remove_duplicate=False)))
 
-    handles = [modules.register_module_forward_pre_hook(safely(before)),
-               modules.register_module_forward_hook(safely(after)),
-               modules.register_module_module_registration_hook(safely(registered))]
+    handles = [
+        modules.register_module_forward_pre_hook(safely(before)),
+        modules.register_module_forward_hook(safely(after)),
+        modules.register_module_module_registration_hook(safely(registered)),
+    ]
     try:
         yield record
     except BaseException as error:
-        if not (isinstance(error, NotImplementedError) and not str(error)):   # not a part not written yet
+        if not (isinstance(error, NotImplementedError) and not str(error)):  # not a part not written yet
             safely(lambda failure: record.update(raised=raised_at(failure, state, built, prints)))(error)
         raise
     finally:
@@ -220,7 +279,7 @@ def layer_trace(with_values=True):
             safely(largest_built)()
 
 
-PARTS = ("crop", "ContractingBlock", "ExpandingBlock", "FeatureMapBlock", "UNet")      # the parts you write
+PARTS = ("crop", "ContractingBlock", "ExpandingBlock", "FeatureMapBlock", "UNet")  # the parts you write
 
 
 def _largest(built):
@@ -234,29 +293,46 @@ def raised_at(error, state, built, prints):
     recorded ("again"), the frame of your part's code it came through ("part", "line"), the tensors that frame was
     given (for a crop), and whether it came from a function that computes (interpolation, pooling)."""
     import torch
+
     root = state["root"] or (_largest(built) if built else None)
-    names = state["names"] if state["root"] is not None else {} if root is None else {
-        key: name for key, (name, _) in preferred_names(root.named_modules(remove_duplicate=False)).items() if name}
-    call = next(((names[id(module)], args) for module, args in reversed(state["pending"]) if id(module) in names),
-                None)
+    names = (
+        state["names"]
+        if state["root"] is not None
+        else {}
+        if root is None
+        else {
+            key: name for key, (name, _) in preferred_names(root.named_modules(remove_duplicate=False)).items() if name
+        }
+    )
+    call = next(((names[id(module)], args) for module, args in reversed(state["pending"]) if id(module) in names), None)
     frames = part_frames(error, with_frames=True)
     arguments = {}
     if frames:
         frame = frames[0][2]
         code = frame.f_code
-        arguments = {name: fingerprint(frame.f_locals[name], False) for name in code.co_varnames[:code.co_argcount]
-                     if isinstance(frame.f_locals.get(name), torch.Tensor)}
+        arguments = {
+            name: fingerprint(frame.f_locals[name], False)
+            for name in code.co_varnames[: code.co_argcount]
+            if isinstance(frame.f_locals.get(name), torch.Tensor)
+        }
     files = [tb.tb_frame.f_code.co_filename.replace("\\", "/") for tb in tracebacks(error)]
     computing = any("torch/nn/functional" in file or "torchvision" in file for file in files)
-    return {"call": call and call[0], "inputs": prints(call[1]) if call else [], "again": state["done"],
-            "part": frames[0][0] if frames else None, "line": frames[0][1] if frames else "", "arguments": arguments,
-            "computing": computing or "not implemented for '" in str(error)}
+    return {
+        "call": call and call[0],
+        "inputs": prints(call[1]) if call else [],
+        "again": state["done"],
+        "part": frames[0][0] if frames else None,
+        "line": frames[0][1] if frames else "",
+        "arguments": arguments,
+        "computing": computing or "not implemented for '" in str(error),
+    }
 
 
 def part_frames(error, with_frames=False):
     """[(qualified name, line)] of the frames of your parts' code the error came through, outermost first:
     ("UNet.forward", "x6 = self.expand2(x5, x3)"); the line is "" where its source is not known."""
     import linecache
+
     found = []
     for tb in tracebacks(error):
         code = tb.tb_frame.f_code
@@ -277,8 +353,9 @@ def tracebacks(error):
 
 def _layers(named):
     """{name: describe_layer} of the layers (modules without submodules) among `preferred_names`' answer."""
-    return {name: describe_layer(layer) for name, layer in named.values()
-            if name and next(layer.children(), None) is None}
+    return {
+        name: describe_layer(layer) for name, layer in named.values() if name and next(layer.children(), None) is None
+    }
 
 
 def locate_layers(mine, references, tolerance=TOLERANCE):
@@ -299,8 +376,16 @@ def settings_differences(mine, theirs):
     wrong = [name for name, layer in theirs["layers"].items() if mine["layers"].get(name) != layer]
     if not wrong:
         return []
-    name, more = wrong[0], (" (1 more layer differs too)" if len(wrong) == 2 else
-                            f" ({len(wrong) - 1} more layers differ too)" if len(wrong) > 2 else "")
+    name, more = (
+        wrong[0],
+        (
+            " (1 more layer differs too)"
+            if len(wrong) == 2
+            else f" ({len(wrong) - 1} more layers differ too)"
+            if len(wrong) > 2
+            else ""
+        ),
+    )
     mine_, theirs_ = mine["layers"].get(name), theirs["layers"][name]
     if mine_ is None:
         said = f"your part has no layer {name}; the specification's is {_layer_text(theirs_)}"
@@ -308,8 +393,10 @@ def settings_differences(mine, theirs):
         said = f"{name} is {_layer_text(mine_)}; the specification's is {_layer_text(theirs_)}"
     else:
         keys = [key for key in theirs_ if mine_.get(key) != theirs_[key]]
-        said = (f"{name} has {', '.join(f'{key} {_said(mine_.get(key))}' for key in keys)}; the specification's "
-                f"has {', '.join(f'{key} {_said(theirs_[key])}' for key in keys)}")
+        said = (
+            f"{name} has {', '.join(f'{key} {_said(mine_.get(key))}' for key in keys)}; the specification's "
+            f"has {', '.join(f'{key} {_said(theirs_[key])}' for key in keys)}"
+        )
     return [(f"{name}: other settings than the table's", said + more)]
 
 
@@ -324,7 +411,7 @@ def first_difference(mine, theirs, tolerance, pending=None, stopped=False):
         seen[name] = occurrence = seen.get(name, -1) + 1
         calls = [call for call in mine["calls"] if call[0] == name]
         if occurrence >= len(calls):
-            skipped.append(name)                     # not called: said with the first difference, if any
+            skipped.append(name)  # not called: said with the first difference, if any
             continue
         where = name + (f" (its call {occurrence + 1})" if occurrence else "")
         before = f"the results agree up to {agreed}; " if agreed else ""
@@ -335,17 +422,33 @@ def first_difference(mine, theirs, tolerance, pending=None, stopped=False):
             what = f"input {position + 1} of {where}" if len(inputs) > 1 else f"the input of {where}"
             text = difference(what, my_input, their_input, tolerance) if my_input else f"{what} is missing"
             if text:
-                category = (f"{skipped[0]}: never called" if skipped else
-                            f"{name}: another input {position + 1}" if len(inputs) > 1 else f"{name}: another input")
+                category = (
+                    f"{skipped[0]}: never called"
+                    if skipped
+                    else f"{name}: another input {position + 1}"
+                    if len(inputs) > 1
+                    else f"{name}: another input"
+                )
                 raised = f", and {where} raised" if calls[occurrence] is pending else ""
-                return index, [(category, f"{before}{text}{_source(my_input, their_input, theirs, tolerance)}"
-                                          f"{raised}")], calls[occurrence] is pending
+                return (
+                    index,
+                    [(category, f"{before}{text}{_source(my_input, their_input, theirs, tolerance)}{raised}")],
+                    calls[occurrence] is pending,
+                )
         if calls[occurrence] is pending:
             shapes = " and ".join(str(tuple(one[0])) for one in inputs)
             returns = f", where the specification's returns shape {tuple(output[0])}" if output else ""
-            return index, [(f"{skipped[0]}: never called" if skipped else f"{name}: raises",
-                            f"{before}{where} gets the specification's input{'s' * (len(inputs) > 1)}, of shape "
-                            f"{shapes}, and raises{returns}")], True
+            return (
+                index,
+                [
+                    (
+                        f"{skipped[0]}: never called" if skipped else f"{name}: raises",
+                        f"{before}{where} gets the specification's input{'s' * (len(inputs) > 1)}, of shape "
+                        f"{shapes}, and raises{returns}",
+                    )
+                ],
+                True,
+            )
         text = difference(f"the output of {where}", calls[occurrence][2], output, tolerance) if output else ""
         if text:
             category = f"{skipped[0]}: never called" if skipped else f"{name}: another output"
@@ -355,19 +458,23 @@ def first_difference(mine, theirs, tolerance, pending=None, stopped=False):
 
 
 def _source(mine, theirs, record, tolerance):
-    """", the output of contract1 where the specification passes contract2's" when both inputs are results the
+    """ ", the output of contract1 where the specification passes contract2's" when both inputs are results the
     specification's forward computes (or its input); "" otherwise."""
     sources = [("the part's input", print_) for print_ in record["input"]]
     sources += [(f"the output of {name}", output) for name, _, output in record["calls"] if output]
+
     def which(print_):
         found = [label for label, source in sources if print_ and agree({"x": print_}, {"x": source}, tolerance)]
-        return found[0] if len(found) == 1 or found and len(print_) > 2 else None    # shapes alone: if only one fits
+        return found[0] if len(found) == 1 or found and len(print_) > 2 else None  # shapes alone: if only one fits
+
     if not mine:
         return ""
     mine_from, theirs_from = which(mine), which(theirs)
     if mine_from and theirs_from:
-        return (f": it is {mine_from} (shape {tuple(mine[0])}) where the specification passes {theirs_from} "
-                f"(shape {tuple(theirs[0])})")
+        return (
+            f": it is {mine_from} (shape {tuple(mine[0])}) where the specification passes {theirs_from} "
+            f"(shape {tuple(theirs[0])})"
+        )
     return ""
 
 
@@ -376,12 +483,21 @@ def _not_called(mine, theirs):
     called = {call[0] for call in mine["calls"]}
     missing = [name for name in dict.fromkeys(call[0] for call in theirs["calls"]) if name not in called]
     if missing:
-        return [(f"{missing[0]}: never called", f"the sums of the results of every layer your forward calls agree "
-                 f"with the specification's, but it never calls {', '.join(missing)}, which the specification's "
-                 f"forward calls")]
+        return [
+            (
+                f"{missing[0]}: never called",
+                f"the sums of the results of every layer your forward calls agree "
+                f"with the specification's, but it never calls {', '.join(missing)}, which the specification's "
+                f"forward calls",
+            )
+        ]
     if mine["calls"]:
-        return [("between or after the layers", f"the sums of every layer's inputs and outputs agree with the "
-                 f"specification's, up to {mine['calls'][-1][0]}: look at what forward passes between its layers "
-                 f"and what it returns")]
+        return [
+            (
+                "between or after the layers",
+                f"the sums of every layer's inputs and outputs agree with the "
+                f"specification's, up to {mine['calls'][-1][0]}: look at what forward passes between its layers "
+                f"and what it returns",
+            )
+        ]
     return []
-

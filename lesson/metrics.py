@@ -15,6 +15,7 @@ therefore ranked entries by scores that compare *cells*: the predicted map is cu
 from collections.abc import Sequence
 
 import numpy as np
+
 # Whole-module imports: a notebook variable named `label` or `watershed` cannot break these functions.
 import skimage.measure
 import skimage.metrics
@@ -190,9 +191,7 @@ def _info_of_slice(true_cells, pred_cells):
     conditional entropies H(B|A) and H(A|B) with the true label 0 ignored; H(A) comes from the
     true cell pixels. Both partitions a single region (H(A) + H(B) = 0) agree fully: 1.0.
     """
-    split_entropy, merge_entropy = skimage.metrics.variation_of_information(
-        true_cells, pred_cells, ignore_labels=(0,)
-    )
+    split_entropy, merge_entropy = skimage.metrics.variation_of_information(true_cells, pred_cells, ignore_labels=(0,))
     true_entropy = skimage.measure.shannon_entropy(true_cells[true_cells > 0], base=2)
     mutual_info = true_entropy - merge_entropy
     pred_entropy = mutual_info + split_entropy
@@ -260,8 +259,9 @@ def info_score(labels: np.ndarray, interior_prob: np.ndarray, threshold: float) 
     return _scores_by_threshold(labels, interior_prob, (threshold,), (_info_of_slice,))[0][0]
 
 
-def best_rand_and_info(labels: np.ndarray, interior_prob: np.ndarray,
-                       thresholds: Sequence[float] = THRESHOLDS) -> dict[str, float]:
+def best_rand_and_info(
+    labels: np.ndarray, interior_prob: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
+) -> dict[str, float]:
     """Best V_rand and best V_info over a set of thresholds, as the challenge reported them.
 
     Each score is maximized on its own, so the two best thresholds may differ. On ties the
@@ -290,8 +290,9 @@ def best_rand_and_info(labels: np.ndarray, interior_prob: np.ndarray,
     }
 
 
-def evaluate(interior_prob: np.ndarray, labels: np.ndarray, threshold: float = 0.5,
-             thresholds: Sequence[float] = THRESHOLDS) -> dict[str, float]:
+def evaluate(
+    interior_prob: np.ndarray, labels: np.ndarray, threshold: float = 0.5, thresholds: Sequence[float] = THRESHOLDS
+) -> dict[str, float]:
     """All the metrics of this lesson for one prediction.
 
     Inputs:

@@ -14,6 +14,7 @@ line of your part's code that raised, and, for a crop, the tensors it was given.
 
 In: ``layer_trace`` records, yours and the specification's. Out: (category, sentence), or None.
 """
+
 # in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
 from lesson.fingerprint import TOLERANCE
 from lesson.locate import SELECTS, first_difference, settings_differences
@@ -24,7 +25,7 @@ def locate_raised(mine, references, tolerance=TOLERANCE):
     "raised"; `references`: the specification's records, one per correct answer); None without a "raised" entry, or
     when the error came from outside the part (neither a layer's call nor the part's code was under way)."""
     raised = mine.get("raised") if isinstance(mine, dict) else None
-    if not raised or not (raised.get("part") or raised.get("call")):     # not raised in the part: nothing to say
+    if not raised or not (raised.get("part") or raised.get("call")):  # not raised in the part: nothing to say
         return None
     found = settings_differences(mine, references[0]) if references and mine.get("layers") else []
     found += _raising_call(mine, raised, [theirs for theirs in references if theirs.get("calls")], tolerance)
@@ -34,19 +35,26 @@ def locate_raised(mine, references, tolerance=TOLERANCE):
 def _raising_call(mine, raised, references, tolerance):
     """[(category, sentence)]: the first call that differs up to the one that raised, and the one that raised."""
     name, inputs, line = raised.get("call"), raised.get("inputs") or [], _line(raised)
-    if raised.get("again") or not references:         # nothing recorded to compare with: the call alone
-        what = f"{name} raised when called on {_shapes(inputs)}" if name else f"your {raised.get('part') or 'part'} raised"
+    if raised.get("again") or not references:  # nothing recorded to compare with: the call alone
+        what = (
+            f"{name} raised when called on {_shapes(inputs)}" if name else f"your {raised.get('part') or 'part'} raised"
+        )
         return [(f"{name or raised.get('part')}: raises", what + line)]
     pending = [name, inputs, None] if name else None
     done = list(mine.get("calls") or [])
     calls = {**mine, "calls": done + ([pending] if pending else [])}
-    _, found, at_pending, theirs = max(((*first_difference(calls, theirs, tolerance, pending, True), theirs)
-                                        for theirs in references), key=lambda item: item[0])
-    if at_pending:                                   # the call that raised: other inputs, or the specification's
+    _, found, at_pending, theirs = max(
+        ((*first_difference(calls, theirs, tolerance, pending, True), theirs) for theirs in references),
+        key=lambda item: item[0],
+    )
+    if at_pending:  # the call that raised: other inputs, or the specification's
         return [(found[0][0], found[0][1] + line)]
     before = found or ([(None, f"the results agree up to {_where(done)}")] if done else [])
-    category = found[0][0] if found else (f"{name}: raises" if name else f"raises after {_where(done)}" if done
-                                          else "raises before any layer")
+    category = (
+        found[0][0]
+        if found
+        else (f"{name}: raises" if name else f"raises after {_where(done)}" if done else "raises before any layer")
+    )
     return [(category, "; ".join([sentence for _, sentence in before] + [_the_raise(raised, done, theirs)]))]
 
 
@@ -55,16 +63,23 @@ def _the_raise(raised, done, theirs):
     forward never calls, a layer called after an earlier difference, or your forward's own code between layers."""
     name, inputs = raised.get("call"), raised.get("inputs") or []
     if name and name not in {call[0] for call in theirs["calls"]}:
-        return (f"{name}, which the specification's forward never calls, raised when called on {_shapes(inputs)}"
-                f"{_line(raised)}")
+        return (
+            f"{name}, which the specification's forward never calls, raised when called on {_shapes(inputs)}"
+            f"{_line(raised)}"
+        )
     if name:
         their = _next_call(done, theirs, name)
-        return (f"then {name} raised when called on {_shapes(inputs)}"
-                + (f", where the specification's {name} gets {_shapes(their[1])}" if their else "") + _line(raised))
+        return (
+            f"then {name} raised when called on {_shapes(inputs)}"
+            + (f", where the specification's {name} gets {_shapes(their[1])}" if their else "")
+            + _line(raised)
+        )
     their = _next_call(done, theirs)
-    return (f"then your {raised.get('part') or 'forward'} raised"
-            + (f" in the line `{raised['line']}`" if raised.get("line") else "")
-            + (f", before the specification's next call, {their[0]}, which gets {_shapes(their[1])}" if their else ""))
+    return (
+        f"then your {raised.get('part') or 'forward'} raised"
+        + (f" in the line `{raised['line']}`" if raised.get("line") else "")
+        + (f", before the specification's next call, {their[0]}, which gets {_shapes(their[1])}" if their else "")
+    )
 
 
 def _next_call(done, theirs, name=None):
@@ -88,12 +103,12 @@ def _where(calls):
 
 
 def _shapes(prints):
-    """"(2, 8, 17, 17)", or "(2, 4, 17, 17) and (2, 4, 21, 21)", from fingerprints."""
+    """ "(2, 8, 17, 17)", or "(2, 4, 17, 17) and (2, 4, 21, 21)", from fingerprints."""
     return " and ".join(str(tuple(print_[0])) for print_ in prints) or "no tensor"
 
 
 def _line(raised):
-    """" (the line `...` of your UNet.forward)", or "" where neither is known."""
+    """ " (the line `...` of your UNet.forward)", or "" where neither is known."""
     part, line = raised.get("part"), raised.get("line")
     if part and line:
         return f" (the line `{line}` of your {part})"
@@ -103,7 +118,7 @@ def _line(raised):
 def locate_crop_raised(raised):
     """(category, sentence) for a crop that raised: on which input, where, and whether it computes; None without a
     record."""
-    if not raised or not raised.get("part"):          # not raised in the crop: nothing to say
+    if not raised or not raised.get("part"):  # not raised in the crop: nothing to say
         return None
     image = next(iter((raised.get("arguments") or {}).values()), None)
     said = "your crop raised"

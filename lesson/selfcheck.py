@@ -6,12 +6,14 @@ At the block's end, each result is reduced to its fingerprint (its shape, its dt
 values, see ``lesson/fingerprint.py``) and compared with the fingerprint of the specification's output: a few
 numbers per result, never the solution. When your numbers (or the error your code raised) match those of a known
 mistake instead, the message names the mistake and says what the specification asks; when they match none, it
-says where the part goes wrong (``lesson/locate.py``, or ``lesson/raising.py`` when it raised). The message says it all: the traceback shows the test's
+says where the part goes wrong (``lesson/locate.py``, or ``lesson/raising.py`` when it raised). The message says it
+all: the traceback shows the test's
 line, not this code.
 
 The specification's fingerprints come from ``python -m autograder release`` (the reference solution and the
 known mistakes, run through the test cells), packed in the notebook's next cell: ``use_prints(unpack(...))``.
 """
+
 import base64
 import json
 import linecache
@@ -22,8 +24,8 @@ from lesson.fingerprint import agree, differences, error_text, fingerprint
 from lesson.locate import first_plane, layer_trace, locate_crop, locate_layers
 from lesson.raising import locate_crop_raised, locate_raised
 
-FINGERPRINTS, KNOWN_MISTAKES = {}, {}     # {test: its prints}, {mistake: what the specification asks instead}
-PACKED_WIDTH = 100                        # characters per line of packed prints
+FINGERPRINTS, KNOWN_MISTAKES = {}, {}  # {test: its prints}, {mistake: what the specification asks instead}
+PACKED_WIDTH = 100  # characters per line of packed prints
 VERDICT_FILE = "<the self-check>"
 VERDICT_LINE = "raise AssertionError(message) from cause   # the message below says what differs and why\n"
 
@@ -38,7 +40,7 @@ def use_prints(prints):
 def pack(prints):
     """Plain data as lines of text of PACKED_WIDTH characters: its JSON, compressed (LZMA), in Base85."""
     text = base64.b85encode(lzma.compress(json.dumps(prints, separators=(",", ":")).encode())).decode()
-    return "\n".join(text[start:start + PACKED_WIDTH] for start in range(0, len(text), PACKED_WIDTH))
+    return "\n".join(text[start : start + PACKED_WIDTH] for start in range(0, len(text), PACKED_WIDTH))
 
 
 def unpack(text):
@@ -52,7 +54,7 @@ def naming(mistakes):
     return f"Your part's results match {'a known mistake' if len(mistakes) == 1 else 'known mistakes'}: {named}. "
 
 
-_passed = {}              # test -> whether it passed the last time it ran in this notebook
+_passed = {}  # test -> whether it passed the last time it ran in this notebook
 
 
 def compare_with_specification(test):
@@ -76,9 +78,9 @@ class _Comparison:
         return self.results
 
     def __exit__(self, kind, error, traceback):
-        __tracebackhide__ = True                 # noqa: F841 (IPython leaves this frame out of a traceback)
+        __tracebackhide__ = True  # noqa: F841 (IPython leaves this frame out of a traceback)
         self.tracing.__exit__(kind, error, traceback)
-        if error is not None:                    # a part not written yet (NotImplementedError) says so itself
+        if error is not None:  # a part not written yet (NotImplementedError) says so itself
             unwritten = isinstance(error, NotImplementedError) and not str(error)
             message = _raised(self.entry, error, self.trace) if isinstance(error, Exception) and not unwritten else ""
             if message:
@@ -95,7 +97,7 @@ def _fail(message, cause):
     """Raise AssertionError(message) from `cause` in a frame of its own, whose one line of code says to read the
     message: IPython shows a traceback's last frame with its code (it hides the others marked __tracebackhide__),
     so the student sees the test's line, that line and the message, and none of this cell's code."""
-    __tracebackhide__ = True                     # noqa: F841
+    __tracebackhide__ = True  # noqa: F841
     linecache.cache[VERDICT_FILE] = (len(VERDICT_LINE), None, [VERDICT_LINE], VERDICT_FILE)
     exec(compile(VERDICT_LINE, VERDICT_FILE, "exec"), {"message": message, "cause": cause})
 
@@ -104,11 +106,16 @@ def _raised(entry, error, trace):
     """What to say of an error raised in the block: the known mistakes that raise it and the parts to fix first,
     or else where the part goes wrong (`trace`: its `layer_trace`, kept up to the error); "" when there is nothing
     to add to the error itself."""
-    matching = [name for name, answers in entry["mistakes"].items()
-                if any(agree(error_text(error), answer) for answer in answers)]
+    matching = [
+        name
+        for name, answers in entry["mistakes"].items()
+        if any(agree(error_text(error), answer) for answer in answers)
+    ]
     advice = _advice(entry, matching) or locating(
-        locate_crop_raised(trace.get("raised")) if entry["part"] == "crop" else
-        locate_raised(trace, entry["traces"], entry["tolerance"]))
+        locate_crop_raised(trace.get("raised"))
+        if entry["part"] == "crop"
+        else locate_raised(trace, entry["traces"], entry["tolerance"])
+    )
     return f"{error_text(error).rstrip('.')}. {advice}".strip() if advice else ""
 
 
@@ -117,17 +124,22 @@ def _what_differs(entry, results, trace):
     they match and the parts to fix first, or else where the part goes wrong (`trace`: its `layer_trace`); ""
     when they agree with one of the answers."""
     import torch
-    not_tensors = [f"{key} should be a tensor, got {type(value).__name__} (is a `return` missing?)"
-                   for key, value in results.items() if not isinstance(value, torch.Tensor)]
+
+    not_tensors = [
+        f"{key} should be a tensor, got {type(value).__name__} (is a `return` missing?)"
+        for key, value in results.items()
+        if not isinstance(value, torch.Tensor)
+    ]
     if not_tensors:
         return f"{'; '.join(not_tensors[:3])}. {_dependencies_note(entry)}".strip()
-    tolerance = entry["tolerance"]               # None: only shapes and dtypes are compared
+    tolerance = entry["tolerance"]  # None: only shapes and dtypes are compared
     mine = {key: fingerprint(value, tolerance is not None) for key, value in results.items()}
     found = [differences(mine, answer, tolerance) for answer in entry["specification"]]
     if not all(found):
         return ""
-    matching = [name for name, answers in entry["mistakes"].items()
-                if any(agree(mine, answer, tolerance) for answer in answers)]
+    matching = [
+        name for name, answers in entry["mistakes"].items() if any(agree(mine, answer, tolerance) for answer in answers)
+    ]
     advice = _advice(entry, matching) or locating(_located(entry, results, mine, trace))
     return f"{'; '.join(min(found, key=len)[:3])}. {advice}".strip()
 
@@ -149,8 +161,9 @@ def _located(entry, results, mine, trace):
     if entry["part"] != "crop":
         return locate_layers(trace, entry["traces"], entry["tolerance"])
     for key, want in entry["specification"][0].items():
-        if key in mine and not any(agree({key: mine[key]}, {key: answer[key]}, entry["tolerance"])
-                                   for answer in entry["specification"]):
+        if key in mine and not any(
+            agree({key: mine[key]}, {key: answer[key]}, entry["tolerance"]) for answer in entry["specification"]
+        ):
             plane = first_plane(results[key].detach().cpu().numpy()) if entry["tolerance"] is not None else None
             return locate_crop(key, want, mine[key], plane)
     return None
@@ -158,7 +171,8 @@ def _located(entry, results, mine, trace):
 
 def _dependencies_note(entry):
     """A sentence for each part this one calls whose tests have not all passed in this notebook."""
-    return "".join(f"This part calls your {part}, whose tests ({', '.join(tests)}) have not all passed yet: make "
-                   f"them pass first. " for part, tests in entry["uses"].items()
-                   if not all(_passed.get(other, False) for other in tests))
-
+    return "".join(
+        f"This part calls your {part}, whose tests ({', '.join(tests)}) have not all passed yet: make them pass first. "
+        for part, tests in entry["uses"].items()
+        if not all(_passed.get(other, False) for other in tests)
+    )

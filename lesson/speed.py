@@ -17,6 +17,7 @@ cached or set by UNET_PRECISION and UNET_LAYOUT), so that every run in it trains
 In: a model, a device, UNET_PRECISION and UNET_LAYOUT ("auto" to measure). Out: RunSettings(precision,
 layout, reason), and the helpers that lay tensors and gradients out in NHWC.
 """
+
 import contextlib
 import copy
 import hashlib
@@ -31,15 +32,15 @@ from typing import NamedTuple
 import torch
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-LAYOUTS = ("contiguous", "channels_last")     # NCHW (PyTorch's default, the course's) and NHWC
+LAYOUTS = ("contiguous", "channels_last")  # NCHW (PyTorch's default, the course's) and NHWC
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
-PROBE_SIDE = 176              # the probe's input: one 176 x 176 slice through the whole model
-PROBE_SECONDS = 1.0           # and about this long in total, once per machine (the answer is cached)
-PROBE_PASSES = 3              # but at least this many timed passes of each setting: the fastest of 2 was too noisy
-MARGIN = 1.05                 # anything but fp32 in NCHW must be this much faster, so noise never picks a slower one
-HIGH_LOAD = 0.5               # load average per core above which a measurement is used once, then measured again
-MAX_AGE_SECONDS = 7 * 24 * 3600   # a cached measurement older than this is measured again
-_IN_THIS_PROCESS = {}         # _model_key -> the RunSettings this process chose last: "auto" gives the same again
+PROBE_SIDE = 176  # the probe's input: one 176 x 176 slice through the whole model
+PROBE_SECONDS = 1.0  # and about this long in total, once per machine (the answer is cached)
+PROBE_PASSES = 3  # but at least this many timed passes of each setting: the fastest of 2 was too noisy
+MARGIN = 1.05  # anything but fp32 in NCHW must be this much faster, so noise never picks a slower one
+HIGH_LOAD = 0.5  # load average per core above which a measurement is used once, then measured again
+MAX_AGE_SECONDS = 7 * 24 * 3600  # a cached measurement older than this is measured again
+_IN_THIS_PROCESS = {}  # _model_key -> the RunSettings this process chose last: "auto" gives the same again
 
 
 class RunSettings(NamedTuple):
@@ -59,15 +60,20 @@ def load_per_core() -> float:
     """The machine's 1-minute load average divided by its cores: 1.0 means every core was busy."""
     try:
         return os.getloadavg()[0] / (os.cpu_count() or 1)
-    except OSError:                                     # no load average on this system: assume a quiet one
+    except OSError:  # no load average on this system: assume a quiet one
         return 0.0
 
 
-def choose_precision_and_layout(model: torch.nn.Module, device: torch.device, precision: str = "auto",
-                                layout: str = "auto", cache_dir: str | None = None,
-                                timer: Callable[[torch.dtype | None, str], float] | None = None,
-                                clock: Callable[[], float] = time.time,
-                                load: Callable[[], float] = load_per_core) -> RunSettings:
+def choose_precision_and_layout(
+    model: torch.nn.Module,
+    device: torch.device,
+    precision: str = "auto",
+    layout: str = "auto",
+    cache_dir: str | None = None,
+    timer: Callable[[torch.dtype | None, str], float] | None = None,
+    clock: Callable[[], float] = time.time,
+    load: Callable[[], float] = load_per_core,
+) -> RunSettings:
     """The precision and layout to train `model` in on `device`, with a sentence saying why.
 
     `precision` (UNET_PRECISION) and `layout` (UNET_LAYOUT) win unless they are "auto". On a GPU,
@@ -79,15 +85,19 @@ def choose_precision_and_layout(model: torch.nn.Module, device: torch.device, pr
     """
     if device.type == "cuda":
         chosen = gpu_precision() if precision == "auto" else precision
-        why = ("natively on this GPU" if chosen == "bf16" else "with loss scaling: this GPU has no native bf16"
-               ) if precision == "auto" else "set by UNET_PRECISION"
+        why = (
+            ("natively on this GPU" if chosen == "bf16" else "with loss scaling: this GPU has no native bf16")
+            if precision == "auto"
+            else "set by UNET_PRECISION"
+        )
         return RunSettings(chosen, "channels_last" if layout == "auto" else layout, f"precision {chosen}: {why}")
     model_key = _model_key(model)
-    if precision == layout == "auto" and model_key in _IN_THIS_PROCESS:    # fit() and predict_slices() agree
+    if precision == layout == "auto" and model_key in _IN_THIS_PROCESS:  # fit() and predict_slices() agree
         return _IN_THIS_PROCESS[model_key]
     if precision != "auto" and layout != "auto":
-        chosen = RunSettings(precision, layout, f"precision {precision}, layout {layout}: set by UNET_PRECISION and "
-                                                f"UNET_LAYOUT")
+        chosen = RunSettings(
+            precision, layout, f"precision {precision}, layout {layout}: set by UNET_PRECISION and UNET_LAYOUT"
+        )
     else:
         chosen = _measured(model, precision, layout, cache_dir, timer, clock, load)
     _IN_THIS_PROCESS[model_key] = chosen
@@ -96,8 +106,11 @@ def choose_precision_and_layout(model: torch.nn.Module, device: torch.device, pr
 
 def _measured(model, precision, layout, cache_dir, timer, clock, load):
     """The CPU's choice among the settings left "auto": from the cache when it is fresh (is_fresh), else timed now."""
-    candidates = [(p, lay) for p in (["fp32", "bf16"] if precision == "auto" else [precision])
-                  for lay in (LAYOUTS if layout == "auto" else [layout])]
+    candidates = [
+        (p, lay)
+        for p in (["fp32", "bf16"] if precision == "auto" else [precision])
+        for lay in (LAYOUTS if layout == "auto" else [layout])
+    ]
     cache = pathlib.Path(cache_dir or _default_cache_dir()) / "precision.json"
     key = cache_key(model, candidates)
     entry, now = _read_cache(cache).get(key), clock()
@@ -105,8 +118,11 @@ def _measured(model, precision, layout, cache_dir, timer, clock, load):
     if not cached:
         measured_under = load()
         seconds = time_settings(model, candidates, timer)
-        entry = {"seconds": {_name(c): s for c, s in seconds.items()}, "load_per_core": round(measured_under, 2),
-                 "measured_at": round(now)}
+        entry = {
+            "seconds": {_name(c): s for c, s in seconds.items()},
+            "load_per_core": round(measured_under, 2),
+            "measured_at": round(now),
+        }
         _write_cache(cache, key, entry)
     return _verdict(candidates, entry, cached, precision, layout)
 
@@ -130,8 +146,9 @@ def _verdict(candidates, entry, cached, precision, layout):
     note = " (cached)" if cached else ""
     if entry["load_per_core"] > HIGH_LOAD:
         note = f" (measured under load {entry['load_per_core']:.1f} per core: measured again next time)"
-    others = ", ".join(f"{_label(c, precision, layout)} {seconds[default] / seconds[c]:.2f}x"
-                       for c in candidates if c != default)
+    others = ", ".join(
+        f"{_label(c, precision, layout)} {seconds[default] / seconds[c]:.2f}x" for c in candidates if c != default
+    )
     base = _label(default, precision, layout)
     settings = f"precision {chosen[0]}, layout {chosen[1]}"
     return RunSettings(*chosen, f"{settings}: measured against {base} on this CPU, {others}{note}")
@@ -143,9 +160,12 @@ def _label(candidate, precision, layout):
     return " in ".join(parts)
 
 
-def time_settings(model: torch.nn.Module, candidates: list[tuple[str, str]],
-                  timer: Callable[[torch.dtype | None, str], float] | None = None,
-                  budget: float = PROBE_SECONDS) -> dict[tuple[str, str], float]:
+def time_settings(
+    model: torch.nn.Module,
+    candidates: list[tuple[str, str]],
+    timer: Callable[[torch.dtype | None, str], float] | None = None,
+    budget: float = PROBE_SECONDS,
+) -> dict[tuple[str, str], float]:
     """Seconds of one forward and backward pass of a copy of `model` on the CPU in each (precision, layout).
 
     One untimed pass of each first, then they take turns until the passes add up to `budget` seconds
@@ -154,13 +174,16 @@ def time_settings(model: torch.nn.Module, candidates: list[tuple[str, str]],
     """
     spent = 0.0
     if timer is None:
-        probes = {lay: copy.deepcopy(model).to("cpu", memory_format=MEMORY_FORMATS[lay])
-                  for lay in {lay for _, lay in candidates}}
+        probes = {
+            lay: copy.deepcopy(model).to("cpu", memory_format=MEMORY_FORMATS[lay])
+            for lay in {lay for _, lay in candidates}
+        }
         x = torch.rand(1, 1, PROBE_SIDE, PROBE_SIDE)
 
         def timer(amp_dtype, lay):
             return _time_pass(probes[lay], x, amp_dtype, lay)
-        spent = sum(timer(AUTOCAST_DTYPES[p], lay) for p, lay in candidates)     # warm-up: allocations, kernels
+
+        spent = sum(timer(AUTOCAST_DTYPES[p], lay) for p, lay in candidates)  # warm-up: allocations, kernels
     seconds = {candidate: [] for candidate in candidates}
     while min(map(len, seconds.values())) < PROBE_PASSES or spent < budget:
         for precision, lay in candidates:
@@ -172,8 +195,11 @@ def time_settings(model: torch.nn.Module, candidates: list[tuple[str, str]],
 def _time_pass(model, x, amp_dtype, layout):
     """Seconds of one forward and backward pass of `model` on x (N, 1, H, W), as fit() runs it in `layout`."""
     started = time.perf_counter()
-    with in_layout(model, layout), torch.enable_grad(), \
-            torch.autocast("cpu", dtype=amp_dtype, enabled=amp_dtype is not None):
+    with (
+        in_layout(model, layout),
+        torch.enable_grad(),
+        torch.autocast("cpu", dtype=amp_dtype, enabled=amp_dtype is not None),
+    ):
         model(to_layout(x, layout)).float().mean().backward()
     model.zero_grad(set_to_none=True)
     return time.perf_counter() - started
@@ -188,8 +214,10 @@ def _model_key(model):
     """The CPU's model and the instructions torch uses on it (ATEN_CPU_CAPABILITY can lower them), torch's version
     and threads, and the model's shape."""
     shapes = ",".join("x".join(map(str, p.shape)) for p in model.parameters())
-    return (f"{_cpu_model()} ({torch.backends.cpu.get_cpu_capability()}) | torch {torch.__version__} | "
-            f"{torch.get_num_threads()} threads | {type(model).__name__} {hashlib.sha1(shapes.encode()).hexdigest()[:12]}")
+    return (
+        f"{_cpu_model()} ({torch.backends.cpu.get_cpu_capability()}) | torch {torch.__version__} | "
+        f"{torch.get_num_threads()} threads | {type(model).__name__} {hashlib.sha1(shapes.encode()).hexdigest()[:12]}"
+    )
 
 
 def _cpu_model():
@@ -222,8 +250,11 @@ def _read_cache(path):
     kept = {}
     for key, entry in entries.items():
         try:
-            kept[key] = {"seconds": {name: float(s) for name, s in entry["seconds"].items()},
-                         "load_per_core": float(entry["load_per_core"]), "measured_at": float(entry["measured_at"])}
+            kept[key] = {
+                "seconds": {name: float(s) for name, s in entry["seconds"].items()},
+                "load_per_core": float(entry["load_per_core"]),
+                "measured_at": float(entry["measured_at"]),
+            }
         except (TypeError, KeyError, AttributeError, ValueError):
             continue
     return kept
@@ -272,9 +303,11 @@ def channels_last_gradients(model: torch.nn.Module) -> Iterator[torch.nn.Module]
     NHWC one from the next block, max-pooling and the convolutions would convert it twice per step.
     One conversion here is cheaper.
     """
+
     def on_output(module, inputs, output):
         if isinstance(output, torch.Tensor) and output.requires_grad and output.dim() == 4:
             output.register_hook(_gradient_channels_last)
+
     handles = [module.register_forward_hook(on_output) for module in model.modules()]
     try:
         yield model

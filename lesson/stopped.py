@@ -14,13 +14,14 @@ A cell that raises leaves the names it would have set unset, and every later cel
 In: the source and error of each cell run (IPython's ``post_run_cell`` event), and NameErrors (IPython's custom
 exception handler). Out: the NameError's message, extended; the error is shown as before.
 """
+
 import ast
 import re
 
 # in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
 from lesson.locate import part_frames, tracebacks
 
-_stopped = {}             # name -> why the cell that sets it stopped, in words
+_stopped = {}  # name -> why the cell that sets it stopped, in words
 
 
 def assigned_names(source):
@@ -28,7 +29,12 @@ def assigned_names(source):
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return {name for pair in re.findall(r"^(?:def|class)\s+(\w+)|^(\w+)\s*=", source, re.MULTILINE) for name in pair if name}
+        return {
+            name
+            for pair in re.findall(r"^(?:def|class)\s+(\w+)|^(\w+)\s*=", source, re.MULTILINE)
+            for name in pair
+            if name
+        }
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -37,8 +43,13 @@ def assigned_names(source):
             names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
         else:
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-            names |= {leaf.id for target in targets if target is not None
-                      for leaf in ast.walk(target) if isinstance(leaf, ast.Name)}
+            names |= {
+                leaf.id
+                for target in targets
+                if target is not None
+                for leaf in ast.walk(target)
+                if isinstance(leaf, ast.Name)
+            }
     return names
 
 
@@ -51,18 +62,28 @@ def why_stopped(source, error, count=None):
         return f"{cell} did not run: {message} (line {error.lineno} of the cell)"
     frames = [(tb.tb_frame, tb.tb_lineno) for tb in tracebacks(error)]
     cell_lines = source.splitlines()
-    at = next((cell_lines[line - 1].strip() for frame, line in frames
-               if frame.f_code.co_name == "<module>" and 0 < line <= len(cell_lines)), "")
+    at = next(
+        (
+            cell_lines[line - 1].strip()
+            for frame, line in frames
+            if frame.f_code.co_name == "<module>" and 0 < line <= len(cell_lines)
+        ),
+        "",
+    )
     said = f"{cell} stopped{f' at `{at}`' if at else ''} with {message}"
-    parts = part_frames(error)[::-1]                  # the innermost first: where it was raised
+    parts = part_frames(error)[::-1]  # the innermost first: where it was raised
     if not parts:
         return said + ". Fix that cell, then run the cells from there again"
-    said += "".join(f"{', raised in' if number == 0 else ', called from'} your {qualname}" + (f" at `{line}`" if line else "")
-                    for number, (qualname, line) in enumerate(parts))
+    said += "".join(
+        f"{', raised in' if number == 0 else ', called from'} your {qualname}" + (f" at `{line}`" if line else "")
+        for number, (qualname, line) in enumerate(parts)
+    )
     if isinstance(error, NotImplementedError) and not str(error):
         return said + f": {parts[0][0].split('.')[0]} is not written yet"
-    return (said + ". Make your parts pass their tests first (their messages say where each goes wrong), then run "
-            "the cells from there again")
+    return (
+        said + ". Make your parts pass their tests first (their messages say where each goes wrong), then run "
+        "the cells from there again"
+    )
 
 
 def remember(result):
@@ -73,7 +94,7 @@ def remember(result):
     if error is not None:
         missing = _missing(error)
         cause = why_stopped(source, error, count)
-        if missing in _stopped:                      # stopped for want of a name an earlier cell did not set
+        if missing in _stopped:  # stopped for want of a name an earlier cell did not set
             cause = f"{cause.split(' stopped')[0]} stopped for want of {missing}: {_stopped[missing]}"
     for name in assigned_names(source):
         if cause is None:
@@ -102,7 +123,7 @@ def explain(shell, etype, value, tb, tb_offset=None):
 def explain_stopped_cells(shell=None):
     """Register the hooks in this notebook's IPython (once, however often the cell runs); nothing outside IPython."""
     try:
-        shell = shell or get_ipython()               # noqa: F821 (IPython's own)
+        shell = shell or get_ipython()  # noqa: F821 (IPython's own)
     except NameError:
         return
     events = shell.events.callbacks.get("post_run_cell", [])
@@ -112,5 +133,5 @@ def explain_stopped_cells(shell=None):
     shell.set_custom_exc((NameError,), explain)
 
 
-if __name__ == "__main__":                          # run as the notebook's cell: this notebook's NameErrors say why
+if __name__ == "__main__":  # run as the notebook's cell: this notebook's NameErrors say why
     explain_stopped_cells()

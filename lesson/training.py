@@ -4,9 +4,11 @@ Shapes: a volume is a uint8 array (S, H, W); the network sees float tensors (N, 
 and returns logits (N, 1, H - 139, W - 139). The target is 1.0 for cell interior (label 255) and
 0.0 for membrane (label 0), cropped to the centre of the input so that it lines up with the output.
 """
+
 import os
 import pathlib
 import time
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,19 +18,23 @@ from tqdm.auto import tqdm
 
 from lesson.speed import AUTOCAST_DTYPES, MEMORY_FORMATS, choose_precision_and_layout, in_layout, to_layout
 
+if TYPE_CHECKING:  # annotations only (in the notebook, the config cell defines it)
+    from lesson.config import TrainingConfig
+
 
 def pick_device(requested: str = "auto") -> torch.device:
     """The GPU when there is one ('auto'), else the CPU; 'cuda' without a GPU is an error."""
     if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("UNET_DEVICE=cuda, but PyTorch sees no GPU. "
-                           "In Colab: Runtime > Change runtime type > GPU, then run all cells again.")
+        raise RuntimeError(
+            "UNET_DEVICE=cuda, but PyTorch sees no GPU. "
+            "In Colab: Runtime > Change runtime type > GPU, then run all cells again."
+        )
     if requested == "auto":
         requested = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(requested)
 
 
-def to_tensors(images: np.ndarray, labels: np.ndarray,
-               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def to_tensors(images: np.ndarray, labels: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 volumes (S, H, W) -> inputs (S, 1, H, W) in [0, 1] and interior targets, both on `device`."""
     inputs = torch.as_tensor(images, dtype=torch.float32).div(255).unsqueeze(1)
     targets = torch.as_tensor(labels == 255, dtype=torch.float32).unsqueeze(1)
@@ -39,18 +45,18 @@ def center_crop(tensor: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Crop dims 2 and 3 of an NCHW tensor around its centre (offset (H - height) // 2)."""
     top = (tensor.shape[2] - height) // 2
     left = (tensor.shape[3] - width) // 2
-    return tensor[:, :, top:top + height, left:left + width]
+    return tensor[:, :, top : top + height, left : left + width]
 
 
-def random_crops(inputs: torch.Tensor, targets: torch.Tensor, size: int,
-                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def random_crops(
+    inputs: torch.Tensor, targets: torch.Tensor, size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The same random size x size window of each input and its target: (N, 1, size, size) each."""
     height, width = inputs.shape[2:]
     tops = torch.randint(0, height - size + 1, (len(inputs),), generator=generator).tolist()
     lefts = torch.randint(0, width - size + 1, (len(inputs),), generator=generator).tolist()
-    windows = [(slice(None), slice(t, t + size), slice(l, l + size)) for t, l in zip(tops, lefts)]
-    return (torch.stack([x[w] for x, w in zip(inputs, windows)]),
-            torch.stack([y[w] for y, w in zip(targets, windows)]))
+    windows = [(slice(None), slice(top, top + size), slice(left, left + size)) for top, left in zip(tops, lefts)]
+    return (torch.stack([x[w] for x, w in zip(inputs, windows)]), torch.stack([y[w] for y, w in zip(targets, windows)]))
 
 
 def _dihedral(tensor, turn):
@@ -75,8 +81,9 @@ def _undo_dihedral(tensor, turn):
     return tensor
 
 
-def augment(inputs: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, elastic: bool = True,
-            sigma: float = 10.0) -> tuple[torch.Tensor, torch.Tensor]:
+def augment(
+    inputs: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, elastic: bool = True, sigma: float = 10.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The U-Net paper's augmentation, identical for each slice and its target: (N, 1, H, W) each.
 
     Each slice gets a random one of its 8 flips and 90-degree turns (only flips if H != W). With
@@ -90,11 +97,15 @@ def augment(inputs: torch.Tensor, targets: torch.Tensor, generator: torch.Genera
     targets = torch.stack([_dihedral(y, turn) for y, turn in zip(targets, turns)])
     if not elastic:
         return inputs, targets
-    coarse = torch.randn((count, 2, 3, 3), generator=generator) * sigma              # shifts in pixels
-    shifts = F.interpolate(coarse.to(inputs.device, non_blocking=True), size=(height, width), mode="bicubic",
-                           align_corners=True)
-    rows, cols = torch.meshgrid(torch.linspace(-1, 1, height, device=inputs.device),
-                                torch.linspace(-1, 1, width, device=inputs.device), indexing="ij")
+    coarse = torch.randn((count, 2, 3, 3), generator=generator) * sigma  # shifts in pixels
+    shifts = F.interpolate(
+        coarse.to(inputs.device, non_blocking=True), size=(height, width), mode="bicubic", align_corners=True
+    )
+    rows, cols = torch.meshgrid(
+        torch.linspace(-1, 1, height, device=inputs.device),
+        torch.linspace(-1, 1, width, device=inputs.device),
+        indexing="ij",
+    )
     grid = torch.stack([cols + shifts[:, 0] * 2 / (width - 1), rows + shifts[:, 1] * 2 / (height - 1)], dim=-1)
     warp = dict(grid=grid, padding_mode="reflection", align_corners=True)
     return F.grid_sample(inputs, mode="bilinear", **warp), F.grid_sample(targets, mode="nearest", **warp)
@@ -109,8 +120,10 @@ def checkpoint_path(config: "TrainingConfig") -> pathlib.Path:
     drive = pathlib.Path("/content/drive/MyDrive")
     folder = config.checkpoint_dir or (drive / "unet_isbi2012_checkpoints" if drive.is_dir() else "checkpoints")
     augmented = "" if config.augment == "none" else f"-{config.augment}"
-    name = (f"unet-w{config.hidden_channels}-px{config.input_size}-b{config.batch_size}"
-            f"-lr{config.learning_rate:g}{augmented}-seed{config.seed}.pt")
+    name = (
+        f"unet-w{config.hidden_channels}-px{config.input_size}-b{config.batch_size}"
+        f"-lr{config.learning_rate:g}{augmented}-seed{config.seed}.pt"
+    )
     return pathlib.Path(folder) / name
 
 
@@ -131,9 +144,15 @@ def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.
     return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
 
 
-def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-               x: torch.Tensor, y: torch.Tensor, amp_dtype: torch.dtype | None,
-               layout: str = "channels_last") -> tuple[torch.Tensor, torch.Tensor]:
+def train_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    amp_dtype: torch.dtype | None,
+    layout: str = "channels_last",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimizer step on a batch, with the model and the batch already on the device.
 
     Inputs:
@@ -143,26 +162,33 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler:
     Returns the loss (a 0-d tensor left on the device, so the GPU never waits for it) and the
     logits (N, 1, H - 139, W - 139).
     """
-    x = to_layout(x, layout)                                             # the layout of the weights
+    x = to_layout(x, layout)  # the layout of the weights
     with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-        logits = model(x)                                                # convolutions in bf16 / fp16
+        logits = model(x)  # convolutions in bf16 / fp16
     loss = F.binary_cross_entropy_with_logits(logits.float(), center_crop(y, *logits.shape[2:]))
     optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()                                        # float16 needs its loss scaled
+    scaler.scale(loss).backward()  # float16 needs its loss scaled
     scaler.step(optimizer)
     scaler.update()
     return loss.detach(), logits
 
 
-def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: "TrainingConfig",
-        checkpoint: pathlib.Path | None = None, show_figures: bool = True) -> list[float]:
+def fit(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: "TrainingConfig",
+    checkpoint: pathlib.Path | None = None,
+    show_figures: bool = True,
+) -> list[float]:
     """Train `model` on uint8 volumes (S, H, W) with the course's recipe; returns the loss of every step.
 
     Adam (config.learning_rate), BCEWithLogitsLoss against the centre-cropped interior target,
     config.batch_size slices per step in a new random order every epoch, augmented as config.augment
     says, then cropped at random to config.input_size, in the precision and memory layout
     choose_precision_and_layout() picks (printed). With `checkpoint` (a path), the run resumes from
-    that file when it exists and saves to it every config.checkpoint_every epochs. With config.device "auto" and no GPU, a run estimated
+    that file when it exists and saves to it every config.checkpoint_every epochs. With config.device "auto" and no
+    GPU, a run estimated
     from its first steps at over 30 minutes stops with TooSlowForTheCPU (check_run_length).
     """
     if config.input_size > min(images.shape[1:]):
@@ -171,9 +197,9 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
     settings = choose_precision_and_layout(model, device, config.precision, config.layout)
     print(settings.reason)
     amp_dtype = AUTOCAST_DTYPES[settings.precision]
-    model.to(device, memory_format=MEMORY_FORMATS[settings.layout])      # NHWC where it is faster
-    inputs, targets = to_tensors(images, labels, device)                 # the data lives on the device
-    optimizer = make_optimizer(model, config.learning_rate)              # one kernel for all weights
+    model.to(device, memory_format=MEMORY_FORMATS[settings.layout])  # NHWC where it is faster
+    inputs, targets = to_tensors(images, labels, device)  # the data lives on the device
+    optimizer = make_optimizer(model, config.learning_rate)  # one kernel for all weights
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)  # float16 needs it
     generator = torch.Generator().manual_seed(config.seed)
     losses, first_epoch = [], 0
@@ -185,46 +211,55 @@ def fit(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, config: 
         losses, first_epoch = state["losses"], state["epoch"]
         print(f"Resuming from {checkpoint} after epoch {first_epoch} (delete that file to start over).")
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True                             # pick the fastest conv kernels
+        torch.backends.cudnn.benchmark = True  # pick the fastest conv kernels
     steps_left = (config.epochs - first_epoch) * -(-len(inputs) // config.batch_size)
-    step_seconds = []                                                     # of the first steps, for the estimate
+    step_seconds = []  # of the first steps, for the estimate
     model.train()
-    with in_layout(model, settings.layout):                              # gradients in NHWC too, if chosen
+    with in_layout(model, settings.layout):  # gradients in NHWC too, if chosen
         for epoch in tqdm(range(first_epoch, config.epochs), initial=first_epoch, total=config.epochs, desc="epochs"):
             step_losses = []
             order = torch.randperm(len(inputs), generator=generator).to(device)  # one copy per epoch, not per step
             for batch in order.split(config.batch_size):
                 x, y = inputs[batch], targets[batch]
-                if config.augment != "none":                                   # new views of the 25 slices
+                if config.augment != "none":  # new views of the 25 slices
                     x, y = augment(x, y, generator, elastic=config.augment == "flips+elastic")
                 if config.input_size < min(x.shape[2:]):
                     x, y = random_crops(x, y, config.input_size, generator)
                 started = time.perf_counter()
                 loss, logits = train_step(model, optimizer, scaler, x, y, amp_dtype, settings.layout)
                 step_losses.append(loss)
-                if len(step_seconds) < ESTIMATE_STEPS:                          # the first steps: is it too long?
+                if len(step_seconds) < ESTIMATE_STEPS:  # the first steps: is it too long?
                     step_seconds.append(time.perf_counter() - started)
                     check_run_length(config, device, step_seconds, steps_left)
-            losses += torch.stack(step_losses).tolist()                       # one GPU sync per epoch
+            losses += torch.stack(step_losses).tolist()  # one GPU sync per epoch
             done = epoch + 1
             if checkpoint is not None and (done % config.checkpoint_every == 0 or done == config.epochs):
-                save_checkpoint(pathlib.Path(checkpoint), {
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(), "losses": losses, "epoch": done})
+                save_checkpoint(
+                    pathlib.Path(checkpoint),
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "generator": generator.get_state(),
+                        "losses": losses,
+                        "epoch": done,
+                    },
+                )
             if show_figures and (done % config.figure_every == 0 or done == config.epochs):
                 show_progress(losses, x[0, 0], center_crop(y, *logits.shape[2:])[0, 0], logits[0, 0], done)
     return losses
 
 
-CPU_RUN_LIMIT_SECONDS = 30 * 60    # with UNET_DEVICE=auto and no GPU, a longer run stops at its start
-ESTIMATE_STEPS = 3                 # timed steps; the first (allocations, kernel choice) is left out
+CPU_RUN_LIMIT_SECONDS = 30 * 60  # with UNET_DEVICE=auto and no GPU, a longer run stops at its start
+ESTIMATE_STEPS = 3  # timed steps; the first (allocations, kernel choice) is left out
 
 
 class TooSlowForTheCPU(RuntimeError):
     """A run that would take far too long on this CPU, stopped after its first steps."""
 
 
-def check_run_length(config: "TrainingConfig", device: torch.device, step_seconds: list[float], steps_left: int) -> None:
+def check_run_length(
+    config: "TrainingConfig", device: torch.device, step_seconds: list[float], steps_left: int
+) -> None:
     """Once ESTIMATE_STEPS steps are timed, stop a long run that fell on the CPU by mistake.
 
     Only with config.device "auto" on a CPU (no GPU was found): the run's length is estimated as
@@ -240,12 +275,14 @@ def check_run_length(config: "TrainingConfig", device: torch.device, step_second
 
 def too_slow_message(per_step: float, steps: int) -> str:
     """What a student reads when the run would take more than 30 minutes on the CPU."""
-    return (f"This training run would take about {_duration(per_step * steps)} on this computer's CPU "
-            f"({steps:,} steps of about {per_step:.1f} s each), because PyTorch found no GPU. "
-            f"In Colab: Runtime > Change runtime type > GPU, then run all cells again. "
-            f"To train on the CPU anyway, set UNET_DEVICE=cpu (in a cell above the config cell: "
-            f"import os; os.environ[\"UNET_DEVICE\"] = \"cpu\"), or choose a shorter run with "
-            f"fewer UNET_EPOCHS or a smaller UNET_HIDDEN_CHANNELS or UNET_INPUT_SIZE.")
+    return (
+        f"This training run would take about {_duration(per_step * steps)} on this computer's CPU "
+        f"({steps:,} steps of about {per_step:.1f} s each), because PyTorch found no GPU. "
+        f"In Colab: Runtime > Change runtime type > GPU, then run all cells again. "
+        f"To train on the CPU anyway, set UNET_DEVICE=cpu (in a cell above the config cell: "
+        f'import os; os.environ["UNET_DEVICE"] = "cpu"), or choose a shorter run with '
+        f"fewer UNET_EPOCHS or a smaller UNET_HIDDEN_CHANNELS or UNET_INPUT_SIZE."
+    )
 
 
 def _duration(seconds):
@@ -254,14 +291,18 @@ def _duration(seconds):
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} minutes"
 
 
-def show_progress(losses: list[float], image: torch.Tensor, target: torch.Tensor, logits: torch.Tensor,
-                  epoch: int) -> None:
+def show_progress(
+    losses: list[float], image: torch.Tensor, target: torch.Tensor, logits: torch.Tensor, epoch: int
+) -> None:
     """Loss curve, then one training crop: input (H, W), target and prediction (h, w)."""
     figure, axes = plt.subplots(1, 4, figsize=(16, 3.6))
     axes[0].plot(losses)
     axes[0].set(title=f"training loss (epoch {epoch})", xlabel="step", yscale="log")
-    panels = [("input", image), ("label (white = interior)", target),
-              ("predicted interior probability", torch.sigmoid(logits.float()))]
+    panels = [
+        ("input", image),
+        ("label (white = interior)", target),
+        ("predicted interior probability", torch.sigmoid(logits.float())),
+    ]
     for axis, (title, picture) in zip(axes[1:], panels):
         axis.imshow(picture.detach().float().cpu().numpy(), cmap="gray", vmin=0, vmax=1)
         axis.set(title=title, xticks=[], yticks=[])
@@ -278,8 +319,14 @@ def output_margin(model: torch.nn.Module, device: torch.device) -> int:
 
 
 @torch.no_grad()
-def predict_slices(model: torch.nn.Module, images: np.ndarray, device: torch.device | None = None,
-                   flips: bool = False, precision: str = "auto", layout: str = "auto") -> np.ndarray:
+def predict_slices(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    device: torch.device | None = None,
+    flips: bool = False,
+    precision: str = "auto",
+    layout: str = "auto",
+) -> np.ndarray:
     """Interior probability for every pixel of whole slices: uint8 (S, H, W) -> float32 (S, H, W).
 
     Each slice is mirrored at its borders (the U-Net paper's overlap-tile strategy) up to a multiple of 16
@@ -297,8 +344,10 @@ def predict_slices(model: torch.nn.Module, images: np.ndarray, device: torch.dev
         probabilities = []
         for image in images:
             x = torch.as_tensor(image, dtype=torch.float32, device=device).div(255)
-            views = [_undo_dihedral(_predict_whole(model, _dihedral(x, turn), margin, settings.layout), turn)
-                     for turn in (range(8) if flips else [0])]
+            views = [
+                _undo_dihedral(_predict_whole(model, _dihedral(x, turn), margin, settings.layout), turn)
+                for turn in (range(8) if flips else [0])
+            ]
             probabilities.append(torch.stack(views).mean(0).cpu().numpy())
     model.train()
     return np.stack(probabilities) if probabilities else np.zeros(images.shape, dtype=np.float32)
@@ -307,7 +356,7 @@ def predict_slices(model: torch.nn.Module, images: np.ndarray, device: torch.dev
 def _predict_whole(model, image, margin, layout):
     """Interior probability (H, W) of one float slice (H, W), mirrored at its borders so the output covers it."""
     height, width = image.shape
-    before = margin // 2                                                   # the offset center_crop uses
+    before = margin // 2  # the offset center_crop uses
     pad_bottom = -(-(height + margin) // 16) * 16 - height - before
     pad_right = -(-(width + margin) // 16) * 16 - width - before
     x = F.pad(image[None, None], (before, pad_right, before, pad_bottom), mode="reflect")

@@ -19,9 +19,11 @@ correct and buggy ones (tests/catalogue.py: every variant that runs to its end, 
 and attacks left out), then copies of the reference up to N. It prints the aggregate seconds per submission
 (the batch's wall time, course set-up included, / N), the per-stage sums over the batch, the CPU share used
 (the CPU seconds of the grader and every process it waited for / (wall time x cores), and how busy the
-whole machine's cores were, from /proc/stat: two busy cores is 100%), the load average before and after, each submission's total against the one tests/catalogue.py
+whole machine's cores were, from /proc/stat: two busy cores is 100%), the load average before and after, each
+submission's total against the one tests/catalogue.py
 expects, and 100 submissions extrapolated from N.
 """
+
 import argparse
 import dataclasses
 import json
@@ -42,8 +44,21 @@ from tests.catalogue import Variant, write  # noqa: E402
 
 
 def run(folder, out, workers, mode, sandbox):
-    command = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
-               "--workers", str(workers), "--mode", mode, "--sandbox", sandbox]
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        "--mode",
+        mode,
+        "--sandbox",
+        sandbox,
+    ]
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     wall = time.monotonic() - started
@@ -54,9 +69,23 @@ def run(folder, out, workers, mode, sandbox):
     return wall, setup, totals, result.stdout.splitlines()[0]
 
 
-STAGES = ("reading the submission", "course and sandbox set-up", "worker start", "kernel start", "imports",
-          "notebook", "tests", "checks", "training", "evaluation", "training check", "grader",
-          "nbgrader autograde, other", "gradebook", "feedback")
+STAGES = (
+    "reading the submission",
+    "course and sandbox set-up",
+    "worker start",
+    "kernel start",
+    "imports",
+    "notebook",
+    "tests",
+    "checks",
+    "training",
+    "evaluation",
+    "training check",
+    "grader",
+    "nbgrader autograde, other",
+    "gradebook",
+    "feedback",
+)
 
 
 def breakdown(scratch, mode):
@@ -65,29 +94,36 @@ def breakdown(scratch, mode):
     from autograder.grading import grade
     from autograder.grading.batch import Grader
     from autograder.grading.submissions import find_submissions
+
     folder = pathlib.Path(scratch) / "breakdown"
     write(Variant("complete"), folder)
     write(Variant("blank", edit=lambda notebook: json.loads(RELEASE_NOTEBOOK.read_text())), folder)
     sandboxed, reason = grade.use_sandbox("auto", mode)
-    results = Grader(pathlib.Path(scratch) / "out-breakdown", mode, sandbox=sandboxed,
-                     sandbox_reason=reason, log=lambda line: None).grade(find_submissions([folder]))
+    results = Grader(
+        pathlib.Path(scratch) / "out-breakdown", mode, sandbox=sandboxed, sandbox_reason=reason, log=lambda line: None
+    ).grade(find_submissions([folder]))
     print(f"where the time goes (seconds; --workers 1, {'sandboxed' if sandboxed else 'no sandbox: ' + reason}):")
     print(f"{'stage':<28}" + "".join(f"{result.student:>12}" for result in results))
     for stage in STAGES:
         print(f"{stage:<28}" + "".join(f"{result.timings.get(stage, 0.0):>12.2f}" for result in results))
     measured = [sum(result.timings.get(stage, 0.0) for stage in STAGES) for result in results]
-    print(f"{'the rest':<28}" + "".join(f"{result.seconds - done:>12.2f}"
-                                                         for result, done in zip(results, measured)))
+    print(f"{'the rest':<28}" + "".join(f"{result.seconds - done:>12.2f}" for result, done in zip(results, measured)))
     print(f"{'in all':<28}" + "".join(f"{result.seconds:>12.2f}" for result in results))
 
 
 def complete_variants(count):
     """`count` submissions that run to their end: the catalogue's correct and buggy ones, then reference copies."""
     from tests.catalogue import CATALOGUE, named
-    kept = [variant for variant in CATALOGUE if variant.status == "ok" and variant.raw is None
-            and not variant.name.startswith("attack_")]
-    copies = [dataclasses.replace(named("reference"), name=f"reference_copy{number}")
-              for number in range(max(0, count - len(kept)))]
+
+    kept = [
+        variant
+        for variant in CATALOGUE
+        if variant.status == "ok" and variant.raw is None and not variant.name.startswith("attack_")
+    ]
+    copies = [
+        dataclasses.replace(named("reference"), name=f"reference_copy{number}")
+        for number in range(max(0, count - len(kept)))
+    ]
     return (kept + copies)[:count]
 
 
@@ -100,7 +136,7 @@ def cpu_seconds():
 def machine_busy_seconds():
     """CPU seconds every process on the machine has used (all cores, /proc/stat), and the seconds all cores had."""
     fields = [int(value) for value in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]                                  # idle and iowait
+    idle = fields[3] + fields[4]  # idle and iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK"), sum(fields[:8]) / os.sysconf("SC_CLK_TCK")
 
 
@@ -110,37 +146,60 @@ def batch(scratch, count, workers, mode):
     from autograder.grading import grade
     from autograder.grading.submissions import find_submissions
     from tests.catalogue import expected_scores
+
     folder = pathlib.Path(scratch) / "batch"
     variants = {write(variant, folder): variant for variant in complete_variants(count)}
     sandboxed, reason = grade.use_sandbox("auto", mode)
-    load_before, cpu_before, started, busy_before = os.getloadavg(), cpu_seconds(), time.monotonic(), machine_busy_seconds()
+    load_before, cpu_before, started, busy_before = (
+        os.getloadavg(),
+        cpu_seconds(),
+        time.monotonic(),
+        machine_busy_seconds(),
+    )
     lines = []
-    results = grade.Grader(pathlib.Path(scratch) / "out-batch", mode, workers=workers, sandbox=sandboxed,
-                           sandbox_reason=reason, log=lines.append).grade(find_submissions([folder]))
+    results = grade.Grader(
+        pathlib.Path(scratch) / "out-batch",
+        mode,
+        workers=workers,
+        sandbox=sandboxed,
+        sandbox_reason=reason,
+        log=lines.append,
+    ).grade(find_submissions([folder]))
     wall, used, load_after = time.monotonic() - started, cpu_seconds() - cpu_before, os.getloadavg()
     busy, available = (after - before for after, before in zip(machine_busy_seconds(), busy_before))
     cores = os.cpu_count()
-    print(f"{len(results)} complete submissions (the smoke batch's correct and buggy ones, then copies of the "
-          f"reference), {mode} mode, --workers {workers}, {cores} cores, "
-          f"{'sandboxed' if sandboxed else 'no sandbox: ' + reason}; load average before "
-          f"{load_before[0]:.2f}, after {load_after[0]:.2f}")
+    print(
+        f"{len(results)} complete submissions (the smoke batch's correct and buggy ones, then copies of the "
+        f"reference), {mode} mode, --workers {workers}, {cores} cores, "
+        f"{'sandboxed' if sandboxed else 'no sandbox: ' + reason}; load average before "
+        f"{load_before[0]:.2f}, after {load_after[0]:.2f}"
+    )
     print(f"{lines[0]}; the batch {wall:.1f} s in all, {wall / len(results):.2f} s per submission")
-    print(f"CPU used by the grader and the processes it waited for (sandboxed kernels, run under their own users, "
-          f"are not all among them): {used:.1f} CPU seconds in {wall:.1f} s on {cores} cores, "
-          f"{used / (wall * cores):.0%} of them; the whole machine (this batch and every other process): "
-          f"{busy / available:.0%} busy")
+    print(
+        f"CPU used by the grader and the processes it waited for (sandboxed kernels, run under their own users, "
+        f"are not all among them): {used:.1f} CPU seconds in {wall:.1f} s on {cores} cores, "
+        f"{used / (wall * cores):.0%} of them; the whole machine (this batch and every other process): "
+        f"{busy / available:.0%} busy"
+    )
     print(f"100 submissions, extrapolated from these {len(results)}: {100 * wall / len(results) / 60:.1f} min")
     sums = {stage: sum(result.timings.get(stage, 0.0) for result in results) for stage in STAGES}
-    print(f"per-stage sums over the batch (seconds; {workers} at a time, so they add up to about {workers}x the "
-          f"wall time):")
+    print(
+        f"per-stage sums over the batch (seconds; {workers} at a time, so they add up to about {workers}x the "
+        f"wall time):"
+    )
     for stage, seconds in sums.items():
         print(f"  {stage:<28}{seconds:>9.1f}{seconds / len(results):>9.2f} per submission")
     print(f"  {'in all':<28}{sum(result.seconds for result in results):>9.1f}")
     points = assignment.points()
-    wrong = [f"{result.student}: {result.total} (expected {sum(expected_scores(variants[result.student], points).values())})"
-             for result in results if result.total != sum(expected_scores(variants[result.student], points).values())]
-    print(f"totals as tests/catalogue.py expects: {len(results) - len(wrong)}/{len(results)}"
-          + "".join(f"\n  {line}" for line in wrong))
+    wrong = [
+        f"{result.student}: {result.total} (expected {sum(expected_scores(variants[result.student], points).values())})"
+        for result in results
+        if result.total != sum(expected_scores(variants[result.student], points).values())
+    ]
+    print(
+        f"totals as tests/catalogue.py expects: {len(results) - len(wrong)}/{len(results)}"
+        + "".join(f"\n  {line}" for line in wrong)
+    )
 
 
 def main():
@@ -148,8 +207,13 @@ def main():
     parser.add_argument("--submissions", type=int, default=4, help="copies of the reference solution (default 4)")
     parser.add_argument("--mode", default="quick", choices=("quick", "full", "smoke"))
     parser.add_argument("--breakdown-only", action="store_true", help="only the stage-by-stage breakdown")
-    parser.add_argument("--batch", type=int, default=0, metavar="N",
-                        help="only grade a batch of N complete submissions and print where its time goes")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only grade a batch of N complete submissions and print where its time goes",
+    )
     parser.add_argument("--workers", type=int, default=2, help="submissions graded at once with --batch (default 2)")
     args = parser.parse_args()
     if args.batch:
@@ -162,20 +226,25 @@ def main():
         folder = pathlib.Path(scratch) / "submissions"
         for number in range(args.submissions):
             write(Variant(f"student{number + 1}"), folder)
-        print(f"{args.submissions} complete, correct submissions, {args.mode} mode, {os.cpu_count()} CPU cores, "
-              f"load average before: {os.getloadavg()[0]:.2f}")
+        print(
+            f"{args.submissions} complete, correct submissions, {args.mode} mode, {os.cpu_count()} CPU cores, "
+            f"load average before: {os.getloadavg()[0]:.2f}"
+        )
         per_submission = {}
         for workers, sandbox in ((1, "auto"), (2, "auto"), (1, "off")):
             out = pathlib.Path(scratch) / f"out-{workers}-{sandbox}"
             wall, setup, totals, first_line = run(folder, out, workers, args.mode, sandbox)
             per_submission[workers, sandbox] = (wall - setup) / args.submissions
-            print(f"--workers {workers} --sandbox {sandbox} ({first_line.split(', ', 1)[-1]}): {wall:.1f} s in all "
-                  f"({setup:.1f} s course set-up, once per batch), {per_submission[workers, sandbox]:.1f} s per "
-                  f"submission; totals {', '.join(totals)}; load average after: {os.getloadavg()[0]:.2f}")
-        print(f"speed-up of --workers 2 over --workers 1: "
-              f"{per_submission[1, 'auto'] / per_submission[2, 'auto']:.2f}x")
-        print(f"isolation overhead: {per_submission[1, 'auto'] - per_submission[1, 'off']:+.1f} s per submission "
-              f"(--workers 1, sandbox as chosen by auto vs off)")
+            print(
+                f"--workers {workers} --sandbox {sandbox} ({first_line.split(', ', 1)[-1]}): {wall:.1f} s in all "
+                f"({setup:.1f} s course set-up, once per batch), {per_submission[workers, sandbox]:.1f} s per "
+                f"submission; totals {', '.join(totals)}; load average after: {os.getloadavg()[0]:.2f}"
+            )
+        print(f"speed-up of --workers 2 over --workers 1: {per_submission[1, 'auto'] / per_submission[2, 'auto']:.2f}x")
+        print(
+            f"isolation overhead: {per_submission[1, 'auto'] - per_submission[1, 'off']:+.1f} s per submission "
+            f"(--workers 1, sandbox as chosen by auto vs off)"
+        )
         breakdown(scratch, args.mode)
 
 

@@ -12,6 +12,7 @@ It prints each command's wall time, the submissions it graded (its "[k/n]" lines
 run 1 (the goal: K submissions' time, not N) and against run 4 (about 1.0). The load average before and after
 each command says how busy the machine was. Set UNET_DATA_DIR as for the tests.
 """
+
 import argparse
 import json
 import os
@@ -26,7 +27,7 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.catalogue import CATALOGUE, Variant, write
+from tests.catalogue import CATALOGUE, Variant, write  # noqa: E402 (after the repository is on the path)
 
 BUGS = [variant for variant in CATALOGUE if variant.parts and variant.edit is None and variant.raw is None]
 
@@ -50,8 +51,19 @@ def resubmit(path: pathlib.Path) -> None:
 
 def grade(folder, out, mode, workers) -> tuple[float, list[str], str]:
     """(wall seconds, students graded, load averages before/after) of one grade command."""
-    command = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out), "--mode", mode,
-               "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--mode",
+        mode,
+        "--workers",
+        str(workers),
+    ]
     load = os.getloadavg()[0]
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
@@ -81,14 +93,17 @@ def main():
             resubmit(path)
             shutil.copy(path, scratch / "alone" / path.name)
         runs[f"3. again, {len(changed)} changed"] = grade(scratch / "in", scratch / "out", args.mode, args.workers)
-        runs[f"4. those {len(changed)} alone, fresh --out"] = grade(scratch / "alone", scratch / "out-alone",
-                                                                   args.mode, args.workers)
+        runs[f"4. those {len(changed)} alone, fresh --out"] = grade(
+            scratch / "alone", scratch / "out-alone", args.mode, args.workers
+        )
     print(f"{args.submissions} submissions, {args.mode} mode, --workers {args.workers}, {os.cpu_count()} cores")
     for name, (wall, graded, load) in runs.items():
         print(f"{name:<32} {wall:7.1f} s  graded {len(graded):>2}  ({load})")
     first, again, changed_run, alone = (wall for wall, _, _ in runs.values())
-    print(f"run 3 / run 1: {changed_run / first:.2f} (the share of a whole batch's time; {len(changed)}/"
-          f"{args.submissions} = {len(changed) / args.submissions:.2f} of its submissions)")
+    print(
+        f"run 3 / run 1: {changed_run / first:.2f} (the share of a whole batch's time; {len(changed)}/"
+        f"{args.submissions} = {len(changed) / args.submissions:.2f} of its submissions)"
+    )
     print(f"run 3 / run 4: {changed_run / alone:.2f} (against {len(changed)} submissions graded by themselves)")
     print(f"run 2 / run 1: {again / first:.3f} (nothing to grade)")
     if sorted(runs[f"3. again, {len(changed)} changed"][1]) != sorted(path.stem for path in changed):

@@ -12,6 +12,7 @@ Needs root and bubblewrap. Prints the median and the spread (min-max) of `--runs
   (e.g. `git archive 4926777 | tar -x -C /tmp/before`), the sandbox of that checkout is timed instead, so
   the same command measures before and after.
 """
+
 import argparse
 import os
 import pathlib
@@ -28,6 +29,7 @@ def sandbox_module():
     """The timed checkout's sandbox module: the stage folder's kernel module, or in a checkout from before the
     stage folders the one sandbox module at the package's root."""
     import importlib
+
     try:
         return importlib.import_module("autograder.sandbox.kernel")
     except ModuleNotFoundError:
@@ -68,15 +70,20 @@ def quota_options(work, disk_bytes, runs):
         image.unlink()
 
     def bwrap_size(size_arguments):
-        return lambda: subprocess.run(["bwrap", "--ro-bind", "/", "/", *size_arguments, "--tmpfs", "/mnt", "true"],
-                                      check=True)
+        return lambda: subprocess.run(
+            ["bwrap", "--ro-bind", "/", "/", *size_arguments, "--tmpfs", "/mnt", "true"], check=True
+        )
 
     show(f"quota: tmpfs mounted by the grader, {sandbox.gib(disk_bytes)} (set-up + tear-down)", timed(host_tmpfs, runs))
-    show(f"quota: loop-mounted ext4 image, {sandbox.gib(disk_bytes)} (truncate, mkfs, mount, umount, delete)",
-         timed(loop_ext4, runs))
+    show(
+        f"quota: loop-mounted ext4 image, {sandbox.gib(disk_bytes)} (truncate, mkfs, mount, umount, delete)",
+        timed(loop_ext4, runs),
+    )
     plain = show("bwrap run without a tmpfs size", timed(bwrap_size([]), runs))
-    sized = show("bwrap run with --size N --tmpfs (not usable: the grader cannot see inside)",
-                 timed(bwrap_size(["--size", str(disk_bytes)]), runs))
+    sized = show(
+        "bwrap run with --size N --tmpfs (not usable: the grader cannot see inside)",
+        timed(bwrap_size(["--size", str(disk_bytes)]), runs),
+    )
     print(f"  --size costs {sized - plain:+.1f} ms per run")
 
 
@@ -86,15 +93,18 @@ def sandbox_runs(work, runs):
     direct = show("python -c 'import json', no sandbox", timed(lambda: subprocess.run(argv, check=True), runs))
     slot = iter(range(runs))
 
-    if hasattr(sandbox, "Sandbox"):                      # this checkout: tmpfs scratch, cgroup where it works
+    if hasattr(sandbox, "Sandbox"):  # this checkout: tmpfs scratch, cgroup where it works
+
         def sandboxed():
             box = sandbox.Sandbox(work / "scratch", slot=next(slot) % 20 + 40, name=f"unet-bench-{os.getpid()}")
             try:
                 subprocess.run(box.command(argv), check=True)
             finally:
                 box.close()
+
         print(f"sandbox of {sandbox.__file__}: {sandbox.probe().reason}")
-    else:                                                # before issue 12: a plain folder, rlimits only
+    else:  # before issue 12: a plain folder, rlimits only
+
         def sandboxed():
             scratch = work / "scratch"
             scratch.mkdir()
@@ -102,6 +112,7 @@ def sandbox_runs(work, runs):
                 subprocess.run(sandbox.wrap(argv, scratch, slot=next(slot) % 20 + 40), check=True)
             finally:
                 subprocess.run(["rm", "-rf", str(scratch)], check=True)
+
         print(f"sandbox of {sandbox.__file__} (before issue 12: folder scratch, rlimits only)")
     inside = show("the same in a sandbox, set-up and tear-down included", timed(sandboxed, runs))
     print(f"  sandbox overhead per kernel start: {inside - direct:+.1f} ms")
@@ -110,8 +121,12 @@ def sandbox_runs(work, runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20, help="repetitions of each measurement (default 20)")
-    parser.add_argument("--repo", type=pathlib.Path, default=REPO_ROOT,
-                        help="the checkout whose autograder/sandbox/kernel.py is timed (default: this one)")
+    parser.add_argument(
+        "--repo",
+        type=pathlib.Path,
+        default=REPO_ROOT,
+        help="the checkout whose autograder/sandbox/kernel.py is timed (default: this one)",
+    )
     parser.add_argument("--disk-quota", type=float, default=2.0, metavar="GIB", help="scratch size (default 2)")
     args = parser.parse_args()
     sys.path.insert(0, str(args.repo.resolve()))

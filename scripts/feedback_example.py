@@ -4,6 +4,7 @@ screenshotted by headless Chromium.
 
     UNET_DATA_DIR=... .venv/bin/python scripts/feedback_example.py [--out images]
 """
+
 import argparse
 import pathlib
 import subprocess
@@ -27,8 +28,23 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="unet-example-") as work:
         work = pathlib.Path(work)
         students = {variant.name: write(variant, work / "in") for variant in CATALOGUE if variant.name in BATCH}
-        subprocess.run([sys.executable, "-m", "autograder", "grade", str(work / "in"), "--out", str(work / "out"),
-                        "--mode", "smoke", "--workers", "2"], check=True, cwd=REPO_ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "autograder",
+                "grade",
+                str(work / "in"),
+                "--out",
+                str(work / "out"),
+                "--mode",
+                "smoke",
+                "--workers",
+                "2",
+            ],
+            check=True,
+            cwd=REPO_ROOT,
+        )
         report = work / "out" / "feedback" / f"{students[SHOWN]}.html"
         print(screenshot(report, args.out / "feedback_example.png", height=1300))
         print(screenshot(work / "out" / "summary.html", args.out / "summary_example.png", width=1300, height=800))

@@ -9,6 +9,7 @@ declares).
     ref = load_reference()
     model = ref.UNet(1, 1, hidden_channels=16)
 """
+
 import pathlib
 import types
 

@@ -3,6 +3,7 @@ zeros in about 10 MB, streamed, never held in memory; a directory that understat
 are not UTF-8), a zip of many empty entries, sparse files, links and FIFOs; and the peak memory of a process
 that takes them in (``measured``).
 """
+
 import dataclasses
 import json
 import os
@@ -15,22 +16,23 @@ import zlib
 
 MiB = 2**20
 GiB = 2**30
-DOS_TIME = (0, (2026 - 1980) << 9 | 11 << 5 | 30)      # 2026-11-30 00:00:00 as (time, date)
+DOS_TIME = (0, (2026 - 1980) << 9 | 11 << 5 | 30)  # 2026-11-30 00:00:00 as (time, date)
 
 
 @dataclasses.dataclass
 class Entry:
     """One entry of a zip written by write_zip: its name's bytes, its compressed pieces and what they hold."""
+
     name: bytes
-    pieces: object                  # a function returning an iterator of the compressed (or stored) bytes
+    pieces: object  # a function returning an iterator of the compressed (or stored) bytes
     crc: int
-    size: int                       # the bytes it holds, uncompressed
+    size: int  # the bytes it holds, uncompressed
     compressed: int
     method: int = zipfile.ZIP_DEFLATED
-    flags: int = 0x800              # the name is UTF-8
-    mode: int = 0o100644            # a regular file
-    declared: int | None = None     # the size its headers say, where they lie
-    time: tuple = DOS_TIME          # (DOS time, DOS date)
+    flags: int = 0x800  # the name is UTF-8
+    mode: int = 0o100644  # a regular file
+    declared: int | None = None  # the size its headers say, where they lie
+    time: tuple = DOS_TIME  # (DOS time, DOS date)
 
     @classmethod
     def stored(cls, name, data: bytes, **kwargs):
@@ -53,8 +55,14 @@ def zeros(name, size: int, declared: int | None = None) -> Entry:
         crc = zlib.crc32(block, crc)
     crc = zlib.crc32(bytes(rest), crc)
     name = name.encode() if isinstance(name, str) else name
-    return Entry(name, lambda: (piece if index < count else tail for index in range(count + 1)), crc, size,
-                 count * len(piece) + len(tail), declared=declared)
+    return Entry(
+        name,
+        lambda: (piece if index < count else tail for index in range(count + 1)),
+        crc,
+        size,
+        count * len(piece) + len(tail),
+        declared=declared,
+    )
 
 
 def write_zip(path: pathlib.Path, entries: list[Entry]) -> pathlib.Path:
@@ -67,13 +75,46 @@ def write_zip(path: pathlib.Path, entries: list[Entry]) -> pathlib.Path:
             big = size >= 0xFFFFFFFF or entry.compressed >= 0xFFFFFFFF
             extra = struct.pack("<HHQQ", 1, 16, size, entry.compressed) if big else b""
             sizes = (0xFFFFFFFF, 0xFFFFFFFF) if big else (entry.compressed, size)
-            out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, entry.flags, entry.method, *entry.time, entry.crc,
-                                  *sizes, len(entry.name), len(extra)) + entry.name + extra)
+            out.write(
+                struct.pack(
+                    "<IHHHHHIIIHH",
+                    0x04034B50,
+                    45,
+                    entry.flags,
+                    entry.method,
+                    *entry.time,
+                    entry.crc,
+                    *sizes,
+                    len(entry.name),
+                    len(extra),
+                )
+                + entry.name
+                + extra
+            )
             for piece in entry.pieces():
                 out.write(piece)
-            directory.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 3 << 8 | 45, 45, entry.flags, entry.method,
-                                         *entry.time, entry.crc, *sizes, len(entry.name), len(extra), 0, 0, 0,
-                                         entry.mode << 16, offset) + entry.name + extra)
+            directory.append(
+                struct.pack(
+                    "<IHHHHHHIIIHHHHHII",
+                    0x02014B50,
+                    3 << 8 | 45,
+                    45,
+                    entry.flags,
+                    entry.method,
+                    *entry.time,
+                    entry.crc,
+                    *sizes,
+                    len(entry.name),
+                    len(extra),
+                    0,
+                    0,
+                    0,
+                    entry.mode << 16,
+                    offset,
+                )
+                + entry.name
+                + extra
+            )
         start = out.tell()
         out.write(b"".join(directory))
         out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), out.tell() - start, start, 0))
@@ -121,9 +162,14 @@ result = main({argv!r})
 def measured(body: str, report: pathlib.Path, env: dict | None = None, timeout: int = 900) -> dict:
     """Run `body` (which sets `result`) in a fresh Python; returns {"result", "peak_bytes", "seconds"}, plus
     the process's "stdout" and "stderr"."""
-    ran = subprocess.run([sys.executable, "-c", MEASURE.format(body=body), str(report)], capture_output=True,
-                         text=True, timeout=timeout, env={**os.environ, **(env or {})},
-                         cwd=pathlib.Path(__file__).resolve().parent.parent)
+    ran = subprocess.run(
+        [sys.executable, "-c", MEASURE.format(body=body), str(report)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=pathlib.Path(__file__).resolve().parent.parent,
+    )
     assert ran.returncode == 0, ran.stderr[-3000:]
     return {**json.loads(pathlib.Path(report).read_text()), "stdout": ran.stdout, "stderr": ran.stderr}
 

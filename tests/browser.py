@@ -1,5 +1,6 @@
 """Pages as a person sees them: headless Chromium (Debian's `chromium`) renders a page, dumps its DOM or takes
 a screenshot. Used by the report's browser test and by scripts/feedback_example.py."""
+
 import os
 import pathlib
 import shutil
@@ -9,8 +10,18 @@ import tempfile
 import pytest
 
 # Flags for a closed network and a root user: no sandbox of Chromium's own, nothing fetched in the background.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--hide-scrollbars",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--mute-audio",
+]
 
 
 def chromium() -> str | None:
@@ -31,8 +42,13 @@ def require_chromium() -> str:
 
 def _run(page: pathlib.Path, *options: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="unet-chromium-") as profile:
-        command = [chromium() or "chromium", *FLAGS, f"--user-data-dir={profile}", *options,
-                   pathlib.Path(page).resolve().as_uri()]
+        command = [
+            chromium() or "chromium",
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            *options,
+            pathlib.Path(page).resolve().as_uri(),
+        ]
         return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
 
 
@@ -53,9 +69,13 @@ def measured(page: pathlib.Path, script: str, width: int = 1300, height: int = 9
     import html
     import json
     import re
+
     text = pathlib.Path(page).read_text(encoding="utf-8")
-    probe = ("<script>document.documentElement.setAttribute('data-measured', JSON.stringify((function () {"
-             + script + "})()));</script>")
+    probe = (
+        "<script>document.documentElement.setAttribute('data-measured', JSON.stringify((function () {"
+        + script
+        + "})()));</script>"
+    )
     at = text.rfind("</body>")
     with tempfile.TemporaryDirectory(prefix="unet-measured-") as folder:
         copy = pathlib.Path(folder) / pathlib.Path(page).name

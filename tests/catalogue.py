@@ -17,6 +17,7 @@ student id the grader must derive from its path. Without the real data, the test
 and each notebook written gets the cell that lets it accept that (``data.synthetic.with_stand_in``), as a
 student's extra cell after the loader.
 """
+
 import copy
 import dataclasses
 import json
@@ -39,16 +40,16 @@ TRAINING = "test_training"
 @dataclasses.dataclass(frozen=True)
 class Variant:
     name: str
-    parts: dict = dataclasses.field(default_factory=dict)   # grade_id -> [code for each stub of that cell]
-    fails: tuple = ()                                       # tests that must score 0 (all others: full points)
-    status: str = "ok"                                      # the CSV status must start with this
-    edit: object = None                                     # function(notebook dict) -> notebook dict
-    raw: bytes = None                                       # the file's bytes, for files that are not notebooks
-    path: str = None                                        # where it goes, relative to the batch folder
-    student: str = None                                     # the id the grader must give it (default: name)
-    mistakes: tuple = ()                                    # known mistakes (autograder/authoring/mistakes.py) it must be told
-    located: tuple = ()                                     # where it goes wrong, by category, when no known mistake matches
-    needs: str = None                                       # "cgroup": graded only where the sandbox has one
+    parts: dict = dataclasses.field(default_factory=dict)  # grade_id -> [code for each stub of that cell]
+    fails: tuple = ()  # tests that must score 0 (all others: full points)
+    status: str = "ok"  # the CSV status must start with this
+    edit: object = None  # function(notebook dict) -> notebook dict
+    raw: bytes = None  # the file's bytes, for files that are not notebooks
+    path: str = None  # where it goes, relative to the batch folder
+    student: str = None  # the id the grader must give it (default: name)
+    mistakes: tuple = ()  # known mistakes (autograder/authoring/mistakes.py) it must be told
+    located: tuple = ()  # where it goes wrong, by category, when no known mistake matches
+    needs: str = None  # "cgroup": graded only where the sandbox has one
 
     def file(self):
         return self.path or f"{self.name}.ipynb"
@@ -68,7 +69,9 @@ def reference_blocks():
     for cell in source.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
-            blocks[meta["grade_id"]] = [textwrap.dedent(match["body"]).strip("\n") for match in SOLUTION.finditer(cell.source)]
+            blocks[meta["grade_id"]] = [
+                textwrap.dedent(match["body"]).strip("\n") for match in SOLUTION.finditer(cell.source)
+            ]
     return blocks
 
 
@@ -92,7 +95,9 @@ def module_code(parts):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             blocks = iter(parts.get(meta["grade_id"], REF[meta["grade_id"]]))
-            cells.append(SOLUTION.sub(lambda m: textwrap.indent(next(blocks), re.match(r"[ \t]*", m[0])[0]), cell.source))
+            cells.append(
+                SOLUTION.sub(lambda m: textwrap.indent(next(blocks), re.match(r"[ \t]*", m[0])[0]), cell.source)
+            )
     return "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n" + "\n\n".join(cells)
 
 
@@ -110,13 +115,14 @@ def write(variant, folder):
     path = pathlib.Path(folder) / variant.file()
     path.parent.mkdir(parents=True, exist_ok=True)
     content = build(variant)
-    if variant.raw is None and find_real_data_dir() is None:     # graded on the synthetic stand-in (conftest.data_env)
+    if variant.raw is None and find_real_data_dir() is None:  # graded on the synthetic stand-in (conftest.data_env)
         content = json.dumps(with_stand_in(json.loads(content)), indent=1).encode()
     path.write_bytes(content)
     return variant.student_id()
 
 
 # ---- edits of the notebook file (robustness cases) --------------------------------------------------------
+
 
 def _grade_id(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -132,6 +138,7 @@ def tag_tests(*tags):
             if _is_test(cell):
                 cell["metadata"]["tags"] = list(tags)
         return notebook
+
     return edit
 
 
@@ -139,6 +146,7 @@ def delete_cells(*grade_ids):
     def edit(notebook):
         notebook["cells"] = [cell for cell in notebook["cells"] if _grade_id(cell) not in grade_ids]
         return notebook
+
     return edit
 
 
@@ -148,11 +156,13 @@ def replace_test_source(source, *grade_ids):
             if _grade_id(cell) in grade_ids:
                 cell["source"] = source
         return notebook
+
     return edit
 
 
 def duplicate_tests(*grade_ids):
     """Each named test twice, the copy edited to pass; then the original again."""
+
     def edit(notebook):
         cells = []
         for cell in notebook["cells"]:
@@ -166,6 +176,7 @@ def duplicate_tests(*grade_ids):
                 cells += [edited, again]
         notebook["cells"] = cells
         return notebook
+
     return edit
 
 
@@ -177,6 +188,7 @@ def retype_tests(*grade_ids):
                 cell.pop("outputs", None)
                 cell.pop("execution_count", None)
         return notebook
+
     return edit
 
 
@@ -192,10 +204,14 @@ def strip_metadata(notebook):
 
 def colab_saved(keep_nbgrader=True):
     """A notebook as Colab saves it: its own metadata, cell ids in metadata, outputs and execution counts."""
+
     def edit(notebook):
-        notebook["metadata"] = {"colab": {"provenance": [], "gpuType": "T4"}, "accelerator": "GPU",
-                                "kernelspec": {"name": "python3", "display_name": "Python 3"},
-                                "language_info": {"name": "python"}}
+        notebook["metadata"] = {
+            "colab": {"provenance": [], "gpuType": "T4"},
+            "accelerator": "GPU",
+            "kernelspec": {"name": "python3", "display_name": "Python 3"},
+            "language_info": {"name": "python"},
+        }
         notebook["nbformat_minor"] = 0
         for number, cell in enumerate(notebook["cells"]):
             nbgrader = cell["metadata"].get("nbgrader")
@@ -208,6 +224,7 @@ def colab_saved(keep_nbgrader=True):
                 cell["metadata"]["outputId"] = f"out{number:04d}"
                 cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["ran in Colab\n"]}]
         return notebook
+
     return edit
 
 
@@ -219,12 +236,14 @@ def _code_cell(source):
 
 def extra_cell_after(grade_id, source):
     """The student's own code cell right after the cell `grade_id`."""
+
     def edit(notebook):
         for index, cell in enumerate(notebook["cells"]):
             if _grade_id(cell) == grade_id:
                 notebook["cells"].insert(index + 1, _code_cell(source))
                 return notebook
         raise ValueError(grade_id)
+
     return edit
 
 
@@ -233,6 +252,7 @@ def chain(*edits):
         for one in edits:
             notebook = one(notebook)
         return notebook
+
     return edit
 
 
@@ -240,42 +260,57 @@ def chain(*edits):
 
 REF = reference_blocks()
 
-CROP_ROUND_HALF = [_code("""
+CROP_ROUND_HALF = [
+    _code("""
     top = image.shape[2] // 2 - round(new_shape[2] / 2)
     left = image.shape[3] // 2 - round(new_shape[3] / 2)
     return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]
-""")]
-CROP_NARROW = [_code("""
+""")
+]
+CROP_NARROW = [
+    _code("""
     image = torch.narrow(image, 2, (image.shape[2] - new_shape[2] + 1) // 2, new_shape[2])
     return torch.narrow(image, 3, (image.shape[3] - new_shape[3] + 1) // 2, new_shape[3])
-""")]
-CROP_SQUARE_ONLY = [_code("""
+""")
+]
+CROP_SQUARE_ONLY = [
+    _code("""
     top = (image.shape[2] - new_shape[2]) // 2
     return image[:, :, top:top + new_shape[2], top:top + new_shape[2]]
-""")]
+""")
+]
 
-CONTRACTING_INPLACE = [REF["contracting_block"][0].replace("nn.ReLU()", "nn.ReLU(inplace=True)"),
-                       REF["contracting_block"][1]]
-EXPANDING_INPLACE = [REF["expanding_block"][0].replace("nn.ReLU()", "nn.ReLU(inplace=True)"),
-                     REF["expanding_block"][1]]
-CONTRACTING_F_RELU = [REF["contracting_block"][0], _code("""
+CONTRACTING_INPLACE = [
+    REF["contracting_block"][0].replace("nn.ReLU()", "nn.ReLU(inplace=True)"),
+    REF["contracting_block"][1],
+]
+EXPANDING_INPLACE = [REF["expanding_block"][0].replace("nn.ReLU()", "nn.ReLU(inplace=True)"), REF["expanding_block"][1]]
+CONTRACTING_F_RELU = [
+    REF["contracting_block"][0],
+    _code("""
     x = F.relu(self.conv1(x))
     x = F.relu(self.conv2(x))
     return self.maxpool(x)
-""")]
-EXPANDING_F_RELU = [REF["expanding_block"][0], _code("""
+"""),
+]
+EXPANDING_F_RELU = [
+    REF["expanding_block"][0],
+    _code("""
     x = self.conv1(self.upsample(x))
     x = torch.cat([x, crop(skip_con_x, x.shape)], dim=1)
     return F.relu(self.conv3(F.relu(self.conv2(x))))
-""")]
-UNET_MODULELIST = [_code("""
+"""),
+]
+UNET_MODULELIST = [
+    _code("""
     self.upfeature = FeatureMapBlock(input_channels, hidden_channels)
     self.contracting = nn.ModuleList(ContractingBlock(hidden_channels * 2 ** i) for i in range(4))
     self.expanding = nn.ModuleList(ExpandingBlock(hidden_channels * 2 ** (4 - i)) for i in range(4))
     self.contract1, self.contract2, self.contract3, self.contract4 = self.contracting
     self.expand1, self.expand2, self.expand3, self.expand4 = self.expanding
     self.downfeature = FeatureMapBlock(hidden_channels, output_channels)
-"""), _code("""
+"""),
+    _code("""
     skips = [self.upfeature(x)]
     for block in self.contracting:
         skips.append(block(skips[-1]))
@@ -283,47 +318,87 @@ UNET_MODULELIST = [_code("""
     for block in self.expanding:
         x = block(x, skips.pop())
     return self.downfeature(x)
-""")]
-CONTRACTING_AVGPOOL = [REF["contracting_block"][0].replace("nn.MaxPool2d(kernel_size=2, stride=2)",
-                                                           "nn.AvgPool2d(kernel_size=2, stride=2)"),
-                       REF["contracting_block"][1]]
-CONTRACTING_NO_FIRST_RELU = [REF["contracting_block"][0], _code("""
+"""),
+]
+CONTRACTING_AVGPOOL = [
+    REF["contracting_block"][0].replace(
+        "nn.MaxPool2d(kernel_size=2, stride=2)", "nn.AvgPool2d(kernel_size=2, stride=2)"
+    ),
+    REF["contracting_block"][1],
+]
+CONTRACTING_NO_FIRST_RELU = [
+    REF["contracting_block"][0],
+    _code("""
     x = self.conv1(x)
     x = self.activation(self.conv2(x))
     return self.maxpool(x)
-""")]
-CONTRACTING_PADDING = [REF["contracting_block"][0].replace("kernel_size=3)", "kernel_size=3, padding=1)"),
-                       REF["contracting_block"][1]]
-EXPANDING_NEAREST = [REF["expanding_block"][0].replace('mode="bilinear", align_corners=True', 'mode="nearest"'),
-                     REF["expanding_block"][1]]
-EXPANDING_ALIGN_FALSE = [REF["expanding_block"][0].replace("align_corners=True", "align_corners=False"),
-                         REF["expanding_block"][1]]
-EXPANDING_SWAPPED_CAT = [REF["expanding_block"][0],
-                         REF["expanding_block"][1].replace("[x, skip_con_x]", "[skip_con_x, x]")]
-EXPANDING_EXTRA_RELU = [REF["expanding_block"][0],
-                        REF["expanding_block"][1].replace("x = self.conv1(self.upsample(x))",
-                                                          "x = self.activation(self.conv1(self.upsample(x)))")]
-UNET_SIGMOID = [REF["unet"][0], REF["unet"][1].replace("return self.downfeature(x8)",
-                                                      "return torch.sigmoid(self.downfeature(x8))")]
+"""),
+]
+CONTRACTING_PADDING = [
+    REF["contracting_block"][0].replace("kernel_size=3)", "kernel_size=3, padding=1)"),
+    REF["contracting_block"][1],
+]
+EXPANDING_NEAREST = [
+    REF["expanding_block"][0].replace('mode="bilinear", align_corners=True', 'mode="nearest"'),
+    REF["expanding_block"][1],
+]
+EXPANDING_ALIGN_FALSE = [
+    REF["expanding_block"][0].replace("align_corners=True", "align_corners=False"),
+    REF["expanding_block"][1],
+]
+EXPANDING_SWAPPED_CAT = [
+    REF["expanding_block"][0],
+    REF["expanding_block"][1].replace("[x, skip_con_x]", "[skip_con_x, x]"),
+]
+EXPANDING_EXTRA_RELU = [
+    REF["expanding_block"][0],
+    REF["expanding_block"][1].replace(
+        "x = self.conv1(self.upsample(x))", "x = self.activation(self.conv1(self.upsample(x)))"
+    ),
+]
+UNET_SIGMOID = [
+    REF["unet"][0],
+    REF["unet"][1].replace("return self.downfeature(x8)", "return torch.sigmoid(self.downfeature(x8))"),
+]
 UNET_SKIP_WIRING = [REF["unet"][0], REF["unet"][1].replace("self.expand4(x7, x0)", "self.expand4(x7, x)")]
 # Correct, calling the other parts with the keywords of the signatures the notebook gives.
-UNET_KEYWORDS = [re.sub(r"FeatureMapBlock\((\w+), (\w+)\)", r"FeatureMapBlock(input_channels=\1, output_channels=\2)",
-                        re.sub(r"(ContractingBlock|ExpandingBlock)\(", r"\1(input_channels=", REF["unet"][0])),
-                 REF["unet"][1]]
-EXPANDING_KEYWORDS = [REF["expanding_block"][0],
-                      REF["expanding_block"][1].replace("crop(skip_con_x, x.shape)", "crop(image=skip_con_x, new_shape=x.shape)")]
+UNET_KEYWORDS = [
+    re.sub(
+        r"FeatureMapBlock\((\w+), (\w+)\)",
+        r"FeatureMapBlock(input_channels=\1, output_channels=\2)",
+        re.sub(r"(ContractingBlock|ExpandingBlock)\(", r"\1(input_channels=", REF["unet"][0]),
+    ),
+    REF["unet"][1],
+]
+EXPANDING_KEYWORDS = [
+    REF["expanding_block"][0],
+    REF["expanding_block"][1].replace("crop(skip_con_x, x.shape)", "crop(image=skip_con_x, new_shape=x.shape)"),
+]
 # A crop whose values are right but whose dtype is not the input's: torch.cat would then fail in the U-Net.
 # Bugs on no list of mistakes: the report must say where they go wrong (autograder/judging/located.py).
-CROP_ONE_ROW_LOW = [REF["crop"][0].replace("top = (image.shape[2] - new_shape[2]) // 2",
-                                           "top = (image.shape[2] - new_shape[2]) // 2 + 1")]
-CONTRACTING_UNPOOLED = [REF["contracting_block"][0], REF["contracting_block"][1].replace("return self.maxpool(x)", "return x")]
+CROP_ONE_ROW_LOW = [
+    REF["crop"][0].replace(
+        "top = (image.shape[2] - new_shape[2]) // 2", "top = (image.shape[2] - new_shape[2]) // 2 + 1"
+    )
+]
+CONTRACTING_UNPOOLED = [
+    REF["contracting_block"][0],
+    REF["contracting_block"][1].replace("return self.maxpool(x)", "return x"),
+]
 # Bugs on no list that raise: located too (the layer and call that fail), and the training test names the part.
-EXPANDING_CONV2_HALF = [REF["expanding_block"][0].replace("self.conv2 = nn.Conv2d(input_channels,",
-                                                          "self.conv2 = nn.Conv2d(input_channels // 2,"),
-                        REF["expanding_block"][1]]
+EXPANDING_CONV2_HALF = [
+    REF["expanding_block"][0].replace(
+        "self.conv2 = nn.Conv2d(input_channels,", "self.conv2 = nn.Conv2d(input_channels // 2,"
+    ),
+    REF["expanding_block"][1],
+]
 UNET_EXPAND2_X3 = [REF["unet"][0], REF["unet"][1].replace("self.expand2(x5, x2)", "self.expand2(x5, x3)")]
-CROP_FLOAT64 = [REF["crop"][0].replace("return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]",
-                                       "return image[:, :, top:top + new_shape[2], left:left + new_shape[3]].double()")]
+CROP_FLOAT64 = [
+    REF["crop"][0].replace(
+        "return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]",
+        "return image[:, :, top:top + new_shape[2], left:left + new_shape[3]].double()",
+    )
+]
 
 EXPANDING = ("test_expanding_block_shape", "test_expanding_block_layers", "test_expanding_block_forward")
 UNET = ("test_unet_shape", "test_unet_layers", "test_unet_forward")
@@ -343,84 +418,150 @@ def _with_stderr(blocks):
 CATALOGUE = [
     # Correct, in different styles and formats: full marks.
     Variant("reference"),
-    Variant("reference_again"),             # the same file again: the same row, the same training numbers
-    Variant("round_half_crop+inplace_relu+modulelist_unet+colab_saved",
-            {"crop": CROP_ROUND_HALF, "contracting_block": CONTRACTING_INPLACE, "expanding_block": EXPANDING_INPLACE,
-             "unet": UNET_MODULELIST},
-            edit=colab_saved(), path="colab_alice/Copy of UNet_Assignment.ipynb", student="colab_alice"),
-    Variant("narrow_crop+functional_relu+keyword_calls+colab_stripped_metadata",
-            {"crop": CROP_NARROW, "contracting_block": CONTRACTING_F_RELU, "expanding_block": EXPANDING_KEYWORDS,
-             "unet": UNET_KEYWORDS},
-            edit=colab_saved(keep_nbgrader=False), path="colab_bob/UNet_Assignment (3).ipynb", student="colab_bob"),
-    Variant("stderr_warnings+huge_output",
-            {"crop": _with_stderr(REF["crop"]), "unet": [REF["unet"][0], *_with_stderr(REF["unet"][1:])]},
-            edit=extra_cell_after("crop", "for _ in range(200):\n    print('x' * 1_000_000)")),
-    Variant("infinite_loop+nbgrader_layout", edit=extra_cell_after("crop", "while True:\n    pass"),
-            status="time limit in student-1-after-crop-solution", path="submitted/carol/UNet_Assignment/UNet_Assignment.ipynb",
-            student="carol"),
+    Variant("reference_again"),  # the same file again: the same row, the same training numbers
+    Variant(
+        "round_half_crop+inplace_relu+modulelist_unet+colab_saved",
+        {
+            "crop": CROP_ROUND_HALF,
+            "contracting_block": CONTRACTING_INPLACE,
+            "expanding_block": EXPANDING_INPLACE,
+            "unet": UNET_MODULELIST,
+        },
+        edit=colab_saved(),
+        path="colab_alice/Copy of UNet_Assignment.ipynb",
+        student="colab_alice",
+    ),
+    Variant(
+        "narrow_crop+functional_relu+keyword_calls+colab_stripped_metadata",
+        {
+            "crop": CROP_NARROW,
+            "contracting_block": CONTRACTING_F_RELU,
+            "expanding_block": EXPANDING_KEYWORDS,
+            "unet": UNET_KEYWORDS,
+        },
+        edit=colab_saved(keep_nbgrader=False),
+        path="colab_bob/UNet_Assignment (3).ipynb",
+        student="colab_bob",
+    ),
+    Variant(
+        "stderr_warnings+huge_output",
+        {"crop": _with_stderr(REF["crop"]), "unet": [REF["unet"][0], *_with_stderr(REF["unet"][1:])]},
+        edit=extra_cell_after("crop", "for _ in range(200):\n    print('x' * 1_000_000)"),
+    ),
+    Variant(
+        "infinite_loop+nbgrader_layout",
+        edit=extra_cell_after("crop", "while True:\n    pass"),
+        status="time limit in student-1-after-crop-solution",
+        path="submitted/carol/UNet_Assignment/UNet_Assignment.ipynb",
+        student="carol",
+    ),
     # Common bugs, two of different parts per submission: each loses only the tests of its own part (the tests of
     # a part use correct versions of the others), so the pair loses the union. Each pair also carries a change
     # to the file that must not change the grade (tags, edited, deleted, duplicated or retyped tests, stripped
     # metadata).
-    Variant("avgpool+nearest_upsample+tags_raises_exception+duplicated_tests",
-            {"contracting_block": CONTRACTING_AVGPOOL, "expanding_block": EXPANDING_NEAREST},
-            mistakes=("average pooling", "nearest-neighbour upsampling"),
-            fails=("test_contracting_block_layers", "test_contracting_block_forward", *EXPANDING[1:]),
-            edit=chain(tag_tests("raises-exception", "remove-cell", "nbval-skip", "hide-output"),
-                       duplicate_tests(*EXPANDING))),
-    Variant("missing_relu+align_corners_false+retyped_tests",
-            {"contracting_block": CONTRACTING_NO_FIRST_RELU, "expanding_block": EXPANDING_ALIGN_FALSE},
-            mistakes=("no ReLU after conv1", "align_corners=False"),
-            fails=("test_contracting_block_forward", *EXPANDING[1:]),
-            edit=retype_tests("test_contracting_block_forward", "test_unet_forward")),
-    Variant("padding_1+swapped_concat+edited_tests+tags_skip_execution",
-            {"contracting_block": CONTRACTING_PADDING, "expanding_block": EXPANDING_SWAPPED_CAT},
-            mistakes=("padding=1 in the convolutions", "the concatenation's order swapped"),
-            fails=("test_contracting_block_shape", "test_contracting_block_layers", "test_contracting_block_forward",
-                   *EXPANDING[2:]),
-            edit=chain(replace_test_source("print('test passed')", "test_contracting_block_shape",
-                                           "test_contracting_block_layers", "test_contracting_block_forward"),
-                       tag_tests("skip-execution"))),
-    Variant("extra_relu_expanding+square_only_crop+deleted_tests+stripped_metadata",
-            {"expanding_block": EXPANDING_EXTRA_RELU, "crop": CROP_SQUARE_ONLY},
-            mistakes=("a ReLU after conv1", "only square targets handled (the top offset used for the left too)"),
-            fails=(*EXPANDING[2:], "test_crop_shape", "test_crop_centre"),
-            edit=chain(delete_cells("test_crop_centre", "test_unet_shape", "test_unet_forward", TRAINING),
-                       strip_metadata)),
-    Variant("sigmoid_output+float64_crop", {"unet": UNET_SIGMOID, "crop": CROP_FLOAT64},
-            mistakes=("a sigmoid on the output", "a float64 result (.double())"),
-            fails=("test_crop_shape", "test_crop_centre", "test_unet_forward")),
+    Variant(
+        "avgpool+nearest_upsample+tags_raises_exception+duplicated_tests",
+        {"contracting_block": CONTRACTING_AVGPOOL, "expanding_block": EXPANDING_NEAREST},
+        mistakes=("average pooling", "nearest-neighbour upsampling"),
+        fails=("test_contracting_block_layers", "test_contracting_block_forward", *EXPANDING[1:]),
+        edit=chain(
+            tag_tests("raises-exception", "remove-cell", "nbval-skip", "hide-output"), duplicate_tests(*EXPANDING)
+        ),
+    ),
+    Variant(
+        "missing_relu+align_corners_false+retyped_tests",
+        {"contracting_block": CONTRACTING_NO_FIRST_RELU, "expanding_block": EXPANDING_ALIGN_FALSE},
+        mistakes=("no ReLU after conv1", "align_corners=False"),
+        fails=("test_contracting_block_forward", *EXPANDING[1:]),
+        edit=retype_tests("test_contracting_block_forward", "test_unet_forward"),
+    ),
+    Variant(
+        "padding_1+swapped_concat+edited_tests+tags_skip_execution",
+        {"contracting_block": CONTRACTING_PADDING, "expanding_block": EXPANDING_SWAPPED_CAT},
+        mistakes=("padding=1 in the convolutions", "the concatenation's order swapped"),
+        fails=(
+            "test_contracting_block_shape",
+            "test_contracting_block_layers",
+            "test_contracting_block_forward",
+            *EXPANDING[2:],
+        ),
+        edit=chain(
+            replace_test_source(
+                "print('test passed')",
+                "test_contracting_block_shape",
+                "test_contracting_block_layers",
+                "test_contracting_block_forward",
+            ),
+            tag_tests("skip-execution"),
+        ),
+    ),
+    Variant(
+        "extra_relu_expanding+square_only_crop+deleted_tests+stripped_metadata",
+        {"expanding_block": EXPANDING_EXTRA_RELU, "crop": CROP_SQUARE_ONLY},
+        mistakes=("a ReLU after conv1", "only square targets handled (the top offset used for the left too)"),
+        fails=(*EXPANDING[2:], "test_crop_shape", "test_crop_centre"),
+        edit=chain(delete_cells("test_crop_centre", "test_unet_shape", "test_unet_forward", TRAINING), strip_metadata),
+    ),
+    Variant(
+        "sigmoid_output+float64_crop",
+        {"unet": UNET_SIGMOID, "crop": CROP_FLOAT64},
+        mistakes=("a sigmoid on the output", "a float64 result (.double())"),
+        fails=("test_crop_shape", "test_crop_centre", "test_unet_forward"),
+    ),
     # Two bugs that match no known mistake: each is located instead.
-    Variant("crop_one_row_low+unpooled_block", {"crop": CROP_ONE_ROW_LOW, "contracting_block": CONTRACTING_UNPOOLED},
-            located=("window off by one row", "maxpool: never called"),
-            fails=("test_crop_centre", "test_contracting_block_shape", "test_contracting_block_forward")),
-    Variant("conv2_half_channels+expand2_given_x3", {"expanding_block": EXPANDING_CONV2_HALF, "unet": UNET_EXPAND2_X3},
-            located=("conv2: other settings than the table's", "expand2: another input 2"),
-            fails=(*EXPANDING, "test_unet_shape", "test_unet_forward", TRAINING)),
+    Variant(
+        "crop_one_row_low+unpooled_block",
+        {"crop": CROP_ONE_ROW_LOW, "contracting_block": CONTRACTING_UNPOOLED},
+        located=("window off by one row", "maxpool: never called"),
+        fails=("test_crop_centre", "test_contracting_block_shape", "test_contracting_block_forward"),
+    ),
+    Variant(
+        "conv2_half_channels+expand2_given_x3",
+        {"expanding_block": EXPANDING_CONV2_HALF, "unet": UNET_EXPAND2_X3},
+        located=("conv2: other settings than the table's", "expand2: another input 2"),
+        fails=(*EXPANDING, "test_unet_shape", "test_unet_forward", TRAINING),
+    ),
     # A wiring that cannot run: UNet's tests fail, and so does training, which needs a model that runs.
-    Variant("skip_wiring", {"unet": UNET_SKIP_WIRING}, 
-            mistakes=("the network's input x as the last skip instead of x0 = upfeature(x)",),
-            fails=("test_unet_shape", "test_unet_forward", TRAINING)),
+    Variant(
+        "skip_wiring",
+        {"unet": UNET_SKIP_WIRING},
+        mistakes=("the network's input x as the last skip instead of x0 = upfeature(x)",),
+        fails=("test_unet_shape", "test_unet_forward", TRAINING),
+    ),
     # Kernels that hang or die: the parts graded before keep their points, the rest get zero.
-    Variant("hang_ignoring_interrupt", status="time limit in student-1-after-feature-test",
-            fails=(*UNET, TRAINING),
-            edit=extra_cell_after("test_feature_map_block", _code("""
+    Variant(
+        "hang_ignoring_interrupt",
+        status="time limit in student-1-after-feature-test",
+        fails=(*UNET, TRAINING),
+        edit=extra_cell_after(
+            "test_feature_map_block",
+            _code("""
                 import time
                 while True:
                     try:
                         time.sleep(0.2)
                     except KeyboardInterrupt:
                         pass
-            """))),
-    Variant("segfault", {"expanding_block": [REF["expanding_block"][0],
-                                             "import ctypes\nctypes.string_at(0)\n" + REF["expanding_block"][1]]},
-            fails=(*EXPANDING, "test_feature_map_block", *UNET, TRAINING), status="kernel died in test_expanding_block_shape"),
+            """),
+        ),
+    ),
+    Variant(
+        "segfault",
+        {
+            "expanding_block": [
+                REF["expanding_block"][0],
+                "import ctypes\nctypes.string_at(0)\n" + REF["expanding_block"][1],
+            ]
+        },
+        fails=(*EXPANDING, "test_feature_map_block", *UNET, TRAINING),
+        status="kernel died in test_expanding_block_shape",
+    ),
     # Not notebooks: status and zero, without a kernel.
-    Variant("invalid_json", raw=b'{"cells": [{"cell_type": "code", "source": "x = 1"', status="invalid JSON",
-            fails="all"),
+    Variant(
+        "invalid_json", raw=b'{"cells": [{"cell_type": "code", "source": "x = 1"', status="invalid JSON", fails="all"
+    ),
     Variant("empty_file", raw=b"", status="empty file", fails="all"),
-    Variant("not_a_notebook", raw=b'{"name": "a JSON file, but not a notebook"}', status="not a notebook",
-            fails="all"),
+    Variant("not_a_notebook", raw=b'{"name": "a JSON file, but not a notebook"}', status="not a notebook", fails="all"),
     Variant("binary_file", raw=bytes(range(256)) * 4, status="invalid JSON", fails="all"),
 ]
 
@@ -433,31 +574,48 @@ CANARY = socket.socket()
 CANARY.bind(("127.0.0.1", 0))
 CANARY_PORT = CANARY.getsockname()[1]
 UNSOLVED = {part: ["raise NotImplementedError()"] * len(blocks) for part, blocks in REF.items()}
-CROP_CORNER = [_code("""
+CROP_CORNER = [
+    _code("""
     return image[:, :, :new_shape[2], :new_shape[3]]
-""")]
-FEATURE_MAP_RELU = [REF["feature_map_block"][0], _code("""
+""")
+]
+FEATURE_MAP_RELU = [
+    REF["feature_map_block"][0],
+    _code("""
     return torch.relu(self.conv(x))
-""")]
+"""),
+]
 
 
 def first_cell(source):
     """The student's own code cell before every other cell."""
+
     def edit(notebook):
         notebook["cells"].insert(0, _code_cell(source))
         return notebook
+
     return edit
 
 
 ATTACKS = [
     # Silence every failing test: the test cells raise, but nothing shows it in the notebook.
-    Variant("attack_swallowed_errors", UNSOLVED, fails="all", edit=first_cell(_code("""
+    Variant(
+        "attack_swallowed_errors",
+        UNSOLVED,
+        fails="all",
+        edit=first_cell(
+            _code("""
         get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
-    """))),
-    Variant("attack_hidden_tracebacks+input_transformer",
-            {"expanding_block": EXPANDING_NEAREST, "feature_map_block": FEATURE_MAP_RELU},
-            mistakes=("nearest-neighbour upsampling", "an activation after the 1 x 1 convolution"),
-            fails=(*EXPANDING[1:], "test_feature_map_block"), edit=first_cell(_code("""
+    """)
+        ),
+    ),
+    Variant(
+        "attack_hidden_tracebacks+input_transformer",
+        {"expanding_block": EXPANDING_NEAREST, "feature_map_block": FEATURE_MAP_RELU},
+        mistakes=("nearest-neighbour upsampling", "an activation after the 1 x 1 convolution"),
+        fails=(*EXPANDING[1:], "test_feature_map_block"),
+        edit=first_cell(
+            _code("""
         import sys
         from IPython.core.interactiveshell import InteractiveShell
         InteractiveShell.showtraceback = lambda *args, **kwargs: None
@@ -465,12 +623,17 @@ ATTACKS = [
         def _drop_tests(lines):                      # test cells rewritten before they run
             return ["pass\\n"] if any("assert" in line for line in lines) else lines
         get_ipython().input_transformers_post.append(_drop_tests)
-    """))),
+    """)
+        ),
+    ),
     # Comparisons and type checks patched to always agree.
-    Variant("attack_patched_comparisons", {"crop": CROP_CORNER, "contracting_block": CONTRACTING_AVGPOOL},
-            mistakes=("the top-left corner instead of the centre", "average pooling"),
-            fails=("test_crop_centre", "test_contracting_block_layers", "test_contracting_block_forward"),
-            edit=first_cell(_code("""
+    Variant(
+        "attack_patched_comparisons",
+        {"crop": CROP_CORNER, "contracting_block": CONTRACTING_AVGPOOL},
+        mistakes=("the top-left corner instead of the centre", "average pooling"),
+        fails=("test_crop_centre", "test_contracting_block_layers", "test_contracting_block_forward"),
+        edit=first_cell(
+            _code("""
         import builtins, torch
         from torch import nn
         torch.allclose = torch.equal = lambda *args, **kwargs: True
@@ -478,10 +641,15 @@ ATTACKS = [
         torch.Tensor.__eq__ = lambda self, other: True
         _isinstance = builtins.isinstance
         builtins.isinstance = lambda obj, kind: True if kind in (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Upsample) else _isinstance(obj, kind)
-    """))),
+    """)
+        ),
+    ),
     # Outputs that only pretend to be tensors: a .shape equal to anything, a subclass whose comparisons agree.
-    Variant("attack_fake_shape_and_tensor_subclass", {
-        "crop": [_code("""
+    Variant(
+        "attack_fake_shape_and_tensor_subclass",
+        {
+            "crop": [
+                _code("""
             class _Agreeable(torch.Tensor):
                 @classmethod
                 def __torch_function__(cls, func, types, args=(), kwargs=None):
@@ -489,8 +657,11 @@ ATTACKS = [
                         return True
                     return super().__torch_function__(func, types, args, kwargs or {})
             return image[:, :, :new_shape[2], :new_shape[3]].as_subclass(_Agreeable)
-        """)],
-        "contracting_block": [REF["contracting_block"][0], _code("""
+        """)
+            ],
+            "contracting_block": [
+                REF["contracting_block"][0],
+                _code("""
             class _AnyShape(tuple):
                 def __eq__(self, other):
                     return True
@@ -499,24 +670,38 @@ ATTACKS = [
                 def min(self):
                     return torch.tensor(0.0)
             return _Fake()
-        """)]},
+        """),
+            ],
+        },
         fails=("test_crop_centre", "test_contracting_block_shape", "test_contracting_block_forward"),
-        edit=first_cell("import torch\ntorch.allclose = lambda *args, **kwargs: True")),
+        edit=first_cell("import torch\ntorch.allclose = lambda *args, **kwargs: True"),
+    ),
     # Leave when graded: the parts graded before keep their points, the rest get none.
-    Variant("attack_exit_when_graded",
-            fails=(*UNET, TRAINING), status="kernel died in student-1-after-feature-test",
-            edit=extra_cell_after("test_feature_map_block", _code("""
+    Variant(
+        "attack_exit_when_graded",
+        fails=(*UNET, TRAINING),
+        status="kernel died in student-1-after-feature-test",
+        edit=extra_cell_after(
+            "test_feature_map_block",
+            _code("""
         import os
         if "UNET_GRADING_MODE" in os.environ:
             os._exit(0)
-    """))),
+    """),
+        ),
+    ),
     # Look for the hidden tests, the solutions and the gradebook on disk (the course's source notebook among
     # them, were it visible), and use them; then copy the hidden tests into the feedback: IPython keeps every
     # cell the kernel ran in `In`.
-    Variant("attack_disk_search+prints_hidden_tests", {"crop": ["raise NotImplementedError()"]},
-            fails=("test_crop_shape", "test_crop_centre"), edit=chain(
-        extra_cell_after("predict_test", "print('\\n'.join(In))"),
-        extra_cell_after("crop", _code(f"""
+    Variant(
+        "attack_disk_search+prints_hidden_tests",
+        {"crop": ["raise NotImplementedError()"]},
+        fails=("test_crop_shape", "test_crop_centre"),
+        edit=chain(
+            extra_cell_after("predict_test", "print('\\n'.join(In))"),
+            extra_cell_after(
+                "crop",
+                _code(f"""
         import glob, json, os
         found = []
         for root in [os.getcwd(), os.path.dirname(os.getcwd()), "/tmp", "/root", "/home", {str(REPO_ROOT)!r}]:
@@ -532,9 +717,16 @@ ATTACKS = [
             for cell in cells:
                 if cell.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id") == "crop" and "BEGIN SOLUTION" in "".join(cell["source"]):
                     exec("".join(cell["source"]))
-    """)))),
+    """),
+            ),
+        ),
+    ),
     # Resource attacks, in a cell of the student's own: the cell may fail, every test still gets its points.
-    Variant("attack_network+memory_bomb+fork", edit=extra_cell_after("crop", _code(f"""
+    Variant(
+        "attack_network+memory_bomb+fork",
+        edit=extra_cell_after(
+            "crop",
+            _code(f"""
         import socket, subprocess
         import numpy as np
         try:                                                      # a network canary listens on the grader's side
@@ -559,13 +751,17 @@ ATTACKS = [
         for child in children:
             child.kill()
             child.wait()
-    """))),
+    """),
+        ),
+    ),
 ]
 
 # Attacks on the grader's machine through the scratch folder, the only place the kernel may write, and on its
 # memory and process table (docs/security.md: the disk quota, the cgroup, the pid namespace).
 DISK_QUOTA_STATUS = "ok; disk quota (2 GiB, 100000 files) reached in "
-DAEMON_MARKER = "unet-catalogue-daemon:"          # the leftover process's argv[0], followed by its scratch folder
+DAEMON_MARKER = "unet-catalogue-daemon:"  # the leftover process's argv[0], followed by its scratch folder
+
+
 def processes_named(prefix):
     """pids of the processes whose argv[0] starts with `prefix`: the daemon's, say, left behind."""
     found = []
@@ -581,18 +777,29 @@ def processes_named(prefix):
 ATTACKS += [
     # Fill the grader's disk, 1 GiB at a time: ENOSPC at the 2 GiB quota. The full scratch then costs the
     # submission its own checkpoint, so its training; nothing else in the batch notices.
-    Variant("attack_disk_filler", fails=(TRAINING,), status=DISK_QUOTA_STATUS + "student-1-after-crop-solution",
-            edit=extra_cell_after("crop", _code("""
+    Variant(
+        "attack_disk_filler",
+        fails=(TRAINING,),
+        status=DISK_QUOTA_STATUS + "student-1-after-crop-solution",
+        edit=extra_cell_after(
+            "crop",
+            _code("""
         block = bytes(2**26)
         for number in range(5):                                   # five 1 GiB files
             with open(f"filler-{number}.bin", "wb") as handle:
                 for _ in range(16):
                     handle.write(block)
             print(f"wrote {number + 1} GiB", flush=True)
-    """))),
+    """),
+        ),
+    ),
     # Run the file system out of inodes: a million empty files, stopped at the quota's 100000.
-    Variant("attack_million_files", status=DISK_QUOTA_STATUS + "student-1-after-predict-test",
-            edit=extra_cell_after("predict_test", _code("""
+    Variant(
+        "attack_million_files",
+        status=DISK_QUOTA_STATUS + "student-1-after-predict-test",
+        edit=extra_cell_after(
+            "predict_test",
+            _code("""
         import os
         os.makedirs("many", exist_ok=True)
         made = 0
@@ -602,10 +809,16 @@ ATTACKS += [
                 made += 1
         finally:
             print(f"made {made} files")
-    """))),
+    """),
+        ),
+    ),
     # Symbolic links from the scratch folder to the grader's files, in the hope that the grader writes through
     # them: the course's feedback, gradebook and result, the batch's folder and grades.csv.
-    Variant("attack_symlinks_to_grader_files", edit=extra_cell_after("crop", _code("""
+    Variant(
+        "attack_symlinks_to_grader_files",
+        edit=extra_cell_after(
+            "crop",
+            _code("""
         import os
         course = os.path.dirname(os.getcwd())                     # the scratch folder is <batch>/<course>/kernel
         batch = os.path.dirname(course)
@@ -620,11 +833,19 @@ ATTACKS += [
                 print(f"wrote through {name}")
             except OSError as error:
                 print(f"blocked: {name} ({error.strerror})")
-    """))),
+    """),
+        ),
+    ),
     # A file mapped into memory far past the limit: 1 GiB memfd files, shared mappings (RLIMIT_DATA counts
     # neither), every page touched. The sandbox's cgroup ends the kernel; without one nothing would.
-    Variant("attack_mapped_memory", fails=(*UNET, TRAINING), status="kernel died in student-1-after-feature-test",
-            needs="cgroup", edit=extra_cell_after("test_feature_map_block", _code("""
+    Variant(
+        "attack_mapped_memory",
+        fails=(*UNET, TRAINING),
+        status="kernel died in student-1-after-feature-test",
+        needs="cgroup",
+        edit=extra_cell_after(
+            "test_feature_map_block",
+            _code("""
         import mmap, os
         chunks = []
         for number in range(20):                                  # 20 GiB
@@ -635,9 +856,15 @@ ATTACKS += [
                 chunk[offset] = 1
             chunks.append(chunk)
             print(f"mapped {number + 1} GiB", flush=True)
-    """))),
+    """),
+        ),
+    ),
     # A process that outlives its kernel: double fork, a session of its own; it must be gone once graded.
-    Variant("attack_daemon", edit=extra_cell_after("crop", _code(f"""
+    Variant(
+        "attack_daemon",
+        edit=extra_cell_after(
+            "crop",
+            _code(f"""
         import os
         if os.fork() == 0:
             os.setsid()
@@ -646,27 +873,42 @@ ATTACKS += [
             os._exit(0)
         os.wait()
         print("a daemon is running")
-    """))),
+    """),
+        ),
+    ),
 ]
-CATALOGUE += ATTACKS         # graded in the same batch: no attack may change another submission's row
+CATALOGUE += ATTACKS  # graded in the same batch: no attack may change another submission's row
 
 # Graded again in quick mode, where the training test has a bar: a correct model in another style than the
 # reference's (another order of creating its weights, so another start) learns; a faked run does not pass.
 # (A model with a broken part loses the training test in every mode: see expected_scores.)
 QUICK = [
-    Variant("round_half_crop+inplace_relu+modulelist_unet",
-            {"crop": CROP_ROUND_HALF, "contracting_block": CONTRACTING_INPLACE, "expanding_block": EXPANDING_INPLACE,
-             "unet": UNET_MODULELIST}),
+    Variant(
+        "round_half_crop+inplace_relu+modulelist_unet",
+        {
+            "crop": CROP_ROUND_HALF,
+            "contracting_block": CONTRACTING_INPLACE,
+            "expanding_block": EXPANDING_INPLACE,
+            "unet": UNET_MODULELIST,
+        },
+    ),
     # Every part correct, but no training: `fit` replaced by one that invents falling losses, and the held-out
     # labels passed off as the prediction. The notebook's own training test passes; the grader's check does not.
-    Variant("attack_fake_training",
-            fails=(TRAINING,), edit=chain(
-        extra_cell_after("training_module", _code("""
+    Variant(
+        "attack_fake_training",
+        fails=(TRAINING,),
+        edit=chain(
+            extra_cell_after(
+                "training_module",
+                _code("""
             def fit(model, images, labels, config, checkpoint=None, show_figures=True):
                 steps = config.epochs * -(-len(images) // config.batch_size)
                 return list(np.linspace(0.7, 0.1, steps))
-        """)),
-        extra_cell_after("evaluate", "holdout_probability = holdout_labels / 255.0"))),
+        """),
+            ),
+            extra_cell_after("evaluate", "holdout_probability = holdout_labels / 255.0"),
+        ),
+    ),
 ]
 
 
@@ -683,6 +925,6 @@ def expected_scores(variant, points):
     unknown = fails - set(points)
     if unknown:
         raise ValueError(f"{variant.name}: no such tests {sorted(unknown)}")
-    if fails - {TRAINING}:          # the grader confirms a training run only for a U-Net whose every part passed
+    if fails - {TRAINING}:  # the grader confirms a training run only for a U-Net whose every part passed
         fails.add(TRAINING)
     return {test: 0 if test in fails else full for test, full in points.items()}

@@ -19,13 +19,13 @@ from data.synthetic import write_synthetic_dataset
 from tests.notebook_runner import TEST_DATA, TEST_DATA_ENV, find_real_data_dir
 
 # Markers set from the fixtures a test uses (pytest.ini describes them; .ci/run selects with them).
-DATA_FIXTURES = {"data_env", "real_data_dir"}         # their tests depend on the data: real, or the stand-in
+DATA_FIXTURES = {"data_env", "real_data_dir"}  # their tests depend on the data: real, or the stand-in
 # Where a data test's module does not say, which of CI's two runs (.ci/run) gives it its data: the smoke batch on the
 # stand-in only; the quick batch, the cluster's batch and the Colab-like runtime on the real data only. Data tests
 # marked neither way run in both.
 STAND_IN_IN_CI = {"smoke"}
 REAL_IN_CI = {"quick", "graded", "client", "colab_run"}
-STAND_IN_LOADER = "data.synthetic:load_dataset"        # the loader the tests inject where they use the stand-in
+STAND_IN_LOADER = "data.synthetic:load_dataset"  # the loader the tests inject where they use the stand-in
 
 # CI sets this: there, a test that needs the grader's sandbox fails where it cannot run, instead of skipping.
 SANDBOX_REQUIRED = os.environ.get("UNET_REQUIRE_SANDBOX") == "1"
@@ -35,19 +35,25 @@ def pytest_configure(config):
     if TEST_DATA not in ("", "real", "synthetic"):
         raise pytest.UsageError(f"{TEST_DATA_ENV} must be real, synthetic or unset, not {TEST_DATA!r}")
     if TEST_DATA == "real" and find_real_data_dir() is None:
-        raise pytest.UsageError(f"{TEST_DATA_ENV}=real, but the real ISBI 2012 data is neither in UNET_DATA_DIR "
-                                f"nor in ../shared/data/isbi2012 beside the repository")
+        raise pytest.UsageError(
+            f"{TEST_DATA_ENV}=real, but the real ISBI 2012 data is neither in UNET_DATA_DIR "
+            f"nor in ../shared/data/isbi2012 beside the repository"
+        )
     if TEST_DATA == "synthetic":
-        os.environ.pop("UNET_DATA_DIR", None)         # nothing the tests start may find the real data either
+        os.environ.pop("UNET_DATA_DIR", None)  # nothing the tests start may find the real data either
     if find_real_data_dir() is None:
         os.environ[LOADER_ENV] = STAND_IN_LOADER
 
 
 def pytest_report_header(config):
     folder = find_real_data_dir()
-    return [f"ISBI 2012 data: the real volumes in {folder}" if folder else
-            "ISBI 2012 data: the synthetic stand-in (" + (f"{TEST_DATA_ENV}=synthetic" if TEST_DATA else
-                                                         "no real data in UNET_DATA_DIR or ../shared") + ")"]
+    return [
+        f"ISBI 2012 data: the real volumes in {folder}"
+        if folder
+        else "ISBI 2012 data: the synthetic stand-in ("
+        + (f"{TEST_DATA_ENV}=synthetic" if TEST_DATA else "no real data in UNET_DATA_DIR or ../shared")
+        + ")"
+    ]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -79,7 +85,9 @@ def real_data_dir():
 def data_env(real_data_dir, tmp_path_factory):
     """UNET_DATA_DIR for notebook runs: the real ISBI folder, or else a full-size synthetic stand-in (notebooks run on
     it with the cell of data.synthetic.with_stand_in: see tests/notebook_runner.py and tests/catalogue.py)."""
-    folder = real_data_dir or write_synthetic_dataset(tmp_path_factory.mktemp("isbi") / "synthetic", n_slices=30, size=256)
+    folder = real_data_dir or write_synthetic_dataset(
+        tmp_path_factory.mktemp("isbi") / "synthetic", n_slices=30, size=256
+    )
     return {"UNET_DATA_DIR": str(folder)}
 
 
@@ -87,6 +95,7 @@ def data_env(real_data_dir, tmp_path_factory):
 def sandbox_status():
     """Whether the grader's sandbox runs here (autograder.sandbox.kernel.probe), and which limits hold."""
     from autograder.sandbox.kernel import probe
+
     return probe()
 
 

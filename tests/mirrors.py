@@ -4,6 +4,7 @@ out (data.isbi2012.MIRRORS: the ImageJ zip, the two GitHub trees of raw TIFFs), 
 The notebook's loader (data/isbi2012.py) is pointed at them with UNET_DATA_MIRRORS, as a user would point it at
 other mirrors, without editing its code.
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,8 +56,9 @@ class MirrorServer:
     asked for, in order. Use as a context manager; `url` is its base URL."""
 
     def __init__(self, root: Path):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      functools.partial(_Handler, directory=str(root)))
+        self.server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root))
+        )
         self.server.requests = self.requests = []
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)

@@ -1,4 +1,5 @@
 """Execute a notebook in a real Jupyter kernel (nbclient) and report each code cell's outcome; find the data."""
+
 import json
 import os
 import pathlib
@@ -62,8 +63,14 @@ def execute(path, workdir, env, extra_cells=(), timeout=600, kernel_manager=None
     if is_stand_in(env):
         with_stand_in(notebook)
     notebook.cells += [nbformat.v4.new_code_cell(source) for source in extra_cells]
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(workdir)}}, km=kernel_manager)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(workdir)}},
+        km=kernel_manager,
+    )
     saved = dict(os.environ)
     os.environ.update({name: value for name, value in env.items() if value is not None})
     for name in [name for name, value in env.items() if value is None]:

@@ -1,4 +1,5 @@
 """The assignment's one declaration (autograder/assignment.py) agrees with the source notebook and the docs."""
+
 import nbformat
 import pytest
 
@@ -12,8 +13,10 @@ def graded_cells(path):
     """[(grade_id, points)] of the graded test cells and [grade_id] of the solution cells, in notebook order."""
     notebook = nbformat.read(path, as_version=4)
     meta = [cell.metadata.get("nbgrader", {}) for cell in notebook.cells]
-    return ([(m["grade_id"], m["points"]) for m in meta if m.get("grade")],
-            [m["grade_id"] for m in meta if m.get("solution")])
+    return (
+        [(m["grade_id"], m["points"]) for m in meta if m.get("grade")],
+        [m["grade_id"] for m in meta if m.get("solution")],
+    )
 
 
 @pytest.mark.parametrize("path", [SOURCE_NOTEBOOK, RELEASE_NOTEBOOK], ids=["source", "release"])

@@ -1,4 +1,5 @@
 """Smoke tests of the benchmark scripts: tiny settings, only that they run and report every field."""
+
 import json
 
 import pytest
@@ -8,8 +9,23 @@ from benchmarks import training_speed
 
 def test_training_speed_reports_speed_memory_and_loss_agreement(tmp_path, capsys):
     out = tmp_path / "speed.json"
-    result = training_speed.run(["--width", "2", "--px", "144", "--steps", "3", "--block", "1",
-                                 "--data", "synthetic", "--convolutions", "--out", str(out)])
+    result = training_speed.run(
+        [
+            "--width",
+            "2",
+            "--px",
+            "144",
+            "--steps",
+            "3",
+            "--block",
+            "1",
+            "--data",
+            "synthetic",
+            "--convolutions",
+            "--out",
+            str(out),
+        ]
+    )
     assert json.loads(out.read_text()) == result
     machine = result["machine"]
     assert machine["device"] == "cpu" and machine["device_name"] and machine["torch_threads"] >= 1
@@ -31,25 +47,58 @@ def test_training_speed_reports_speed_memory_and_loss_agreement(tmp_path, capsys
     assert convolutions["layers"] == 22, "1 + 4 x 2 + 4 x 3 + 1 conv layers in the course's U-Net"
     assert convolutions["course_seconds_per_step"] > 0 and convolutions["project_seconds_per_step"] > 0
     assert convolutions["share_of_course_step"] == pytest.approx(
-        convolutions["course_seconds_per_step"] / loops["course"]["seconds_per_step"])
+        convolutions["course_seconds_per_step"] / loops["course"]["seconds_per_step"]
+    )
     printed = capsys.readouterr().out
     assert "steps/s" in printed and "x vs course" in printed and "loss max |diff|" in printed
     assert "convolutions alone (22 layers" in printed
 
 
 def test_training_speed_fp32_project_loop_matches_the_course_loop_closely(tmp_path):
-    result = training_speed.run(["--width", "2", "--px", "144", "--steps", "2", "--block", "1", "--quiet",
-                                 "--data", "synthetic", "--loops", "course,project-fp32", "--out",
-                                 str(tmp_path / "fp32.json")])
+    result = training_speed.run(
+        [
+            "--width",
+            "2",
+            "--px",
+            "144",
+            "--steps",
+            "2",
+            "--block",
+            "1",
+            "--quiet",
+            "--data",
+            "synthetic",
+            "--loops",
+            "course,project-fp32",
+            "--out",
+            str(tmp_path / "fp32.json"),
+        ]
+    )
     agreement = result["comparison"]["loops"]["project-fp32"]["loss_agreement_vs_course"]
     assert agreement["max_abs_diff"] < 1e-4, "same weights, same batches, float32: the same losses"
 
 
 def test_training_speed_forced_precisions_and_the_chosen_one(tmp_path, monkeypatch):
-    monkeypatch.setenv("UNET_PRECISION", "fp32")                     # what fit() would do with it set
-    result = training_speed.run(["--width", "2", "--px", "144", "--steps", "2", "--block", "1", "--quiet",
-                                 "--data", "synthetic", "--loops", "course,project,project-bf16", "--out",
-                                 str(tmp_path / "forced.json")])
+    monkeypatch.setenv("UNET_PRECISION", "fp32")  # what fit() would do with it set
+    result = training_speed.run(
+        [
+            "--width",
+            "2",
+            "--px",
+            "144",
+            "--steps",
+            "2",
+            "--block",
+            "1",
+            "--quiet",
+            "--data",
+            "synthetic",
+            "--loops",
+            "course,project,project-bf16",
+            "--out",
+            str(tmp_path / "forced.json"),
+        ]
+    )
     assert result["machine"]["precision"] == "fp32"
     assert result["machine"]["precision_reason"].startswith("precision fp32, layout ")
     assert "measured against contiguous on this CPU, channels_last " in result["machine"]["precision_reason"]
@@ -62,38 +111,72 @@ def test_training_speed_rejects_bad_settings():
     with pytest.raises(SystemExit):
         training_speed.parse_args(["--px", "100"])
     with pytest.raises(ValueError, match="unknown loop"):
-        training_speed.run(["--width", "2", "--px", "144", "--steps", "1", "--data", "synthetic", "--quiet",
-                            "--loops", "course,turbo", "--out", "/dev/null"])
+        training_speed.run(
+            [
+                "--width",
+                "2",
+                "--px",
+                "144",
+                "--steps",
+                "1",
+                "--data",
+                "synthetic",
+                "--quiet",
+                "--loops",
+                "course,turbo",
+                "--out",
+                "/dev/null",
+            ]
+        )
 
 
 @pytest.fixture(scope="module")
 def small_volumes():
     from data.synthetic import make_em_volume
+
     return make_em_volume(n_slices=12, size=160, seed=1)
 
 
 @pytest.mark.slow
 def test_quality_scores_every_variant_and_writes_the_table(tmp_path, small_volumes):
     from benchmarks import quality
+
     out = tmp_path / "quality.json"
-    result = quality.run(["--epochs", "2", "--every", "1", "--seeds", "0", "--augment", "none,flips+elastic",
-                          "--width", "2", "--px", "144", "--out", str(out)], volumes=small_volumes)
-    assert json.loads(out.read_text())["steps"] == result["steps"] == 4       # 7 slices: 2 steps per epoch
+    result = quality.run(
+        [
+            "--epochs",
+            "2",
+            "--every",
+            "1",
+            "--seeds",
+            "0",
+            "--augment",
+            "none,flips+elastic",
+            "--width",
+            "2",
+            "--px",
+            "144",
+            "--out",
+            str(out),
+        ],
+        volumes=small_volumes,
+    )
+    assert json.loads(out.read_text())["steps"] == result["steps"] == 4  # 7 slices: 2 steps per epoch
     assert [run["augment"] for run in result["runs"]] == ["none", "flips+elastic"]
     last = result["runs"][0]["checkpoints"][-1]
     for part in ("all", "choose", "report", "flips_all", "flips_report"):
         assert set(quality.SCORES) <= set(last[part])
     rows = [row for row in result["table"] if "scored_on" not in row]
-    assert len(rows) == 2 * 2 * 2                     # augmentation x checkpoint rule x test-time flips
+    assert len(rows) == 2 * 2 * 2  # augmentation x checkpoint rule x test-time flips
     table = out.with_suffix(".md").read_text()
     assert "| none | last | no |" in table and "| flips+elastic | best on held-out | yes |" in table
 
 
 def test_cpu_budget_reports_held_out_metrics(tmp_path, small_volumes):
     from benchmarks import cpu_budget
+
     out = tmp_path / "budget.json"
-    result = cpu_budget.run(["--epochs", "1", "--width", "2", "--px", "144", "--out", str(out)],
-                            volumes=small_volumes)
+    result = cpu_budget.run(["--epochs", "1", "--width", "2", "--px", "144", "--out", str(out)], volumes=small_volumes)
     assert json.loads(out.read_text()) == result
     assert result["steps"] == 2 and result["train_seconds"] > 0
     for part in ("holdout", "holdout_test_time_flips", "all_interior"):

@@ -6,6 +6,7 @@ of the mirrors (tests/mirrors.py). A failure here is a defect of the notebook: i
 With the real data the mirrors serve it; without, they serve the synthetic stand-in, and the notebook gets the cell
 that accepts the stand-in (data.synthetic.with_stand_in) naming its synthetic.json.
 """
+
 import os
 from pathlib import Path
 
@@ -39,23 +40,38 @@ print(json.dumps({{"python": sys.executable, "found": [name for name in {NOT_ON_
 def colab_run(data_env, tmp_path_factory):
     try:
         python, build_seconds = colab_python()
-    except RuntimeError as error:            # pip could not build it: no registry here (CI fails instead)
+    except RuntimeError as error:  # pip could not build it: no registry here (CI fails instead)
         if os.environ.get("UNET_REQUIRE_COLAB_RUNTIME") == "1":
             pytest.fail(f"{error} (UNET_REQUIRE_COLAB_RUNTIME=1)")
         pytest.skip(f"the Colab-like runtime cannot be built here: {error}")
-    print(f"Colab-like runtime {python.parent.parent}: built in {build_seconds:.0f} s" if build_seconds
-          else f"Colab-like runtime {python.parent.parent}: reused")
+    print(
+        f"Colab-like runtime {python.parent.parent}: built in {build_seconds:.0f} s"
+        if build_seconds
+        else f"Colab-like runtime {python.parent.parent}: reused"
+    )
     source = Path(data_env["UNET_DATA_DIR"])
-    workdir = tmp_path_factory.mktemp("colab-content")          # Colab's /content: outside the repository
+    workdir = tmp_path_factory.mktemp("colab-content")  # Colab's /content: outside the repository
     notebook = fill()
     if (source / MANIFEST).is_file():
         with_stand_in(notebook, manifest=source / MANIFEST)
     root = build_mirrors(source, tmp_path_factory.mktemp("mirrors"))
     with MirrorServer(root) as server:
-        env = {**SHORT_RUN_ENV, **RUNTIME_ONLY, **server.environment(), "UNET_DATA_DIR": None, "UNET_CHECKPOINT_DIR": None,
-               "PYTHONPATH": None, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("colab-cache"))}
-        executed = execute(notebook, workdir, env, extra_cells=[REPORT],
-                           kernel_manager=kernel_manager(python, tmp_path_factory.mktemp("kernels")))
+        env = {
+            **SHORT_RUN_ENV,
+            **RUNTIME_ONLY,
+            **server.environment(),
+            "UNET_DATA_DIR": None,
+            "UNET_CHECKPOINT_DIR": None,
+            "PYTHONPATH": None,
+            "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("colab-cache")),
+        }
+        executed = execute(
+            notebook,
+            workdir,
+            env,
+            extra_cells=[REPORT],
+            kernel_manager=kernel_manager(python, tmp_path_factory.mktemp("kernels")),
+        )
     return {"notebook": executed, "workdir": workdir, "python": python, "requests": list(server.requests)}
 
 
@@ -73,4 +89,3 @@ def test_it_downloads_the_data_once_and_writes_only_beside_itself(colab_run):
     workdir = colab_run["workdir"]
     assert (workdir / "test-volume-membrane-probability.tif").is_file()
     assert list((workdir / "checkpoints").glob("*.pt")), "checkpoints go to ./checkpoints without Google Drive"
-

@@ -23,8 +23,16 @@ from data.isbi2012 import (
     read_volume,
     split_holdout,
 )
-from data.synthetic import (STAND_IN_CELL_ID, load_dataset, main, make_em_volume, manifest_sha256, with_stand_in,
-                            write_synthetic_dataset, write_volumes)
+from data.synthetic import (
+    STAND_IN_CELL_ID,
+    load_dataset,
+    main,
+    make_em_volume,
+    manifest_sha256,
+    with_stand_in,
+    write_synthetic_dataset,
+    write_volumes,
+)
 from tests.mirrors import MirrorServer
 
 
@@ -91,8 +99,10 @@ def check_isbi_arrays(train_images, train_labels, test_images, real):
 
 
 def test_load_isbi2012_from_data_dir(dataset_dir, real_data_dir):
-    check_isbi_arrays(*load_isbi2012(data_dir=dataset_dir, expected_sha256=expected_hashes(dataset_dir)),
-                      real=real_data_dir is not None)
+    check_isbi_arrays(
+        *load_isbi2012(data_dir=dataset_dir, expected_sha256=expected_hashes(dataset_dir)),
+        real=real_data_dir is not None,
+    )
 
 
 def test_load_isbi2012_from_environment_variable(dataset_dir, real_data_dir, monkeypatch, capsys):
@@ -228,8 +238,7 @@ def cached_tifs(cache_dir):
 
 def test_download_falls_back_past_404_and_garbage(web, synthetic_dir, tmp_path, monkeypatch):
     root, url = web
-    use_mirrors(monkeypatch, f"{url}/missing/{{name}}.tif", f"{url}/garbage/{{name}}.tif",
-                f"{url}/good/{{name}}.tif")
+    use_mirrors(monkeypatch, f"{url}/missing/{{name}}.tif", f"{url}/garbage/{{name}}.tif", f"{url}/good/{{name}}.tif")
     cache_dir = tmp_path / "cache"
     for name in VOLUMES:
         expected = read_volume(synthetic_dir / f"{name}.tif")
@@ -365,6 +374,7 @@ def test_synthetic_command_line(tmp_path, capsys):
 def notebook_with_the_loader():
     """The cells of the release up to its load-data cell, as plain JSON (an nbformat 4.4 copy: no cell ids)."""
     from autograder.release.course import RELEASE_NOTEBOOK
+
     notebook = json.loads(RELEASE_NOTEBOOK.read_text())
     ids = [cell["id"] for cell in notebook["cells"]]
     return notebook, ids.index("data-module")
@@ -384,11 +394,12 @@ def test_with_stand_in_adds_its_cell_right_after_the_loader():
         with_stand_in({"cells": [], "nbformat_minor": 5})
 
 
-def test_the_notebooks_loader_with_the_stand_in_cell_accepts_the_stand_in_and_only_that(synthetic_dir, monkeypatch,
-                                                                                       capsys):
+def test_the_notebooks_loader_with_the_stand_in_cell_accepts_the_stand_in_and_only_that(
+    synthetic_dir, monkeypatch, capsys
+):
     notebook, loader = notebook_with_the_loader()
     with_stand_in(notebook)
-    code = ["".join(cell["source"]) for cell in notebook["cells"][loader:loader + 2]]
+    code = ["".join(cell["source"]) for cell in notebook["cells"][loader : loader + 2]]
     monkeypatch.setenv(DATA_DIR_ENV, str(synthetic_dir))
     namespace = {}
     for source in code:
@@ -396,7 +407,7 @@ def test_the_notebooks_loader_with_the_stand_in_cell_accepts_the_stand_in_and_on
     train_images = namespace["load_isbi2012"]()[0]
     np.testing.assert_array_equal(train_images, read_volume(synthetic_dir / "train-volume.tif"))
     assert "Using SYNTHETIC data, not ISBI 2012" in capsys.readouterr().out
-    (synthetic_dir / "synthetic.json").unlink()                          # without its manifest: the real data's hashes
+    (synthetic_dir / "synthetic.json").unlink()  # without its manifest: the real data's hashes
     namespace = {}
     for source in code:
         exec(compile(source, "cell", "exec"), namespace)

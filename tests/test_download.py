@@ -5,14 +5,25 @@ named by UNET_DATA_MIRRORS, verifies the pixels, caches, refuses broken files an
 The mirrors hold the real data when it is here (UNET_DATA_DIR or ../shared), else the synthetic stand-in; the
 pixel checksums asked for are the real data's or, for the stand-in, those of its synthetic.json.
 """
+
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from data.isbi2012 import DATA_DIR_ENV, MIRRORS, PIXEL_SHA256, VOLUMES, DataUnavailableError, load_isbi2012, \
-    load_volume, mirrors, pixel_sha256, read_volume
+from data.isbi2012 import (
+    DATA_DIR_ENV,
+    MIRRORS,
+    PIXEL_SHA256,
+    VOLUMES,
+    DataUnavailableError,
+    load_isbi2012,
+    load_volume,
+    mirrors,
+    pixel_sha256,
+    read_volume,
+)
 from data.synthetic import MANIFEST
 from tests.mirrors import MirrorServer, build_mirrors, mirror_path
 
@@ -72,14 +83,18 @@ def corrupt(path):
     """Flip the bits of 4 kB in the middle of the file (pixels of a TIFF, compressed data of a zip)."""
     content = bytearray(path.read_bytes())
     middle = len(content) // 2
-    content[middle:middle + 4096] = bytes(byte ^ 0xFF for byte in content[middle:middle + 4096])
+    content[middle : middle + 4096] = bytes(byte ^ 0xFF for byte in content[middle : middle + 4096])
     path.write_bytes(bytes(content))
 
 
-@pytest.mark.parametrize("break_zip, break_tif", [(truncate, corrupt), (corrupt, truncate)],
-                         ids=["truncated zip, corrupted tif", "corrupted zip, truncated tif"])
-def test_a_broken_file_is_refused_with_a_message_and_the_next_mirror_tried(served, source, tmp_path, capsys,
-                                                                          break_zip, break_tif):
+@pytest.mark.parametrize(
+    "break_zip, break_tif",
+    [(truncate, corrupt), (corrupt, truncate)],
+    ids=["truncated zip, corrupted tif", "corrupted zip, truncated tif"],
+)
+def test_a_broken_file_is_refused_with_a_message_and_the_next_mirror_tried(
+    served, source, tmp_path, capsys, break_zip, break_tif
+):
     server, root = served
     first, second, third = server.mirrors()
     break_zip(root / ZIP_PATH.lstrip("/"))
@@ -89,10 +104,14 @@ def test_a_broken_file_is_refused_with_a_message_and_the_next_mirror_tried(serve
     out = capsys.readouterr().out
     assert f"Refused train-volume.tif from {first}: " in out
     assert f"Refused train-volume.tif from {second.format(name='train-volume')}: " in out
-    assert out.count("Refused") == 4, out                  # the zip once per volume, the bad TIFF once
+    assert out.count("Refused") == 4, out  # the zip once per volume, the bad TIFF once
     got = [path for path in server.requests if path != ZIP_PATH]
-    assert got == [mirror_path(second, "train-volume"), mirror_path(third, "train-volume"),
-                   mirror_path(second, "train-labels"), mirror_path(second, "test-volume")]
+    assert got == [
+        mirror_path(second, "train-volume"),
+        mirror_path(third, "train-volume"),
+        mirror_path(second, "train-labels"),
+        mirror_path(second, "test-volume"),
+    ]
     kept = sorted(path.name for path in cache.rglob("*") if path.is_file())
     assert kept == sorted(f"{name}.tif" for name in VOLUMES), "nothing of a refused file stays in the cache"
     asked = len(server.requests)

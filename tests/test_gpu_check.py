@@ -1,28 +1,41 @@
 """The GPU acceptance run (scripts/gpu_check.sh), run here in its tiny configuration on CPU so that it cannot rot."""
+
 import json
 import os
 import subprocess
 
 import pytest
 
-from benchmarks import gpu_check
 from autograder.release.course import REPO_ROOT
+from benchmarks import gpu_check
 
 
 @pytest.mark.slow
 @pytest.mark.real_ci
 def test_gpu_check_tiny_runs_every_step_and_passes(data_env, tmp_path):
     out = tmp_path / "gpu-check.json"
-    done = subprocess.run(["bash", "scripts/gpu_check.sh", "--tiny", "--out", str(out)], cwd=REPO_ROOT,
-                          env={**os.environ, **data_env}, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["bash", "scripts/gpu_check.sh", "--tiny", "--out", str(out)],
+        cwd=REPO_ROOT,
+        env={**os.environ, **data_env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     print(done.stdout[-4000:], done.stderr[-4000:])
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     result = json.loads(out.read_text())
     assert result["passed"] and result["tiny"]
     assert list(result["steps"]) == ["recipe", "loops", "scores", "notebook", "grading"]
     assert all(step["status"] == "ok" for step in result["steps"].values())
-    assert set(result["checks"]) >= {"recipe losses finite", "held-out scores computed", "notebook ran without errors",
-                                     "grades of reference", "grades of skip_wiring", "grades of blank_release"}
+    assert set(result["checks"]) >= {
+        "recipe losses finite",
+        "held-out scores computed",
+        "notebook ran without errors",
+        "grades of reference",
+        "grades of skip_wiring",
+        "grades of blank_release",
+    }
     rows = result["steps"]["grading"]["rows"]
     assert float(rows["reference"]["total"]) == 100 and float(rows["blank_release"]["total"]) == 0
     assert 0 < float(rows["skip_wiring"]["total"]) < 100

@@ -1,5 +1,6 @@
 """The grader's pieces, without running a kernel: naming submissions, reading and rebuilding them, the CSV,
 the nbgrader configuration and the feedback's traceback filter."""
+
 import json
 import os
 import subprocess
@@ -10,12 +11,21 @@ import pytest
 
 from autograder.grading import batch, grade, normalise, submissions, template, worker
 from autograder.grading.options import GradingOptions
-from autograder.reports import report
-from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.grading.plugins import GradingExecute, _scrub
+from autograder.release.course import RELEASE_NOTEBOOK
+from autograder.reports import report
 from autograder.reports.result import Result, status
-from tests.catalogue import (CROP_SQUARE_ONLY, build, colab_saved, duplicate_tests, fill, retype_tests,
-                             strip_metadata, tag_tests, Variant)
+from tests.catalogue import (
+    CROP_SQUARE_ONLY,
+    Variant,
+    build,
+    colab_saved,
+    duplicate_tests,
+    fill,
+    retype_tests,
+    strip_metadata,
+    tag_tests,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +35,18 @@ def release():
 
 # ---- naming ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("relative, student", [
-    ("alice.ipynb", "alice"),
-    ("bob/Copy of UNet_Assignment.ipynb", "bob"),
-    ("carol/UNet_Assignment (3).ipynb", "carol"),
-    ("submitted/dave/UNet_Assignment/UNet_Assignment.ipynb", "dave"),
-    ("eve/UNet_Assignment.ipynb", "eve"),
-    ("frank - UNet_Assignment.ipynb", "frank - UNet_Assignment"),
-])
+
+@pytest.mark.parametrize(
+    "relative, student",
+    [
+        ("alice.ipynb", "alice"),
+        ("bob/Copy of UNet_Assignment.ipynb", "bob"),
+        ("carol/UNet_Assignment (3).ipynb", "carol"),
+        ("submitted/dave/UNet_Assignment/UNet_Assignment.ipynb", "dave"),
+        ("eve/UNet_Assignment.ipynb", "eve"),
+        ("frank - UNet_Assignment.ipynb", "frank - UNet_Assignment"),
+    ],
+)
 def test_student_id_from_file_or_folder(tmp_path, relative, student):
     path = tmp_path / relative
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,8 +55,13 @@ def test_student_id_from_file_or_folder(tmp_path, relative, student):
 
 
 def test_folders_are_searched_and_ids_made_unique(tmp_path):
-    for relative in ["a/UNet_Assignment.ipynb", "a/UNet_Assignment (1).ipynb", "b.ipynb", ".ipynb_checkpoints/b.ipynb",
-                     "notes.txt"]:
+    for relative in [
+        "a/UNet_Assignment.ipynb",
+        "a/UNet_Assignment (1).ipynb",
+        "b.ipynb",
+        ".ipynb_checkpoints/b.ipynb",
+        "notes.txt",
+    ]:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text("{}")
     found = submissions.find_submissions([tmp_path, tmp_path / "b.ipynb"])
@@ -62,6 +81,7 @@ def test_explicit_file_of_any_kind_is_a_submission_and_missing_paths_are_usage_e
 def test_command_line_usage_errors_exit_2_with_a_message(tmp_path):
     def run(*args):
         return subprocess.run([sys.executable, "-m", "autograder", "grade", *args], capture_output=True, text=True)
+
     missing = run(str(tmp_path / "nothing.ipynb"), "--out", str(tmp_path / "out"))
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
     (tmp_path / "a.ipynb").write_text("{}")
@@ -74,8 +94,11 @@ def test_command_line_usage_errors_exit_2_with_a_message(tmp_path):
 
 def test_sandbox_is_used_when_it_works_and_never_pretended(monkeypatch):
     from autograder.sandbox import kernel as sandbox
+
     asked = []
-    monkeypatch.setattr(sandbox, "probe", lambda limits=None, gpu=False: asked.append(gpu) or sandbox.Status(True, "bubblewrap"))
+    monkeypatch.setattr(
+        sandbox, "probe", lambda limits=None, gpu=False: asked.append(gpu) or sandbox.Status(True, "bubblewrap")
+    )
     assert grade.use_sandbox("auto", "quick") == (True, "bubblewrap")
     assert grade.use_sandbox("off", "quick")[0] is False
     assert grade.use_sandbox("auto", "full") == (True, "bubblewrap"), "full mode runs in the sandbox too"
@@ -92,14 +115,16 @@ def test_sandboxed_job_gets_the_sandbox_kernel_and_interrupts_by_message(tmp_pat
     (tmp_path / "template" / "gradebook.db").write_bytes(b"")
     _, job, env, box = session.prepare_job("s", fill(), [], tmp_path / "course", slot=7)
     box.close()
-    spec = json.loads((tmp_path / "course" / "jupyter" / "kernels" / job["sandbox"]["kernel_name"] / "kernel.json").read_text())
+    spec = json.loads(
+        (tmp_path / "course" / "jupyter" / "kernels" / job["sandbox"]["kernel_name"] / "kernel.json").read_text()
+    )
     assert spec["interrupt_mode"] == "message" and "bwrap" in spec["argv"]
     assert not os.path.ismount(tmp_path / "course" / "kernel"), "the scratch's tmpfs outlived its grading"
     assert job["sandbox"]["uid"] == 61007 and env["JUPYTER_PATH"].startswith(str(tmp_path / "course" / "jupyter"))
     config = worker.nbgrader_config(job)
     assert config.GradingExecute.sandbox_uid == 61007 and config.AsyncSandboxKernelManager.transport == "ipc"
-    settings = spec["argv"][spec["argv"].index("--clearenv") + 1:]
-    assert "UNET_GRADING_MODE" in settings and str(tmp_path) in settings      # the data folder, read-only
+    settings = spec["argv"][spec["argv"].index("--clearenv") + 1 :]
+    assert "UNET_GRADING_MODE" in settings and str(tmp_path) in settings  # the data folder, read-only
 
 
 def test_the_scratch_and_its_processes_go_even_when_grading_fails(tmp_path, sandbox, monkeypatch):
@@ -111,6 +136,7 @@ def test_the_scratch_and_its_processes_go_even_when_grading_fails(tmp_path, sand
         scratch = job["sandbox"]["scratch"]
         seen.update(mounted=os.path.ismount(scratch), scratch=scratch)
         raise RuntimeError("the worker crashed")
+
     monkeypatch.setattr(session, "run_worker", worker_that_crashes)
     (tmp_path / "template").mkdir()
     (tmp_path / "template" / "gradebook.db").write_bytes(b"")
@@ -122,6 +148,7 @@ def test_the_scratch_and_its_processes_go_even_when_grading_fails(tmp_path, sand
 
 def test_auto_mode_is_full_with_a_gpu_and_quick_without(monkeypatch):
     import torch
+
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert grade.resolve_mode("auto") == "full"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -131,11 +158,19 @@ def test_auto_mode_is_full_with_a_gpu_and_quick_without(monkeypatch):
 
 # ---- reading and rebuilding ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "empty file"), (b"  \n", "empty file"), (b'{"cells": [', "invalid JSON"), (b"\x89PNG\r\n\x1a\n\x00", "invalid JSON"),
-    (b"[1, 2]", "not a notebook"), (b'{"cells": "none"}', "not a notebook"),
-    (b'{"cells": [], "nbformat": 99, "nbformat_minor": 0, "metadata": {}}', "not a notebook"),
-])
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "empty file"),
+        (b"  \n", "empty file"),
+        (b'{"cells": [', "invalid JSON"),
+        (b"\x89PNG\r\n\x1a\n\x00", "invalid JSON"),
+        (b"[1, 2]", "not a notebook"),
+        (b'{"cells": "none"}', "not a notebook"),
+        (b'{"cells": [], "nbformat": 99, "nbformat_minor": 0, "metadata": {}}', "not a notebook"),
+    ],
+)
 def test_unreadable_submissions_get_a_short_reason(tmp_path, content, reason):
     path = tmp_path / "x.ipynb"
     path.write_bytes(content)
@@ -151,8 +186,9 @@ def rebuilt(tmp_path, release, variant):
 
 
 def code_by_grade_id(notebook):
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-            if "nbgrader" in cell.metadata}
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells if "nbgrader" in cell.metadata
+    }
 
 
 def test_rebuild_keeps_the_release_cells_and_the_students_code(tmp_path, release):
@@ -162,19 +198,34 @@ def test_rebuild_keeps_the_release_cells_and_the_students_code(tmp_path, release
     assert notes == []
 
 
-@pytest.mark.parametrize("edit", [strip_metadata, colab_saved(keep_nbgrader=False), colab_saved(),
-                                  tag_tests("skip-execution", "raises-exception"), duplicate_tests("test_crop_shape"),
-                                  retype_tests("test_crop_shape")],
-                         ids=["stripped", "colab-stripped", "colab", "tags", "duplicated", "retyped"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        strip_metadata,
+        colab_saved(keep_nbgrader=False),
+        colab_saved(),
+        tag_tests("skip-execution", "raises-exception"),
+        duplicate_tests("test_crop_shape"),
+        retype_tests("test_crop_shape"),
+    ],
+    ids=["stripped", "colab-stripped", "colab", "tags", "duplicated", "retyped"],
+)
 def test_rebuild_gives_every_test_once_untagged_as_released(tmp_path, release, edit):
     notebook, _ = rebuilt(tmp_path, release, Variant("v", {"crop": CROP_SQUARE_ONLY}, edit=edit))
     release_code = code_by_grade_id(release)
     code = code_by_grade_id(notebook)
     tests = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade")]
-    assert [cell.metadata["nbgrader"]["grade_id"] for cell in tests] == \
-        [cell.metadata["nbgrader"]["grade_id"] for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")]
-    assert all(cell.cell_type == "code" and code[gid] == release_code[gid] for gid in code
-               for cell in tests if cell.metadata["nbgrader"]["grade_id"] == gid)
+    assert [cell.metadata["nbgrader"]["grade_id"] for cell in tests] == [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in release.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+    assert all(
+        cell.cell_type == "code" and code[gid] == release_code[gid]
+        for gid in code
+        for cell in tests
+        if cell.metadata["nbgrader"]["grade_id"] == gid
+    )
     assert not any(cell.metadata.get("tags") for cell in notebook.cells)
     assert "top:top + new_shape[2], top:top + new_shape[2]" in code["crop"]
     assert code["unet"] == fill().cells[[c.id for c in release.cells].index("unet-solution")].source
@@ -192,14 +243,22 @@ def test_dropped_copies_are_counted_in_one_note(tmp_path, release):
 def test_extra_cells_keep_their_place_and_one_cell_may_hold_several_parts(tmp_path, release):
     def edit(notebook):
         cells = notebook["cells"]
-        solutions = {c["metadata"]["nbgrader"]["grade_id"]: c for c in cells
-                     if c["metadata"].get("nbgrader", {}).get("solution")}
+        solutions = {
+            c["metadata"]["nbgrader"]["grade_id"]: c for c in cells if c["metadata"].get("nbgrader", {}).get("solution")
+        }
         solutions["crop"]["source"] += "\n\n" + solutions["feature_map_block"]["source"]
         cells.remove(solutions["feature_map_block"])
-        helper = {"cell_type": "code", "metadata": {"tags": ["skip-execution"]}, "source": "HELPER = 1",
-                  "outputs": [], "execution_count": None, "id": "mine"}
+        helper = {
+            "cell_type": "code",
+            "metadata": {"tags": ["skip-execution"]},
+            "source": "HELPER = 1",
+            "outputs": [],
+            "execution_count": None,
+            "id": "mine",
+        }
         cells.insert(cells.index(solutions["crop"]) + 1, helper)
         return notebook
+
     notebook, _ = rebuilt(tmp_path, release, Variant("v", edit=edit))
     sources = [cell.source for cell in notebook.cells]
     crop_index = next(i for i, c in enumerate(notebook.cells) if c.id == "crop-solution")
@@ -209,6 +268,7 @@ def test_extra_cells_keep_their_place_and_one_cell_may_hold_several_parts(tmp_pa
 
 
 # ---- outputs -------------------------------------------------------------------------------------------------
+
 
 def test_csv_is_written_atomically(tmp_path, monkeypatch):
     result = Result("s", {"t": 1.0}, {"t": 2.0}, "quick", "ok")
@@ -224,10 +284,17 @@ def test_csv_is_written_atomically(tmp_path, monkeypatch):
 
 # ---- nbgrader's configuration --------------------------------------------------------------------------------
 
+
 def job(**changes):
     options = GradingOptions("quick", timeout=60, max_output_bytes=1000)
-    base = {"course": "/tmp/c", "student": "s", "options": options.job(), "cell_timeouts": {"train": 300},
-            "skip_tag": "never-skip-123", "preamble": grade.preamble(1000)}
+    base = {
+        "course": "/tmp/c",
+        "student": "s",
+        "options": options.job(),
+        "cell_timeouts": {"train": 300},
+        "skip_tag": "never-skip-123",
+        "preamble": grade.preamble(1000),
+    }
     return {**base, **changes}
 
 
@@ -235,7 +302,7 @@ def test_nbgrader_configuration_closes_its_loopholes():
     config = worker.nbgrader_config(job())
     assert config.IgnorePattern.enabled is True and config.IgnorePattern.pattern == worker.STDERR_PATTERN
     sanitize = [cls.__name__ for cls in config.Autograde.sanitize_preprocessors]
-    assert "OverwriteCells" not in sanitize and "ClearOutput" in sanitize    # cells restored once: by rebuild()
+    assert "OverwriteCells" not in sanitize and "ClearOutput" in sanitize  # cells restored once: by rebuild()
     assert config.GradingExecute.skip_cells_with_tag not in ("skip-execution", "")
     assert config.GradingExecute.cell_timeouts == {"train": 300} and config.GradingExecute.timeout == 60
     feedback = [cls.__name__ for cls in config.GenerateFeedback.preprocessors]
@@ -265,8 +332,11 @@ def test_the_release_that_rebuild_restores_from_holds_the_gradebooks_cells(tmp_p
     for cell in locked:
         name = cell.metadata["nbgrader"]["grade_id"]
         assert cells[name] == (cell.cell_type, cell.source, True, compute_checksum(cell)), name
-    assert points == {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
-                      for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")}
+    assert points == {
+        cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
+        for cell in release.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    }
 
 
 def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
@@ -283,7 +353,9 @@ def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tm
     monkeypatch.setenv("UNET_EPOCHS", "1")
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
     env = batch.Grader(tmp_path, "quick", workers=2).session.kernel_environment(tmp_path / "course")
-    assert env["UNET_GRADING_MODE"] == "quick" and env["UNET_CHECKPOINT_DIR"] == str(tmp_path / "course" / "checkpoints")
+    assert env["UNET_GRADING_MODE"] == "quick" and env["UNET_CHECKPOINT_DIR"] == str(
+        tmp_path / "course" / "checkpoints"
+    )
     assert env["UNET_EPOCHS"] == str(grade.MODES["quick"].settings["epochs"]) and "PYTHONPATH" not in env
     assert env["PYTHONHASHSEED"] == "0"
     assert env["TMPDIR"] == str(tmp_path / "course" / "tmp"), "temporary files go with the course folder"
@@ -293,12 +365,15 @@ def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tm
 
 def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, monkeypatch):
     from lesson.speed import RunSettings
+
     chosen = []
 
     def choose(model, device, precision="auto", layout="auto", **kwargs):
         chosen.append(sum(p.numel() for p in model.parameters()))
-        return RunSettings("bf16" if precision == "auto" else precision,
-                           "contiguous" if layout == "auto" else layout, "measured")
+        return RunSettings(
+            "bf16" if precision == "auto" else precision, "contiguous" if layout == "auto" else layout, "measured"
+        )
+
     monkeypatch.setattr("lesson.speed.choose_precision_and_layout", choose)
     grader = batch.Grader(tmp_path, "quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
@@ -319,8 +394,11 @@ def test_cell_time_limits_come_from_the_cells_grade_id():
 
 # ---- the feedback's tracebacks -------------------------------------------------------------------------------
 
+
 def test_traceback_frames_of_test_cells_lose_their_hidden_lines():
-    test_cell = nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS\nassert x == 2")
+    test_cell = nbformat.v4.new_code_cell(
+        "x = 1\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS\nassert x == 2"
+    )
     tests = {7: test_cell}
     hidden_frame = "\x1b[0;32mCell In[7], line 3\x1b[0m\n      1 x = 1\n----> 3 assert secret()\n"
     visible_frame = "Cell In[7], line 5\n      3 assert secret()\n----> 5 assert x == 2\n"
@@ -333,6 +411,7 @@ def test_traceback_frames_of_test_cells_lose_their_hidden_lines():
 
 def test_catalogue_variants_are_valid_notebooks_and_distinct():
     from tests.catalogue import CATALOGUE, QUICK
+
     names = [variant.name for variant in CATALOGUE]
     assert len(names) == len(set(names)) >= 20
     for variant in CATALOGUE + QUICK:
@@ -347,16 +426,20 @@ def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monke
     course = tmp_path / "course"
     course.mkdir()
     job_path = course / "job.json"
-    job_path.write_text("{}")                                    # the worker cannot run this job
+    job_path.write_text("{}")  # the worker cannot run this job
     env = session.kernel_environment(course)
     assert session.run_worker(job_path, course, {"student_id": "s"}, env) == "grading error (worker exit 1)"
-    monkeypatch.setattr(session, "hard_limit", lambda: 0.2)      # stopped long before it could finish
+    monkeypatch.setattr(session, "hard_limit", lambda: 0.2)  # stopped long before it could finish
     assert session.run_worker(job_path, course, {"student_id": "s"}, env) == "grading stopped after 0.2 s"
-    assert status("grading stopped after 0.2 s", (), "--sandbox off") == "grading stopped after 0.2 s; no sandbox (--sandbox off)"
+    assert (
+        status("grading stopped after 0.2 s", (), "--sandbox off")
+        == "grading stopped after 0.2 s; no sandbox (--sandbox off)"
+    )
     assert status(None, ["test_crop_shape"], "") == "not graded: test_crop_shape" and status() == "ok"
 
 
 # ---- the grader's training check, per mode (no training: its inputs are made up) ----------------------------
+
 
 def test_training_check_full_mode_asks_for_the_real_runs_settings_and_quality(monkeypatch, data_env):
     """The grader's training check (verdicts.training_shortfall): the kernel's settings must be the mode's (in
@@ -365,29 +448,44 @@ def test_training_check_full_mode_asks_for_the_real_runs_settings_and_quality(mo
     import lesson.training
     from autograder.judging import verdicts
     from lesson.config import read_config
+
     monkeypatch.setenv("UNET_DATA_DIR", data_env["UNET_DATA_DIR"])
-    full = read_config({})                                               # full mode: the course's recipe
+    full = read_config({})  # full mode: the course's recipe
     model = verdicts._reference().UNet(1, 1, hidden_channels=full.hidden_channels)
+
     def answer(**settings):
         weights = {name: value.detach().numpy() for name, value in model.state_dict().items()}
-        return {**weights, **{f"config.{name}": getattr(full, name) for name in ("epochs", "hidden_channels", "input_size")},
-                **{f"config.{name}": value for name, value in settings.items()}}
+        return {
+            **weights,
+            **{f"config.{name}": getattr(full, name) for name in ("epochs", "hidden_channels", "input_size")},
+            **{f"config.{name}": value for name, value in settings.items()},
+        }
+
     monkeypatch.setattr(lesson.training, "predict_slices", lambda model, images, device=None, **settings: images * 0.0)
-    monkeypatch.setattr(autograder.authoring.policy, "training_shortfall", lambda labels, prediction, mode: f"{mode} bar not met")
+    monkeypatch.setattr(
+        autograder.authoring.policy, "training_shortfall", lambda labels, prediction, mode: f"{mode} bar not met"
+    )
     assert verdicts.training_shortfall(answer(), full, "full") == "full bar not met"
-    assert "changed after the settings cell: {'epochs': 20}" in verdicts.training_shortfall(answer(epochs=20), full, "full")
-    assert verdicts.training_shortfall(answer(), full, "smoke") == ""               # smoke mode: no bar
+    assert "changed after the settings cell: {'epochs': 20}" in verdicts.training_shortfall(
+        answer(epochs=20), full, "full"
+    )
+    assert verdicts.training_shortfall(answer(), full, "smoke") == ""  # smoke mode: no bar
 
 
 def test_huge_output_is_dropped_in_the_kernel_and_as_it_arrives(tmp_path):
     """200 MB printed by a cell: 1 MB of it reaches the notebook, and the grader never holds much more."""
     import tracemalloc
+
     source = "for _ in range(200):\n    print('x' * 1_000_000)"
     cells = [nbformat.v4.new_code_cell(source), nbformat.v4.new_code_cell("print('next cell')")]
-    for preamble in (grade.preamble(1_000_000), "pass"):      # with the kernel's cap, then the grader's alone
+    for preamble in (grade.preamble(1_000_000), "pass"):  # with the kernel's cap, then the grader's alone
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell.source) for cell in cells])
-        executor = GradingExecute(timeout=300, max_output_bytes=1_000_000, kernel_name="python3",
-                                  extra_arguments=[f"--InteractiveShellApp.exec_lines={preamble}"])
+        executor = GradingExecute(
+            timeout=300,
+            max_output_bytes=1_000_000,
+            kernel_name="python3",
+            extra_arguments=[f"--InteractiveShellApp.exec_lines={preamble}"],
+        )
         tracemalloc.start()
         try:
             executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
@@ -403,10 +501,13 @@ def test_huge_output_is_dropped_in_the_kernel_and_as_it_arrives(tmp_path):
 
 def test_grading_execute_times_each_stage(tmp_path):
     """The seconds of a grading, per stage: the kernel's start, then each cell's stage (by grade_id)."""
-    cells = [nbformat.v4.new_code_cell("import time; time.sleep(0.5)", metadata={"nbgrader": {"grade_id": "train"}}),
-             nbformat.v4.new_code_cell("x = 1")]
-    executor = GradingExecute(timeout=60, kernel_name="python3", stages={"train": "training"},
-                              timings_path=str(tmp_path / "timings.json"))
+    cells = [
+        nbformat.v4.new_code_cell("import time; time.sleep(0.5)", metadata={"nbgrader": {"grade_id": "train"}}),
+        nbformat.v4.new_code_cell("x = 1"),
+    ]
+    executor = GradingExecute(
+        timeout=60, kernel_name="python3", stages={"train": "training"}, timings_path=str(tmp_path / "timings.json")
+    )
     executor.preprocess(nbformat.v4.new_notebook(cells=cells), {"metadata": {"path": str(tmp_path)}})
     timings = json.loads((tmp_path / "timings.json").read_text())
     assert {"kernel start", "training", "notebook"} <= set(timings)
@@ -421,6 +522,7 @@ def test_a_prepared_template_is_made_once_and_made_again_for_another_release(tmp
         (folder / "gradebook.db").parent.mkdir(parents=True)
         (folder / "gradebook.db").write_text(f"made {len(made)}")
         return folder
+
     monkeypatch.setattr(template, "build_template", build)
     folder = tmp_path / "course-template"
     assert template.prepared_template(folder) == folder and len(made) == 1

@@ -2,6 +2,7 @@
 /autograder (AUTOGRADER_ROOT), and run_autograder grades a correct and a broken submission there; each
 results.json is checked against the schema written from Gradescope's specification
 (autograder/integrations/gradescope.py: SCHEMA). Smoke mode: about a minute on 2 cores."""
+
 import json
 import os
 import shutil
@@ -24,13 +25,14 @@ CORRECT, BROKEN = named("reference"), named("avgpool+nearest_upsample")
 def test_schema_refuses_what_gradescope_would_refuse():
     good = {"score": 1.0, "tests": [{"name": "a", "score": 1, "max_score": 1, "visibility": "after_due_date"}]}
     gradescope.validate(good)
-    for bad in ({"tests": [{"name": "a", "max_score": 1}]},                     # no score anywhere
-                {"score": "1"},                                                 # not a number
-                {"score": 1, "visibility": "sometimes"},                        # no such visibility
-                {"score": 1, "tests": [{"name": "a", "score": 1}]}):            # a test without max_score
+    for bad in (
+        {"tests": [{"name": "a", "max_score": 1}]},  # no score anywhere
+        {"score": "1"},  # not a number
+        {"score": 1, "visibility": "sometimes"},  # no such visibility
+        {"score": 1, "tests": [{"name": "a", "score": 1}]},
+    ):  # a test without max_score
         with pytest.raises(jsonschema.ValidationError):
             gradescope.validate(bad)
-
 
 
 def test_a_located_description_is_not_called_a_known_mistake(tmp_path):
@@ -41,15 +43,18 @@ def test_a_located_description_is_not_called_a_known_mistake(tmp_path):
     row = ["ann", *map(str, scores.values()), str(sum(scores.values())), str(sum(POINTS.values())), "quick", "ok"]
     (tmp_path / "grades.csv").write_text(",".join(header) + "\n" + ",".join(row) + "\n")
     part = assignment.PARTS[0].name
-    (tmp_path / "mistakes.csv").write_text("student,part,mistake,kind\n"
-                                           f"ann,{part},height and width swapped,named\n"
-                                           f"ann,{part},window off by one row,located\n")
+    (tmp_path / "mistakes.csv").write_text(
+        "student,part,mistake,kind\n"
+        f"ann,{part},height and width swapped,named\n"
+        f"ann,{part},window off by one row,located\n"
+    )
     results = gradescope.results_from(tmp_path, "ann")
     gradescope.validate(results)
     output = next(test["output"] for test in results["tests"] if test["name"] == crop_ids[0])
     assert "Your results match a known mistake: height and width swapped" in output, output
     assert "Where it goes wrong: window off by one row" in output, output
     assert "known mistake: height and width swapped; window" not in output, output
+
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, real_data_dir):
@@ -58,8 +63,14 @@ def bundle(tmp_path_factory, real_data_dir):
     else none."""
     folder = tmp_path_factory.mktemp("bundle")
     env = {"UNET_DATA_DIR": str(real_data_dir) if real_data_dir else None}
-    made = recipes.run(recipes.recipe("gradescope"), folder / "home", cwd=folder, env=env, timeout=300,
-                       appended={"unet-course gradescope": "--mode smoke --training-visibility after_due_date"})
+    made = recipes.run(
+        recipes.recipe("gradescope"),
+        folder / "home",
+        cwd=folder,
+        env=env,
+        timeout=300,
+        appended={"unet-course gradescope": "--mode smoke --training-visibility after_due_date"},
+    )
     assert made.returncode == 0, made.stdout + made.stderr
     assert recipes.warnings_in(made) == []
     return folder / "autograder.zip"
@@ -106,15 +117,21 @@ def test_run_autograder_writes_results_json_per_the_specification(bundle, varian
     unpack(bundle, root)
     write(variant, root / "submission")
     env = {**os.environ, **data_env, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
-    set_up = subprocess.run([sys.executable, "-m", "autograder.integrations.gradescope", "setup"], cwd=root / "source",
-                            env=env, capture_output=True, text=True, timeout=600)       # what setup.sh ends with
+    set_up = subprocess.run(
+        [sys.executable, "-m", "autograder.integrations.gradescope", "setup"],
+        cwd=root / "source",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # what setup.sh ends with
     assert set_up.returncode == 0, set_up.stdout[-3000:] + set_up.stderr[-3000:]
     made = (root / "source" / gradescope.TEMPLATE_FOLDER / "template-key.json").stat().st_mtime_ns
-    ran = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True,
-                         timeout=600)
+    ran = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True, timeout=600)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    assert (root / "source" / gradescope.TEMPLATE_FOLDER / "template-key.json").stat().st_mtime_ns == made, \
+    assert (root / "source" / gradescope.TEMPLATE_FOLDER / "template-key.json").stat().st_mtime_ns == made, (
         "run_autograder grades on the template setup.sh made"
+    )
     results = json.loads((root / "results" / "results.json").read_text())
     gradescope.validate(results)
     expected = expected_scores(variant, POINTS)

@@ -8,6 +8,7 @@ Two batches, each graded once per test session by the command line itself:
   without the sandbox (as full mode runs on a GPU machine).
 Together they take about 4-5 minutes of the suite on 2 cores.
 """
+
 import ast
 import csv
 import hashlib
@@ -15,7 +16,6 @@ import json
 import os
 import pathlib
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -28,8 +28,17 @@ from autograder.authoring import checks
 from autograder.release.course import SOURCE_NOTEBOOK
 from autograder.release.generate import inlined_module
 from autograder.sandbox.kernel import Limits, cgroup_layout
-from tests.catalogue import (CANARY, CATALOGUE, DAEMON_MARKER, QUICK, TRAINING, build, expected_scores,
-                             processes_named, write)
+from tests.catalogue import (
+    CANARY,
+    CATALOGUE,
+    DAEMON_MARKER,
+    QUICK,
+    TRAINING,
+    build,
+    expected_scores,
+    processes_named,
+    write,
+)
 
 POINTS = assignment.points()
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
@@ -37,11 +46,16 @@ CHECKS_SOURCE = pathlib.Path(checks.__file__).read_text()
 
 
 def check_code_lines():
-    """The lines of the hidden checks' code (autograder/authoring/checks.py), without their docstrings: those say what the
+    """The lines of the hidden checks' code (autograder/authoring/checks.py), without their docstrings: those say what
+    the
     specification asks, and the feedback quotes them on purpose."""
     tree = ast.parse(CHECKS_SOURCE)
-    said = {line.strip() for node in ast.walk(tree) if isinstance(node, (ast.Module, ast.FunctionDef))
-            for line in (ast.get_docstring(node, clean=False) or "").splitlines()}
+    said = {
+        line.strip()
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef))
+        for line in (ast.get_docstring(node, clean=False) or "").splitlines()
+    }
     return {line.strip() for line in CHECKS_SOURCE.splitlines() if len(line.strip()) >= 15} - said
 
 
@@ -65,27 +79,56 @@ pytestmark = pytest.mark.slow
 def not_graded_here():
     """{variant name: why} for the catalogue's variants this machine's sandbox cannot grade safely."""
     layout, why_not = cgroup_layout(Limits())
-    return {} if layout else {variant.name: f"no cgroup here ({why_not}): rlimits alone would let it take the "
-                              f"machine's memory" for variant in CATALOGUE if variant.needs == "cgroup"}
+    return (
+        {}
+        if layout
+        else {
+            variant.name: f"no cgroup here ({why_not}): rlimits alone would let it take the machine's memory"
+            for variant in CATALOGUE
+            if variant.needs == "cgroup"
+        }
+    )
 
 
 @pytest.fixture(scope="module")
-def smoke(data_env, tmp_path_factory, sandbox):        # graded with --sandbox on: skipped where it cannot run
+def smoke(data_env, tmp_path_factory, sandbox):  # graded with --sandbox on: skipped where it cannot run
     folder, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("graded") / "out"
-    work = tmp_path_factory.mktemp("grader-tmp")              # the grader's TMPDIR: its courses and scratch folders
+    work = tmp_path_factory.mktemp("grader-tmp")  # the grader's TMPDIR: its courses and scratch folders
     skipped = not_graded_here()
     batch = [variant for variant in CATALOGUE if variant.name not in skipped]
     students = {variant.name: write(variant, folder) for variant in batch}
     submitted = {students[variant.name]: _sources(build(variant)) for variant in batch}
     before = digests(folder)
     with Canary(CANARY) as canary:
-        result = grade(folder, out, {**data_env, "TMPDIR": str(work)}, "--workers", "2", "--mode", "smoke",
-                       "--timeout", "30", "--sandbox", "on")
+        result = grade(
+            folder,
+            out,
+            {**data_env, "TMPDIR": str(work)},
+            "--workers",
+            "2",
+            "--mode",
+            "smoke",
+            "--timeout",
+            "30",
+            "--sandbox",
+            "on",
+        )
     print(result.stdout[-3000:], result.stderr[-3000:])
-    return {"result": result, "rows": read_rows(out), "students": students, "out": out, "submitted": submitted,
-            "unchanged": digests(folder) == before, "canary": canary.received, "skipped": skipped,
-            "left": {"files": sorted(map(str, work.rglob("*"))), "mounts": mounts_under(work),
-                     "daemons": processes_named(DAEMON_MARKER + str(work))}}
+    return {
+        "result": result,
+        "rows": read_rows(out),
+        "students": students,
+        "out": out,
+        "submitted": submitted,
+        "unchanged": digests(folder) == before,
+        "canary": canary.received,
+        "skipped": skipped,
+        "left": {
+            "files": sorted(map(str, work.rglob("*"))),
+            "mounts": mounts_under(work),
+            "daemons": processes_named(DAEMON_MARKER + str(work)),
+        },
+    }
 
 
 def mounts_under(folder):
@@ -97,7 +140,7 @@ class Canary:
     """A TCP listener on the grader's machine that records every connection and byte it receives."""
 
     def __init__(self, server):
-        self.server = server                               # bound to a port chosen free (tests/catalogue.py)
+        self.server = server  # bound to a port chosen free (tests/catalogue.py)
         self.server.listen()
         self.server.settimeout(0.5)
         self.received, self.running = [], True
@@ -137,10 +180,13 @@ def quick(data_env, tmp_path_factory):
 
 def check_row(row, variant):
     scores = {test: float(row[test]) for test in POINTS}
-    assert scores == {test: float(points) for test, points in expected_scores(variant, POINTS).items()}, \
+    assert scores == {test: float(points) for test, points in expected_scores(variant, POINTS).items()}, (
         f"{variant.name}: status {row['status']!r}"
+    )
     assert float(row["total"]) == sum(scores.values()) and float(row["max_total"]) == sum(POINTS.values()) == 100
-    assert row["status"].startswith(variant.status), f"{variant.name}: status {row['status']!r}, expected {variant.status!r}"
+    assert row["status"].startswith(variant.status), (
+        f"{variant.name}: status {row['status']!r}, expected {variant.status!r}"
+    )
 
 
 def test_batch_finishes_with_exit_code_0_and_one_row_per_submission(smoke):
@@ -164,8 +210,13 @@ def test_submissions_are_never_modified(smoke):
 
 def test_every_submission_has_feedback_with_mode_status_and_no_hidden_test(smoke):
     source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
-    hidden = check_code_lines() | {line.strip() for cell in source.cells for body in HIDDEN.findall(cell.source)
-                                   for line in body.splitlines() if len(line.strip()) >= 15}
+    hidden = check_code_lines() | {
+        line.strip()
+        for cell in source.cells
+        for body in HIDDEN.findall(cell.source)
+        for line in body.splitlines()
+        if len(line.strip()) >= 15
+    }
     public = "\n".join(HIDDEN.sub("", cell.source) for cell in source.cells)
     hidden = {line for line in hidden if line not in public}
     assert len(hidden) > 60
@@ -184,16 +235,32 @@ def test_every_submission_has_feedback_with_mode_status_and_no_hidden_test(smoke
 
 
 def test_failing_hidden_assert_shows_its_message_not_its_code(smoke):
-    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['padding_1+swapped_concat+edited_tests+tags_skip_execution']}.html").read_text())
+    text = _text(
+        (
+            smoke["out"]
+            / "feedback"
+            / f"{smoke['students']['padding_1+swapped_concat+edited_tests+tags_skip_execution']}.html"
+        ).read_text()
+    )
     assert "forward should compute relu(conv3(relu(conv2(cat([conv1(upsample(x)), crop(skip)], 1)))))" in text
     assert "the hidden tests failed" in text
     assert 'seeded(block, conv_names("conv1", "conv2", "conv3"), 7)' not in text
 
 
 def test_feedback_says_what_was_repaired(smoke):
-    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['extra_relu_expanding+square_only_crop+deleted_tests+stripped_metadata']}.html").read_text())
+    text = _text(
+        (
+            smoke["out"]
+            / "feedback"
+            / f"{smoke['students']['extra_relu_expanding+square_only_crop+deleted_tests+stripped_metadata']}.html"
+        ).read_text()
+    )
     assert "the test cell test_crop_centre was missing; it was restored and run" in text
-    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['missing_relu+align_corners_false+retyped_tests']}.html").read_text())
+    text = _text(
+        (
+            smoke["out"] / "feedback" / f"{smoke['students']['missing_relu+align_corners_false+retyped_tests']}.html"
+        ).read_text()
+    )
     assert "the test cell test_contracting_block_forward had been changed to markdown" in text
 
 
@@ -206,7 +273,9 @@ def test_huge_output_is_capped(smoke):
 def test_network_memory_and_process_attacks_meet_the_sandboxs_walls(smoke):
     """The attacks ran and were stopped by the sandbox (no network, 4 GiB of memory, 64 processes), not by chance."""
     assert smoke["canary"] == [], "the canary on the grader's machine received something"
-    text = _text((smoke["out"] / "feedback" / f"{smoke['students']['attack_network+memory_bomb+fork']}.html").read_text())
+    text = _text(
+        (smoke["out"] / "feedback" / f"{smoke['students']['attack_network+memory_bomb+fork']}.html").read_text()
+    )
     assert "no network:" in text
     assert 1 <= float(re.search(r"stopped at ([\d.]+) GiB", text).group(1)) <= 4
     assert int(re.search(r"stopped at (\d+) processes", text).group(1)) < 64
@@ -234,11 +303,19 @@ def test_disk_attacks_stop_at_the_quota(smoke):
 def test_links_from_the_scratch_folder_are_never_written_through(smoke):
     attacker = smoke["students"]["attack_symlinks_to_grader_files"]
     text = _text((smoke["out"] / "feedback" / f"{attacker}.html").read_text())
-    assert sorted(re.findall(r"blocked: ([\w.]+) \(", text)) == ["batch", "feedback", "gradebook.db", "grades.csv",
-                                                                  "result.json"]
+    assert sorted(re.findall(r"blocked: ([\w.]+) \(", text)) == [
+        "batch",
+        "feedback",
+        "gradebook.db",
+        "grades.csv",
+        "result.json",
+    ]
     assert not re.search(r"wrote through [\w.]+", text)
-    written = [path.name for path in smoke["out"].rglob("*") if path.is_file() and path.name != f"{attacker}.html"
-               and b"pwned" in path.read_bytes()]
+    written = [
+        path.name
+        for path in smoke["out"].rglob("*")
+        if path.is_file() and path.name != f"{attacker}.html" and b"pwned" in path.read_bytes()
+    ]
     assert written == [] and sorted(smoke["rows"]) == sorted(smoke["students"].values())
 
 
@@ -258,8 +335,12 @@ def test_nothing_of_a_sandbox_outlives_its_row(smoke):
     assert "a daemon is running" in text, "the attack must have started its daemon for this test to mean anything"
 
 
-TRICKS = ("attack_swallowed_errors", "attack_hidden_tracebacks+input_transformer", "attack_patched_comparisons",
-          "attack_fake_shape_and_tensor_subclass")
+TRICKS = (
+    "attack_swallowed_errors",
+    "attack_hidden_tracebacks+input_transformer",
+    "attack_patched_comparisons",
+    "attack_fake_shape_and_tensor_subclass",
+)
 
 
 @pytest.mark.parametrize("name", TRICKS)
@@ -285,9 +366,13 @@ def test_the_same_submission_gets_the_same_row_and_the_same_training_numbers(smo
     for row in rows:
         row.pop("student")
     assert rows[0] == rows[1]
-    printed = [re.findall(r"mean training loss: .*|held-out V_rand .*", _text(
-        (smoke["out"] / "feedback" / f"{smoke['students'][name]}.html").read_text()))
-        for name in ("reference", "reference_again")]
+    printed = [
+        re.findall(
+            r"mean training loss: .*|held-out V_rand .*",
+            _text((smoke["out"] / "feedback" / f"{smoke['students'][name]}.html").read_text()),
+        )
+        for name in ("reference", "reference_again")
+    ]
     assert printed[0] and printed[0] == printed[1]
 
 
@@ -308,10 +393,13 @@ def _sources(content):
 
 def _text(page):
     import html
+
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
-@pytest.mark.parametrize("variant", [variant for variant in CATALOGUE if variant.mistakes], ids=lambda variant: variant.name)
+@pytest.mark.parametrize(
+    "variant", [variant for variant in CATALOGUE if variant.mistakes], ids=lambda variant: variant.name
+)
 def test_every_bug_has_its_mistake_named_in_its_report_and_the_class_files(smoke, variant):
     student = smoke["students"][variant.name]
     text = _text((smoke["out"] / "feedback" / f"{student}.html").read_text())
@@ -323,26 +411,34 @@ def test_every_bug_has_its_mistake_named_in_its_report_and_the_class_files(smoke
     assert f"<th>{student}</th>" in (smoke["out"] / "summary.html").read_text()
 
 
-LOCATED_WORDS = {         # variant: (words of the visible tests and of the hidden checks in its report, a class-view line)
+LOCATED_WORDS = {  # variant: (words of the visible tests and of the hidden checks in its report, a class-view line)
     "crop_one_row_low+unpooled_block": (
-        ["your crop starts at row 4, column 4 of the 12 x 16 input",                    # the visible test's words
-         "your crop starts at row 13, column 12 of the 125 x 125 input"],               # the hidden check's
-        "<li>crop: window off by one row (located): 1</li>"),
+        [
+            "your crop starts at row 4, column 4 of the 12 x 16 input",  # the visible test's words
+            "your crop starts at row 13, column 12 of the 125 x 125 input",
+        ],  # the hidden check's
+        "<li>crop: window off by one row (located): 1</li>",
+    ),
     "conv2_half_channels+expand2_given_x3": (
-        ["Where it goes wrong: conv2 has in_channels 8; the specification's has in_channels 16; conv2 raised when "
-         "called on (2, 16, 12, 10)",                                                     # test_expanding_block_layers
-         "it is the output of contract3 (shape (1, 32, 20, 18)) where the specification passes the output of "
-         "contract2 (shape (1, 16, 45, 41)), and expand2 raised (the line `x6 = self.expand2(x5, x3)` of your "
-         "UNet.forward)",                                                                 # test_unet_shape, visible
-         "name 'losses' is not defined, because the cell In [",                            # test_training
-         "raised in your ExpandingBlock.forward at `x = self.activation(self.conv2(x))`, called from your "
-         "UNet.forward at `x5 = self.expand1(x4, x3)`",
-         "these did not: your ExpandingBlock (test_expanding_block_shape"],
-        "<li>UNet: expand2: another input 2 (located): 1</li>"),
+        [
+            "Where it goes wrong: conv2 has in_channels 8; the specification's has in_channels 16; conv2 raised when "
+            "called on (2, 16, 12, 10)",  # test_expanding_block_layers
+            "it is the output of contract3 (shape (1, 32, 20, 18)) where the specification passes the output of "
+            "contract2 (shape (1, 16, 45, 41)), and expand2 raised (the line `x6 = self.expand2(x5, x3)` of your "
+            "UNet.forward)",  # test_unet_shape, visible
+            "name 'losses' is not defined, because the cell In [",  # test_training
+            "raised in your ExpandingBlock.forward at `x = self.activation(self.conv2(x))`, called from your "
+            "UNet.forward at `x5 = self.expand1(x4, x3)`",
+            "these did not: your ExpandingBlock (test_expanding_block_shape",
+        ],
+        "<li>UNet: expand2: another input 2 (located): 1</li>",
+    ),
 }
 
 
-@pytest.mark.parametrize("variant", [variant for variant in CATALOGUE if variant.located], ids=lambda variant: variant.name)
+@pytest.mark.parametrize(
+    "variant", [variant for variant in CATALOGUE if variant.located], ids=lambda variant: variant.name
+)
 def test_every_bug_off_the_list_is_located_in_its_report_and_counted_in_the_class_files(smoke, variant):
     student = smoke["students"][variant.name]
     text = _text((smoke["out"] / "feedback" / f"{student}.html").read_text())
@@ -364,7 +460,7 @@ def test_no_correct_submission_gets_a_diagnosis(smoke):
         if not variant.fails and variant.raw is None:
             page = smoke["out"] / "feedback" / f"{smoke['students'][variant.name]}.html"
             assert "known mistake" not in _text(page.read_text()), variant.name
-            assert smoke["students"][variant.name] not in diagnosed, variant.name      # neither named nor located
+            assert smoke["students"][variant.name] not in diagnosed, variant.name  # neither named nor located
 
 
 def test_complete_reports_are_small_and_show_the_carried_code_as_released(quick):
@@ -373,12 +469,16 @@ def test_complete_reports_are_small_and_show_the_carried_code_as_released(quick)
         assert page.stat().st_size <= 500_000, f"{variant.name}: {page.stat().st_size:,} bytes"
         text = _text(page.read_text())
         carried = [cell for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells if inlined_module(cell)]
-        assert "The training run" in text and text.count("The course's own code, as released, runs here") == len(carried) == 10
+        assert (
+            "The training run" in text
+            and text.count("The course's own code, as released, runs here") == len(carried) == 10
+        )
 
 
 def test_a_report_and_the_summary_read_right_in_a_browser(smoke):
     """Rendered by headless Chromium: the report's table and the summary's text are on the page, no hidden test is."""
     from tests.browser import rendered_text, require_chromium
+
     require_chromium()
     student = smoke["students"]["avgpool+nearest_upsample+tags_raises_exception+duplicated_tests"]
     text = " ".join(_text(rendered_text(smoke["out"] / "feedback" / f"{student}.html")).split())
@@ -395,17 +495,23 @@ def test_the_report_says_each_mistake_once_per_test_and_counts_dropped_copies_in
     """As Chromium shows the report: the mistake both the visible test and the hidden check found is said once in
     each failed test's row; the three duplicated tests' six dropped copies are one line of the repairs."""
     from tests.browser import measured, require_chromium
+
     require_chromium()
     student = smoke["students"]["avgpool+nearest_upsample+tags_raises_exception+duplicated_tests"]
-    seen = measured(smoke["out"] / "feedback" / f"{student}.html", """
+    seen = measured(
+        smoke["out"] / "feedback" / f"{student}.html",
+        """
         const row = id => document.getElementById('score-' + id).innerText;
         return {forward: row('test_contracting_block_forward'), layers: row('test_contracting_block_layers'),
                 upsample: row('test_expanding_block_layers'),
-                repairs: Array.from(document.querySelectorAll('.repairs li')).map(item => item.innerText)};""")
+                repairs: Array.from(document.querySelectorAll('.repairs li')).map(item => item.innerText)};""",
+    )
     for test in ("forward", "layers"):
         assert seen[test].count("average pooling (the specification asks for") == 1, seen[test]
         assert "Hidden tests:" in seen[test], seen[test]
     assert seen["upsample"].count("nearest-neighbour upsampling (the specification asks for") == 1, seen["upsample"]
     dropped = [line for line in seen["repairs"] if "dropped" in line]
-    assert dropped == ["6 copies of 3 cells were dropped: test_expanding_block_shape (2), "
-                       "test_expanding_block_layers (2), test_expanding_block_forward (2)"], seen["repairs"]
+    assert dropped == [
+        "6 copies of 3 cells were dropped: test_expanding_block_shape (2), "
+        "test_expanding_block_layers (2), test_expanding_block_forward (2)"
+    ], seen["repairs"]

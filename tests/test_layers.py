@@ -6,6 +6,7 @@ import counts: at the top of a module, inside a function (a lazy import), under 
 ``importlib.import_module`` or ``importlib.util.find_spec`` of a literal name (or of a module-level constant
 that holds one, as ``assignment.CHECKS``).
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,8 +16,8 @@ import pathlib
 import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGES = ("autograder", "lesson", "data", "solutions")          # the project's packages that have layers
-PROJECT = {path.name for path in REPO_ROOT.iterdir() if (path / "__init__.py").exists()}   # tests, benchmarks too
+PACKAGES = ("autograder", "lesson", "data", "solutions")  # the project's packages that have layers
+PROJECT = {path.name for path in REPO_ROOT.iterdir() if (path / "__init__.py").exists()}  # tests, benchmarks too
 
 
 def layer_order(root: pathlib.Path) -> list[tuple[str, ...]]:
@@ -47,21 +48,28 @@ def imported_names(path: pathlib.Path, name: str) -> set[str]:
     """Every dotted name `path`'s module imports, wherever the import statement is."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    constants = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
-                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-                 for target in node.targets if isinstance(target, ast.Name)}        # CHECKS = "autograder...."
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }  # CHECKS = "autograder...."
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:                                   # relative: from . import x, from ..y import z
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+            if node.level:  # relative: from . import x, from ..y import z
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            found.update(f"{base}.{alias.name}" for alias in node.names)   # a submodule, or a name in `base`
-        elif (isinstance(node, ast.Call) and node.args
-              and getattr(node.func, "attr", getattr(node.func, "id", "")) in {"import_module", "find_spec"}):
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # a submodule, or a name in `base`
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) in {"import_module", "find_spec"}
+        ):
             argument = node.args[0]
             if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                 found.add(argument.value)
@@ -82,9 +90,10 @@ def import_graph(root: pathlib.Path) -> dict[str, set[str]]:
             # the longest prefix that is a module: `from autograder.grading import grade` is autograder.grading.grade,
             # `from autograder.reports.result import Result` is autograder.reports.result
             parts = imported.split(".")
-            target = next((".".join(parts[:n]) for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in known),
-                          imported)
-            if target != name and not name.startswith(target + "."):        # not itself, nor its own package
+            target = next(
+                (".".join(parts[:n]) for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in known), imported
+            )
+            if target != name and not name.startswith(target + "."):  # not itself, nor its own package
                 targets.add(target)
         graph[name] = targets
     return graph
@@ -113,8 +122,10 @@ def upward_imports(root: pathlib.Path) -> list[str]:
                 unplaced = name if source_layer is None else target
                 problems.append(f"{name} imports {target}, but no layer of the LAYER ORDER holds {unplaced}")
             elif target_layer > source_layer:
-                problems.append(f"{name} (layer {' '.join(layers[source_layer])}) imports {target}, "
-                                f"a higher layer ({' '.join(layers[target_layer])})")
+                problems.append(
+                    f"{name} (layer {' '.join(layers[source_layer])}) imports {target}, "
+                    f"a higher layer ({' '.join(layers[target_layer])})"
+                )
     return problems
 
 
@@ -156,26 +167,43 @@ def _scratch_house(root: pathlib.Path, modules_: dict[str, str]) -> pathlib.Path
     return root
 
 
-@pytest.mark.parametrize("code", ["from autograder.grading import grade\n",
-                                  "def lazy():\n    from autograder.grading.grade import Session\n",
-                                  "import importlib\nimportlib.import_module('autograder.grading.grade')\n"],
-                         ids=["top", "lazy", "import_module"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from autograder.grading import grade\n",
+        "def lazy():\n    from autograder.grading.grade import Session\n",
+        "import importlib\nimportlib.import_module('autograder.grading.grade')\n",
+    ],
+    ids=["top", "lazy", "import_module"],
+)
 def test_the_check_finds_an_upward_import(tmp_path, code):
     root = _scratch_house(tmp_path, {"autograder/grading/grade.py": "", "autograder/reports/report.py": code})
-    assert upward_imports(root) == ["autograder.reports.report (layer autograder.reports) imports "
-                                    "autograder.grading.grade, a higher layer (autograder.grading)"]
-    root = _scratch_house(tmp_path / "outside", {"lesson/config.py": "", "data/isbi2012.py":
-                                                 code.replace("autograder.grading.grade", "lesson.config")
-                                                     .replace("autograder.grading", "lesson")
-                                                     .replace("import grade", "import config")})
+    assert upward_imports(root) == [
+        "autograder.reports.report (layer autograder.reports) imports "
+        "autograder.grading.grade, a higher layer (autograder.grading)"
+    ]
+    root = _scratch_house(
+        tmp_path / "outside",
+        {
+            "lesson/config.py": "",
+            "data/isbi2012.py": code.replace("autograder.grading.grade", "lesson.config")
+            .replace("autograder.grading", "lesson")
+            .replace("import grade", "import config"),
+        },
+    )
     assert upward_imports(root) == ["data.isbi2012 (layer data) imports lesson.config, a higher layer (lesson)"]
 
 
 def test_the_check_finds_a_circle_and_a_module_outside_the_layers(tmp_path):
-    root = _scratch_house(tmp_path, {"autograder/reports/result.py": "from autograder.reports import report\n",
-                                     "autograder/reports/report.py": "from autograder.reports.result import Result\n",
-                                     "autograder/newstage/thing.py": "from autograder import assignment\n",
-                                     "autograder/assignment.py": ""})
+    root = _scratch_house(
+        tmp_path,
+        {
+            "autograder/reports/result.py": "from autograder.reports import report\n",
+            "autograder/reports/report.py": "from autograder.reports.result import Result\n",
+            "autograder/newstage/thing.py": "from autograder import assignment\n",
+            "autograder/assignment.py": "",
+        },
+    )
     assert set(circle(root) or ()) == {"autograder.reports.result", "autograder.reports.report"}
     assert any("no layer of the LAYER ORDER holds autograder.newstage.thing" in line for line in upward_imports(root))
 
@@ -183,6 +211,9 @@ def test_the_check_finds_a_circle_and_a_module_outside_the_layers(tmp_path):
 def test_no_module_of_the_kit_imports_the_test_stand_in():
     """The synthetic stand-in (data/synthetic.py) is the tests': the tools read the real data's loader, or the one
     UNET_DATA_LOADER names (data/source.py), which the tests set."""
-    importers = sorted(name for name, targets in import_graph(REPO_ROOT).items()
-                       if "data.synthetic" in targets and name != "data.synthetic")
+    importers = sorted(
+        name
+        for name, targets in import_graph(REPO_ROOT).items()
+        if "data.synthetic" in targets and name != "data.synthetic"
+    )
     assert importers == []

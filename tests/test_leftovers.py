@@ -11,6 +11,7 @@ The refused files get their rows, the others are graded as before, the grader's 
 process, measured: tests/bombs.py) stays under 1 GB, and once the batch is over no process of it is left and
 its temporary folder (TMPDIR) is empty.
 """
+
 import csv
 import os
 import pathlib
@@ -85,39 +86,77 @@ def batch(data_env, tmp_path_factory):
     work.mkdir()
     pidfile = root / "killed.pid"
     daemon = Variant("leftover_daemon", edit=extra_cell_after("crop", _code(DAEMON.replace("MARKER", repr(MARKER)))))
-    killed = Variant("leftover_killed", fails=(*UNET, TRAINING), status="kernel died in student-1-after-feature-test",
-                     edit=extra_cell_after("test_feature_map_block",
-                                           _code(KILLED.replace("PIDFILE", repr(str(pidfile))))))
+    killed = Variant(
+        "leftover_killed",
+        fails=(*UNET, TRAINING),
+        status="kernel died in student-1-after-feature-test",
+        edit=extra_cell_after("test_feature_map_block", _code(KILLED.replace("PIDFILE", repr(str(pidfile))))),
+    )
     correct, broken = named("reference"), named("avgpool+nearest_upsample")
     for variant in (daemon, killed):
         write(variant, folder)
     for variant in (correct, broken):
         write(variant, staging)
-    canvas = bombs.write_zip(root / "canvas.zip", [
-        bombs.zeros("smithjane_12345_67890_UNet_Assignment.ipynb", 10 * bombs.GiB),
-        bombs.Entry.stored("doejohn_23456_78901_UNet_Assignment.ipynb", (staging / correct.file()).read_bytes()),
-        bombs.Entry.stored("wuli_34567_78902_UNet_Assignment.ipynb", (staging / broken.file()).read_bytes())])
+    canvas = bombs.write_zip(
+        root / "canvas.zip",
+        [
+            bombs.zeros("smithjane_12345_67890_UNet_Assignment.ipynb", 10 * bombs.GiB),
+            bombs.Entry.stored("doejohn_23456_78901_UNet_Assignment.ipynb", (staging / correct.file()).read_bytes()),
+            bombs.Entry.stored("wuli_34567_78902_UNet_Assignment.ipynb", (staging / broken.file()).read_bytes()),
+        ],
+    )
     many = bombs.empty_entries(root / "many.zip", 100_000)
     bombs.sparse(folder / "zoe.ipynb", 500 * 10**6)
     (folder / "link.ipynb").symlink_to("/etc/passwd")
     killer = Killer(pidfile)
     killer.start()
-    run = bombs.grade(["grade", canvas, many, folder, "--out", root / "out", "--mode", "smoke", "--sandbox", "off",
-                       "--workers", "2", "--export", "canvas"], root / "report.json", {**data_env, "TMPDIR": str(work)})
+    run = bombs.grade(
+        [
+            "grade",
+            canvas,
+            many,
+            folder,
+            "--out",
+            root / "out",
+            "--mode",
+            "smoke",
+            "--sandbox",
+            "off",
+            "--workers",
+            "2",
+            "--export",
+            "canvas",
+        ],
+        root / "report.json",
+        {**data_env, "TMPDIR": str(work)},
+    )
     killer.running = False
     print(run["stdout"][-3000:], run["stderr"][-3000:])
-    time.sleep(0.5)                                       # a daemon left behind would have written again by now
+    time.sleep(0.5)  # a daemon left behind would have written again by now
     with open(root / "out" / "grades.csv", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    return {"run": run, "rows": rows, "out": root / "out", "killed": killer.killed, "left": sorted(
-        str(path.relative_to(work)) for path in work.rglob("*")), "living": living(work),
-        "graded": {"doejohn_23456": correct, "wuli_34567": broken, "leftover_daemon": daemon,
-                   "leftover_killed": killed}}
+    return {
+        "run": run,
+        "rows": rows,
+        "out": root / "out",
+        "killed": killer.killed,
+        "left": sorted(str(path.relative_to(work)) for path in work.rglob("*")),
+        "living": living(work),
+        "graded": {
+            "doejohn_23456": correct,
+            "wuli_34567": broken,
+            "leftover_daemon": daemon,
+            "leftover_killed": killed,
+        },
+    }
 
 
-REFUSED = {"smithjane_12345": "too large: 10.0 GiB, the limit is 20 MB",
-           "many": "a zip of 100000 entries, the limit is 10000",
-           "zoe": "too large: 500 MB, the limit is 20 MB", "link": "not a regular file: a symbolic link"}
+REFUSED = {
+    "smithjane_12345": "too large: 10.0 GiB, the limit is 20 MB",
+    "many": "a zip of 100000 entries, the limit is 10000",
+    "zoe": "too large: 500 MB, the limit is 20 MB",
+    "link": "not a regular file: a symbolic link",
+}
 
 
 def test_each_refused_file_gets_its_row_and_feedback_with_the_reason(batch):
@@ -133,7 +172,8 @@ def test_the_other_submissions_are_graded_as_before(batch):
     for student, variant in batch["graded"].items():
         row = batch["rows"][student]
         assert {test: float(row[test]) for test in POINTS} == {
-            test: float(points) for test, points in expected_scores(variant, POINTS).items()}, row["status"]
+            test: float(points) for test, points in expected_scores(variant, POINTS).items()
+        }, row["status"]
         assert row["status"].startswith(variant.status) and row["status"].endswith("; no sandbox (--sandbox off)")
     assert "a daemon is writing" in (batch["out"] / "feedback" / "leftover_daemon.html").read_text()
 

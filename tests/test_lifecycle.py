@@ -6,6 +6,7 @@ What must hold (autograder/grading/batch.py): a stopped run leaves a readable gr
 (or the previous one), no process, sandbox mount or scratch file behind; the same command then grades only what is
 missing and ends with the grades.csv of an uninterrupted run; a second run on a held folder waits or says who holds it.
 """
+
 import csv
 import os
 import pathlib
@@ -30,9 +31,14 @@ OPTIONS = ("--mode", "smoke", "--workers", "2", "--timeout", "60", "--sandbox", 
 def start(folder, out, env, *extra):
     """`python -m autograder grade` in the background, its output in files beside `out`."""
     log = open(f"{out}.{time.monotonic_ns()}.log", "w+")
-    process = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
-                                *OPTIONS, *extra], stdout=log, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, **env}, preexec_fn=as_in_a_terminal)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out), *OPTIONS, *extra],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **env},
+        preexec_fn=as_in_a_terminal,
+    )
     process.log = log
     return process
 
@@ -80,8 +86,9 @@ def left_behind(work):
     processes = []
     for proc in pathlib.Path("/proc").glob("[0-9]*"):
         try:
-            if int(proc.name) != os.getpid() and (marker in (proc / "cmdline").read_bytes()
-                                                  or marker in (proc / "environ").read_bytes()):
+            if int(proc.name) != os.getpid() and (
+                marker in (proc / "cmdline").read_bytes() or marker in (proc / "environ").read_bytes()
+            ):
                 processes.append(int(proc.name))
         except (OSError, ValueError):
             pass
@@ -94,8 +101,13 @@ def batch(data_env, tmp_path_factory):
     folder = tmp_path_factory.mktemp("lifecycle-submissions")
     variants = {variant.name: variant for variant in CATALOGUE}
     students = [write(variants[name], folder) for name in BATCH]
-    return {"folder": folder, "students": students, "env": data_env, "root": tmp_path_factory.mktemp("lifecycle"),
-            "factory": tmp_path_factory}
+    return {
+        "folder": folder,
+        "students": students,
+        "env": data_env,
+        "root": tmp_path_factory.mktemp("lifecycle"),
+        "factory": tmp_path_factory,
+    }
 
 
 def scratch(batch, name):
@@ -126,10 +138,18 @@ def interrupted(batch):
     wait_for(lambda: len(records(out)) >= len(BATCH) // 2, "half the batch")
     first.send_signal(signal.SIGTERM)
     code, log = finish(first, timeout=120)
-    return {"out": out, "code": code, "log": log, "left": left_behind(work), "kept": records(out),
-            "rows": rows(out), "feedback": sorted(path.stem for path in (out / "feedback").iterdir()),
-            "partials": sorted(map(str, out.rglob("*.partial"))), "pid": first.pid,
-            "second": (second_code, second_log)}
+    return {
+        "out": out,
+        "code": code,
+        "log": log,
+        "left": left_behind(work),
+        "kept": records(out),
+        "rows": rows(out),
+        "feedback": sorted(path.stem for path in (out / "feedback").iterdir()),
+        "partials": sorted(map(str, out.rglob("*.partial"))),
+        "pid": first.pid,
+        "second": (second_code, second_log),
+    }
 
 
 def test_sigterm_at_half_stops_the_kernels_and_leaves_the_finished_rows(batch, interrupted, uninterrupted):
@@ -139,7 +159,7 @@ def test_sigterm_at_half_stops_the_kernels_and_leaves_the_finished_rows(batch, i
     assert interrupted["partials"] == []
     kept_now = interrupted["kept"]
     assert len(BATCH) // 2 <= len(kept_now) < len(BATCH), interrupted["log"]
-    assert sorted(interrupted["rows"]) == kept_now == interrupted["feedback"]     # no page without its row
+    assert sorted(interrupted["rows"]) == kept_now == interrupted["feedback"]  # no page without its row
     full = rows(uninterrupted["out"])
     for student in kept_now:
         assert interrupted["rows"][student] == full[student]
@@ -152,11 +172,12 @@ def test_a_second_run_on_a_held_folder_says_who_holds_it_and_writes_nothing(inte
     code, log = interrupted["second"]
     assert code == lock.BUSY_EXIT, log
     assert f"is in use by another grading run (pid {interrupted['pid']} on " in log and "--lock-wait" in log
-    assert "to grade" not in log                                       # it stopped before reading anything
+    assert "to grade" not in log  # it stopped before reading anything
 
 
-def test_ctrl_c_while_preparing_leaves_the_files_as_they_were_and_the_same_command_resumes(batch, interrupted,
-                                                                                          uninterrupted):
+def test_ctrl_c_while_preparing_leaves_the_files_as_they_were_and_the_same_command_resumes(
+    batch, interrupted, uninterrupted
+):
     out = interrupted["out"]
     before = (out / "grades.csv").read_text()
     work, env = scratch(batch, "ctrl-c")
@@ -172,14 +193,17 @@ def test_ctrl_c_while_preparing_leaves_the_files_as_they_were_and_the_same_comma
     work, env = scratch(batch, "resume")
     resumed = start(batch["folder"], out, env)
     wait_for(lambda: "to grade" in logged(resumed), "the plan")
-    waiting = start(batch["folder"], out, batch["env"], "--lock-wait", "600")      # starts while the resume holds it
+    waiting = start(batch["folder"], out, batch["env"], "--lock-wait", "600")  # starts while the resume holds it
     code, log = finish(resumed)
     assert code == 0, log
     todo = len(BATCH) - len(interrupted["kept"])
-    assert f"{todo} of {len(BATCH)} submission(s) to grade ({todo} new); {len(interrupted['kept'])} kept result(s) " \
-           f"reused" in log
-    assert sorted(graded_lines(log)) == sorted(student for student in batch["students"]
-                                               if student not in interrupted["kept"])
+    assert (
+        f"{todo} of {len(BATCH)} submission(s) to grade ({todo} new); {len(interrupted['kept'])} kept result(s) "
+        f"reused" in log
+    )
+    assert sorted(graded_lines(log)) == sorted(
+        student for student in batch["students"] if student not in interrupted["kept"]
+    )
     assert (out / "grades.csv").read_text() == uninterrupted["grades"]
     assert left_behind(work) == {"files": [], "mounts": [], "processes": []}
     code, log = finish(waiting)
@@ -190,7 +214,7 @@ def test_ctrl_c_while_preparing_leaves_the_files_as_they_were_and_the_same_comma
 def test_a_changed_file_alone_is_graded_again_and_the_report_says_which_rows_were_reused(batch, uninterrupted):
     out = uninterrupted["out"]
     changed = batch["students"][2]
-    write(Variant(BATCH[2], parts={"crop": ["return image"]}), batch["folder"])   # a resubmission of that student
+    write(Variant(BATCH[2], parts={"crop": ["return image"]}), batch["folder"])  # a resubmission of that student
     work, env = scratch(batch, "changed")
     code, log = finish(start(batch["folder"], out, env))
     assert code == 0, log
@@ -199,7 +223,8 @@ def test_a_changed_file_alone_is_graded_again_and_the_report_says_which_rows_wer
     assert left_behind(work) == {"files": [], "mounts": [], "processes": []}
     after, before = rows(out), {row["student"]: row for row in csv.DictReader(uninterrupted["grades"].splitlines())}
     assert after[changed] != before[changed]
-    assert {name: row for name, row in after.items() if name != changed} == \
-           {name: row for name, row in before.items() if name != changed}
+    assert {name: row for name, row in after.items() if name != changed} == {
+        name: row for name, row in before.items() if name != changed
+    }
     summary = (out / "summary.html").read_text()
     assert f"1 submission(s) graded in this run; {len(BATCH) - 1} kept from earlier runs (same key): " in summary

@@ -2,6 +2,7 @@
 (autograder/reports/kept.py, autograder/grading/keys.py), what a run grades again (autograder/grading/batch.py),
 the output folder's lock (autograder/grading/lock.py) and a SIGTERM that stops a run as Ctrl-C does
 (autograder/grading/stopping.py). tests/test_lifecycle.py sends the signals to real batches."""
+
 import csv
 import json
 import os
@@ -36,8 +37,9 @@ def submissions(folder, **contents):
 def grade_all(run, score=1.0, status="ok"):
     """Grade what `run` has to do as a grader would: each feedback page first, then the result, kept."""
     for index, submission in run.todo:
-        result = Result(submission.student, {test: score * points for test, points in POINTS.items()}, dict(POINTS),
-                        "smoke", status)
+        result = Result(
+            submission.student, {test: score * points for test, points in POINTS.items()}, dict(POINTS), "smoke", status
+        )
         result.feedback = report.write_feedback(run.out / "feedback", result)
         run.done(index, result)
     return run.finish()
@@ -113,10 +115,10 @@ def test_a_grading_error_of_the_grader_is_in_grades_csv_but_not_kept(tmp_path):
 def test_a_stopped_run_writes_the_finished_rows_or_leaves_the_old_files(tmp_path):
     out = tmp_path / "out"
     given = submissions(tmp_path / "in", ann="a", bob="b", cy="c")
-    grade_all(new_run(out, given[:1])[0])                             # an earlier run graded ann only
+    grade_all(new_run(out, given[:1])[0])  # an earlier run graded ann only
     before = (out / "grades.csv").read_text()
     run, said = new_run(out, given)
-    run.finish(KeyboardInterrupt())                                   # stopped before anything new finished
+    run.finish(KeyboardInterrupt())  # stopped before anything new finished
     assert (out / "grades.csv").read_text() == before
     run, said = new_run(out, given)
     index, submission = run.todo[0]
@@ -134,16 +136,17 @@ def test_a_record_is_reused_only_with_its_feedback_page_and_partial_files_are_re
     given = submissions(tmp_path / "in", ann="a", bob="b")
     grade_all(new_run(out, given)[0])
     record = json.loads((out / kept.FOLDER / "ann.json").read_text())
-    assert record["result"]["feedback"] == "feedback/ann.html" and record["key"]["submission"] == \
-        keys.file_digest(tmp_path / "in" / "ann.ipynb")
+    assert record["result"]["feedback"] == "feedback/ann.html" and record["key"]["submission"] == keys.file_digest(
+        tmp_path / "in" / "ann.ipynb"
+    )
     (out / "feedback" / "bob.html").unlink()
-    (out / kept.FOLDER / ".cy.json.x1y2.partial").write_text("{")    # a run killed while writing
+    (out / kept.FOLDER / ".cy.json.x1y2.partial").write_text("{")  # a run killed while writing
     (out / ".grades.csv.z.partial").write_text("student")
     run, _ = new_run(out, given)
     assert [submission.student for _, submission in run.todo] == ["bob"]
     assert not list(out.rglob("*.partial"))
     moved = tmp_path / "moved"
-    out.rename(moved)                                                 # records point at pages inside the folder
+    out.rename(moved)  # records point at pages inside the folder
     assert kept.load(moved)["ann"].result.feedback == moved / "feedback" / "ann.html"
 
 
@@ -174,8 +177,9 @@ HOLDER = textwrap.dedent("""
 
 
 def hold_elsewhere(path, seconds):
-    process = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout.readline().strip() == "held"
     return process
 
@@ -194,7 +198,7 @@ def test_a_second_run_waits_for_the_lock_then_says_who_holds_it(tmp_path):
         holder.kill()
         holder.wait()
     released, again = lock.hold(path, "the output folder out", wait=0), lock.hold(path, "the output folder out", wait=0)
-    with released, again:                                             # released when its holder died; re-entrant
+    with released, again:  # released when its holder died; re-entrant
         assert json.loads(path.read_text())["pid"] == os.getpid()
 
 
@@ -229,5 +233,5 @@ def test_sigterm_raises_as_ctrl_c_does_and_gives_the_shells_status():
     assert stopping.exit_status(KeyboardInterrupt()) == 130
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     with stopping.shielded():
-        os.kill(os.getpid(), signal.SIGINT)                       # held off while a stop cleans up
+        os.kill(os.getpid(), signal.SIGINT)  # held off while a stop cleans up
         time.sleep(0.1)

@@ -4,12 +4,13 @@ told nothing, and a known mistake keeps its name.
 
 The wrong parts below are NOT in autograder/authoring/mistakes.toml: each is an edit of the reference solution that a
 student could make, so that a located description is shown not to depend on the list."""
+
 import pytest
 
 from autograder import assignment
 from autograder.authoring import checks, mistakes
-from autograder.judging import fingerprints, located, verdicts
 from autograder.grading.plugins import diagnosis
+from autograder.judging import fingerprints, located, verdicts
 from lesson import fingerprint, locate
 from tests.catalogue import CATALOGUE, module_code
 from tests.test_verdicts import kernel  # noqa: F401 (a fixture)
@@ -23,59 +24,148 @@ def wrong(part, name, *pairs):
 
 # (wrong part, test, the category both sides give, words the grader's sentence holds)
 NEW_WRONG_PARTS = [
-    (wrong("crop", "one row low", "top = (image.shape[2] - new_shape[2]) // 2",
-           "top = (image.shape[2] - new_shape[2]) // 2 + 1"),
-     "test_crop_centre", "window off by one row",
-     "your crop starts at row 13, column 12 of the 125 x 125 input; the centre window starts at row 12, column 12"),
-    (wrong("crop", "the bottom-right corner", CROP_RETURN,
-           "return image[:, :, image.shape[2] - new_shape[2]:, image.shape[3] - new_shape[3]:]"),
-     "test_crop_centre", "window off the centre",
-     "your crop starts at row 61, column 61 of the 254 x 254 input; the centre window starts at row 30 (or 31), "
-     "column 30 (or 31)"),
-    (wrong("crop", "the full width", CROP_RETURN, "return image[:, :, top:top + new_shape[2], :]"),
-     "test_crop_centre", "the full width kept", "your crop keeps the full width of the 254 x 254 input"),
-    (wrong("crop", "a window of the swapped shape", CROP_RETURN,
-           "return image[:, :, top:top + new_shape[3], left:left + new_shape[2]]"),
-     "test_crop_shape", "height and width swapped",
-     "your crop's height and width are swapped: shape (3, 2, 30, 20) where (3, 2, 20, 30) was asked"),
-    (wrong("crop", "float32", CROP_RETURN, CROP_RETURN + ".float()"),
-     "test_crop_centre", "another dtype", "your crop is of dtype float32 where the input's, float64, was asked"),
-    (wrong("crop", "images and channels flattened", CROP_RETURN, CROP_RETURN + ".flatten(0, 1)"),
-     "test_crop_shape", "a result of rank 3", "your crop has rank 3 (shape (6, 193, 193)) where a result of rank 4"),
-    (wrong("ContractingBlock", "a 2 x 2 conv1", "nn.Conv2d(input_channels, input_channels * 2, kernel_size=3)",
-           "nn.Conv2d(input_channels, input_channels * 2, kernel_size=2)"),
-     "test_contracting_block_forward", "conv1: other settings than the table's",
-     "conv1 has kernel_size (2, 2); the specification's has kernel_size (3, 3)"),
-    (wrong("ContractingBlock", "no pooling", "return self.maxpool(x)", "return x"),
-     "test_contracting_block_forward", "maxpool: never called", "it never calls maxpool"),
-    (wrong("ContractingBlock", "conv2 twice", "x = self.activation(self.conv2(x))",
-           "x = self.activation(self.conv2(self.activation(self.conv2(x))))"),
-     "test_contracting_block_forward", "maxpool: another input",
-     "the results agree up to activation (its call 2); the input of maxpool should have shape (2, 8, 16, 16), "
-     "got (2, 8, 14, 14)"),
-    (wrong("ContractingBlock", "pooling 3 x 3", "nn.MaxPool2d(kernel_size=2, stride=2)", "nn.MaxPool2d(kernel_size=3, stride=2)"),
-     "test_contracting_block_layers", "maxpool: other settings than the table's",
-     "maxpool has kernel_size (3, 3); the specification's has kernel_size (2, 2)"),
-    (wrong("ExpandingBlock", "no conv3", "return self.activation(self.conv3(x))", "return self.activation(x)"),
-     "test_expanding_block_forward", "conv3: never called",
-     "your forward never calls conv3 where the specification's does"),
-    (wrong("ExpandingBlock", "bicubic", 'mode="bilinear"', 'mode="bicubic"'),
-     "test_expanding_block_forward", "upsample: other settings than the table's",
-     "upsample has mode 'bicubic'; the specification's has mode 'bilinear'"),
-    (wrong("FeatureMapBlock", "stride 2", "kernel_size=1)", "kernel_size=1, stride=2)"),
-     "test_feature_map_block", "conv: other settings than the table's", "conv has stride (2, 2); the specification's has stride (1, 1)"),
-    (wrong("UNet", "downfeature on x0", "return self.downfeature(x8)", "return self.downfeature(x0)"),
-     "test_unet_forward", "downfeature: another input",
-     "the results agree up to expand4; the input of downfeature should have shape (2, 2, 53, 37), got (2, 2, 200, "
-     "184): it is the output of upfeature (shape (2, 2, 200, 184)) where the specification passes the output of "
-     "expand4 (shape (2, 2, 53, 37))"),
-    (wrong("UNet", "the skips of expand3 and expand4 doubled", "self.expand3(x6, x1)", "self.expand3(x6, 2 * x1)",
-           "self.expand4(x7, x0)", "self.expand4(x7, 2 * x0)"),
-     "test_unet_forward", "expand3: another input 2", "the results agree up to expand2; input 2 of expand3"),
-    (wrong("UNet", "the input's channels out", "FeatureMapBlock(hidden_channels, output_channels)",
-           "FeatureMapBlock(hidden_channels, input_channels)"),
-     "test_unet_layers", "downfeature.conv: other settings than the table's",
-     "downfeature.conv has out_channels 2; the specification's has out_channels 3"),
+    (
+        wrong(
+            "crop",
+            "one row low",
+            "top = (image.shape[2] - new_shape[2]) // 2",
+            "top = (image.shape[2] - new_shape[2]) // 2 + 1",
+        ),
+        "test_crop_centre",
+        "window off by one row",
+        "your crop starts at row 13, column 12 of the 125 x 125 input; the centre window starts at row 12, column 12",
+    ),
+    (
+        wrong(
+            "crop",
+            "the bottom-right corner",
+            CROP_RETURN,
+            "return image[:, :, image.shape[2] - new_shape[2]:, image.shape[3] - new_shape[3]:]",
+        ),
+        "test_crop_centre",
+        "window off the centre",
+        "your crop starts at row 61, column 61 of the 254 x 254 input; the centre window starts at row 30 (or 31), "
+        "column 30 (or 31)",
+    ),
+    (
+        wrong("crop", "the full width", CROP_RETURN, "return image[:, :, top:top + new_shape[2], :]"),
+        "test_crop_centre",
+        "the full width kept",
+        "your crop keeps the full width of the 254 x 254 input",
+    ),
+    (
+        wrong(
+            "crop",
+            "a window of the swapped shape",
+            CROP_RETURN,
+            "return image[:, :, top:top + new_shape[3], left:left + new_shape[2]]",
+        ),
+        "test_crop_shape",
+        "height and width swapped",
+        "your crop's height and width are swapped: shape (3, 2, 30, 20) where (3, 2, 20, 30) was asked",
+    ),
+    (
+        wrong("crop", "float32", CROP_RETURN, CROP_RETURN + ".float()"),
+        "test_crop_centre",
+        "another dtype",
+        "your crop is of dtype float32 where the input's, float64, was asked",
+    ),
+    (
+        wrong("crop", "images and channels flattened", CROP_RETURN, CROP_RETURN + ".flatten(0, 1)"),
+        "test_crop_shape",
+        "a result of rank 3",
+        "your crop has rank 3 (shape (6, 193, 193)) where a result of rank 4",
+    ),
+    (
+        wrong(
+            "ContractingBlock",
+            "a 2 x 2 conv1",
+            "nn.Conv2d(input_channels, input_channels * 2, kernel_size=3)",
+            "nn.Conv2d(input_channels, input_channels * 2, kernel_size=2)",
+        ),
+        "test_contracting_block_forward",
+        "conv1: other settings than the table's",
+        "conv1 has kernel_size (2, 2); the specification's has kernel_size (3, 3)",
+    ),
+    (
+        wrong("ContractingBlock", "no pooling", "return self.maxpool(x)", "return x"),
+        "test_contracting_block_forward",
+        "maxpool: never called",
+        "it never calls maxpool",
+    ),
+    (
+        wrong(
+            "ContractingBlock",
+            "conv2 twice",
+            "x = self.activation(self.conv2(x))",
+            "x = self.activation(self.conv2(self.activation(self.conv2(x))))",
+        ),
+        "test_contracting_block_forward",
+        "maxpool: another input",
+        "the results agree up to activation (its call 2); the input of maxpool should have shape (2, 8, 16, 16), "
+        "got (2, 8, 14, 14)",
+    ),
+    (
+        wrong(
+            "ContractingBlock",
+            "pooling 3 x 3",
+            "nn.MaxPool2d(kernel_size=2, stride=2)",
+            "nn.MaxPool2d(kernel_size=3, stride=2)",
+        ),
+        "test_contracting_block_layers",
+        "maxpool: other settings than the table's",
+        "maxpool has kernel_size (3, 3); the specification's has kernel_size (2, 2)",
+    ),
+    (
+        wrong("ExpandingBlock", "no conv3", "return self.activation(self.conv3(x))", "return self.activation(x)"),
+        "test_expanding_block_forward",
+        "conv3: never called",
+        "your forward never calls conv3 where the specification's does",
+    ),
+    (
+        wrong("ExpandingBlock", "bicubic", 'mode="bilinear"', 'mode="bicubic"'),
+        "test_expanding_block_forward",
+        "upsample: other settings than the table's",
+        "upsample has mode 'bicubic'; the specification's has mode 'bilinear'",
+    ),
+    (
+        wrong("FeatureMapBlock", "stride 2", "kernel_size=1)", "kernel_size=1, stride=2)"),
+        "test_feature_map_block",
+        "conv: other settings than the table's",
+        "conv has stride (2, 2); the specification's has stride (1, 1)",
+    ),
+    (
+        wrong("UNet", "downfeature on x0", "return self.downfeature(x8)", "return self.downfeature(x0)"),
+        "test_unet_forward",
+        "downfeature: another input",
+        "the results agree up to expand4; the input of downfeature should have shape (2, 2, 53, 37), got (2, 2, 200, "
+        "184): it is the output of upfeature (shape (2, 2, 200, 184)) where the specification passes the output of "
+        "expand4 (shape (2, 2, 53, 37))",
+    ),
+    (
+        wrong(
+            "UNet",
+            "the skips of expand3 and expand4 doubled",
+            "self.expand3(x6, x1)",
+            "self.expand3(x6, 2 * x1)",
+            "self.expand4(x7, x0)",
+            "self.expand4(x7, 2 * x0)",
+        ),
+        "test_unet_forward",
+        "expand3: another input 2",
+        "the results agree up to expand2; input 2 of expand3",
+    ),
+    (
+        wrong(
+            "UNet",
+            "the input's channels out",
+            "FeatureMapBlock(hidden_channels, output_channels)",
+            "FeatureMapBlock(hidden_channels, input_channels)",
+        ),
+        "test_unet_layers",
+        "downfeature.conv: other settings than the table's",
+        "downfeature.conv has out_channels 2; the specification's has out_channels 3",
+    ),
 ]
 
 
@@ -84,8 +174,9 @@ def hidden(namespace: dict, grade_id: str) -> tuple[str, list, tuple | None]:
     parts in `namespace`: the check's kernel side run here, with the notebook's layer trace."""
     test = assignment.tests()[grade_id]
     names = list(verdicts.dependencies(grade_id))
-    message = checks.answer(namespace, test.check, verdicts._dependency_code(names), names, test.kind == "shape",
-                            locate.layer_trace)
+    message = checks.answer(
+        namespace, test.check, verdicts._dependency_code(names), names, test.kind == "shape", locate.layer_trace
+    )
     outputs = [{"output_type": "display_data", "data": {verdicts.MIME: message}}]
     try:
         answer = verdicts.read_message(outputs)
@@ -106,7 +197,7 @@ def visible(scope: dict, grade_id: str) -> str:
         exec(fingerprints.part_test_cells()[grade_id], scope)
     except AssertionError as error:
         return str(error)
-    except Exception as error:                       # noqa: BLE001 (a wrong part may raise: the student sees it)
+    except Exception as error:  # noqa: BLE001 (a wrong part may raise: the student sees it)
         return f"raised {fingerprint.error_text(error)}"
     return ""
 
@@ -125,7 +216,7 @@ def test_a_wrong_part_not_on_the_list_is_located_by_the_grader_and_the_notebook_
     assert words in where[1], where[1]
     assert f"Where it goes wrong: {where[1]}. " in diagnosis(test, found, where)
     scope, located_there = fingerprints.namespace(part), []
-    locate = scope["_located"]                       # what the notebook's test locates, caught on its way
+    locate = scope["_located"]  # what the notebook's test locates, caught on its way
     scope["_located"] = lambda *args: located_there.append(locate(*args)) or located_there[-1]
     seen = visible(scope, test)
     assert seen.endswith(f"Where it goes wrong: {located_there[0][1]}.") and "known mistake" not in seen, seen
@@ -133,14 +224,17 @@ def test_a_wrong_part_not_on_the_list_is_located_by_the_grader_and_the_notebook_
 
 
 def test_two_wrong_layers_name_the_first_and_count_the_other():
-    part = wrong("ContractingBlock", "2 x 2 kernels", "kernel_size=3)", "kernel_size=2)")       # conv1 and conv2
+    part = wrong("ContractingBlock", "2 x 2 kernels", "kernel_size=3)", "kernel_size=2)")  # conv1 and conv2
     where = hidden(fingerprints.mistaken_namespace(part), "test_contracting_block_forward")[2]
-    assert where[1].startswith("conv1 has kernel_size (2, 2); the specification's has kernel_size (3, 3)") and "(1 more layer differs too)" in where[1]
-    assert "conv2" not in where[1]                     # only the first is named; its output is the first that differs
+    assert (
+        where[1].startswith("conv1 has kernel_size (2, 2); the specification's has kernel_size (3, 3)")
+        and "(1 more layer differs too)" in where[1]
+    )
+    assert "conv2" not in where[1]  # only the first is named; its output is the first that differs
 
 
 def test_the_trace_travels_from_the_kernel_with_the_answer(kernel):  # noqa: F811
-    scope = fingerprints.mistaken_namespace(NEW_WRONG_PARTS[7][0])          # no pooling
+    scope = fingerprints.mistaken_namespace(NEW_WRONG_PARTS[7][0])  # no pooling
     outputs = kernel(scope, "test_contracting_block_forward")
     trace = verdicts.read_trace(outputs)
     assert [call[0] for call in trace["calls"]] == ["conv1", "activation", "conv2", "activation"]
@@ -153,7 +247,7 @@ def test_a_garbled_trace_locates_nothing_and_breaks_nothing():
     scope = fingerprints.mistaken_namespace(NEW_WRONG_PARTS[6][0])
     answer = verdicts.answer_of("test_contracting_block_forward", scope)
     for trace in (None, {}, {"layers": "x", "calls": 3}, {"layers": {"conv1": 1}, "calls": [[1, 2]]}, [1]):
-        where = located.describe("test_contracting_block_forward", answer, trace)    # never raises
+        where = located.describe("test_contracting_block_forward", answer, trace)  # never raises
         assert where is None or isinstance(where, tuple)
     assert located.describe("test_contracting_block_forward", answer, {"layers": {}, "calls": []}) is None
 
@@ -168,6 +262,7 @@ def test_a_hook_that_fails_stops_the_record_not_the_part():
 
         def forward(self, x):
             return 2 * x
+
     with locate.layer_trace() as trace:
         result = torch.nn.Sequential(Odd())(torch.ones(1, 1, 2, 2))
     assert torch.equal(result, torch.full((1, 1, 2, 2), 2.0)) and trace["calls"] == []
@@ -185,12 +280,14 @@ def test_every_crop_rounding_is_the_centre():
 def test_a_crop_whose_values_are_no_window_says_so():
     plane = checks.numbered_image(1, 1, 12, 16)[0, 0, 3:9, 4:12].flip(1).numpy()
     want = [[1, 1, 6, 8], "float32"]
-    assert locate.locate_crop("crop of a float32 (1, 1, 12, 16) image", want, want, plane)[0] == \
-        "not one window of the input"
+    assert (
+        locate.locate_crop("crop of a float32 (1, 1, 12, 16) image", want, want, plane)[0]
+        == "not one window of the input"
+    )
 
 
 CORRECT = [variant for variant in CATALOGUE if variant.parts and not variant.fails and not variant.mistakes]
-BUGS = [variant for variant in CATALOGUE if variant.mistakes]           # the attacks included
+BUGS = [variant for variant in CATALOGUE if variant.mistakes]  # the attacks included
 
 
 @pytest.mark.slow
@@ -234,17 +331,34 @@ def test_the_class_files_get_each_located_description_by_its_category():
     import nbformat
 
     from autograder.grading.plugins import DIAGNOSIS_MIME, mistakes_found
+
     cell = nbformat.v4.new_code_cell("")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={DIAGNOSIS_MIME: json.dumps(
-        {"test": "test_crop_centre", "mistakes": [], "located": ["window off by one row"]})}),
-        nbformat.v4.new_output("display_data", data={DIAGNOSIS_MIME: json.dumps(
-            {"test": "test_contracting_block_forward", "mistakes": ["average pooling"]})})]
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                DIAGNOSIS_MIME: json.dumps(
+                    {"test": "test_crop_centre", "mistakes": [], "located": ["window off by one row"]}
+                )
+            },
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                DIAGNOSIS_MIME: json.dumps({"test": "test_contracting_block_forward", "mistakes": ["average pooling"]})
+            },
+        ),
+    ]
     notebook = nbformat.v4.new_notebook(cells=[cell])
-    assert mistakes_found(notebook) == [("test_crop_centre", "window off by one row", "located"),
-                                        ("test_contracting_block_forward", "average pooling", "named")]
+    assert mistakes_found(notebook) == [
+        ("test_crop_centre", "window off by one row", "located"),
+        ("test_contracting_block_forward", "average pooling", "named"),
+    ]
 
 
-@pytest.mark.parametrize("variant", [variant for variant in CATALOGUE if variant.located], ids=lambda variant: variant.name)
+@pytest.mark.parametrize(
+    "variant", [variant for variant in CATALOGUE if variant.located], ids=lambda variant: variant.name
+)
 def test_the_catalogues_bugs_off_the_list_are_located_as_the_catalogue_says(variant):
     scope = catalogue_scope(variant.parts)
     found = {hidden(scope, grade_id)[2] for grade_id in assignment.PART_TESTS} - {None}

@@ -11,6 +11,7 @@ from lesson.metrics import (
     THRESHOLDS,
     best_rand_and_info,
     cells_from_labels,
+    cross_entropy,
     dice,
     evaluate,
     info_score,
@@ -18,16 +19,13 @@ from lesson.metrics import (
     pixel_accuracy,
     rand_score,
     segment_cells,
-    cross_entropy,
 )
 from tests.cell_grids import cell_grid
 
 ANCHOR_SLICES = [0, 10, 25]
 
 # 4x4 case by hand: true interior 7 px, predicted 6 px, both 5 px, union 8 px, 3 pixels wrong.
-LABELS_4X4 = np.array(
-    [[255, 255, 0, 0], [255, 255, 0, 0], [255, 255, 255, 0], [0, 0, 0, 0]], dtype=np.uint8
-)
+LABELS_4X4 = np.array([[255, 255, 0, 0], [255, 255, 0, 0], [255, 255, 255, 0], [0, 0, 0, 0]], dtype=np.uint8)
 PRED_4X4 = np.array([[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=bool)
 
 # One row, two true cells of 3 px. The prediction puts the membrane one pixel to the left, so the
@@ -152,7 +150,7 @@ LABELS_TWO_CELLS[:, 3] = 0
 
 def test_one_pixel_gap_in_a_membrane_merges_two_cells():
     gap = LABELS_TWO_CELLS / 255.0
-    gap[2, 3] = 1.0                                        # one membrane pixel called interior
+    gap[2, 3] = 1.0  # one membrane pixel called interior
     # One predicted cell over both true cells: true pairs 2 (15^2 - 15) = 420, predicted 30^2 - 30 = 870.
     assert rand_score(LABELS_TWO_CELLS, gap, 0.5) == pytest.approx(420 / (0.5 * (420 + 870)))
     assert info_score(LABELS_TWO_CELLS, gap, 0.5) == pytest.approx(0.0, abs=1e-12)
@@ -161,7 +159,7 @@ def test_one_pixel_gap_in_a_membrane_merges_two_cells():
 
 def test_thicker_membrane_costs_nothing_after_the_watershed():
     thick = LABELS_TWO_CELLS / 255.0
-    thick[:, 2:5] = 0.0                                    # membrane 3 px wide: each cell loses a column
+    thick[:, 2:5] = 0.0  # membrane 3 px wide: each cell loses a column
     # The watershed regrows the shaved cells until they meet on the old membrane, so the cells are the same.
     assert rand_score(LABELS_TWO_CELLS, thick, 0.5) == 1.0
     assert info_score(LABELS_TWO_CELLS, thick, 0.5) == pytest.approx(1.0)
@@ -224,7 +222,13 @@ def test_evaluate_keys_and_2d_equals_3d():
     result_2d = evaluate(PRED_4X4.astype(float), LABELS_4X4)
     result_3d = evaluate(PRED_4X4[np.newaxis].astype(float), LABELS_4X4[np.newaxis])
     assert set(result_2d) == {
-        "pixel_accuracy", "dice", "iou", "v_rand", "v_rand_threshold", "v_info", "v_info_threshold"
+        "pixel_accuracy",
+        "dice",
+        "iou",
+        "v_rand",
+        "v_rand_threshold",
+        "v_info",
+        "v_info_threshold",
     }
     assert result_2d == pytest.approx(result_3d)
     assert result_2d["dice"] == pytest.approx(10 / 13)
@@ -320,11 +324,10 @@ def test_anchor_all_interior_prediction(anchor_labels):
         assert result["dice"] == pytest.approx(0.877, abs=0.005)
 
 
-
 def test_cross_entropy_on_hand_made_maps():
     labels = cell_grid()
     assert cross_entropy(labels, np.full(labels.shape, 0.5)) == pytest.approx(math.log(2))
-    assert cross_entropy(labels, labels / 255.0) == pytest.approx(0.0, abs=1e-5)       # certain and right
+    assert cross_entropy(labels, labels / 255.0) == pytest.approx(0.0, abs=1e-5)  # certain and right
     assert cross_entropy(labels, 0.1 + 0.8 * (labels / 255.0)) == pytest.approx(-math.log(0.9))
 
 

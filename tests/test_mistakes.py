@@ -1,11 +1,12 @@
 """The mistake library (autograder/authoring/mistakes.py) and its fingerprints: each mistake is a real edit of the
 reference, tells itself apart from the specification, and is named when a submission makes it."""
+
 import pytest
 
 from autograder import assignment
-from autograder.judging import fingerprints, verdicts
 from autograder.authoring import mistakes
 from autograder.grading.plugins import diagnosis
+from autograder.judging import fingerprints, verdicts
 from tests.catalogue import CATALOGUE, module_code
 from tests.test_verdicts import kernel, reference_namespace  # noqa: F401 (a fixture)
 
@@ -19,9 +20,12 @@ def test_each_mistake_edits_the_reference_and_differs_from_the_specification_som
     assert mistake.edit(solution) != solution
     stored = fingerprints.hidden()
     tests = [test.grade_id for test in assignment.part(mistake.part).tests]
-    assert any(not any(fingerprints.same(stored[test]["mistakes"][mistake.name], spec)
-                       for spec in stored[test]["specification"]) for test in tests), \
-        f"{mistake.name}: the checks cannot tell it from the specification"
+    assert any(
+        not any(
+            fingerprints.same(stored[test]["mistakes"][mistake.name], spec) for spec in stored[test]["specification"]
+        )
+        for test in tests
+    ), f"{mistake.name}: the checks cannot tell it from the specification"
 
 
 def test_an_edit_that_no_longer_applies_says_so():
@@ -38,7 +42,9 @@ def test_fingerprints_tell_apart_shapes_dtypes_values_and_errors():
     one = fingerprints.of_answer("test_crop_centre", {"x": base})
     assert fingerprints.same(one, fingerprints.of_answer("test_crop_centre", {"x": base + 1e-6}))
     assert not fingerprints.same(one, fingerprints.of_answer("test_crop_centre", {"x": base[::-1].copy()}))
-    assert not fingerprints.same(one, fingerprints.of_answer("test_crop_centre", {"x": verdicts.typed(base, "torch.float64")}))
+    assert not fingerprints.same(
+        one, fingerprints.of_answer("test_crop_centre", {"x": verdicts.typed(base, "torch.float64")})
+    )
     assert not fingerprints.same(one, fingerprints.of_answer("test_crop_centre", {"x": base.reshape(4, 1)}))
     assert fingerprints.same({"error": "E: m"}, {"error": "E: m"}) and not fingerprints.same({"error": "E: m"}, one)
 
@@ -59,7 +65,9 @@ def test_every_bug_of_the_catalogue_is_named_by_a_failed_check_of_its_part(kerne
 
 def test_a_failed_check_says_which_mistake_or_that_none_matches():
     found = [mistakes.MISTAKES[0]]
-    assert diagnosis("test_crop_centre", found).startswith(f"Your part's results match a known mistake: {found[0].name}")
+    assert diagnosis("test_crop_centre", found).startswith(
+        f"Your part's results match a known mistake: {found[0].name}"
+    )
     assert "none of the known mistakes" in diagnosis("test_crop_centre", [])
     assert diagnosis("test_training", []) == ""
 

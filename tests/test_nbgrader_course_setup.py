@@ -58,6 +58,7 @@ def test_without_exchange_the_course_says_nbgraders_own(tmp_path, monkeypatch):
 
 def test_recording_a_first_submission_warns_of_nothing(tmp_path, monkeypatch):
     from nbgrader.api import Gradebook
+
     from autograder.release.course import ASSIGNMENT
     from autograder.reports.result import Result
 

@@ -1,5 +1,6 @@
 """The notebooks executed in a real Jupyter kernel: the source end to end, the release failing only where
 students have work to do, and nbgrader's own validation of the source."""
+
 import ast
 import subprocess
 import sys
@@ -7,10 +8,9 @@ import sys
 import pytest
 
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
-from tests.notebook_runner import (SHORT_RUN_ENV, cell_error, execute, grade_id, is_graded_test, last_json,
-                                   runnable_copy)
+from tests.notebook_runner import SHORT_RUN_ENV, cell_error, execute, grade_id, is_graded_test, last_json, runnable_copy
 
-pytestmark = [pytest.mark.slow, pytest.mark.stand_in_ci]    # CI runs them in the newcomer's clone
+pytestmark = [pytest.mark.slow, pytest.mark.stand_in_ci]  # CI runs them in the newcomer's clone
 
 REPORT_SCORES = """
 import json
@@ -41,7 +41,9 @@ def test_short_run_learns_and_beats_all_interior(short_run):
     model, trivial = result["model"], result["all_interior"]
     print(f"held-out: U-Net {model}; all-interior {trivial}")
     first_epoch, last_epoch = result["epoch_losses"]
-    assert last_epoch < 0.8 * first_epoch, f"the mean loss per epoch should fall: first {first_epoch}, last {last_epoch}"
+    assert last_epoch < 0.8 * first_epoch, (
+        f"the mean loss per epoch should fall: first {first_epoch}, last {last_epoch}"
+    )
     assert model["pixel_accuracy"] > trivial["pixel_accuracy"] + 0.03
     assert model["v_rand"] > trivial["v_rand"] + 0.3 and model["v_info"] > trivial["v_info"] + 0.3
 
@@ -49,7 +51,7 @@ def test_short_run_learns_and_beats_all_interior(short_run):
 def test_release_fails_only_on_not_implemented_error(data_env, tmp_path):
     notebook = execute(RELEASE_NOTEBOOK, tmp_path, {**SHORT_RUN_ENV, **data_env, "UNET_CHECKPOINT_DIR": str(tmp_path)})
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    unset = set()             # names that cells stopped by NotImplementedError never got to assign
+    unset = set()  # names that cells stopped by NotImplementedError never got to assign
     other_errors = {}
     for cell in code_cells:
         error = cell_error(cell)
@@ -59,11 +61,22 @@ def test_release_fails_only_on_not_implemented_error(data_env, tmp_path):
             unset |= assigned_names(cell.source)
         else:
             other_errors[cell.id] = error
-    assert other_errors == {}, "only the parts students write may fail, with NotImplementedError (or later, for want of their results)"
+    assert other_errors == {}, (
+        "only the parts students write may fail, with NotImplementedError (or later, for want of their results)"
+    )
     assert unset >= {"model", "losses"}, "the training cell should stop on the unimplemented UNet"
     passing_tests = [grade_id(cell) for cell in code_cells if is_graded_test(cell) and not cell_error(cell)]
     assert passing_tests == [], "every graded test must fail on the unsolved release"
-    working = {"setup", "config", "load-data", "show-data", "data-module", "speed-module", "training-module", "metrics-module"}
+    working = {
+        "setup",
+        "config",
+        "load-data",
+        "show-data",
+        "data-module",
+        "speed-module",
+        "training-module",
+        "metrics-module",
+    }
     assert not [cell.id for cell in code_cells if cell.id in working and cell_error(cell)]
 
 
@@ -76,10 +89,16 @@ def assigned_names(source):
 def test_nbgrader_validate_passes_on_the_source(data_env, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # One epoch, so the grader's smoke mode: its training test checks only that training ran.
-    for name, value in {**SHORT_RUN_ENV, **data_env, "UNET_EPOCHS": "1", "UNET_CHECKPOINT_DIR": str(tmp_path),
-                        "UNET_GRADING_MODE": "smoke"}.items():
+    for name, value in {
+        **SHORT_RUN_ENV,
+        **data_env,
+        "UNET_EPOCHS": "1",
+        "UNET_CHECKPOINT_DIR": str(tmp_path),
+        "UNET_GRADING_MODE": "smoke",
+    }.items():
         monkeypatch.setenv(name, value)
     notebook = runnable_copy(SOURCE_NOTEBOOK, data_env, tmp_path)
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(notebook)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(notebook)], capture_output=True, text=True
+    )
     assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr

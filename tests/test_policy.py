@@ -8,7 +8,6 @@ from lesson.config import environment_for, read_config
 from tests.cell_grids import cell_grid
 
 
-
 @pytest.mark.parametrize("mode", ["full", "quick"])
 def test_training_shortfall_passes_a_prediction_that_finds_the_cells(mode):
     labels = cell_grid()

@@ -3,6 +3,7 @@ stand-in worker starts a "kernel" in a session of its own (as jupyter_client doe
 Killing the worker's process group, as the grader did before, leaves the kernel and the daemon running; the
 subreaper and the tree kill leave nothing. (tests/test_leftovers.py checks the same after a real batch.)
 """
+
 import os
 import pathlib
 import signal
@@ -70,15 +71,18 @@ def marked(marker):
 def marker(tmp_path):
     name = f"unet-tree-{os.getpid()}-{tmp_path.name}"
     yield name
-    for pid in marked(name):                             # whatever a failed test left
+    for pid in marked(name):  # whatever a failed test left
         os.kill(pid, signal.SIGKILL)
 
 
 def start(marker, subreaper, end):
     root = str(pathlib.Path(__file__).resolve().parent.parent)
-    worker = subprocess.Popen([sys.executable, "-c", WORKER.format(root=root, reversed=marker[::-1],
-                                                                   subreaper=subreaper, end=end)],
-                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER.format(root=root, reversed=marker[::-1], subreaper=subreaper, end=end)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert worker.stdout.readline().strip() == "ready"
     assert len(marked(marker)) == 2, "the kernel and its daemon must run for the test to mean anything"
     return worker
@@ -93,7 +97,7 @@ def settled(marker, seconds=3.0):
 
 def test_killing_the_workers_process_group_alone_leaves_the_kernel_and_its_daemon(marker):
     worker = start(marker, subreaper=False, end=False)
-    os.killpg(worker.pid, signal.SIGKILL)                # the grader's way before processes.kill_tree
+    os.killpg(worker.pid, signal.SIGKILL)  # the grader's way before processes.kill_tree
     worker.wait()
     assert len(settled(marker, 1.0)) == 2
 

@@ -1,4 +1,5 @@
 """The student release: generated from the source by nbgrader, committed, current, and free of answers."""
+
 import pathlib
 import re
 import subprocess
@@ -8,9 +9,9 @@ import nbformat
 import pytest
 
 from autograder import assignment
+from autograder.assignment import SOLUTION_IDS
 from autograder.authoring import checks
 from autograder.release import generate as release
-from autograder.assignment import SOLUTION_IDS
 from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from tests.notebook_runner import runnable_copy
 
@@ -38,8 +39,10 @@ def test_release_and_inlined_cells_are_current():
 
 
 def test_release_contains_no_solution_or_hidden_test_line(source):
-    secret_lines, public_text = {line.strip() for line in pathlib.Path(checks.__file__).read_text().splitlines()
-                                 if len(line.strip()) >= 12}, []          # the hidden checks
+    secret_lines, public_text = (
+        {line.strip() for line in pathlib.Path(checks.__file__).read_text().splitlines() if len(line.strip()) >= 12},
+        [],
+    )  # the hidden checks
     for cell in source.cells:
         for _, body in REGION.findall(cell.source):
             secret_lines |= {line.strip() for line in body.splitlines() if len(line.strip()) >= 12}
@@ -73,10 +76,13 @@ def test_cell_ids_are_stable_and_readable(source, student):
 def test_release_is_colab_ready(student):
     assert student.metadata["accelerator"] == "GPU" and "colab" in student.metadata
     code = "\n".join(c.source for c in student.cells if c.cell_type == "code")
-    assert not re.search(r"^\s*(from|import) (data|lesson|solutions|autograder)\b", code, re.M), \
+    assert not re.search(r"^\s*(from|import) (data|lesson|solutions|autograder)\b", code, re.M), (
         "the release must not import the repository's packages: Colab has only the notebook"
+    )
     assert "../" not in code and "/work/" not in code
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
+    assert all(
+        not c.get("outputs") and c.get("execution_count") is None for c in student.cells if c.cell_type == "code"
+    )
 
 
 def test_the_self_check_cells_are_light_and_their_generated_data_apart(student):
@@ -105,13 +111,24 @@ def test_nbgrader_validate_invert_release_passes_no_test(tmp_path, monkeypatch, 
 
 # ---- the notebook is the lesson: machinery collapsed, one click away ----------------------------------------
 
+
 def test_carried_modules_and_set_up_open_collapsed_in_colab_and_jupyter(source, student):
     for notebook in (source, student):
         machinery = [cell for cell in notebook.cells if release.is_machinery(cell)]
-        assert {cell.id for cell in machinery} == {"setup", "config-module", "data-module", "fingerprint-module",
-                                                   "locate-module", "raising-module", "stopped-module",
-                                                   "selfcheck-module", "selfcheck-prints", "speed-module",
-                                                   "training-module", "metrics-module"}
+        assert {cell.id for cell in machinery} == {
+            "setup",
+            "config-module",
+            "data-module",
+            "fingerprint-module",
+            "locate-module",
+            "raising-module",
+            "stopped-module",
+            "selfcheck-module",
+            "selfcheck-prints",
+            "speed-module",
+            "training-module",
+            "metrics-module",
+        }
         for cell in machinery:
             title = cell.metadata["unet_course"]["title"]
             assert cell.source.startswith(f"#@title {title}\n") and release.is_hidden_by_default(cell), cell.id
@@ -128,8 +145,11 @@ def test_at_most_a_tenth_of_the_code_a_student_sees_by_default_is_machinery(stud
 
 
 def test_machinery_share_counts_visible_machinery_lines():
-    cells = [nbformat.v4.new_code_cell("import torch\nprint(1)"), nbformat.v4.new_code_cell("x = 1\ny = 2\nz = 3"),
-             nbformat.v4.new_code_cell("a = 1")]
+    cells = [
+        nbformat.v4.new_code_cell("import torch\nprint(1)"),
+        nbformat.v4.new_code_cell("x = 1\ny = 2\nz = 3"),
+        nbformat.v4.new_code_cell("a = 1"),
+    ]
     cells[0].id = "setup"
     cells[2].metadata["unet_course"] = {"inline": "lesson/config.py"}
     notebook = nbformat.v4.new_notebook(cells=cells)
@@ -140,7 +160,7 @@ def test_machinery_share_counts_visible_machinery_lines():
 
 def test_collapsing_is_idempotent_and_the_check_sees_a_cell_opened_by_hand(tmp_path):
     source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
-    assert release.sync_inlined_cells(source) == []                    # the committed source is synced
+    assert release.sync_inlined_cells(source) == []  # the committed source is synced
     cell = next(cell for cell in source.cells if cell.id == "metrics-module")
     del cell.metadata["jupyter"]
     cell.source = release._without_title(cell.source)
@@ -155,26 +175,32 @@ def test_collapsing_is_idempotent_and_the_check_sees_a_cell_opened_by_hand(tmp_p
     nbformat.write(source_text, opened)
     stale = release.release(check=True, source_path=opened)
     assert any("inlined data/isbi2012.py" in item for item in stale)
-    assert "cellView" not in next(c for c in nbformat.read(opened, as_version=4).cells if c.id == "data-module").metadata
+    assert (
+        "cellView" not in next(c for c in nbformat.read(opened, as_version=4).cells if c.id == "data-module").metadata
+    )
 
 
 # ---- the Colab link: the instructor's own repository ---------------------------------------------------------
 
-@pytest.mark.parametrize("url, repo", [
-    ("https://github.com/alice/unet-fork.git", "alice/unet-fork"),
-    ("https://github.com/alice/unet-fork", "alice/unet-fork"),
-    ("https://github.com/alice/unet.fork/", "alice/unet.fork"),
-    ("https://x-access-token:abc@github.com/Course-2027/unet_isbi.git", "Course-2027/unet_isbi"),
-    ("git@github.com:alice/unet-fork.git", "alice/unet-fork"),
-    ("git@github.com:alice/unet-fork", "alice/unet-fork"),
-    ("ssh://git@github.com/alice/unet-fork.git", "alice/unet-fork"),
-    ("ssh://git@github.com:22/alice/unet-fork.git", "alice/unet-fork"),
-    ("https://gitlab.com/alice/unet-fork.git", None),
-    ("git@gitlab.com:alice/unet-fork.git", None),
-    ("/work/main", None),
-    ("https://github.com/alice", None),
-    ("", None),
-])
+
+@pytest.mark.parametrize(
+    "url, repo",
+    [
+        ("https://github.com/alice/unet-fork.git", "alice/unet-fork"),
+        ("https://github.com/alice/unet-fork", "alice/unet-fork"),
+        ("https://github.com/alice/unet.fork/", "alice/unet.fork"),
+        ("https://x-access-token:abc@github.com/Course-2027/unet_isbi.git", "Course-2027/unet_isbi"),
+        ("git@github.com:alice/unet-fork.git", "alice/unet-fork"),
+        ("git@github.com:alice/unet-fork", "alice/unet-fork"),
+        ("ssh://git@github.com/alice/unet-fork.git", "alice/unet-fork"),
+        ("ssh://git@github.com:22/alice/unet-fork.git", "alice/unet-fork"),
+        ("https://gitlab.com/alice/unet-fork.git", None),
+        ("git@gitlab.com:alice/unet-fork.git", None),
+        ("/work/main", None),
+        ("https://github.com/alice", None),
+        ("", None),
+    ],
+)
 def test_github_repo_of_remote_urls(url, repo):
     assert release.github_repo(url) == repo
 
@@ -185,9 +211,9 @@ def git(folder, *args):
 
 def test_remote_setting_from_the_clone_else_the_course_default(tmp_path):
     git(tmp_path, "init", "-q")
-    assert release.remote_setting(tmp_path) == ("unet-course/unet-isbi2012", "main")       # no remote
+    assert release.remote_setting(tmp_path) == ("unet-course/unet-isbi2012", "main")  # no remote
     git(tmp_path, "remote", "add", "origin", "/srv/git/unet.git")
-    assert release.remote_setting(tmp_path) == ("unet-course/unet-isbi2012", "main")       # not GitHub
+    assert release.remote_setting(tmp_path) == ("unet-course/unet-isbi2012", "main")  # not GitHub
     git(tmp_path, "remote", "set-url", "origin", "git@github.com:alice/unet-fork.git")
     assert release.remote_setting(tmp_path) == ("alice/unet-fork", "main")
     git(tmp_path, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/spring-2027")
@@ -196,10 +222,16 @@ def test_remote_setting_from_the_clone_else_the_course_default(tmp_path):
 
 
 def test_colab_url_rejects_what_is_not_a_repository_or_branch():
-    assert release.colab_url("alice/unet-fork", "feature/x") == \
-        "https://colab.research.google.com/github/alice/unet-fork/blob/feature/x/UNet_Assignment.ipynb"
-    for repo, branch in (("alice", "main"), ("alice/unet fork", "main"), ("alice/unet-fork", ""),
-                         ("alice/unet-fork", 'x"><script>')):
+    assert (
+        release.colab_url("alice/unet-fork", "feature/x")
+        == "https://colab.research.google.com/github/alice/unet-fork/blob/feature/x/UNet_Assignment.ipynb"
+    )
+    for repo, branch in (
+        ("alice", "main"),
+        ("alice/unet fork", "main"),
+        ("alice/unet-fork", ""),
+        ("alice/unet-fork", 'x"><script>'),
+    ):
         with pytest.raises(ValueError):
             release.colab_url(repo, branch)
 
@@ -209,19 +241,22 @@ def test_release_links_the_instructors_repository_and_check_compares_with_the_sa
     source, student, readme = tmp_path / "source.ipynb", tmp_path / "UNet_Assignment.ipynb", tmp_path / "README.md"
     source.write_bytes(SOURCE_NOTEBOOK.read_bytes())
     readme.write_text((RELEASE_NOTEBOOK.parent / "README.md").read_text())
-    settings = dict(source_path=source, release_path=student, readme_path=readme, repo="alice/unet-fork",
-                    branch="spring-2027")
+    settings = dict(
+        source_path=source, release_path=student, readme_path=readme, repo="alice/unet-fork", branch="spring-2027"
+    )
     assert release.release(check=True, **settings) == [str(student), f"{readme}: Colab badge"]
     assert release.release(**settings) == [str(student), f"{readme}: Colab badge"]
     title = nbformat.read(student, as_version=4).cells[0].source
     assert f'<a href="{url}"' in title and "unet-course" not in title
     assert f'<a href="{url}"' in readme.read_text() and "github/unet-course" not in readme.read_text()
     assert release.release(check=True, **settings) == []
-    assert release.release(check=True, source_path=source, release_path=student, readme_path=readme) == \
-        [str(student), f"{readme}: Colab badge"]                         # the default link is another one
+    assert release.release(check=True, source_path=source, release_path=student, readme_path=readme) == [
+        str(student),
+        f"{readme}: Colab badge",
+    ]  # the default link is another one
 
 
 def test_committed_release_and_readme_link_this_clones_repository(student):
-    url = release.colab_url(*release.remote_setting())      # here, with no GitHub remote: unet-course/unet-isbi2012
+    url = release.colab_url(*release.remote_setting())  # here, with no GitHub remote: unet-course/unet-isbi2012
     assert f'<a href="{url}"' in student.cells[0].source
     assert f'<a href="{url}"' in (RELEASE_NOTEBOOK.parent / "README.md").read_text()

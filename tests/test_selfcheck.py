@@ -1,6 +1,7 @@
 """The notebook's visible tests (lesson/selfcheck.py): they compare a student's output with the specification's
 fingerprints, pass every correct style of the catalogue (either crop offset included) and name the known
 mistakes of every bug of the catalogue, without the grader."""
+
 import re
 
 import nbformat
@@ -20,8 +21,14 @@ CORRECT = [variant for variant in CATALOGUE if variant.parts and not variant.fai
 BUGS = [variant for variant in (*CATALOGUE, *ATTACKS) if variant.mistakes]
 
 
-SELFCHECK_CELLS = ("fingerprint-module", "locate-module", "raising-module", "stopped-module", "selfcheck-module",
-                   "selfcheck-prints")
+SELFCHECK_CELLS = (
+    "fingerprint-module",
+    "locate-module",
+    "raising-module",
+    "stopped-module",
+    "selfcheck-module",
+    "selfcheck-prints",
+)
 
 
 def release_cells():
@@ -29,8 +36,11 @@ def release_cells():
     tests)."""
     notebook = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
     cells = {cell.get("id"): cell.source for cell in notebook.cells}
-    tests = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-             if cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.PART_TESTS}
+    tests = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.PART_TESTS
+    }
     return "\n".join(cells[cell_id] for cell_id in SELFCHECK_CELLS), tests
 
 
@@ -48,7 +58,7 @@ def run_visible_tests(definitions, crop=None):
         try:
             exec(source, scope)
             outcomes[grade_id] = ""
-        except Exception as error:                   # noqa: BLE001
+        except Exception as error:  # noqa: BLE001
             outcomes[grade_id] = f"{type(error).__name__}: {error}"
     return outcomes
 
@@ -65,7 +75,7 @@ def test_the_visible_fingerprints_are_current_and_the_release_carries_them_to_th
 def test_the_packed_prints_give_back_every_number_to_the_last_digit_so_every_verdict_is_the_same():
     prints = fingerprints.visible()
     packed = selfcheck.pack(prints)
-    assert selfcheck.unpack(packed) == prints              # JSON gives each float back exactly (repr round trip)
+    assert selfcheck.unpack(packed) == prints  # JSON gives each float back exactly (repr round trip)
     assert max(len(line) for line in packed.splitlines()) == selfcheck.PACKED_WIDTH
     assert len(packed) < len(repr(prints)) / 5
 
@@ -95,9 +105,9 @@ def test_a_failing_test_cell_in_a_kernel_shows_the_message_and_none_of_the_self_
     assert "the top-left corner instead of the centre (the specification asks for" in error["evalue"]
     shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["traceback"]))
     assert error["evalue"] in shown and 'with compare_with_specification("test_crop_centre")' in shown
-    code = {line.strip() for source in sources[:len(SELFCHECK_CELLS)] for line in source.splitlines()}
+    code = {line.strip() for source in sources[: len(SELFCHECK_CELLS)] for line in source.splitlines()}
     assert [line for line in code if len(line) > 12 and line in shown] == [], shown
-    assert shown.count("Cell In[") == 1, shown                   # the test cell's frame, no other cell's
+    assert shown.count("Cell In[") == 1, shown  # the test cell's frame, no other cell's
 
 
 def test_every_part_test_cell_compares_with_the_specification():
@@ -113,7 +123,7 @@ def test_sums_of_a_tiny_tensor_by_hand():
     assert fingerprint.sums(np.zeros((0, 3))) == []
 
 
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")     # the sums of nan and inf
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the sums of nan and inf
 def test_fingerprints_tell_apart_shape_dtype_and_place():
     image = torch.arange(12.0).reshape(1, 1, 3, 4)
     print_ = fingerprint.fingerprint(image)
@@ -121,8 +131,9 @@ def test_fingerprints_tell_apart_shape_dtype_and_place():
     assert fingerprint.difference("x", fingerprint.fingerprint(image + 1e-6), print_) == ""
     assert "shape (1, 1, 3, 4), got (1, 3, 4)" in fingerprint.difference("x", fingerprint.fingerprint(image[0]), print_)
     assert "dtype float32 (the input's), got float64" in fingerprint.difference(
-        "x", fingerprint.fingerprint(image.double()), print_)
-    flipped = fingerprint.fingerprint(image.flip(-1))      # the same values elsewhere: only the weighted sum differs
+        "x", fingerprint.fingerprint(image.double()), print_
+    )
+    flipped = fingerprint.fingerprint(image.flip(-1))  # the same values elsewhere: only the weighted sum differs
     assert flipped[2][:2] == print_[2][:2] and "other values" in fingerprint.difference("x", flipped, print_)
     assert "not finite" in fingerprint.difference("x", fingerprint.fingerprint(image / 0), print_)
 
@@ -131,7 +142,7 @@ def test_seeded_weights_depend_on_the_names_not_on_the_order_of_creation():
     class Ordered(torch.nn.Module):
         def __init__(self, reverse):
             super().__init__()
-            for name in (["b", "a"] if reverse else ["a", "b"]):
+            for name in ["b", "a"] if reverse else ["a", "b"]:
                 setattr(self, name, torch.nn.Conv2d(2, 3, 3))
 
     one, other = fingerprint.seed_weights(Ordered(False), 5), fingerprint.seed_weights(Ordered(True), 5)
@@ -140,22 +151,28 @@ def test_seeded_weights_depend_on_the_names_not_on_the_order_of_creation():
 
 
 def test_a_failed_comparison_names_the_difference_the_mistake_and_an_unpassed_dependency(monkeypatch):
-    entry = {"tolerance": 1e-3, "uses": {"crop": ["test_crop_shape"]},
-             "specification": [{"y": fingerprint.fingerprint(torch.ones(2, 2))}],
-             "mistakes": {"doubled": [{"y": fingerprint.fingerprint(2 * torch.ones(2, 2))}], "raises": ["ValueError: no"]}}
+    entry = {
+        "tolerance": 1e-3,
+        "uses": {"crop": ["test_crop_shape"]},
+        "specification": [{"y": fingerprint.fingerprint(torch.ones(2, 2))}],
+        "mistakes": {"doubled": [{"y": fingerprint.fingerprint(2 * torch.ones(2, 2))}], "raises": ["ValueError: no"]},
+    }
     monkeypatch.setattr(selfcheck, "FINGERPRINTS", {"test_x": entry})
     monkeypatch.setattr(selfcheck, "KNOWN_MISTAKES", {"doubled": "ones", "raises": "no error"})
     monkeypatch.setattr(selfcheck, "_passed", {"test_crop_shape": True})
     with selfcheck.compare_with_specification("test_x") as results:
         results["y"] = torch.ones(2, 2)
-    with pytest.raises(AssertionError, match=r"y has the right shape but other values .*a known mistake: doubled "
-                                             r"\(the specification asks for ones\)\.$"):
+    with pytest.raises(
+        AssertionError,
+        match=r"y has the right shape but other values .*a known mistake: doubled "
+        r"\(the specification asks for ones\)\.$",
+    ):
         with selfcheck.compare_with_specification("test_x") as results:
             results["y"] = 2 * torch.ones(2, 2)
     with pytest.raises(AssertionError, match="ValueError: no. Your part's results match a known mistake: raises"):
         with selfcheck.compare_with_specification("test_x"):
             raise ValueError("no")
-    with pytest.raises(KeyError):                        # an error no known mistake raises is left as it is
+    with pytest.raises(KeyError):  # an error no known mistake raises is left as it is
         with selfcheck.compare_with_specification("test_x"):
             raise KeyError("other")
     with pytest.raises(AssertionError, match=r"^y should be a tensor, got NoneType \(is a `return` missing\?\)\.$"):
@@ -165,8 +182,11 @@ def test_a_failed_comparison_names_the_difference_the_mistake_and_an_unpassed_de
     with pytest.raises(AssertionError, match="KeyError: 'other'. This part calls your crop"):
         with selfcheck.compare_with_specification("test_x"):
             raise KeyError("other")
-    with pytest.raises(AssertionError, match=r"y should have shape \(2, 2\), got \(3,\)\. This part calls your crop, "
-                                             r"whose tests \(test_crop_shape\) have not all passed yet"):
+    with pytest.raises(
+        AssertionError,
+        match=r"y should have shape \(2, 2\), got \(3,\)\. This part calls your crop, "
+        r"whose tests \(test_crop_shape\) have not all passed yet",
+    ):
         with selfcheck.compare_with_specification("test_x") as results:
             results["y"] = torch.ones(3)
 
@@ -191,12 +211,14 @@ def test_every_bug_of_the_catalogue_fails_a_visible_test_that_names_it(variant):
     for name in variant.mistakes:
         tests = [test.grade_id for test in assignment.part(by_name[name].part).tests]
         assert f"{name} (the specification asks for" in failed or any(
-            "This part calls your" in outcomes[test] for test in tests), f"{name} not named in {failed[:600]}"
+            "This part calls your" in outcomes[test] for test in tests
+        ), f"{name} not named in {failed[:600]}"
 
 
 @pytest.mark.parametrize("mistake", mistakes.MISTAKES, ids=lambda mistake: mistake.name)
 def test_every_mistake_of_the_library_is_named_by_a_visible_test_of_its_part(mistake):
     from autograder.judging.fingerprints import solutions_code
+
     part = assignment.part(mistake.part)
     outcomes = run_visible_tests(solutions_code(mistake))
     named = [grade_id for grade_id, error in outcomes.items() if f"{mistake.name} (the specification asks" in error]
@@ -204,10 +226,15 @@ def test_every_mistake_of_the_library_is_named_by_a_visible_test_of_its_part(mis
 
 
 def test_a_wrong_crop_fails_the_parts_that_call_it_and_says_so():
-    outcomes = run_visible_tests(module_code({}), crop=lambda image, new_shape: image[:, :, :new_shape[2], :new_shape[3]])
+    outcomes = run_visible_tests(
+        module_code({}), crop=lambda image, new_shape: image[:, :, : new_shape[2], : new_shape[3]]
+    )
     assert "the top-left corner instead of the centre" in outcomes["test_crop_centre"]
     expanding = outcomes["test_expanding_block_forward"]
-    assert "This part calls your crop, whose tests (test_crop_shape, test_crop_centre) have not all passed yet" in expanding
+    assert (
+        "This part calls your crop, whose tests (test_crop_shape, test_crop_centre) have not all passed yet"
+        in expanding
+    )
     assert "known mistake" not in expanding, "its numbers come from the broken crop: no mistake of its own is named"
 
 
@@ -222,17 +249,21 @@ def test_the_stored_visible_fingerprints_are_what_the_test_cells_give_now():
     for grade_id, entry in fresh["tests"].items():
         stored = fingerprints.visible()["tests"][grade_id]
         assert entry["uses"] == stored["uses"] and entry["tolerance"] == stored["tolerance"]
-        for fresh_answers, stored_answers in [(entry["specification"], stored["specification"]),
-                                              *[(answers, stored["mistakes"][name])
-                                                for name, answers in entry["mistakes"].items()]]:
+        for fresh_answers, stored_answers in [
+            (entry["specification"], stored["specification"]),
+            *[(answers, stored["mistakes"][name]) for name, answers in entry["mistakes"].items()],
+        ]:
             assert len(fresh_answers) == len(stored_answers), grade_id
-            assert all(fingerprint.agree(one, other, entry["tolerance"])
-                       for one, other in zip(fresh_answers, stored_answers)), grade_id
+            assert all(
+                fingerprint.agree(one, other, entry["tolerance"]) for one, other in zip(fresh_answers, stored_answers)
+            ), grade_id
         assert [trace["layers"] for trace in entry["traces"]] == [trace["layers"] for trace in stored["traces"]]
         for fresh_trace, stored_trace in zip(entry["traces"], stored["traces"], strict=True):
             assert [call[0] for call in fresh_trace["calls"]] == [call[0] for call in stored_trace["calls"]]
-            assert all(fingerprint.agree({"output": one[2]}, {"output": other[2]}, entry["tolerance"])
-                       for one, other in zip(fresh_trace["calls"], stored_trace["calls"])), grade_id
+            assert all(
+                fingerprint.agree({"output": one[2]}, {"output": other[2]}, entry["tolerance"])
+                for one, other in zip(fresh_trace["calls"], stored_trace["calls"])
+            ), grade_id
 
 
 def test_a_block_kept_in_a_list_and_as_an_attribute_gets_the_weights_of_its_attribute_name():
@@ -244,7 +275,9 @@ def test_a_block_kept_in_a_list_and_as_an_attribute_gets_the_weights_of_its_attr
 
     plain = torch.nn.Module()
     plain.conv = torch.nn.Conv2d(1, 1, 1)
-    assert torch.equal(fingerprint.seed_weights(Listed(), 3).conv.weight, fingerprint.seed_weights(plain, 3).conv.weight)
+    assert torch.equal(
+        fingerprint.seed_weights(Listed(), 3).conv.weight, fingerprint.seed_weights(plain, 3).conv.weight
+    )
 
 
 def test_an_unsolved_part_raises_its_own_error_in_its_tests_and_in_those_of_the_parts_that_call_it():
@@ -253,7 +286,10 @@ def test_an_unsolved_part_raises_its_own_error_in_its_tests_and_in_those_of_the_
     assert outcomes["test_crop_shape"] == outcomes["test_expanding_block_shape"] == "NotImplementedError: "
     broken_crop = "def crop(image, new_shape):\n    raise ValueError('no crop')\n"
     outcomes = run_visible_tests(module_code({}) + "\n" + broken_crop)
-    assert outcomes["test_crop_shape"] == ("AssertionError: ValueError: no crop. Where it goes wrong: your crop raised on "
-                                           "a float32 image of shape (10, 4, 16, 20).")    # its own error, located
+    assert outcomes["test_crop_shape"] == (
+        "AssertionError: ValueError: no crop. Where it goes wrong: your crop raised on "
+        "a float32 image of shape (10, 4, 16, 20)."
+    )  # its own error, located
     assert outcomes["test_expanding_block_shape"].startswith(
-        "AssertionError: ValueError: no crop. This part calls your crop, whose tests")
+        "AssertionError: ValueError: no crop. This part calls your crop, whose tests"
+    )

@@ -1,4 +1,6 @@
-"""The precision and memory layout, measured per CPU and model shape, and cached with the load and time of the measurement."""
+"""The precision and memory layout, measured per CPU and model shape, and cached with the load and time of the
+measurement."""
+
 import json
 
 import numpy as np
@@ -7,20 +9,31 @@ import torch
 
 from lesson import speed
 from lesson.config import read_config
-from lesson.speed import (HIGH_LOAD, MAX_AGE_SECONDS, choose_precision_and_layout, in_layout, time_settings,
-                          to_layout)
+from lesson.speed import HIGH_LOAD, MAX_AGE_SECONDS, choose_precision_and_layout, in_layout, time_settings, to_layout
 from lesson.training import fit, predict_slices
 from solutions.reference import load_reference
 
 REFERENCE = load_reference()
 CPU = torch.device("cpu")
 # Seconds of a pass on three kinds of CPU (fp32 / bf16, NCHW / NHWC), as benchmarks.training_speed saw them.
-AMX_LIKE = {("fp32", "contiguous"): 1.0, ("fp32", "channels_last"): 0.9, ("bf16", "contiguous"): 0.6,
-            ("bf16", "channels_last"): 0.35}
-AVX2_ONLY = {("fp32", "contiguous"): 0.70, ("fp32", "channels_last"): 0.85, ("bf16", "contiguous"): 14.0,
-             ("bf16", "channels_last"): 17.0}
-NHWC_ONLY = {("fp32", "contiguous"): 1.0, ("fp32", "channels_last"): 0.8, ("bf16", "contiguous"): 1.2,
-             ("bf16", "channels_last"): 1.1}
+AMX_LIKE = {
+    ("fp32", "contiguous"): 1.0,
+    ("fp32", "channels_last"): 0.9,
+    ("bf16", "contiguous"): 0.6,
+    ("bf16", "channels_last"): 0.35,
+}
+AVX2_ONLY = {
+    ("fp32", "contiguous"): 0.70,
+    ("fp32", "channels_last"): 0.85,
+    ("bf16", "contiguous"): 14.0,
+    ("bf16", "channels_last"): 17.0,
+}
+NHWC_ONLY = {
+    ("fp32", "contiguous"): 1.0,
+    ("fp32", "channels_last"): 0.8,
+    ("bf16", "contiguous"): 1.2,
+    ("bf16", "channels_last"): 1.1,
+}
 DTYPES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
@@ -36,6 +49,7 @@ def fake_timer(seconds):
     def timer(amp_dtype, layout):
         calls.append((DTYPES[amp_dtype], layout))
         return seconds[DTYPES[amp_dtype], layout]
+
     return timer, calls
 
 
@@ -50,16 +64,19 @@ class Machine:
         if not same_process:
             speed._IN_THIS_PROCESS.clear()
         timer, calls = fake_timer(seconds)
-        chosen = choose_precision_and_layout(model, CPU, cache_dir=cache_dir, timer=timer, clock=lambda: self.now,
-                                             load=lambda: self.load, **settings)
+        chosen = choose_precision_and_layout(
+            model, CPU, cache_dir=cache_dir, timer=timer, clock=lambda: self.now, load=lambda: self.load, **settings
+        )
         return chosen, calls
 
 
 def test_bf16_in_channels_last_where_it_is_fastest(tmp_path):
     (precision, layout, reason), calls = Machine().choose(tiny_model(), AMX_LIKE, tmp_path)
     assert (precision, layout) == ("bf16", "channels_last")
-    assert reason == ("precision bf16, layout channels_last: measured against fp32 in contiguous on this CPU, "
-                      "fp32 in channels_last 1.11x, bf16 in contiguous 1.67x, bf16 in channels_last 2.86x")
+    assert reason == (
+        "precision bf16, layout channels_last: measured against fp32 in contiguous on this CPU, "
+        "fp32 in channels_last 1.11x, bf16 in contiguous 1.67x, bf16 in channels_last 2.86x"
+    )
     assert calls == list(AMX_LIKE) * 3, "three passes of each, taking turns, add up to the 1 s budget"
 
 
@@ -161,8 +178,9 @@ def test_unet_precision_fixes_the_precision_and_the_layout_is_still_measured(tmp
     (precision, layout, reason), calls = Machine().choose(tiny_model(), AVX2_ONLY, tmp_path, precision=requested)
     assert precision == requested and layout == "contiguous"
     assert set(calls) == {(requested, "contiguous"), (requested, "channels_last")}
-    assert reason.startswith(f"precision {requested}, layout contiguous: measured against contiguous on this CPU, "
-                             f"channels_last ")
+    assert reason.startswith(
+        f"precision {requested}, layout contiguous: measured against contiguous on this CPU, channels_last "
+    )
 
 
 def test_unet_layout_fixes_the_layout_and_the_precision_is_still_measured(tmp_path):
@@ -172,8 +190,11 @@ def test_unet_layout_fixes_the_layout_and_the_precision_is_still_measured(tmp_pa
 
 def test_both_set_measure_nothing(tmp_path):
     chosen, calls = Machine().choose(tiny_model(), AMX_LIKE, tmp_path, precision="fp16", layout="channels_last")
-    assert chosen == ("fp16", "channels_last", "precision fp16, layout channels_last: set by UNET_PRECISION and "
-                                               "UNET_LAYOUT") and calls == []
+    assert (
+        chosen
+        == ("fp16", "channels_last", "precision fp16, layout channels_last: set by UNET_PRECISION and UNET_LAYOUT")
+        and calls == []
+    )
 
 
 def test_on_a_gpu_the_native_rule_and_channels_last(monkeypatch):
@@ -181,7 +202,10 @@ def test_on_a_gpu_the_native_rule_and_channels_last(monkeypatch):
     assert choose_precision_and_layout(tiny_model(), torch.device("cuda"))[:2] == ("fp16", "channels_last")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
     assert choose_precision_and_layout(tiny_model(), torch.device("cuda")) == (
-        "bf16", "channels_last", "precision bf16: natively on this GPU")
+        "bf16",
+        "channels_last",
+        "precision bf16: natively on this GPU",
+    )
     assert choose_precision_and_layout(tiny_model(), torch.device("cuda"), "fp32")[:2] == ("fp32", "channels_last")
 
 
@@ -194,10 +218,10 @@ def test_time_settings_times_real_passes_of_all_four():
 @pytest.mark.parametrize("layout", speed.LAYOUTS)
 def test_fit_trains_in_the_layout_it_was_given(layout, capsys):
     from data.synthetic import make_em_volume
+
     images, labels = make_em_volume(n_slices=4, size=160, seed=3)
     model = tiny_model()
-    config = read_config({}, epochs=1, hidden_channels=2, input_size=160, device="cpu", precision="fp32",
-                         layout=layout)
+    config = read_config({}, epochs=1, hidden_channels=2, input_size=160, device="cpu", precision="fp32", layout=layout)
     losses = fit(model, images, labels, config, show_figures=False)
     assert np.isfinite(losses).all() and f"layout {layout}" in capsys.readouterr().out
     weight = model.contract1.conv1.weight

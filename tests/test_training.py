@@ -1,4 +1,5 @@
 """The training loop and whole-slice prediction, on a tiny U-Net and small synthetic volumes."""
+
 import contextlib
 
 import numpy as np
@@ -9,9 +10,24 @@ from data.synthetic import make_em_volume
 from lesson import training
 from lesson.config import read_config
 from lesson.speed import channels_last, channels_last_gradients
-from lesson.training import (ESTIMATE_STEPS, TooSlowForTheCPU, _dihedral, _undo_dihedral, augment, center_crop,
-                             check_run_length, checkpoint_path, fit, output_margin, pick_device, predict_slices,
-                             random_crops, save_checkpoint, to_tensors, too_slow_message)
+from lesson.training import (
+    ESTIMATE_STEPS,
+    TooSlowForTheCPU,
+    _dihedral,
+    _undo_dihedral,
+    augment,
+    center_crop,
+    check_run_length,
+    checkpoint_path,
+    fit,
+    output_margin,
+    pick_device,
+    predict_slices,
+    random_crops,
+    save_checkpoint,
+    to_tensors,
+    too_slow_message,
+)
 from solutions.reference import load_reference
 
 REFERENCE = load_reference()
@@ -68,7 +84,14 @@ def test_fit_resumes_from_its_checkpoint_exactly(volumes, tmp_path):
     images, labels = volumes
     straight = fit(tiny_model(), images, labels, tiny_config(epochs=4), show_figures=False)
     checkpoint = tmp_path / "run.pt"
-    fit(tiny_model(), images, labels, tiny_config(epochs=2, checkpoint_every=1), checkpoint=checkpoint, show_figures=False)
+    fit(
+        tiny_model(),
+        images,
+        labels,
+        tiny_config(epochs=2, checkpoint_every=1),
+        checkpoint=checkpoint,
+        show_figures=False,
+    )
     assert torch.load(checkpoint, weights_only=False)["epoch"] == 2
     resumed = fit(tiny_model(), images, labels, tiny_config(epochs=4), checkpoint=checkpoint, show_figures=False)
     assert resumed == pytest.approx(straight, rel=1e-6), "a resumed run must continue exactly where it stopped"
@@ -122,8 +145,9 @@ def _skip_gradients(model, x, hooks):
 
     def watch(module, inputs, output):
         output.register_hook(seen.append)
+
     with hooks(model):
-        for block in (model.contract1, model.contract2):                # after the hooks under test
+        for block in (model.contract1, model.contract2):  # after the hooks under test
             block.register_forward_hook(watch)
         model(x).sum().backward()
     return seen, [p.grad for p in model.parameters()]
@@ -134,7 +158,7 @@ def test_channels_last_gradients_lays_skip_gradients_out_nhwc_and_changes_no_val
     plain_model, nhwc_model = (tiny_model().to(memory_format=torch.channels_last) for _ in range(2))
     plain_skips, plain_grads = _skip_gradients(plain_model, x, hooks=contextlib.nullcontext)
     nhwc_skips, nhwc_grads = _skip_gradients(nhwc_model, x, hooks=channels_last_gradients)
-    assert not all(g.is_contiguous(memory_format=torch.channels_last) for g in plain_skips)   # the crops' NCHW
+    assert not all(g.is_contiguous(memory_format=torch.channels_last) for g in plain_skips)  # the crops' NCHW
     assert all(g.is_contiguous(memory_format=torch.channels_last) for g in nhwc_skips)
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain_grads, nhwc_grads))
 
@@ -233,8 +257,10 @@ def test_fit_with_augmentation_learns_and_is_deterministic(volumes, augmentation
 
 
 def test_checkpoint_path_names_the_augmentation():
-    assert checkpoint_path(tiny_config(checkpoint_dir="/c", augment="flips+elastic")).name == \
-        "unet-w2-px160-b4-lr0.003-flips+elastic-seed0.pt"
+    assert (
+        checkpoint_path(tiny_config(checkpoint_dir="/c", augment="flips+elastic")).name
+        == "unet-w2-px160-b4-lr0.003-flips+elastic-seed0.pt"
+    )
 
 
 def test_predict_slices_with_flips_averages_the_8_views():
@@ -273,7 +299,7 @@ class FakeClock:
 def test_a_long_run_without_a_gpu_stops_with_the_estimate_and_what_to_do(volumes, monkeypatch):
     images, labels = volumes
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(training, "time", FakeClock(tick=10.0))           # each step "takes" 10 s
+    monkeypatch.setattr(training, "time", FakeClock(tick=10.0))  # each step "takes" 10 s
     with pytest.raises(TooSlowForTheCPU) as stopped:
         fit(tiny_model(), images, labels, tiny_config(epochs=200, device="auto", precision="fp32"), show_figures=False)
     message = str(stopped.value)
@@ -285,32 +311,40 @@ def test_a_long_run_with_unet_device_cpu_trains(volumes, monkeypatch):
     images, labels = volumes
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(training, "time", FakeClock(tick=10.0))
-    losses = fit(tiny_model(), images, labels, tiny_config(epochs=3, device="cpu", precision="fp32"),
-                 show_figures=False)
+    losses = fit(
+        tiny_model(), images, labels, tiny_config(epochs=3, device="cpu", precision="fp32"), show_figures=False
+    )
     assert len(losses) == 6
 
 
 def test_a_short_run_without_a_gpu_trains(volumes, monkeypatch):
     images, labels = volumes
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(training, "time", FakeClock(tick=10.0))           # 6 steps of 10 s: 1 minute
-    losses = fit(tiny_model(), images, labels, tiny_config(epochs=3, device="auto", precision="fp32"),
-                 show_figures=False)
+    monkeypatch.setattr(training, "time", FakeClock(tick=10.0))  # 6 steps of 10 s: 1 minute
+    losses = fit(
+        tiny_model(), images, labels, tiny_config(epochs=3, device="auto", precision="fp32"), show_figures=False
+    )
     assert len(losses) == 6
 
 
-@pytest.mark.parametrize("device, setting, per_step, steps, stops", [
-    ("cpu", "auto", 2.0, 901, True), ("cpu", "auto", 2.0, 900, False), ("cpu", "cpu", 50.0, 1400, False),
-    ("cuda", "auto", 50.0, 1400, False)])
+@pytest.mark.parametrize(
+    "device, setting, per_step, steps, stops",
+    [
+        ("cpu", "auto", 2.0, 901, True),
+        ("cpu", "auto", 2.0, 900, False),
+        ("cpu", "cpu", 50.0, 1400, False),
+        ("cuda", "auto", 50.0, 1400, False),
+    ],
+)
 def test_check_run_length_stops_only_long_auto_runs_on_the_cpu(device, setting, per_step, steps, stops):
     config = tiny_config(device=setting)
-    step_seconds = [100.0] + [per_step] * (ESTIMATE_STEPS - 1)           # the first step is left out
+    step_seconds = [100.0] + [per_step] * (ESTIMATE_STEPS - 1)  # the first step is left out
     if stops:
         with pytest.raises(TooSlowForTheCPU, match="about 30 minutes"):
             check_run_length(config, torch.device(device), step_seconds, steps)
     else:
         check_run_length(config, torch.device(device), step_seconds, steps)
-    check_run_length(config, torch.device(device), step_seconds[:-1], 10**6)    # too few steps timed yet
+    check_run_length(config, torch.device(device), step_seconds[:-1], 10**6)  # too few steps timed yet
 
 
 def test_too_slow_message_is_friendly_and_exact():
@@ -318,5 +352,6 @@ def test_too_slow_message_is_friendly_and_exact():
         "This training run would take about 9 h 20 min on this computer's CPU (1,400 steps of about 24.0 s "
         "each), because PyTorch found no GPU. In Colab: Runtime > Change runtime type > GPU, then run all "
         "cells again. To train on the CPU anyway, set UNET_DEVICE=cpu (in a cell above the config cell: "
-        "import os; os.environ[\"UNET_DEVICE\"] = \"cpu\"), or choose a shorter run with fewer UNET_EPOCHS "
-        "or a smaller UNET_HIDDEN_CHANNELS or UNET_INPUT_SIZE.")
+        'import os; os.environ["UNET_DEVICE"] = "cpu"), or choose a shorter run with fewer UNET_EPOCHS '
+        "or a smaller UNET_HIDDEN_CHANNELS or UNET_INPUT_SIZE."
+    )

@@ -1,5 +1,6 @@
 """The grader's own checks (autograder/judging/verdicts.py), without a Jupyter kernel: the kernel's side runs in an
 IPython shell in this process, its display message is captured, and the grader's side judges it."""
+
 import base64
 import json
 
@@ -22,8 +23,11 @@ def kernel(monkeypatch):
     """run(namespace, grade_id) -> the display outputs of the check's kernel code, run in an IPython shell."""
     shell = InteractiveShell.instance()
     sent = []
-    monkeypatch.setattr(IPython.display, "publish_display_data",
-                        lambda data, **kwargs: sent.append({"output_type": "display_data", "data": data}))
+    monkeypatch.setattr(
+        IPython.display,
+        "publish_display_data",
+        lambda data, **kwargs: sent.append({"output_type": "display_data", "data": data}),
+    )
 
     def run(namespace, grade_id, code=None, definitions=""):
         """`definitions`: code run in the shell first, so that what it defines has the shell's globals."""
@@ -34,6 +38,7 @@ def kernel(monkeypatch):
         result = shell.run_cell(code or verdicts.kernel_code(grade_id), store_history=False)
         assert result.success, result.error_in_exec
         return list(sent)
+
     run.shell = shell
     yield run
     shell.user_ns.clear()
@@ -52,16 +57,20 @@ def test_the_reference_solution_passes_every_check(kernel, grade_id):
     assert judge(grade_id, kernel(reference_namespace(), grade_id)) == ""
 
 
-@pytest.mark.parametrize("rounding", ["(image.shape[2] - new_shape[2] + 1) // 2",
-                                      "image.shape[2] // 2 - round(new_shape[2] / 2)"])
+@pytest.mark.parametrize(
+    "rounding", ["(image.shape[2] - new_shape[2] + 1) // 2", "image.shape[2] // 2 - round(new_shape[2] / 2)"]
+)
 def test_either_rounding_of_an_odd_crop_margin_passes(kernel, rounding):
     namespace = reference_namespace()
-    exec(_code(f"""
+    exec(
+        _code(f"""
         def crop(image, new_shape):
             top = {rounding}
             left = {rounding.replace("[2]", "[3]")}
             return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]
-    """), namespace)
+    """),
+        namespace,
+    )
     assert judge("test_crop_centre", kernel(namespace, "test_crop_centre")) == ""
 
 
@@ -72,22 +81,28 @@ def test_a_wrong_part_fails_even_when_the_kernels_comparisons_are_patched(kernel
     monkeypatch.setattr(torch, "equal", lambda *args, **kwargs: True)
     problem = judge("test_crop_centre", kernel(namespace, "test_crop_centre"))
     assert "a different window of the image than the centre" in problem
-    assert judge("test_crop_shape", kernel(namespace, "test_crop_shape")) == ""      # its shapes are right
+    assert judge("test_crop_shape", kernel(namespace, "test_crop_shape")) == ""  # its shapes are right
 
 
 def test_a_block_computing_something_else_fails_with_the_size_of_the_difference(kernel):
     namespace = reference_namespace()
     source = load_reference().__dict__["ContractingBlock"]
-    namespace["ContractingBlock"] = type("AvgPoolBlock", (source,), {
-        "forward": lambda self, x: torch.nn.functional.avg_pool2d(
-            self.activation(self.conv2(self.activation(self.conv1(x)))), 2)})
+    namespace["ContractingBlock"] = type(
+        "AvgPoolBlock",
+        (source,),
+        {
+            "forward": lambda self, x: torch.nn.functional.avg_pool2d(
+                self.activation(self.conv2(self.activation(self.conv1(x)))), 2
+            )
+        },
+    )
     problem = judge("test_contracting_block_forward", kernel(namespace, "test_contracting_block_forward"))
     assert problem.startswith("forward on (2, 4, 20, 20): values differ from the specification's by up to")
 
 
 def test_dependencies_are_the_references_during_the_check_and_the_students_afterwards(kernel):
     namespace = reference_namespace()
-    broken = namespace["crop"] = lambda image, new_shape: image          # the expanding block's dependency
+    broken = namespace["crop"] = lambda image, new_shape: image  # the expanding block's dependency
     outputs = kernel(namespace, "test_expanding_block_forward")
     assert judge("test_expanding_block_forward", outputs) == ""
     assert InteractiveShell.instance().user_ns["crop"] is broken
@@ -103,8 +118,9 @@ def test_an_object_that_only_pretends_to_be_a_tensor_fails(kernel):
     class Fake:
         shape = AnyShape((0,))
 
-    namespace["FeatureMapBlock"] = lambda c_in, c_out: type("F", (torch.nn.Module,), {
-        "forward": lambda self, x: Fake()})()
+    namespace["FeatureMapBlock"] = lambda c_in, c_out: type(
+        "F", (torch.nn.Module,), {"forward": lambda self, x: Fake()}
+    )()
     with pytest.raises(ValueError, match="it raised"):
         verdicts.read_message(kernel(namespace, "test_feature_map_block"))
 
@@ -114,8 +130,14 @@ def _raw(payload):
 
 
 def _message(arrays):
-    return _raw({"arrays": {key: {"shape": list(value.shape), "data": base64.b64encode(
-        value.astype(np.float32).tobytes()).decode()} for key, value in arrays.items()}})
+    return _raw(
+        {
+            "arrays": {
+                key: {"shape": list(value.shape), "data": base64.b64encode(value.astype(np.float32).tobytes()).decode()}
+                for key, value in arrays.items()
+            }
+        }
+    )
 
 
 def test_read_message_round_trip_and_shape_only_answers():
@@ -125,14 +147,17 @@ def test_read_message_round_trip_and_shape_only_answers():
     assert shape_only["x"].shape == (4, 5)
 
 
-@pytest.mark.parametrize("outputs, reason", [
-    ([], "sent no answer"),
-    ([{"output_type": "stream", "text": "test passed"}], "sent no answer"),
-    (_raw({"error": "NotImplementedError: "}), "it raised NotImplementedError"),
-    (_raw({"arrays": {"x": {"shape": [3], "data": "AAAA"}}}), "could not be read"),       # 3 bytes for 3 floats
-    (_raw({"arrays": {"x": {"shape": [1], "data": "not base64!"}}}), "could not be read"),
-    ([{"output_type": "display_data", "data": {verdicts.MIME: "{not json"}}], "could not be read"),
-])
+@pytest.mark.parametrize(
+    "outputs, reason",
+    [
+        ([], "sent no answer"),
+        ([{"output_type": "stream", "text": "test passed"}], "sent no answer"),
+        (_raw({"error": "NotImplementedError: "}), "it raised NotImplementedError"),
+        (_raw({"arrays": {"x": {"shape": [3], "data": "AAAA"}}}), "could not be read"),  # 3 bytes for 3 floats
+        (_raw({"arrays": {"x": {"shape": [1], "data": "not base64!"}}}), "could not be read"),
+        ([{"output_type": "display_data", "data": {verdicts.MIME: "{not json"}}], "could not be read"),
+    ],
+)
 def test_unreadable_or_missing_answers_fail_with_a_reason(outputs, reason):
     with pytest.raises(ValueError, match=reason):
         verdicts.read_message(outputs)
@@ -140,10 +165,14 @@ def test_unreadable_or_missing_answers_fail_with_a_reason(outputs, reason):
 
 def test_compare_names_wrong_shapes_and_values_that_are_not_finite():
     want = [{"out": np.zeros((2, 3), dtype=np.float32)}]
-    assert verdicts.compare("test_feature_map_block", {"out": np.zeros((3, 2), np.float32)}, want) == \
-        "out: shape (3, 2), expected (2, 3)"
-    assert verdicts.compare("test_feature_map_block", {"out": np.full((2, 3), np.nan, np.float32)}, want) == \
-        "out: values that are not finite"
+    assert (
+        verdicts.compare("test_feature_map_block", {"out": np.zeros((3, 2), np.float32)}, want)
+        == "out: shape (3, 2), expected (2, 3)"
+    )
+    assert (
+        verdicts.compare("test_feature_map_block", {"out": np.full((2, 3), np.nan, np.float32)}, want)
+        == "out: values that are not finite"
+    )
     assert verdicts.compare("test_feature_map_block", {}, want) == "out: no result"
     assert verdicts.compare("test_unet_shape", {"out": np.ones((2, 3), np.float32)}, want) == ""
 
@@ -177,7 +206,7 @@ def test_dependencies_called_by_keyword_pass_every_check(kernel, grade_id):
     """The references swapped in take the signatures the notebook gives, keywords included."""
     code = module_code({"crop": CROP_FLOAT64, "expanding_block": EXPANDING_KEYWORDS, "unet": UNET_KEYWORDS})
     assert "crop(image=skip_con_x" in EXPANDING_KEYWORDS[1] and "FeatureMapBlock(input_channels=" in UNET_KEYWORDS[0]
-    assert judge(grade_id, kernel({}, grade_id, definitions=code)) == ""      # with a broken crop of its own
+    assert judge(grade_id, kernel({}, grade_id, definitions=code)) == ""  # with a broken crop of its own
 
 
 def test_a_crop_that_changes_the_dtype_fails_and_says_so(kernel):
@@ -211,7 +240,9 @@ def test_the_reference_answers_saved_once_per_batch_are_those_computed_here(tmp_
             loaded = verdicts.expected(grade_id)
             assert [list(answer) for answer in loaded] == [list(answer) for answer in answers]
             for mine, theirs in zip(loaded, answers):
-                assert all(np.array_equal(mine[key], theirs[key]) and mine[key].dtype_name == theirs[key].dtype_name
-                           for key in theirs)
+                assert all(
+                    np.array_equal(mine[key], theirs[key]) and mine[key].dtype_name == theirs[key].dtype_name
+                    for key in theirs
+                )
     finally:
         verdicts._expected.clear()

@@ -9,6 +9,7 @@ compares the two outside the kernel. Nothing here may import from this repositor
 A part that depends on others is checked, and its test cell run, with correct versions of its dependencies
 (``swap_in`` / ``restore``): one broken part costs only its own points.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,8 +40,12 @@ def conv_names(*convs: str) -> list:
     return [f"{conv}.{kind}" for conv in convs for kind in ("weight", "bias")]
 
 
-UNET_CONVS = ["upfeature.conv", *[f"contract{i}.conv{j}" for i in range(1, 5) for j in (1, 2)],
-              *[f"expand{i}.conv{j}" for i in range(1, 5) for j in (1, 2, 3)], "downfeature.conv"]
+UNET_CONVS = [
+    "upfeature.conv",
+    *[f"contract{i}.conv{j}" for i in range(1, 5) for j in (1, 2)],
+    *[f"expand{i}.conv{j}" for i in range(1, 5) for j in (1, 2, 3)],
+    "downfeature.conv",
+]
 
 
 def numbered_image(batch: int, channels: int, height: int, width: int) -> torch.Tensor:
@@ -53,9 +58,14 @@ def numbered_image(batch: int, channels: int, height: int, width: int) -> torch.
 
 # ---- one check per graded test --------------------------------------------------------------------------
 
-CROP_CASES = [((2, 3, 254, 254), (2, 3, 193, 193)), ((1, 2, 512, 512), (1, 2, 377, 377)),
-              ((1, 1, 125, 125), (1, 1, 101, 101)), ((3, 2, 60, 60), (3, 2, 55, 55)),
-              ((3, 2, 40, 64), (3, 2, 20, 30)), ((1, 1, 64, 40), (1, 1, 31, 25))]
+CROP_CASES = [
+    ((2, 3, 254, 254), (2, 3, 193, 193)),
+    ((1, 2, 512, 512), (1, 2, 377, 377)),
+    ((1, 1, 125, 125), (1, 1, 101, 101)),
+    ((3, 2, 60, 60), (3, 2, 55, 55)),
+    ((3, 2, 40, 64), (3, 2, 20, 30)),
+    ((1, 1, 64, 40), (1, 1, 31, 25)),
+]
 
 
 def crop_shape(ns: dict) -> dict:
@@ -72,8 +82,16 @@ def crop_centre(ns: dict) -> dict:
     """crop should return one window of every image and channel, of the input's dtype, centred: top offset (H - h) // 2
     and left offset (W - w) // 2 (either middle offset when the margin is odd)."""
     out = {}
-    cases = [(254, 254, 193, 193), (512, 512, 377, 377), (60, 60, 55, 55), (125, 125, 101, 101), (40, 64, 20, 30),
-             (64, 40, 31, 25), (16, 16, 16, 16), (30, 18, 2, 18)]
+    cases = [
+        (254, 254, 193, 193),
+        (512, 512, 377, 377),
+        (60, 60, 55, 55),
+        (125, 125, 101, 101),
+        (40, 64, 20, 30),
+        (64, 40, 31, 25),
+        (16, 16, 16, 16),
+        (30, 18, 2, 18),
+    ]
     dtypes = [torch.float32, torch.float64, torch.int64]
     for i, (height, width, h, w) in enumerate(cases):
         batch = 1 if height > 256 else 3
@@ -86,8 +104,10 @@ def crop_centre(ns: dict) -> dict:
 def contracting_block_shape(ns: dict) -> dict:
     """ContractingBlock(C) should map (N, C, H, W) to (N, 2C, (H - 4) // 2, (W - 4) // 2)."""
     cases = [(10, (5, 10, 50, 50)), (3, (2, 3, 61, 40)), (1, (1, 1, 13, 13)), (64, (1, 64, 20, 36))]
-    return {f"ContractingBlock({c}) on {shape}": ns["ContractingBlock"](c)(randn(shape, i))
-            for i, (c, shape) in enumerate(cases)}
+    return {
+        f"ContractingBlock({c}) on {shape}": ns["ContractingBlock"](c)(randn(shape, i))
+        for i, (c, shape) in enumerate(cases)
+    }
 
 
 def contracting_block_layers(ns: dict) -> dict:
@@ -96,8 +116,14 @@ def contracting_block_layers(ns: dict) -> dict:
     block = ns["ContractingBlock"](8)
     out = seeded(block, conv_names("conv1", "conv2"), 1)
     x = randn((2, 8, 11, 10), 2)
-    out.update({"conv1(x)": block.conv1(x), "conv2(conv1(x))": block.conv2(block.conv1(x)),
-                "activation(x)": block.activation(x.clone()), "maxpool(x)": block.maxpool(x)})
+    out.update(
+        {
+            "conv1(x)": block.conv1(x),
+            "conv2(conv1(x))": block.conv2(block.conv1(x)),
+            "activation(x)": block.activation(x.clone()),
+            "maxpool(x)": block.maxpool(x),
+        }
+    )
     return out
 
 
@@ -110,10 +136,16 @@ def contracting_block_forward(ns: dict) -> dict:
 
 def expanding_block_shape(ns: dict) -> dict:
     """ExpandingBlock(C) should map x (N, C, H, W) and a larger skip (N, C/2, Hs, Ws) to (N, C/2, 2H - 5, 2W - 5)."""
-    cases = [(16, (2, 16, 12, 12), (2, 8, 30, 30)), (8, (3, 8, 10, 7), (3, 4, 25, 20)), (4, (1, 4, 5, 5), (1, 2, 9, 9)),
-             (1024, (1, 1024, 28, 28), (1, 512, 60, 60))]
-    return {f"ExpandingBlock({c}) on x {x} and skip {skip}": ns["ExpandingBlock"](c)(randn(x, i), randn(skip, i + 9))
-            for i, (c, x, skip) in enumerate(cases)}
+    cases = [
+        (16, (2, 16, 12, 12), (2, 8, 30, 30)),
+        (8, (3, 8, 10, 7), (3, 4, 25, 20)),
+        (4, (1, 4, 5, 5), (1, 2, 9, 9)),
+        (1024, (1, 1024, 28, 28), (1, 512, 60, 60)),
+    ]
+    return {
+        f"ExpandingBlock({c}) on x {x} and skip {skip}": ns["ExpandingBlock"](c)(randn(x, i), randn(skip, i + 9))
+        for i, (c, x, skip) in enumerate(cases)
+    }
 
 
 def expanding_block_layers(ns: dict) -> dict:
@@ -123,8 +155,15 @@ def expanding_block_layers(ns: dict) -> dict:
     block = ns["ExpandingBlock"](16)
     out = seeded(block, conv_names("conv1", "conv2", "conv3"), 4)
     x, joined = randn((2, 16, 7, 9), 5), randn((2, 16, 12, 10), 6)
-    out.update({"upsample(x)": block.upsample(x), "conv1(x)": block.conv1(x), "conv2(x)": block.conv2(joined),
-                "conv3(conv2(x))": block.conv3(block.conv2(joined)), "activation(x)": block.activation(x.clone())})
+    out.update(
+        {
+            "upsample(x)": block.upsample(x),
+            "conv1(x)": block.conv1(x),
+            "conv2(x)": block.conv2(joined),
+            "conv3(conv2(x))": block.conv3(block.conv2(joined)),
+            "activation(x)": block.activation(x.clone()),
+        }
+    )
     return out
 
 
@@ -134,7 +173,9 @@ def expanding_block_forward(ns: dict) -> dict:
     block = ns["ExpandingBlock"](8)
     seeded(block, conv_names("conv1", "conv2", "conv3"), 7)
     cases = [((2, 8, 9, 9), (2, 4, 21, 21)), ((1, 8, 7, 11), (1, 4, 16, 24))]
-    return {f"forward on x {x} and skip {skip}": block(randn(x, i), randn(skip, i + 9)) for i, (x, skip) in enumerate(cases)}
+    return {
+        f"forward on x {x} and skip {skip}": block(randn(x, i), randn(skip, i + 9)) for i, (x, skip) in enumerate(cases)
+    }
 
 
 def feature_map_block(ns: dict) -> dict:
@@ -150,8 +191,12 @@ def feature_map_block(ns: dict) -> dict:
 
 def unet_shape(ns: dict) -> dict:
     """UNet(C_in, C_out) should map (N, C_in, H, W) to logits (N, C_out, H - 139, W - 139)."""
-    cases = [((1, 3, 4), (1, 1, 256, 256)), ((2, 5, 4), (2, 2, 208, 208)), ((1, 1, 2), (1, 1, 300, 256)),
-             ((1, 1, 4), (1, 1, 512, 512))]
+    cases = [
+        ((1, 3, 4), (1, 1, 256, 256)),
+        ((2, 5, 4), (2, 2, 208, 208)),
+        ((1, 1, 2), (1, 1, 300, 256)),
+        ((1, 1, 4), (1, 1, 512, 512)),
+    ]
     return {f"UNet{args} on {shape}": ns["UNet"](*args)(randn(shape, i)) for i, (args, shape) in enumerate(cases)}
 
 
@@ -179,12 +224,17 @@ def trained_weights(ns: dict) -> dict:
     cells (the bar of the grading mode)."""
     model, config = ns["model"], ns["config"]
     out = {name: model.get_parameter(name) for name in conv_names(*UNET_CONVS)}
-    out.update({f"config.{name}": torch.tensor(float(getattr(config, name)))
-                for name in ("epochs", "hidden_channels", "input_size")})
+    out.update(
+        {
+            f"config.{name}": torch.tensor(float(getattr(config, name)))
+            for name in ("epochs", "hidden_channels", "input_size")
+        }
+    )
     return out
 
 
 # ---- correct dependencies, for one test cell and its check ------------------------------------------------
+
 
 def swap_in(ns: dict, code: str, names: list, tests: tuple = ()) -> dict:
     """Run `code` (the reference solutions of `names`) and put its `names` into `ns`; returns what they
@@ -227,6 +277,7 @@ def references(ns: dict, code: str, names: list) -> Iterator[None]:
 
 # ---- the kernel's answer ----------------------------------------------------------------------------------
 
+
 def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool, trace=None) -> str:
     """Run the check named `check` on `ns` with the references of `names`: the JSON message sent to the grader.
 
@@ -240,13 +291,22 @@ def answer(ns: dict, check: str, code: str, names: list, shapes_only: bool, trac
         recording = trace(not shapes_only) if trace else contextlib.nullcontext({})
         with references(ns, code, names), torch.no_grad(), recording as record:
             results = {str(key): torch.as_tensor(value) for key, value in globals()[check](ns).items()}
-            arrays = {key: {"shape": list(value.shape), "dtype": str(value.dtype), "device": value.device.type,
-                            "data": "" if shapes_only else base64.b64encode(
-                                value.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()).decode()}
-                      for key, value in results.items()}
+            arrays = {
+                key: {
+                    "shape": list(value.shape),
+                    "dtype": str(value.dtype),
+                    "device": value.device.type,
+                    "data": ""
+                    if shapes_only
+                    else base64.b64encode(
+                        value.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
+                    ).decode(),
+                }
+                for key, value in results.items()
+            }
         return json.dumps({"arrays": arrays, "trace": record})
-    except BaseException as error:                    # noqa: BLE001 (the student's code may raise anything)
+    except BaseException as error:  # noqa: BLE001 (the student's code may raise anything)
         try:
             return json.dumps({"error": f"{type(error).__name__}: {error}"[:500], "trace": record})
-        except (TypeError, ValueError):               # a record the student's code garbled: the error alone
+        except (TypeError, ValueError):  # a record the student's code garbled: the error alone
             return json.dumps({"error": f"{type(error).__name__}: {error}"[:500]})

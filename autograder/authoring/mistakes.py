@@ -7,42 +7,48 @@ fingerprints (``judging/fingerprints.py``): a mistake whose fingerprint matches 
 what the specification asks instead. ``python -m autograder release`` writes the fingerprints of the
 specification and of every mistake into ``autograder/judging/fingerprints.json``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import pathlib
 import re
-import tomllib
 from typing import Callable
+
+import tomllib
 
 
 @dataclasses.dataclass(frozen=True)
 class Mistake:
-    part: str                              # the part's name: "crop", "ContractingBlock", ...
-    name: str                              # in words, as the feedback names it
-    instead: str                           # what the specification asks instead
-    edit: Callable[[str], str]             # the reference solution cell's source -> the mistaken source
+    part: str  # the part's name: "crop", "ContractingBlock", ...
+    name: str  # in words, as the feedback names it
+    instead: str  # what the specification asks instead
+    edit: Callable[[str], str]  # the reference solution cell's source -> the mistaken source
 
 
 def replace(*pairs: str) -> Callable[[str], str]:
     """An edit replacing each `old` by its `new` (pairs: old, new, old, new, ...); each `old` must occur."""
+
     def edit(source: str) -> str:
         for old, new in zip(pairs[::2], pairs[1::2]):
             if old not in source:
                 raise ValueError(f"the reference solution no longer contains {old!r}")
             source = source.replace(old, new)
         return source
+
     return edit
 
 
 def in_body(old: str, new: str) -> Callable[[str], str]:
     """An edit replacing the word `old` by `new` inside the solution regions only (not in the signature)."""
+
     def edit(source: str) -> str:
         regions = re.compile(r"(### BEGIN SOLUTION\n)(.*?)(### END SOLUTION)", re.S)
         edited = regions.sub(lambda m: m[1] + re.sub(rf"\b{old}\b", new, m[2]) + m[3], source)
         if edited == source:
             raise ValueError(f"the reference solution's body no longer contains {old!r}")
         return edited
+
     return edit
 
 
@@ -53,9 +59,15 @@ def read(path: pathlib.Path = TABLE) -> tuple[Mistake, ...]:
     """The mistakes listed in the table (mistakes.toml), each with its edit."""
     with open(path, "rb") as handle:
         rows = tomllib.load(handle)["mistake"]
-    return tuple(Mistake(row["part"], row["name"], row["instead"],
-                         replace(*(text for pair in row["replace"] for text in pair)) if "replace" in row
-                         else in_body(*row["word"])) for row in rows)
+    return tuple(
+        Mistake(
+            row["part"],
+            row["name"],
+            row["instead"],
+            replace(*(text for pair in row["replace"] for text in pair)) if "replace" in row else in_body(*row["word"]),
+        )
+        for row in rows
+    )
 
 
 MISTAKES = read()

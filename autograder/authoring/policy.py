@@ -5,6 +5,7 @@ test states the quick bar in plain numbers (the loss falls by 10% or more; held-
 0.3 above all-interior's; held-out cross-entropy below 0.6 nats); ``training_shortfall`` is the grader's own
 judgement of the trained weights, per mode, outside the student's kernel (``autograder.judging.verdicts``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,19 +14,33 @@ from lesson.metrics import best_rand_and_info, cross_entropy, evaluate
 
 # The autograder's quick mode (no GPU): a short run that visibly learns (the loss falls and the held-out
 # cells are found), so that a complete submission is graded in about 30 s on 2 CPU cores.
-QUICK_GRADING: dict[str, float | int] = {"epochs": 10, "learning_rate": 3e-3, "hidden_channels": 8, "input_size": 256,
-                                         "figure_every": 20, "holdout_slices": 2, "test_slices": 1}
+QUICK_GRADING: dict[str, float | int] = {
+    "epochs": 10,
+    "learning_rate": 3e-3,
+    "hidden_channels": 8,
+    "input_size": 256,
+    "figure_every": 20,
+    "holdout_slices": 2,
+    "test_slices": 1,
+}
 # Only for testing the autograder itself (its "smoke" mode): a tiny run, just to check that the notebook runs.
-SMOKE_GRADING: dict[str, float | int] = {"epochs": 2, "learning_rate": 3e-3, "hidden_channels": 4, "input_size": 144,
-                                         "figure_every": 2, "holdout_slices": 1, "test_slices": 1}
+SMOKE_GRADING: dict[str, float | int] = {
+    "epochs": 2,
+    "learning_rate": 3e-3,
+    "hidden_channels": 4,
+    "input_size": 144,
+    "figure_every": 2,
+    "holdout_slices": 1,
+    "test_slices": 1,
+}
 
 # The held-out quality the autograder asks of a training run, by grading mode.
 # The real 200-epoch run (these two thresholds are still to be confirmed on a GPU).
 FULL_RUN_MINIMUM: dict[str, float] = {"pixel_accuracy": 0.90, "v_rand": 0.90}
-QUICK_RUN_MARGIN = 0.3                                        # a short run: beat all-interior by this much
-QUICK_RUN_MAX_CROSS_ENTROPY = 0.6     # nats per pixel; a model saying 50/50 everywhere (untrained) has 0.69
-QUICK_RUN_QUANTILES = (0.1, 0.2, 0.3, 0.4)   # a short run's V_rand and V_info are taken at these quantiles of its map
-MODES_WITH_A_BAR = ("full", "quick")   # the grader's smoke mode (testing the grader itself) has none
+QUICK_RUN_MARGIN = 0.3  # a short run: beat all-interior by this much
+QUICK_RUN_MAX_CROSS_ENTROPY = 0.6  # nats per pixel; a model saying 50/50 everywhere (untrained) has 0.69
+QUICK_RUN_QUANTILES = (0.1, 0.2, 0.3, 0.4)  # a short run's V_rand and V_info are taken at these quantiles of its map
+MODES_WITH_A_BAR = ("full", "quick")  # the grader's smoke mode (testing the grader itself) has none
 
 
 def training_shortfall(labels: np.ndarray, interior_prob: np.ndarray, mode: str) -> str:
@@ -42,19 +57,29 @@ def training_shortfall(labels: np.ndarray, interior_prob: np.ndarray, mode: str)
     """
     if mode == "full":
         scores = evaluate(interior_prob, labels)
-        short = [f"held-out {name} should be {least:.2f} or more after the full run, got {scores[name]:.4f}"
-                 for name, least in FULL_RUN_MINIMUM.items() if not scores[name] >= least]
+        short = [
+            f"held-out {name} should be {least:.2f} or more after the full run, got {scores[name]:.4f}"
+            for name, least in FULL_RUN_MINIMUM.items()
+            if not scores[name] >= least
+        ]
         return "; ".join(short)
     if mode == "quick":
         thresholds = [float(q) for q in np.quantile(interior_prob, QUICK_RUN_QUANTILES)]
         own = best_rand_and_info(labels, interior_prob, thresholds=thresholds)
-        baseline = best_rand_and_info(labels, np.ones(np.shape(labels)), thresholds=[0.5])  # the same cells at any t < 1
-        short = [f"held-out {name} {own[name]:.4f} should beat calling every pixel interior "
-                 f"({baseline[name]:.4f}) by {QUICK_RUN_MARGIN} or more"
-                 for name in ("v_rand", "v_info") if not own[name] > baseline[name] + QUICK_RUN_MARGIN]
+        baseline = best_rand_and_info(
+            labels, np.ones(np.shape(labels)), thresholds=[0.5]
+        )  # the same cells at any t < 1
+        short = [
+            f"held-out {name} {own[name]:.4f} should beat calling every pixel interior "
+            f"({baseline[name]:.4f}) by {QUICK_RUN_MARGIN} or more"
+            for name in ("v_rand", "v_info")
+            if not own[name] > baseline[name] + QUICK_RUN_MARGIN
+        ]
         loss = cross_entropy(labels, interior_prob)
         if not loss < QUICK_RUN_MAX_CROSS_ENTROPY:
-            short.append(f"held-out cross-entropy {loss:.3f} should be below {QUICK_RUN_MAX_CROSS_ENTROPY} "
-                         f"(0.69 is what an untrained model's 50/50 guess gives)")
+            short.append(
+                f"held-out cross-entropy {loss:.3f} should be below {QUICK_RUN_MAX_CROSS_ENTROPY} "
+                f"(0.69 is what an untrained model's 50/50 guess gives)"
+            )
         return "; ".join(short)
     return ""

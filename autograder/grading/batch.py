@@ -14,6 +14,7 @@ class); the record stays in ``results/`` and the summary names the student. Afte
 hold every student whose result is valid (reused or graded now) and name the students still missing; the same
 command then grades only them. An interruption before anything new was graded leaves the class files as they were.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -30,15 +31,16 @@ from autograder.grading.submissions import Submission
 from autograder.reports import kept, report
 from autograder.reports.result import Result
 
-GRADER_FAILURE = "grading error"      # a row's status when the grader failed, not the submission (never kept)
+GRADER_FAILURE = "grading error"  # a row's status when the grader failed, not the submission (never kept)
 
 
 class Batch:
     """One run over `submissions` into `out`: ``todo`` lists (index, submission) to grade; ``done`` keeps each
     result as it finishes; ``finish`` writes the class files and says what happened."""
 
-    def __init__(self, out: pathlib.Path, submissions: list, key: dict, tests: list[str], log=print,
-                 force: bool = False):
+    def __init__(
+        self, out: pathlib.Path, submissions: list, key: dict, tests: list[str], log=print, force: bool = False
+    ):
         self.out, self.submissions, self.tests, self.log = pathlib.Path(out), submissions, tests, log
         self.out.mkdir(parents=True, exist_ok=True)
         kept.remove_partials(self.out)
@@ -71,9 +73,16 @@ class Batch:
 
     def _say_plan(self, reasons: dict) -> None:
         said = "; ".join(f"{count} {why}" for why, count in reasons.items())
-        self.log(f"{len(self.todo)} of {len(self.submissions)} submission(s) to grade" + (f" ({said})" if said else "")
-                 + (f"; {len(self.reused)} kept result(s) reused (the same file, release, grader's code, policy, "
-                    f"mode, data and settings)" if self.reused else ""))
+        self.log(
+            f"{len(self.todo)} of {len(self.submissions)} submission(s) to grade"
+            + (f" ({said})" if said else "")
+            + (
+                f"; {len(self.reused)} kept result(s) reused (the same file, release, grader's code, policy, "
+                f"mode, data and settings)"
+                if self.reused
+                else ""
+            )
+        )
 
     def done(self, index: int, result: Result) -> None:
         """Keep a finished submission's result (its feedback page is already written) and log its line. A failure
@@ -82,7 +91,7 @@ class Batch:
         if result.status.startswith(GRADER_FAILURE):
             self.unkept.append(result.student)
         else:
-            with shielded():                         # a signal now would leave the page without its record
+            with shielded():  # a signal now would leave the page without its record
                 kept.keep(self.out, result, self.keys[index])
         self.results[index] = result
         self.graded += 1
@@ -98,24 +107,32 @@ class Batch:
         with shielded():
             results = [result for result in self.results if result is not None]
             note = self.note()
-            if stopped is None or self.graded or not (self.out / "grades.csv").exists():   # else: left as it was
+            if stopped is None or self.graded or not (self.out / "grades.csv").exists():  # else: left as it was
                 report.write_batch(self.out, results, self.tests, note)
             self.log(("stopped: " if stopped is not None else "") + note)
         return self.results
 
     def note(self) -> str:
         """What this run did, in words (printed, and in summary.html)."""
-        parts = [f"{self.graded} submission(s) graded in this run",
-                 f"{len(self.reused)} kept from earlier runs (same key): {', '.join(self.reused) or 'none'}"]
+        parts = [
+            f"{self.graded} submission(s) graded in this run",
+            f"{len(self.reused)} kept from earlier runs (same key): {', '.join(self.reused) or 'none'}",
+        ]
         if self.missing:
-            parts.append(f"{len(self.missing)} not graded yet, left out of grades.csv (run the same command again to "
-                         f"grade only them): {', '.join(self.missing)}")
+            parts.append(
+                f"{len(self.missing)} not graded yet, left out of grades.csv (run the same command again to "
+                f"grade only them): {', '.join(self.missing)}"
+            )
         if self.unkept:
-            parts.append(f"{len(self.unkept)} grading error(s) of the grader's own, not kept (graded again by the next "
-                         f"run): {', '.join(self.unkept)}")
+            parts.append(
+                f"{len(self.unkept)} grading error(s) of the grader's own, not kept (graded again by the next "
+                f"run): {', '.join(self.unkept)}"
+            )
         if self.left_out:
-            parts.append(f"{len(self.left_out)} kept result(s) of students not in this input left out of grades.csv "
-                         f"(their records stay in {kept.FOLDER}/): {', '.join(self.left_out)}")
+            parts.append(
+                f"{len(self.left_out)} kept result(s) of students not in this input left out of grades.csv "
+                f"(their records stay in {kept.FOLDER}/): {', '.join(self.left_out)}"
+            )
         return "; ".join(parts) + "."
 
 
@@ -126,15 +143,28 @@ class Grader:
     reaches a row, for the key (e.g. the nbgrader course that keeps the graded notebooks); `template`: a course
     template folder made once (the Gradescope image's), else one is made for the run."""
 
-    def __init__(self, out, options: GradingOptions | str = "quick", workers=1, log=print, keep_work=None,
-                 sandbox=False, sandbox_reason="", limits=None, force=False, lock_wait=lock.DEFAULT_WAIT,
-                 key_settings=None, template=None):
+    def __init__(
+        self,
+        out,
+        options: GradingOptions | str = "quick",
+        workers=1,
+        log=print,
+        keep_work=None,
+        sandbox=False,
+        sandbox_reason="",
+        limits=None,
+        force=False,
+        lock_wait=lock.DEFAULT_WAIT,
+        key_settings=None,
+        template=None,
+    ):
         self.out = pathlib.Path(out)
-        self.template = template                     # a course template folder made once (template.prepared_template)
+        self.template = template  # a course template folder made once (template.prepared_template)
         self.workers = max(1, workers)
         self.log, self.force, self.lock_wait, self.key_settings = log, force, lock_wait, key_settings or {}
-        self.session = Session(options, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason, log,
-                               keep_work, limits)
+        self.session = Session(
+            options, (os.cpu_count() or 1) // self.workers, sandbox, sandbox_reason, log, keep_work, limits
+        )
 
     def key(self) -> dict:
         """The key entries this grader's results share (keys.grading_key): the grading options (the mode, the
@@ -142,17 +172,21 @@ class Grader:
         session, sandbox = self.session, self.session.sandbox_label
         if session.sandbox:
             from autograder.sandbox import kernel
+
             limits = session.limits or kernel.Limits(disk_bytes=session.options.disk_bytes)
             sandbox = kernel.describe(limits, kernel.cgroup_layout(limits)[0], gpu=session.mode.name == "full")
-        return keys.grading_key(session.mode.name, session.mode.settings, {
-            **session.options.job(), "sandbox": sandbox, **self.key_settings})
+        return keys.grading_key(
+            session.mode.name, session.mode.settings, {**session.options.job(), "sandbox": sandbox, **self.key_settings}
+        )
 
     def grade(self, submissions: list[Submission]) -> list[Result]:
         """Grade what needs grading; write grades.csv, mistakes.csv, summary.html and feedback/; return the results
         in submission order. Ctrl-C or SIGTERM stops the kernels, keeps what was graded and raises."""
         started = time.monotonic()
-        with lock.hold(self.out / lock.LOCK_NAME, f"the output folder {self.out}", self.lock_wait, self.log), \
-                stoppable():
+        with (
+            lock.hold(self.out / lock.LOCK_NAME, f"the output folder {self.out}", self.lock_wait, self.log),
+            stoppable(),
+        ):
             run = Batch(self.out, submissions, self.key(), list(self.session.tests), self.log, self.force)
             try:
                 if run.todo:
@@ -161,9 +195,11 @@ class Grader:
                 run.finish(stop)
                 raise
             results = run.finish()
-        self.log(f"graded {run.graded} submission(s) in {self.session.mode.name} mode in "
-                 f"{time.monotonic() - started:.1f} s ({len(run.reused)} reused): {self.out / 'grades.csv'}, "
-                 f"{self.out / 'feedback'}/")
+        self.log(
+            f"graded {run.graded} submission(s) in {self.session.mode.name} mode in "
+            f"{time.monotonic() - started:.1f} s ({len(run.reused)} reused): {self.out / 'grades.csv'}, "
+            f"{self.out / 'feedback'}/"
+        )
         return results
 
     def _grade(self, run: Batch) -> None:
@@ -176,17 +212,25 @@ class Grader:
             self.log(f"course template ready in {time.monotonic() - started:.1f} s")
             pool, futures = concurrent.futures.ThreadPoolExecutor(self.workers), {}
             try:
-                futures = {pool.submit(self.session.grade_one, submission, work / f"course-{index}",
-                                       self.out / "feedback", index + 1): index for index, submission in run.todo}
+                futures = {
+                    pool.submit(
+                        self.session.grade_one, submission, work / f"course-{index}", self.out / "feedback", index + 1
+                    ): index
+                    for index, submission in run.todo
+                }
                 for future in concurrent.futures.as_completed(futures):
                     run.done(futures[future], future.result())
-            except BaseException:                        # Ctrl-C, SIGTERM: stop every worker, wait for their cleanup
+            except BaseException:  # Ctrl-C, SIGTERM: stop every worker, wait for their cleanup
                 with shielded():
                     self.session.stop(everything=True)
                     pool.shutdown(wait=True, cancel_futures=True)
                     for future, index in futures.items():  # kept too: what finished before the stop reached it
-                        if run.results[index] is None and future.done() and not future.cancelled() \
-                                and future.exception() is None:
+                        if (
+                            run.results[index] is None
+                            and future.done()
+                            and not future.cancelled()
+                            and future.exception() is None
+                        ):
                             run.done(index, future.result())
                 raise
             pool.shutdown()

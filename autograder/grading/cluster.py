@@ -18,6 +18,7 @@ raises (an exception, a worker lost again and again) becomes a row "grading erro
 Full mode needs a GPU: its tasks ask for the resource ``GPU: 1``, which only workers started with
 ``dask worker ... --resources GPU=1`` offer; the other modes run on any worker.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,20 +37,19 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from autograder import assignment
-from autograder.grading import batch, grade, keys, lock, stopping
+from autograder.grading import batch, grade, keys, limits, lock, stopping
 from autograder.grading.options import GradingOptions
+from autograder.grading.submissions import Submission, UsageError
+from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.reports import report
 from autograder.reports.result import Result, status
-from autograder.release.course import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
-from autograder.grading import limits
-from autograder.grading.submissions import Submission, UsageError
 
-if TYPE_CHECKING:                                      # annotations only: distributed is imported when used
+if TYPE_CHECKING:  # annotations only: distributed is imported when used
     from distributed import Client
 
-CONNECT_TIMEOUT = "10s"        # to reach a scheduler, and for a worker to join it
-SLOT_BASE = 1000               # sandbox slots (uids) of cluster tasks: apart from a local batch's 1, 2, ...
-GPU = {"GPU": 1}               # the resource full-mode tasks ask for
+CONNECT_TIMEOUT = "10s"  # to reach a scheduler, and for a worker to join it
+SLOT_BASE = 1000  # sandbox slots (uids) of cluster tasks: apart from a local batch's 1, 2, ...
+GPU = {"GPU": 1}  # the resource full-mode tasks ask for
 # A local scheduler hands each worker one task at a time (Dask's default queues a second one behind a running
 # submission, which may take an hour in full mode); for a scheduler of your own, set it in its environment.
 # Nor does it give its workers Dask's thread settings (OMP_NUM_THREADS=1, ...): the nannies would write them into
@@ -57,16 +57,16 @@ GPU = {"GPU": 1}               # the resource full-mode tasks ask for
 LOCAL_SCHEDULER = {"distributed.scheduler.worker-saturation": 1.0, "distributed.nanny.pre-spawn-environ": {}}
 _log = logging.getLogger(__name__)
 _setup_lock = threading.Lock()
-_sessions = {}                 # Settings -> this worker process's grading Session for them, made once
+_sessions = {}  # Settings -> this worker process's grading Session for them, made once
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """What every task of a batch gets besides its submission."""
 
-    options: GradingOptions    # the mode already resolved; the --sandbox choice, auto, on or off: each worker resolves it
-    digest: str                # assignment_digest() of the client: workers must have the same notebooks
-    slots: tuple = ()          # (host, tasks it runs at once) pairs: the kernels on a host share its cores
+    options: GradingOptions  # the mode already resolved; the --sandbox choice, auto, on or off: each worker resolves it
+    digest: str  # assignment_digest() of the client: workers must have the same notebooks
+    slots: tuple = ()  # (host, tasks it runs at once) pairs: the kernels on a host share its cores
 
     def tasks_on(self, host: str, default: int) -> int:
         """The tasks the workers on `host` run at once (`default` for a host not listed)."""
@@ -75,14 +75,15 @@ class Settings:
 
 # ---- on the worker -----------------------------------------------------------------------------------------
 
+
 def grade_submission(student: str, file_name: str, content: bytes, settings: Settings) -> tuple[Result, bytes]:
     """The Dask task: grade one submission (its bytes) on this worker; returns (its Result, its feedback page)."""
     from distributed import get_worker
+
     worker = get_worker()
     host = _host(worker.address)
     key, session = worker.get_current_task(), _session(settings, worker, host)
-    with tempfile.TemporaryDirectory(prefix="unet-task-", dir=worker.local_directory) as folder, \
-            _claim_slot() as slot:
+    with tempfile.TemporaryDirectory(prefix="unet-task-", dir=worker.local_directory) as folder, _claim_slot() as slot:
         folder = pathlib.Path(folder)
         path = folder / "submission" / pathlib.PurePath(file_name).name
         path.parent.mkdir()
@@ -113,8 +114,10 @@ def _session(settings, worker, host):
     """This worker process's grading session for the batch's settings: made on its first task, with the template
     course (and the data) in its Dask scratch folder, which Dask removes with the worker."""
     if settings.digest != assignment_digest():
-        raise RuntimeError("this worker's clone has other assignment notebooks than the grader's: "
-                           "check out the grader's commit on the worker machine")
+        raise RuntimeError(
+            "this worker's clone has other assignment notebooks than the grader's: "
+            "check out the grader's commit on the worker machine"
+        )
     with _setup_lock:
         if settings not in _sessions:
             options = settings.options
@@ -129,7 +132,7 @@ def _session(settings, worker, host):
             threads = max(1, (os.cpu_count() or 1) // settings.tasks_on(host, worker.state.nthreads))
             session = grade.Session(options, threads, sandboxed, reason, log=_log.warning)
             work = pathlib.Path(worker.local_directory) / f"unet-course-{len(_sessions)}"
-            shutil.rmtree(work, ignore_errors=True)                  # a first task that failed half-way
+            shutil.rmtree(work, ignore_errors=True)  # a first task that failed half-way
             session.prepare(work)
             _sessions[settings] = session
     return _sessions[settings]
@@ -152,10 +155,12 @@ def _claim_slot():
 
 def _host(address):
     from distributed.comm import get_address_host
+
     return get_address_host(address)
 
 
 # ---- on the client -----------------------------------------------------------------------------------------
+
 
 def connect(address: str, workers: int = 1, gpu: bool = False) -> Client:
     """A Client of the scheduler at `address`, or, for "local", of a LocalCluster of `workers` processes of
@@ -166,10 +171,16 @@ def connect(address: str, workers: int = 1, gpu: bool = False) -> Client:
     """
     import dask
     from distributed import Client
+
     if address == "local":
         with dask.config.set(LOCAL_SCHEDULER):
-            return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                          resources=GPU if gpu else None)
+            return Client(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                resources=GPU if gpu else None,
+            )
     try:
         return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as error:
@@ -202,9 +213,16 @@ def _workers(client):
     return client.scheduler_info(n_workers=-1)["workers"]
 
 
-def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path, options: GradingOptions | str,
-                log: Callable = print, task: Callable = grade_submission, force: bool = False,
-                lock_wait: float = lock.DEFAULT_WAIT) -> list[Result]:
+def grade_batch(
+    client: Client,
+    submissions: list[Submission],
+    out: pathlib.Path,
+    options: GradingOptions | str,
+    log: Callable = print,
+    task: Callable = grade_submission,
+    force: bool = False,
+    lock_wait: float = lock.DEFAULT_WAIT,
+) -> list[Result]:
     """Grade `submissions` on the cluster with `options` (or a mode's name, with the other options' defaults),
     mode resolved; write grades.csv and feedback/ into `out` as local grading does, through a ``batch.Batch``: only
     what is not kept under the same key (everything with `force`), each result kept as it lands, the output
@@ -229,8 +247,10 @@ def grade_batch(client: Client, submissions: list[Submission], out: pathlib.Path
             run.finish(stop)
             raise
         results = run.finish()
-    log(f"graded {run.graded} submission(s) in {mode} mode on the cluster in {time.monotonic() - started:.1f} s "
-        f"({len(run.reused)} reused): {out / 'grades.csv'}, {out / 'feedback'}/")
+    log(
+        f"graded {run.graded} submission(s) in {mode} mode on the cluster in {time.monotonic() - started:.1f} s "
+        f"({len(run.reused)} reused): {out / 'grades.csv'}, {out / 'feedback'}/"
+    )
     return results
 
 
@@ -238,23 +258,30 @@ def _grade_on(client, run, settings, task):
     """One task per submission of `run.todo`, each result kept as it lands; a file refused as it comes in is never
     sent to a worker. On a stop, the tasks are cancelled and their grading processes killed."""
     from distributed import as_completed
+
     mode, tests = settings.options.mode, assignment.points()
-    contents = {index: _content(item) for index, item in run.todo}   # bytes, or why the file is refused
+    contents = {index: _content(item) for index, item in run.todo}  # bytes, or why the file is refused
     for index, content in contents.items():
         if isinstance(content, str):
             run.done(index, _result(None, run.submissions[index].student, mode, tests, run.out, content))
     sent = [(index, item) for index, item in run.todo if isinstance(contents[index], bytes)]
-    batch_id = secrets.token_hex(4)                       # a later batch's tasks never share a stopped task's key
-    futures = client.map(task, [item.student for _, item in sent], [item.path.name for _, item in sent],
-                         [contents[index] for index, _ in sent], settings=settings, pure=False,
-                         key=[f"grade-{batch_id}-{index}-{item.student}" for index, item in sent],
-                         resources=GPU if mode == "full" else None)      # one graph: the scheduler queues it
+    batch_id = secrets.token_hex(4)  # a later batch's tasks never share a stopped task's key
+    futures = client.map(
+        task,
+        [item.student for _, item in sent],
+        [item.path.name for _, item in sent],
+        [contents[index] for index, _ in sent],
+        settings=settings,
+        pure=False,
+        key=[f"grade-{batch_id}-{index}-{item.student}" for index, item in sent],
+        resources=GPU if mode == "full" else None,
+    )  # one graph: the scheduler queues it
     order = {future.key: index for future, (index, _) in zip(futures, sent)}
     try:
         for future in as_completed(futures):
             index = order[future.key]
             run.done(index, _result(future, run.submissions[index].student, mode, tests, run.out))
-    except BaseException:                                 # Ctrl-C, SIGTERM: no task left running
+    except BaseException:  # Ctrl-C, SIGTERM: no task left running
         with stopping.shielded():
             client.cancel(futures)
             with contextlib.suppress(Exception):
@@ -283,7 +310,7 @@ def _result(future, student, mode, tests, out, refused=""):
             result, page = future.result()
     except Exception as error:
         problem = f"grading error on the cluster: {_one_line(error, 240)}"
-        if error.__cause__ is not None:                   # e.g. a scheduler that cannot import autograder
+        if error.__cause__ is not None:  # e.g. a scheduler that cannot import autograder
             problem += f" (caused by {_one_line(error.__cause__, 120)})"
         result, page = Result(student, {}, dict(tests), mode, status(problem)), None
     with tempfile.TemporaryDirectory(prefix="unet-feedback-") as folder:
@@ -301,21 +328,32 @@ def _one_line(error, length):
     return f"{type(error).__name__}: {message[:length]}" if message else type(error).__name__
 
 
-def main(address: str, submissions: list[Submission], out: pathlib.Path, options: GradingOptions, workers: int = 1,
-         log: Callable = print, force: bool = False, lock_wait: float = lock.DEFAULT_WAIT) -> int:
+def main(
+    address: str,
+    submissions: list[Submission],
+    out: pathlib.Path,
+    options: GradingOptions,
+    workers: int = 1,
+    log: Callable = print,
+    force: bool = False,
+    lock_wait: float = lock.DEFAULT_WAIT,
+) -> int:
     """The command line's --cluster: connect (or start a local cluster), grade, close. Raises UsageError."""
     mode = options.mode
     if address == "local":
         mode = grade.resolve_mode(mode)
-        error = grade.prepare_data()                    # download once here, not once per local worker
+        error = grade.prepare_data()  # download once here, not once per local worker
         if error:
             raise UsageError(error)
     with connect(address, workers, gpu=mode == "full") as client:
         mode = cluster_mode(mode, client)
         slots = host_slots(client)
-        log(f"grading {len(submissions)} submission(s) in {mode} mode on the Dask cluster at "
+        log(
+            f"grading {len(submissions)} submission(s) in {mode} mode on the Dask cluster at "
             f"{client.scheduler.address} ({len(_workers(client))} worker(s), {sum(slots.values())} task slot(s) "
-            f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {options.sandbox})")
-        grade_batch(client, submissions, out, dataclasses.replace(options, mode=mode), log, force=force,
-                    lock_wait=lock_wait)
+            f"on {len(slots)} machine(s)); each worker decides on the sandbox (--sandbox {options.sandbox})"
+        )
+        grade_batch(
+            client, submissions, out, dataclasses.replace(options, mode=mode), log, force=force, lock_wait=lock_wait
+        )
     return 0

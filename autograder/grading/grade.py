@@ -19,6 +19,7 @@ Courses are independent (nbgrader's sqlite gradebook is one per course and it ha
 so ``--workers N`` simply grades N submissions at a time; each kernel gets cores / N threads. The batch around
 them (what to grade, the results kept, a clean stop) is ``batch.py``'s ``Grader``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,25 +33,28 @@ import subprocess
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import nbformat
-from typing import TYPE_CHECKING
 
 from autograder import assignment
 from autograder.grading import normalise
-from autograder.reports import report
-from autograder.judging import verdicts
-from autograder.reports.result import Result, status
-from autograder.grading.submissions import Submission
-from autograder.sandbox import processes
-from autograder.grading.template import EXPECTED, build_template, prepared_template
-from autograder.release.course import (ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, put_tools_on_path,
-                               run_nbgrader)
 from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
+from autograder.grading.submissions import Submission
+from autograder.grading.template import EXPECTED, build_template, prepared_template
+from autograder.release.course import (
+    ASSIGNMENT,
+    RELEASE_NOTEBOOK,
+    REPO_ROOT,
+    put_tools_on_path,
+)
+from autograder.reports import report
+from autograder.reports.result import Result, status
+from autograder.sandbox import processes
 from data.source import LOADER_ENV
 from lesson.config import environment_for
 
-if TYPE_CHECKING:                                      # annotations only: the sandbox is imported when used
+if TYPE_CHECKING:  # annotations only: the sandbox is imported when used
     from autograder.sandbox import kernel as sandbox
     from lesson.speed import RunSettings
 
@@ -90,8 +94,10 @@ del _grader_output_cap
 
 def preamble(max_output_bytes: int) -> str:
     """The preamble as one line for IPython's exec_lines (a kernel command-line argument)."""
-    code = PREAMBLE.replace("{limit}", str(max(0, int(max_output_bytes) - 1000)))   # room for the notice
+    code = PREAMBLE.replace("{limit}", str(max(0, int(max_output_bytes) - 1000)))  # room for the notice
     return f"import base64; exec(base64.b64decode({base64.b64encode(code.encode()).decode()!r}).decode())"
+
+
 # The locked cells that train and evaluate get the mode's long time limit; every other cell gets --timeout.
 LONG_CELLS = ("train", "evaluate", "predict_test")
 
@@ -107,47 +113,63 @@ class Session:
     The local ``Grader`` grades through one session; so does each Dask worker process (``cluster.py``).
     """
 
-    def __init__(self, options: GradingOptions | str = "quick", threads: int = 1, sandbox: bool = False,
-                 sandbox_reason: str = "", log=print, keep_work=None, limits=None):
+    def __init__(
+        self,
+        options: GradingOptions | str = "quick",
+        threads: int = 1,
+        sandbox: bool = False,
+        sandbox_reason: str = "",
+        log=print,
+        keep_work=None,
+        limits=None,
+    ):
         self.options = (GradingOptions(mode=options) if isinstance(options, str) else options).resolved()
         self.mode = MODES[self.options.mode]
-        self.threads = max(1, threads)               # each kernel's threads
-        self.sandbox = sandbox                       # run each kernel in autograder.sandbox.kernel (bubblewrap)
-        self.sandbox_reason = "" if sandbox else (sandbox_reason or "not requested")   # why not, in every row
+        self.threads = max(1, threads)  # each kernel's threads
+        self.sandbox = sandbox  # run each kernel in autograder.sandbox.kernel (bubblewrap)
+        self.sandbox_reason = "" if sandbox else (sandbox_reason or "not requested")  # why not, in every row
         self.log = log
-        self.keep_work = keep_work                   # a folder to keep each course in (for debugging the grader)
-        self.harvest = None                          # called (submission, result, course) before a course goes
-        self.manual_scores = {}                      # {student: {test: points}} a grader gave (an nbgrader course)
-        self.limits = limits                         # the sandbox's sandbox.Limits (None: its defaults)
-        self.template = None                         # the template course (set by prepare())
-        self.data = None                             # the data folder the kernels read (set by prepare())
+        self.keep_work = keep_work  # a folder to keep each course in (for debugging the grader)
+        self.harvest = None  # called (submission, result, course) before a course goes
+        self.manual_scores = {}  # {student: {test: points}} a grader gave (an nbgrader course)
+        self.limits = limits  # the sandbox's sandbox.Limits (None: its defaults)
+        self.template = None  # the template course (set by prepare())
+        self.data = None  # the data folder the kernels read (set by prepare())
         self.tests = assignment.points()
         self.release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
-        self._running = {}                           # tag -> the grading processes running for it
-        self._stopped = set()                        # tags stopped (stop()); True in it: every one
-        self._precision = None                       # the kernels' precision and layout, measured once (precision())
+        self._running = {}  # tag -> the grading processes running for it
+        self._stopped = set()  # tags stopped (stop()); True in it: every one
+        self._precision = None  # the kernels' precision and layout, measured once (precision())
         self._lock = threading.Lock()
-        put_tools_on_path()                          # the gradebook (here and in the workers) runs `alembic`
+        put_tools_on_path()  # the gradebook (here and in the workers) runs `alembic`
 
     @property
     def sandbox_label(self) -> str:
         return "in a sandbox" if self.sandbox else f"WITHOUT a sandbox ({self.sandbox_reason})"
 
-    def prepare(self, work: pathlib.Path, data: pathlib.Path | None = None, template: pathlib.Path | None = None) -> None:
+    def prepare(
+        self, work: pathlib.Path, data: pathlib.Path | None = None, template: pathlib.Path | None = None
+    ) -> None:
         """Make the template course in `work` (its gradebook knows the assignment; copied for each submission)
         and choose the data folder the kernels read (`data`, else ``data_folder(work)``). With `template`, the
         course prepared there before is used (``prepared_template``): the Gradescope image makes it once."""
         self.template = prepared_template(template) if template else build_template(pathlib.Path(work) / "template")
-        self.precision()                                 # and the kernels' precision and layout, measured once
+        self.precision()  # and the kernels' precision and layout, measured once
         self.data = data or data_folder(work)
 
-    def grade_one(self, submission: Submission, course: pathlib.Path, feedback_folder: pathlib.Path, slot: int = 1,
-                  tag: object = None) -> Result:
+    def grade_one(
+        self,
+        submission: Submission,
+        course: pathlib.Path,
+        feedback_folder: pathlib.Path,
+        slot: int = 1,
+        tag: object = None,
+    ) -> Result:
         """Grade one submission in the (new) course folder `course`; its feedback page goes to `feedback_folder`.
         `slot` numbers it among the submissions graded at once (its sandbox uid); `tag` names it for ``stop``."""
         started = time.monotonic()
         try:
-            if submission.refused:                   # refused as it came in (limits.py): never opened
+            if submission.refused:  # refused as it came in (limits.py): never opened
                 raise normalise.InvalidSubmission(submission.refused)
             notebook = normalise.read_submission(submission.path, submission.max_bytes)
             rebuilt, notes = normalise.rebuild(notebook, self.release)
@@ -157,20 +179,27 @@ class Session:
             read = time.monotonic() - started
             result = self.autograde(submission.student, rebuilt, notes, pathlib.Path(course), slot, tag)
             result.timings["reading the submission"] = read
-        if self.stopped(tag):                        # a stopped run writes nothing more: its kernel was killed
+        if self.stopped(tag):  # a stopped run writes nothing more: its kernel was killed
             shutil.rmtree(course, ignore_errors=True)
             raise GradingStopped(submission.student)
         result.seconds = time.monotonic() - started
         result.feedback = report.write_feedback(feedback_folder, result, result.feedback)
-        if self.harvest is not None:                 # e.g. an nbgrader course keeping the autograded notebook
+        if self.harvest is not None:  # e.g. an nbgrader course keeping the autograded notebook
             self.harvest(submission, result, pathlib.Path(course))
         if self.keep_work and pathlib.Path(course).exists():
             shutil.copytree(course, pathlib.Path(self.keep_work) / pathlib.Path(course).name, dirs_exist_ok=True)
         shutil.rmtree(course, ignore_errors=True)
         return result
 
-    def autograde(self, student: str, notebook: nbformat.NotebookNode, notes: list[str], course: pathlib.Path, slot: int = 1,
-                  tag: object = None) -> Result:
+    def autograde(
+        self,
+        student: str,
+        notebook: nbformat.NotebookNode,
+        notes: list[str],
+        course: pathlib.Path,
+        slot: int = 1,
+        tag: object = None,
+    ) -> Result:
         """Run the grading worker on a rebuilt notebook; its Result, or one saying why there is none."""
         started = time.monotonic()
         job_path, job, env, box = self.prepare_job(student, notebook, notes, course, slot)
@@ -178,48 +207,71 @@ class Session:
         try:
             problem = self.run_worker(job_path, course, job, env, tag)
         finally:
-            if box is not None:                      # its processes, scratch and cgroup go, whatever happened
+            if box is not None:  # its processes, scratch and cgroup go, whatever happened
                 box.close()
         if problem:
             held = f"; {job['sandbox']['limits']}" if box is not None else ""
-            return Result(student, {}, dict(self.tests), self.mode.name,
-                          status(problem, (), self.sandbox_reason, held), sandbox=self.sandbox_label)
+            return Result(
+                student,
+                {},
+                dict(self.tests),
+                self.mode.name,
+                status(problem, (), self.sandbox_reason, held),
+                sandbox=self.sandbox_label,
+            )
         result = Result.read(course / "result.json")
         result.timings["course and sandbox set-up"] = prepared
         return result
 
-    def prepare_job(self, student: str, notebook: nbformat.NotebookNode, notes: list[str], course: pathlib.Path,
-                    slot: int = 1) -> tuple[pathlib.Path, dict, dict, object]:
+    def prepare_job(
+        self, student: str, notebook: nbformat.NotebookNode, notes: list[str], course: pathlib.Path, slot: int = 1
+    ) -> tuple[pathlib.Path, dict, dict, object]:
         """Lay out the course folder of one submission; returns (where the job goes, the job, the worker's
         environment, its sandbox.Sandbox or None), the sandbox to be closed when the job is done."""
         folder_name = re.sub(r"[^A-Za-z0-9_-]+", "_", student).strip("_")[:40] or "student"
         course.mkdir(parents=True)
-        (course / "tmp").mkdir()                                    # TMPDIR (kernel_environment)
+        (course / "tmp").mkdir()  # TMPDIR (kernel_environment)
         shutil.copyfile(self.template / "gradebook.db", course / "gradebook.db")
-        (course / "source" / ASSIGNMENT).mkdir(parents=True)       # empty: the gradebook has the tests
+        (course / "source" / ASSIGNMENT).mkdir(parents=True)  # empty: the gradebook has the tests
         submitted = course / "submitted" / folder_name / ASSIGNMENT
         submitted.mkdir(parents=True)
         nbformat.write(notebook, submitted / f"{ASSIGNMENT}.ipynb")
-        job = {"course": str(course), "student": folder_name, "student_id": student, "options": self.options.job(),
-               "cell_timeouts": {cell: max(self.options.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
-               "skip_tag": f"never-skip-{secrets.token_hex(16)}",
-               "preamble": preamble(self.options.max_output_bytes), "notes": notes, "sandbox_reason": self.sandbox_reason,
-               "sandbox_label": self.sandbox_label, "expected": str(self.template / EXPECTED),
-               "manual_scores": self.manual_scores.get(student, {})}
+        job = {
+            "course": str(course),
+            "student": folder_name,
+            "student_id": student,
+            "options": self.options.job(),
+            "cell_timeouts": {cell: max(self.options.timeout, self.mode.long_cell_timeout) for cell in LONG_CELLS},
+            "skip_tag": f"never-skip-{secrets.token_hex(16)}",
+            "preamble": preamble(self.options.max_output_bytes),
+            "notes": notes,
+            "sandbox_reason": self.sandbox_reason,
+            "sandbox_label": self.sandbox_label,
+            "expected": str(self.template / EXPECTED),
+            "manual_scores": self.manual_scores.get(student, {}),
+        }
         env = self.kernel_environment(course)
         box = None
         if self.sandbox:
             box = self._sandbox(course, slot)
             job["sandbox"] = box.job_entry()
-            env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(course / "jupyter"), os.environ.get("JUPYTER_PATH")]))
-        return course / "job.json", job, env, box     # run_worker writes the job, with its start time
+            env["JUPYTER_PATH"] = os.pathsep.join(
+                filter(None, [str(course / "jupyter"), os.environ.get("JUPYTER_PATH")])
+            )
+        return course / "job.json", job, env, box  # run_worker writes the job, with its start time
 
     def kernel_settings(self, checkpoints: pathlib.Path) -> dict[str, str]:
         """What the kernel's environment must hold: the mode's run settings, seeds and thread counts."""
         settings = environment_for(self.mode.settings)
-        settings.update({"UNET_GRADING_MODE": self.mode.name, "UNET_CHECKPOINT_DIR": str(checkpoints),
-                         "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": str(self.threads),
-                         "MKL_NUM_THREADS": str(self.threads)})
+        settings.update(
+            {
+                "UNET_GRADING_MODE": self.mode.name,
+                "UNET_CHECKPOINT_DIR": str(checkpoints),
+                "PYTHONHASHSEED": "0",
+                "OMP_NUM_THREADS": str(self.threads),
+                "MKL_NUM_THREADS": str(self.threads),
+            }
+        )
         settings["UNET_PRECISION"], settings["UNET_LAYOUT"] = self.precision()[:2]
         if self.data is not None:
             settings["UNET_DATA_DIR"] = str(self.data)
@@ -237,31 +289,37 @@ class Session:
         """
         if self._precision is None:
             import torch
+
             from lesson.config import TrainingConfig, read_config
             from lesson.speed import choose_precision_and_layout
             from lesson.training import pick_device
             from solutions.reference import load_reference
+
             width = self.mode.settings.get("hidden_channels", TrainingConfig.hidden_channels)
             threads = torch.get_num_threads()
             torch.set_num_threads(self.threads)
             try:
                 model = load_reference().UNet(1, 1, hidden_channels=width)
                 config = read_config()
-                self._precision = choose_precision_and_layout(model, pick_device("auto"), config.precision,
-                                                              config.layout)
+                self._precision = choose_precision_and_layout(
+                    model, pick_device("auto"), config.precision, config.layout
+                )
             finally:
                 torch.set_num_threads(threads)
         return self._precision
 
     def kernel_environment(self, course: pathlib.Path) -> dict[str, str]:
         """The environment of the worker and its kernel: the mode's settings and nothing of the grader's own."""
-        env = {name: value for name, value in os.environ.items()
-               if not name.startswith("UNET_") and name not in ("PYTHONPATH", "PYTHONSTARTUP")}
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("UNET_") and name not in ("PYTHONPATH", "PYTHONSTARTUP")
+        }
         env.update(self.kernel_settings(course / "checkpoints"))
-        if os.environ.get(LOADER_ENV):               # the worker judges training on the data as the grader reads it
+        if os.environ.get(LOADER_ENV):  # the worker judges training on the data as the grader reads it
             env[LOADER_ENV] = os.environ[LOADER_ENV]
-        env["TMPDIR"] = str(course / "tmp")          # the worker's and an unsandboxed kernel's temporary files
-        return env                                   # go with the course (prepare_job); a sandbox has its /tmp
+        env["TMPDIR"] = str(course / "tmp")  # the worker's and an unsandboxed kernel's temporary files
+        return env  # go with the course (prepare_job); a sandbox has its /tmp
 
     def _sandbox(self, course, slot):
         """Set up the sandboxed kernel of one submission; returns its sandbox.Sandbox (close it when done).
@@ -271,11 +329,19 @@ class Session:
         quota; only the settings of kernel_settings() reach it.
         """
         from autograder.sandbox import kernel as sandbox
+
         scratch = course / "kernel"
         settings = self.kernel_settings(scratch / "checkpoints")
         settings["MPLCONFIGDIR"] = str(scratch / ".matplotlib")
-        box = sandbox.Sandbox(scratch, slot, self.limits or sandbox.Limits(disk_bytes=self.options.disk_bytes), readonly=[self.data], env=settings,
-                              gpu=self.mode.name == "full", name=f"{course.parent.name}-{slot}")
+        box = sandbox.Sandbox(
+            scratch,
+            slot,
+            self.limits or sandbox.Limits(disk_bytes=self.options.disk_bytes),
+            readonly=[self.data],
+            env=settings,
+            gpu=self.mode.name == "full",
+            name=f"{course.parent.name}-{slot}",
+        )
         try:
             runtime = scratch / "runtime"
             runtime.mkdir()
@@ -300,12 +366,18 @@ class Session:
         job["launched_at"] = time.time()
         pathlib.Path(job_path).write_text(json.dumps(job, indent=1))
         with open(log_path, "w") as log:
-            process = subprocess.Popen([sys.executable, "-m", "autograder.grading.worker", str(job_path)], cwd=REPO_ROOT,
-                                       env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "autograder.grading.worker", str(job_path)],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             with self._lock:
                 self._running.setdefault(tag, set()).add(process)
             try:
-                if self.stopped(tag):                # stopped while it started
+                if self.stopped(tag):  # stopped while it started
                     _kill(process)
                 process.wait(timeout=self.hard_limit())
             except subprocess.TimeoutExpired:
@@ -330,8 +402,9 @@ class Session:
         """Kill the grading processes of `tag` (or all of them) and any started later for it: a grader's Ctrl-C."""
         with self._lock:
             self._stopped.add(True if everything else tag)
-            processes = [process for key, running in self._running.items() if everything or key == tag
-                         for process in running]
+            processes = [
+                process for key, running in self._running.items() if everything or key == tag for process in running
+            ]
         for process in processes:
             _kill(process)
 
@@ -359,6 +432,7 @@ def use_sandbox(requested: str, mode: str, limits: sandbox.Limits | None = None)
     if requested == "off":
         return False, "--sandbox off"
     from autograder.sandbox import kernel as sandbox
+
     status = sandbox.probe(limits, gpu=mode == "full")
     return status.available, status.reason
 
@@ -371,7 +445,8 @@ def prepare_data() -> str | None:
     (``Grader.data_folder``), rather than each kernel downloading its own copy.
     """
     from data.isbi2012 import DataUnavailableError
-    from data.source import load_dataset                            # the real data (data/source.py: which loader)
+    from data.source import load_dataset  # the real data (data/source.py: which loader)
+
     try:
         load_dataset()
     except (DataUnavailableError, ValueError) as error:
@@ -384,8 +459,10 @@ def data_folder(work: pathlib.Path) -> pathlib.Path:
     if os.environ.get("UNET_DATA_DIR"):
         return pathlib.Path(os.environ["UNET_DATA_DIR"]).resolve()
     import tifffile
+
     from data.isbi2012 import VOLUMES
     from data.source import load_dataset
+
     folder = pathlib.Path(work) / "data"
     folder.mkdir(parents=True, exist_ok=True)
     for name, volume in zip(VOLUMES, load_dataset()):

@@ -12,6 +12,7 @@
 Not in the key: the machine's CPU, the kernels' thread count and the precision chosen by timing (they change how
 fast a run goes, and at most the last digits of its training numbers, never what the grader asks of it).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,15 @@ from autograder.release.course import RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBO
 CODE_FOLDERS = ("autograder", "lesson", "data", "solutions")
 CODE_SUFFIXES = (".py", ".toml", ".json", ".ipynb")
 POLICY = REPO_ROOT / "autograder" / "authoring" / "policy.py"
-WORDS = {"submission": "file", "release": "release", "grader": "grader's code", "policy": "policy",
-         "mode": "mode", "data": "data", "settings": "settings"}
+WORDS = {
+    "submission": "file",
+    "release": "release",
+    "grader": "grader's code",
+    "policy": "policy",
+    "mode": "mode",
+    "data": "data",
+    "settings": "settings",
+}
 
 
 def file_digest(path: pathlib.Path) -> str:
@@ -45,8 +53,12 @@ def files_digest(paths: list[pathlib.Path], root: pathlib.Path) -> str:
 
 
 def grader_digest() -> str:
-    files = [path for name in CODE_FOLDERS for path in (REPO_ROOT / name).rglob("*")
-             if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts]
+    files = [
+        path
+        for name in CODE_FOLDERS
+        for path in (REPO_ROOT / name).rglob("*")
+        if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
+    ]
     return files_digest(files, REPO_ROOT)
 
 
@@ -54,7 +66,8 @@ def data_digest() -> str:
     """The data the kernels read: UNET_DATA_DIR's volumes (and a stand-in's synthetic.json), else the checked pixel
     sha256 of each volume."""
     from data.isbi2012 import PIXEL_SHA256, VOLUMES
-    loader = os.environ.get("UNET_DATA_LOADER", "")              # a loader other than the real one, if named
+
+    loader = os.environ.get("UNET_DATA_LOADER", "")  # a loader other than the real one, if named
     if os.environ.get("UNET_DATA_DIR"):
         root = pathlib.Path(os.environ["UNET_DATA_DIR"]).resolve()
         names = [f"{name}.tif" for name in VOLUMES] + ["synthetic.json"]
@@ -65,6 +78,11 @@ def data_digest() -> str:
 def grading_key(mode: str, mode_settings: dict, settings: dict) -> dict[str, str]:
     """The key entries every submission of a run shares (see the module docstring); ``Batch`` adds the file's."""
     policy = hashlib.sha256(POLICY.read_bytes() + json.dumps(mode_settings, sort_keys=True).encode())
-    return {"release": files_digest([SOURCE_NOTEBOOK, RELEASE_NOTEBOOK], REPO_ROOT), "grader": grader_digest(),
-            "policy": policy.hexdigest(), "mode": mode, "data": data_digest(),
-            "settings": json.dumps(settings, sort_keys=True, default=str)}
+    return {
+        "release": files_digest([SOURCE_NOTEBOOK, RELEASE_NOTEBOOK], REPO_ROOT),
+        "grader": grader_digest(),
+        "policy": policy.hexdigest(),
+        "mode": mode,
+        "data": data_digest(),
+        "settings": json.dumps(settings, sort_keys=True, default=str),
+    }

@@ -9,6 +9,7 @@ A real submission is under 5 MB; every default below leaves room for an unusual 
 a field of ``IntakeLimits`` and an option of ``grade`` (``--notebook-bytes 50MB``; docs/security.md, "The ways
 in").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,18 +43,31 @@ def byte_size(text: str) -> int:
 class IntakeLimits:
     """What a file may be to be graded. The ``grade`` command's options (``cli.GradeOptions`` has these fields)."""
 
-    notebook_bytes: int = option(20 * MB, "the largest notebook graded (default 20MB; a real submission is under "
-                                 "5MB): sizes as 20MB, 2GiB, 500kB", type=byte_size, metavar="SIZE")
-    zip_bytes: int = option(2 * GiB, "the most notebook bytes one zip may hold, uncompressed (default 2GiB)",
-                            type=byte_size, metavar="SIZE")
-    zip_entries: int = option(10_000, "the most entries one zip may hold, of every kind (default 10000)",
-                              type=whole_number, metavar="N")
-    zip_ratio: int = option(100, "the most a zip entry of 1MB or more may be compressed, N:1 (default 100)",
-                            type=whole_number, metavar="N")
-    name_bytes: int = option(255, "the longest file or folder name, in bytes of UTF-8 (default 255)",
-                             type=whole_number, metavar="N")
-    folder_files: int = option(10_000, "the most files and folders one folder may hold to be looked into (default "
-                               "10000; a folder given, 100 times that in all)", type=whole_number, metavar="N")
+    notebook_bytes: int = option(
+        20 * MB,
+        "the largest notebook graded (default 20MB; a real submission is under 5MB): sizes as 20MB, 2GiB, 500kB",
+        type=byte_size,
+        metavar="SIZE",
+    )
+    zip_bytes: int = option(
+        2 * GiB, "the most notebook bytes one zip may hold, uncompressed (default 2GiB)", type=byte_size, metavar="SIZE"
+    )
+    zip_entries: int = option(
+        10_000, "the most entries one zip may hold, of every kind (default 10000)", type=whole_number, metavar="N"
+    )
+    zip_ratio: int = option(
+        100, "the most a zip entry of 1MB or more may be compressed, N:1 (default 100)", type=whole_number, metavar="N"
+    )
+    name_bytes: int = option(
+        255, "the longest file or folder name, in bytes of UTF-8 (default 255)", type=whole_number, metavar="N"
+    )
+    folder_files: int = option(
+        10_000,
+        "the most files and folders one folder may hold to be looked into (default "
+        "10000; a folder given, 100 times that in all)",
+        type=whole_number,
+        metavar="N",
+    )
 
     def limits(self) -> IntakeLimits:
         """These limits alone (of an options object that has their fields and more)."""
@@ -61,8 +75,8 @@ class IntakeLimits:
 
 
 DEFAULT = IntakeLimits()
-RATIO_FROM = 1 * MB                     # smaller entries may compress as well as they like (an empty notebook)
-CELLS = 10_000                          # cells in one notebook (the release has about a hundred)
+RATIO_FROM = 1 * MB  # smaller entries may compress as well as they like (an empty notebook)
+CELLS = 10_000  # cells in one notebook (the release has about a hundred)
 # JSON objects and lists in one notebook, counted as its { and [ (strings' included): 20 MB of {},{},... would
 # take 0.5 GB to parse. The release has about 3000 (1.3% of its bytes); this bounds parsing to about 100 MB.
 BRACKETS = 500_000
@@ -80,7 +94,7 @@ def size(count: int) -> str:
 
 
 def too_large(count: int, limit: int) -> str:
-    if size(count) == size(limit):                       # 1001 bytes against 1000: say the bytes
+    if size(count) == size(limit):  # 1001 bytes against 1000: say the bytes
         return f"too large: {count} bytes, the limit is {limit} bytes"
     return f"too large: {size(count)}, the limit is {size(limit)}"
 
@@ -93,8 +107,14 @@ def special_kind(mode: int) -> str:
     """'' for a regular file, else what the file is, in words ('a symbolic link', 'a FIFO', ...)."""
     if stat.S_ISREG(mode):
         return ""
-    kinds = {stat.S_ISLNK: "a symbolic link", stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO (named pipe)",
-             stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+    kinds = {
+        stat.S_ISLNK: "a symbolic link",
+        stat.S_ISDIR: "a folder",
+        stat.S_ISFIFO: "a FIFO (named pipe)",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
     return next((words for test, words in kinds.items() if test(mode)), "a special file")
 
 
@@ -106,7 +126,7 @@ def name_problem(name: str, limit: int) -> str:
     """Why a file or folder name cannot be a submission's ('' when it can): not UTF-8, or too long."""
     try:
         encoded = name.encode("utf-8")
-    except UnicodeEncodeError:                           # a name of undecodable bytes (os.fsdecode's escapes)
+    except UnicodeEncodeError:  # a name of undecodable bytes (os.fsdecode's escapes)
         return f"a name that is not UTF-8: {printable(name)!r}"
     if len(encoded) > limit:
         return f"a name too long: {len(encoded)} bytes, the limit is {limit}"
@@ -116,7 +136,7 @@ def name_problem(name: str, limit: int) -> str:
 def printable(name: str, length: int = 60) -> str:
     """`name` safe to print and to write as UTF-8: undecodable bytes as U+FFFD, at most `length` characters."""
     text = os.fsencode(name).decode("utf-8", "replace") if _undecodable(name) else name
-    return text if len(text) <= length else text[:length - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    return text if len(text) <= length else text[: length - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _undecodable(name):
@@ -133,7 +153,7 @@ def read_at_most(path, limit: int) -> bytes:
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
-        if error.errno == errno.ELOOP:                   # O_NOFOLLOW on a symbolic link
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW on a symbolic link
             raise Refused(not_a_file("a symbolic link")) from None
         raise
     with os.fdopen(descriptor, "rb") as handle:
@@ -142,7 +162,7 @@ def read_at_most(path, limit: int) -> bytes:
             raise Refused(not_a_file(special_kind(mode)))
         if declared > limit:
             raise Refused(too_large(declared, limit))
-        data = handle.read(limit + 1)                    # a file that grew since: still at most limit + 1 bytes
+        data = handle.read(limit + 1)  # a file that grew since: still at most limit + 1 bytes
     if len(data) > limit:
         raise Refused(too_large(max(len(data), declared), limit) + " (it grew while read)")
     return data

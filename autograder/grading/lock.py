@@ -10,6 +10,7 @@ before it stops with ``Busy`` (the command line's exit status 3). The file itsel
 while another process waits on it would let two runs in). Within one process the lock is re-entrant: the
 command line holds it, and ``Grader.grade`` takes it again for a caller of its own.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,9 +25,9 @@ import threading
 import time
 
 LOCK_NAME = ".grading.lock"
-DEFAULT_WAIT = 60.0            # seconds a second run waits for the lock before it stops
-BUSY_EXIT = 3                  # the command line's exit status when a lock stayed held (as a locked gradebook)
-_held: dict[pathlib.Path, int] = {}          # lock files this process holds -> how many times
+DEFAULT_WAIT = 60.0  # seconds a second run waits for the lock before it stops
+BUSY_EXIT = 3  # the command line's exit status when a lock stayed held (as a locked gradebook)
+_held: dict[pathlib.Path, int] = {}  # lock files this process holds -> how many times
 _held_lock = threading.Lock()
 
 
@@ -41,7 +42,7 @@ def course_lock(root: pathlib.Path, assignment: str) -> pathlib.Path:
 
 def holder(path: pathlib.Path) -> dict:
     """Who holds (or last held) the lock at `path`, as its holder wrote it; {} when unknown."""
-    for _ in range(3):                           # the holder may be writing it just now
+    for _ in range(3):  # the holder may be writing it just now
         try:
             text = pathlib.Path(path).read_text(encoding="utf-8")
             if text.strip():
@@ -55,8 +56,7 @@ def holder(path: pathlib.Path) -> dict:
 def describe_holder(info: dict) -> str:
     if not info:
         return "a process that has not said who it is"
-    return (f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started')}: "
-            f"{info.get('command', '?')}")
+    return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started')}: {info.get('command', '?')}"
 
 
 @contextlib.contextmanager
@@ -93,7 +93,7 @@ def hold(path: pathlib.Path, what: str, wait: float = DEFAULT_WAIT, log=print):
             with _held_lock:
                 del _held[path]
     finally:
-        handle.close()                            # releases the flock
+        handle.close()  # releases the flock
 
 
 def _acquire(handle, path, what, wait, log):
@@ -107,8 +107,10 @@ def _acquire(handle, path, what, wait, log):
             pass
         info = holder(path)
         if time.monotonic() >= deadline:
-            raise Busy(f"{what} is in use by another grading run ({describe_holder(info)}); waited {wait:g} s "
-                       f"(--lock-wait). Nothing was written. Run the same command again once it has finished.")
+            raise Busy(
+                f"{what} is in use by another grading run ({describe_holder(info)}); waited {wait:g} s "
+                f"(--lock-wait). Nothing was written. Run the same command again once it has finished."
+            )
         if not said:
             log(f"{what} is in use by another grading run ({describe_holder(info)}); waiting up to {wait:g} s")
             said = True
@@ -118,7 +120,11 @@ def _acquire(handle, path, what, wait, log):
 def _me() -> dict:
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     program = pathlib.Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
-    if program == "__main__.py":                     # python -m autograder
+    if program == "__main__.py":  # python -m autograder
         program = f"python -m {pathlib.Path(sys.argv[0]).parent.name}"
-    return {"pid": os.getpid(), "host": socket.gethostname(), "started": started,
-            "command": " ".join([program, *sys.argv[1:]])}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": started,
+        "command": " ".join([program, *sys.argv[1:]]),
+    }

@@ -14,6 +14,7 @@ test cells at all for it, a duplicated test cell confuses it, and cell tags (``s
 
 The student's file itself is never written to.
 """
+
 from __future__ import annotations
 
 import ast
@@ -51,11 +52,12 @@ def read_submission(path: pathlib.Path, max_bytes: int = intake.DEFAULT.notebook
         raise InvalidSubmission("empty file")
     brackets = raw.count(b"{") + raw.count(b"[")
     if brackets > intake.BRACKETS:
-        raise InvalidSubmission(f"not a notebook: {brackets} JSON objects and lists (its {{ and [), the limit is "
-                                f"{intake.BRACKETS}")
+        raise InvalidSubmission(
+            f"not a notebook: {brackets} JSON objects and lists (its {{ and [), the limit is {intake.BRACKETS}"
+        )
     try:
         document = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):     # RecursionError: [[[[... nested past Python's stack
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[... nested past Python's stack
         raise InvalidSubmission("invalid JSON") from None
     del raw
     if not isinstance(document, dict) or not isinstance(document.get("cells", document.get("worksheets")), list):
@@ -66,11 +68,17 @@ def read_submission(path: pathlib.Path, max_bytes: int = intake.DEFAULT.notebook
     try:
         notebook = nbformat.reads(json.dumps(document), as_version=4)
         cells = [_plain_cell(cell) for cell in notebook.cells]
-    except Exception:                                   # nbformat raises many kinds on malformed notebooks
+    except Exception:  # nbformat raises many kinds on malformed notebooks
         raise InvalidSubmission("not a notebook") from None
     # Not validated: the cells carry their original id aside (see _plain_cell) until rebuild() drops them.
-    return nbformat.from_dict({"cells": [cell for cell in cells if cell is not None], "metadata": dict(notebook.metadata),
-                               "nbformat": 4, "nbformat_minor": 5})
+    return nbformat.from_dict(
+        {
+            "cells": [cell for cell in cells if cell is not None],
+            "metadata": dict(notebook.metadata),
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
 
 
 def _plain_cell(cell):
@@ -92,7 +100,7 @@ def _plain_cell(cell):
     else:
         return None
     new.metadata = nbformat.from_dict(metadata)
-    new["original_id"] = cell.get("id") or metadata.get("id")     # kept aside for matching, removed later
+    new["original_id"] = cell.get("id") or metadata.get("id")  # kept aside for matching, removed later
     return new
 
 
@@ -108,8 +116,13 @@ def defined_parts(source: str) -> list[str]:
     except (SyntaxError, ValueError):
         return []
     names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    names |= {target.id for node in tree.body if isinstance(node, ast.Assign)
-              for target in node.targets if isinstance(target, ast.Name)}
+    names |= {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     return [part for part, name in PART_NAMES.items() if name in names]
 
 
@@ -117,7 +130,9 @@ def _without_magics(source):
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def rebuild(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
+def rebuild(
+    submitted: nbformat.NotebookNode, release: nbformat.NotebookNode
+) -> tuple[nbformat.NotebookNode, list[str]]:
     """The release with the student's solutions and extra cells; returns (notebook, notes).
 
     `notes` lists, for the feedback, what was repaired: restored or retyped test cells, dropped copies,
@@ -131,7 +146,7 @@ def rebuild(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
     solution_ids = [grade_id(cell) for cell in release.cells if cell.metadata.get("nbgrader", {}).get("solution")]
     solutions, extras, seen, notes, dropped = {}, {None: []}, set(), [], []
     tagged = {grade_id(cell) for cell in submitted.cells if grade_id(cell) in solution_ids and cell.cell_type == "code"}
-    anchor = None                                            # the release cell the next extra cell follows
+    anchor = None  # the release cell the next extra cell follows
     for cell in submitted.cells:
         match = _match(cell, by_grade_id, by_cell_id, by_source, solution_ids, solutions.keys() | tagged)
         if match is None:
@@ -141,11 +156,11 @@ def rebuild(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
         kind, release_cell = match
         name = grade_id(release_cell) or release_cell.id
         if kind == "solution":
-            if name in solutions:                            # a second cell for the same part: student code
+            if name in solutions:  # a second cell for the same part: student code
                 extras.setdefault(anchor, []).append(cell)
                 continue
             solutions[name] = cell.source
-            for other in defined_parts(cell.source):         # one cell defining several parts
+            for other in defined_parts(cell.source):  # one cell defining several parts
                 if other != name and other not in solutions and other not in tagged:
                     solutions[other] = f"# {PART_NAMES[other]} is defined in the {PART_NAMES[name]} cell above."
             if not grade_id(cell):
@@ -166,11 +181,13 @@ def rebuild(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
         cell = nbformat.from_dict(json.loads(json.dumps(release_cell)))
         if name in solution_ids:
             cell.source = solutions.get(name, release_cell.source)
-        elif (release_cell.metadata.get("nbgrader", {}).get("grade") and name not in seen):
+        elif release_cell.metadata.get("nbgrader", {}).get("grade") and name not in seen:
             notes.append(f"the test cell {name} was missing; it was restored and run")
         cells.append(cell)
-        cells += [_fresh(extra, f"student-{number}-after-{release_cell.id}")
-                  for number, extra in enumerate(extras.get(release_cell.id, []), start=1)]
+        cells += [
+            _fresh(extra, f"student-{number}-after-{release_cell.id}")
+            for number, extra in enumerate(extras.get(release_cell.id, []), start=1)
+        ]
     if dropped:
         notes.append(dropped_copies(dropped))
     notebook = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(release.metadata)))
@@ -182,8 +199,11 @@ def dropped_copies(names: list[str]) -> str:
     """One note for every dropped copy of a cell: how many, and of which cells (`names`: one per copy)."""
     counts = {name: names.count(name) for name in dict.fromkeys(names)}
     if len(counts) == 1:
-        return (f"a copy of the cell {names[0]} was dropped" if len(names) == 1
-                else f"{len(names)} copies of the cell {names[0]} were dropped")
+        return (
+            f"a copy of the cell {names[0]} was dropped"
+            if len(names) == 1
+            else f"{len(names)} copies of the cell {names[0]} were dropped"
+        )
     listed = ", ".join(f"{name} ({count})" for name, count in counts.items())
     return f"{len(names)} copies of {len(counts)} cells were dropped: {listed}"
 
@@ -205,7 +225,7 @@ def _match(cell, by_grade_id, by_cell_id, by_source, solution_ids, taken):
         return None
     if grade_id(release_cell) in solution_ids:
         if cell.cell_type != "code":
-            return None                                      # a solution retyped to markdown runs nothing
+            return None  # a solution retyped to markdown runs nothing
         return "solution", release_cell
     return "release", release_cell
 

@@ -10,6 +10,7 @@
 
 All outputs the grader adds are error outputs with these names, which ``grade.py`` reads back as the status.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,7 @@ import time
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbgrader.preprocessors import NbGraderPreprocessor
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Integer, Unicode
 
 from autograder import assignment
@@ -34,10 +34,10 @@ from lesson import selfcheck
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "NotRun"
 CHECK_FAILED = verdicts.CHECK_FAILED
-PROBE_OUTPUT_BYTES = 512 * 2**20          # room for a check's answer: the full-width U-Net's weights, as text
+PROBE_OUTPUT_BYTES = 512 * 2**20  # room for a check's answer: the full-width U-Net's weights, as text
 TIMEOUT = "CellTimeoutError"
 CHECK_PREAMBLE = verdicts.CHECK_PREAMBLE
-DIAGNOSIS_MIME = "application/x-unet-grader-diagnosis+json"   # the known mistakes a failed check matched
+DIAGNOSIS_MIME = "application/x-unet-grader-diagnosis+json"  # the known mistakes a failed check matched
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _FRAME = re.compile(r"^(?:Cell In\s*\[(\d+)\]|Input In \[(\d+)\]), line (\d+)")
@@ -50,8 +50,9 @@ def diagnosis(grade_id: str, found: list, where: tuple[str, str] | None = None) 
         return selfcheck.naming([(mistake.name, mistake.instead) for mistake in found])
     if assignment.part_of(grade_id) is None:
         return ""
-    return selfcheck.locating(where) or ("They match none of the known mistakes of this part: look at the first "
-                                         "result named above. ")
+    return selfcheck.locating(where) or (
+        "They match none of the known mistakes of this part: look at the first result named above. "
+    )
 
 
 def mistakes_found(notebook: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
@@ -73,8 +74,10 @@ def _not_run(grade_id: str, error: verdicts.KernelRaised) -> str:
     (its cell stopped or did not run), or the error the code raised."""
     part = assignment.part_of(grade_id)
     if part is not None and error.error == f"KeyError: '{part.name}'":
-        return (f"it could not run your code: your notebook defines no {part.name} (the cell that defines it stopped "
-                f"or did not run: the test's own message says why)")
+        return (
+            f"it could not run your code: your notebook defines no {part.name} (the cell that defines it stopped "
+            f"or did not run: the test's own message says why)"
+        )
     return f"it could not run your code: {error}"
 
 
@@ -94,13 +97,17 @@ def _is_test(cell):
 class GradingExecute(Execute):
     """nbgrader's Execute, with per-cell time limits, live output caps and kernel-death handling."""
 
-    cell_timeouts = Dict(Integer(), default_value={},
-                         help="Time limit in seconds for the cells with these grade_ids (others: `timeout`)."
-                         ).tag(config=True)
-    max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped as it arrives."
-                               ).tag(config=True)
-    sandbox_uid = Integer(-1, help="Run the kernel with autograder.sandbox.kernel's kernel manager for this uid "
-                                   "(-1: an ordinary kernel).").tag(config=True)
+    cell_timeouts = Dict(
+        Integer(),
+        default_value={},
+        help="Time limit in seconds for the cells with these grade_ids (others: `timeout`).",
+    ).tag(config=True)
+    max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped as it arrives.").tag(
+        config=True
+    )
+    sandbox_uid = Integer(
+        -1, help="Run the kernel with autograder.sandbox.kernel's kernel manager for this uid (-1: an ordinary kernel)."
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,21 +122,28 @@ class GradingExecute(Execute):
         return self.cell_timeouts.get(_grade_id(cell), self.timeout)
 
     grading_mode = Unicode("quick", help="The grading mode (the training check's bar)").tag(config=True)
-    stages = Dict(Unicode(), default_value={}, help="The grading stage ('training', 'evaluation', ...) of the "
-                  "cells with these grade_ids, for the timings; test cells are 'tests', others 'notebook'"
-                  ).tag(config=True)
-    timings_path = Unicode("", help="Where to write the seconds spent in each stage (JSON); '' for nowhere"
-                           ).tag(config=True)
-    expected_path = Unicode("", help="The reference's answers to every check, computed once per batch "
-                            "(verdicts.save_expected); '' to compute them here").tag(config=True)
+    stages = Dict(
+        Unicode(),
+        default_value={},
+        help="The grading stage ('training', 'evaluation', ...) of the "
+        "cells with these grade_ids, for the timings; test cells are 'tests', others 'notebook'",
+    ).tag(config=True)
+    timings_path = Unicode("", help="Where to write the seconds spent in each stage (JSON); '' for nowhere").tag(
+        config=True
+    )
+    expected_path = Unicode(
+        "",
+        help="The reference's answers to every check, computed once per batch "
+        "(verdicts.save_expected); '' to compute them here",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._stopped = None                          # why later cells are not run, once the kernel is gone
+        self._stopped = None  # why later cells are not run, once the kernel is gone
         self._output_bytes = {}
-        self._checks_passed = set()                   # grade_ids whose grader's check agreed
+        self._checks_passed = set()  # grade_ids whose grader's check agreed
         self._probing = False
         self._timings = collections.Counter()
-        self._clock = time.monotonic()                # the kernel's start counts until the first cell
+        self._clock = time.monotonic()  # the kernel's start counts until the first cell
         if self.expected_path and pathlib.Path(self.expected_path).exists():
             verdicts.load_expected(self.expected_path)
         try:
@@ -168,13 +182,22 @@ class GradingExecute(Execute):
                 self._lap("training check" if _grade_id(cell) == assignment.TRAINING.grade_id else "checks")
             return cell, resources
         except DeadKernelError:
-            cell.outputs.append(error_output(
-                KERNEL_DIED, "the Python kernel died while this cell ran (os._exit, a crash, or out of memory)"))
+            cell.outputs.append(
+                error_output(
+                    KERNEL_DIED, "the Python kernel died while this cell ran (os._exit, a crash, or out of memory)"
+                )
+            )
             self._stopped = f"not run: the kernel died in an earlier cell ({_grade_id(cell) or cell.get('id')})"
-        except CellTimeoutError:                      # the interrupt did not stop the cell: end the kernel
-            cell.outputs.append(error_output(TIMEOUT, (
-                f"this cell ran past its {self._cell_timeout(cell)} s limit and ignored the interrupt; "
-                "the kernel was stopped")))
+        except CellTimeoutError:  # the interrupt did not stop the cell: end the kernel
+            cell.outputs.append(
+                error_output(
+                    TIMEOUT,
+                    (
+                        f"this cell ran past its {self._cell_timeout(cell)} s limit and ignored the interrupt; "
+                        "the kernel was stopped"
+                    ),
+                )
+            )
             self._stopped = f"not run: the kernel was stopped after {_grade_id(cell) or cell.get('id')} hung"
             self._shut_down_kernel()
         self.nb.cells[index] = cell
@@ -186,11 +209,11 @@ class GradingExecute(Execute):
         if not code:
             return hidden
         self._probing, self._probe_bytes = True, 0
-        try:                                          # a dead or hung kernel: handled as for any cell
+        try:  # a dead or hung kernel: handled as for any cell
             self.execute_cell(hidden, index, store_history=False)
         finally:
             self._probing = False
-            self.nb.cells[index] = cell               # execute_cell put the hidden cell in the test cell's place
+            self.nb.cells[index] = cell  # execute_cell put the hidden cell in the test cell's place
         return hidden
 
     def _check(self, cell, index):
@@ -210,13 +233,30 @@ class GradingExecute(Execute):
             return
         found = fingerprints.diagnose(grade_id, answer) if answer is not None else []
         where = None if found else located.describe(grade_id, answer, verdicts.read_trace(probe.outputs))
-        cell.outputs.append(error_output(CHECK_FAILED, (
-            f"{CHECK_PREAMBLE}{problem}. {diagnosis(grade_id, found, where)}What the specification asks: "
-            f"{verdicts.asks(grade_id)}.")))
+        cell.outputs.append(
+            error_output(
+                CHECK_FAILED,
+                (
+                    f"{CHECK_PREAMBLE}{problem}. {diagnosis(grade_id, found, where)}What the specification asks: "
+                    f"{verdicts.asks(grade_id)}."
+                ),
+            )
+        )
         if found or where:
-            cell.outputs.append(nbformat.v4.new_output("display_data", data={DIAGNOSIS_MIME: json.dumps(
-                {"test": grade_id, "mistakes": [mistake.name for mistake in found],
-                 "located": [where[0]] if where else []})}))
+            cell.outputs.append(
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        DIAGNOSIS_MIME: json.dumps(
+                            {
+                                "test": grade_id,
+                                "mistakes": [mistake.name for mistake in found],
+                                "located": [where[0]] if where else [],
+                            }
+                        )
+                    },
+                )
+            )
 
     def _judge(self, grade_id, answer):
         if grade_id != assignment.TRAINING.grade_id:
@@ -225,6 +265,7 @@ class GradingExecute(Execute):
         if unconfirmed:
             return unconfirmed
         from lesson.config import read_config
+
         return verdicts.training_shortfall(answer, read_config(), self.grading_mode)
 
     def _unconfirmed(self, grade_id):
@@ -237,36 +278,50 @@ class GradingExecute(Execute):
         for test in failed:
             parts.setdefault(assignment.part_of(test).name, []).append(test)
         named = "; ".join(f"your {part} ({', '.join(tests)})" for part, tests in parts.items())
-        return (f"it confirms a training run by putting the trained weights into the specification's U-Net, which "
-                f"computes what yours does only when every part passes its tests; these did not: {named}")
+        return (
+            f"it confirms a training run by putting the trained weights into the specification's U-Net, which "
+            f"computes what yours does only when every part passes its tests; these did not: {named}"
+        )
 
     def _shut_down_kernel(self):
         try:
             asyncio.get_event_loop().run_until_complete(self.km.shutdown_kernel(now=True))
-        except Exception:                             # noqa: BLE001 (already gone: nothing to do)
+        except Exception:  # noqa: BLE001 (already gone: nothing to do)
             pass
 
     async def _async_handle_timeout(self, timeout, cell=None):
-        self.error_on_timeout = {"ename": TIMEOUT, "evalue": f"this cell ran past its {timeout} s limit and was "
-                                 "interrupted", "traceback": [f"{TIMEOUT}: this cell ran past its {timeout} s limit"]}
+        self.error_on_timeout = {
+            "ename": TIMEOUT,
+            "evalue": f"this cell ran past its {timeout} s limit and was interrupted",
+            "traceback": [f"{TIMEOUT}: this cell ran past its {timeout} s limit"],
+        }
         return await super()._async_handle_timeout(timeout, cell)
 
     def output(self, outs, msg, display_id, cell_index):
         size = _message_size(msg)
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
-        if self._probing:                             # the grader's check: its own, larger allowance
+        if self._probing:  # the grader's check: its own, larger allowance
             self._probe_bytes += size
-            return super().output(outs, msg, display_id, cell_index) if self._probe_bytes <= PROBE_OUTPUT_BYTES else None
+            return (
+                super().output(outs, msg, display_id, cell_index) if self._probe_bytes <= PROBE_OUTPUT_BYTES else None
+            )
         if used + size <= self.max_output_bytes:
             return super().output(outs, msg, display_id, cell_index)
-        if used <= self.max_output_bytes:              # the first message over the cap: keep what fits, say so
+        if used <= self.max_output_bytes:  # the first message over the cap: keep what fits, say so
             if msg.get("msg_type") == "stream":
                 room = self.max_output_bytes - used
-                super().output(outs, {**msg, "content": {**msg["content"], "text": msg["content"]["text"][:room]}},
-                               display_id, cell_index)
-            notice = nbformat.v4.new_output("stream", name="stdout", text=(
-                f"\n... output truncated by the grader: more than {self.max_output_bytes:,} bytes ...\n"))
+                super().output(
+                    outs,
+                    {**msg, "content": {**msg["content"], "text": msg["content"]["text"][:room]}},
+                    display_id,
+                    cell_index,
+                )
+            notice = nbformat.v4.new_output(
+                "stream",
+                name="stdout",
+                text=(f"\n... output truncated by the grader: more than {self.max_output_bytes:,} bytes ...\n"),
+            )
             outs.append(notice)
         return None
 
@@ -306,9 +361,16 @@ class HideTestCode(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        tests = {cell.get("execution_count"): cell for cell in nb.cells if _is_test(cell) and cell.get("execution_count")}
-        hidden = {line.strip() for cell in nb.cells if _is_test(cell) for line in _hidden_lines(cell.source)
-                  if len(line.strip()) >= 12} | {HIDDEN_BEGIN, HIDDEN_END}
+        tests = {
+            cell.get("execution_count"): cell for cell in nb.cells if _is_test(cell) and cell.get("execution_count")
+        }
+        hidden = {
+            line.strip()
+            for cell in nb.cells
+            if _is_test(cell)
+            for line in _hidden_lines(cell.source)
+            if len(line.strip()) >= 12
+        } | {HIDDEN_BEGIN, HIDDEN_END}
         for cell in nb.cells:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
@@ -319,12 +381,16 @@ class HideTestCode(NbGraderPreprocessor):
 
 def _drop_hidden_lines(output, hidden):
     """Replace every line of an output's text that holds a hidden test line."""
+
     def clean(text):
         text = "".join(text) if isinstance(text, list) else text
         if not isinstance(text, str) or not any(line in text for line in hidden):
             return text
-        return "".join("(a line of the hidden tests, removed by the grader)\n" if any(line in row for line in hidden)
-                       else row for row in text.splitlines(keepends=True))
+        return "".join(
+            "(a line of the hidden tests, removed by the grader)\n" if any(line in row for line in hidden) else row
+            for row in text.splitlines(keepends=True)
+        )
+
     if "text" in output:
         output["text"] = clean(output["text"])
     for mime, value in list(output.get("data", {}).items()):

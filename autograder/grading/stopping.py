@@ -7,6 +7,7 @@ makes them raise ``Interrupted`` (a KeyboardInterrupt), so that one ``except Bas
 and keeps what was graded; ``shielded()`` holds every such signal off while that cleanup runs. The command line
 exits with ``exit_status``: 130 after Ctrl-C, 143 after SIGTERM.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,8 +35,10 @@ def stoppable():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+
     def interrupt(signum, frame):
         raise Interrupted(signum)
+
     previous = {number: signal.signal(number, interrupt) for number in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
@@ -51,8 +54,9 @@ def shielded():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, lambda *_: None)
-                for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {
+        number: signal.signal(number, lambda *_: None) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     try:
         yield
     finally:

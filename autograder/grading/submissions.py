@@ -19,6 +19,7 @@ the folder, a name that is not UTF-8 or is too long, a name that gives no studen
 ``folder_files`` entries is not looked into: it gets one row, as its student's. Two files that give one student id
 are both graded, the second under the id followed by its file name, and a note says so.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,8 @@ from autograder.release.course import ASSIGNMENT
 
 _ASSIGNMENT_FILE = re.compile(rf"^(Copy of )?{re.escape(ASSIGNMENT)}( \(\d+\))?$", re.IGNORECASE)
 ARCHIVES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar")
-ID_BYTES = 100                      # a student id's length at most (its feedback page is <id>.html)
-FOLDERS_FACTOR = 100                # a folder given may hold this many times folder_files entries in all
+ID_BYTES = 100  # a student id's length at most (its feedback page is <id>.html)
+FOLDERS_FACTOR = 100  # a folder given may hold this many times folder_files entries in all
 
 
 class UsageError(ValueError):
@@ -42,17 +43,17 @@ class UsageError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Submission:
-    student: str            # the id in the CSV and the feedback file's name
-    path: pathlib.Path      # the file as the grader received it (never modified)
-    refused: str = ""       # why it is not graded (its row's status), "" when it is
-    max_bytes: int = intake.DEFAULT.notebook_bytes      # the most that reading it may take
+    student: str  # the id in the CSV and the feedback file's name
+    path: pathlib.Path  # the file as the grader received it (never modified)
+    refused: str = ""  # why it is not graded (its row's status), "" when it is
+    max_bytes: int = intake.DEFAULT.notebook_bytes  # the most that reading it may take
 
 
 def student_id(path: pathlib.Path, within: pathlib.Path | None = None) -> str:
     """The student a submission belongs to, from its file name or, for assignment-named files, its folders
     (only those below `within`, when given: a zip's own scratch folder names no student)."""
     path = pathlib.Path(path)
-    stem = path.name[:-len(".ipynb")] if path.name.lower().endswith(".ipynb") else path.stem
+    stem = path.name[: -len(".ipynb")] if path.name.lower().endswith(".ipynb") else path.stem
     if not _ASSIGNMENT_FILE.match(stem):
         return stem
     parent = path.resolve().parent
@@ -61,7 +62,7 @@ def student_id(path: pathlib.Path, within: pathlib.Path | None = None) -> str:
         folders = list(inside.parts) if inside is not None else []
     else:
         folders = list(parent.parts[1:])
-    if folders and folders[-1] == ASSIGNMENT:          # nbgrader: submitted/<student>/<assignment>/
+    if folders and folders[-1] == ASSIGNMENT:  # nbgrader: submitted/<student>/<assignment>/
         folders.pop()
     return folders[-1] if folders else ("" if within is not None else stem)
 
@@ -76,8 +77,9 @@ def find_submissions(paths: list, limits: intake.IntakeLimits = intake.DEFAULT) 
     return name_submissions(files, refused=refused, limits=limits)
 
 
-def find_files(paths: list, limits: intake.IntakeLimits = intake.DEFAULT
-               ) -> tuple[list[pathlib.Path], dict[pathlib.Path, str]]:
+def find_files(
+    paths: list, limits: intake.IntakeLimits = intake.DEFAULT
+) -> tuple[list[pathlib.Path], dict[pathlib.Path, str]]:
     """(the files to grade under `paths`, see the module docstring; {file: why it is refused} for those that
     fail a limit). UsageError as find_submissions, or for a folder of more entries than all students need."""
     files, refused = [], {}
@@ -106,23 +108,28 @@ def walk(folder: pathlib.Path, limits: intake.IntakeLimits, refused: dict) -> li
         if entries is None:
             stand_in = directory / f"{ASSIGNMENT}.ipynb"
             found.append(stand_in)
-            refused[stand_in] = (f"a folder of more than {limits.folder_files} files and folders, not looked into: "
-                                 f"{intake.printable(directory.name)}")
+            refused[stand_in] = (
+                f"a folder of more than {limits.folder_files} files and folders, not looked into: "
+                f"{intake.printable(directory.name)}"
+            )
             continue
         looked += len(entries)
         if looked > FOLDERS_FACTOR * limits.folder_files:
-            raise UsageError(f"the folder {folder} holds more than {looked} files and folders: give the folders of "
-                             f"the submissions themselves, or raise the limit of files a folder")
+            raise UsageError(
+                f"the folder {folder} holds more than {looked} files and folders: give the folders of "
+                f"the submissions themselves, or raise the limit of files a folder"
+            )
         for entry in entries:
             path = pathlib.Path(entry.path)
             if entry.name.startswith("."):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 stack.append(path)
-            elif entry.is_symlink() and entry.is_dir():      # never followed: a row says so, as its student's
-                found.append(path / f"{entry.name}.ipynb")     # its student: the link's name (never resolved)
-                refused[found[-1]] = intake.not_a_file(f"a symbolic link to a folder ({intake.printable(entry.name)}), "
-                                                       f"not followed")
+            elif entry.is_symlink() and entry.is_dir():  # never followed: a row says so, as its student's
+                found.append(path / f"{entry.name}.ipynb")  # its student: the link's name (never resolved)
+                refused[found[-1]] = intake.not_a_file(
+                    f"a symbolic link to a folder ({intake.printable(entry.name)}), not followed"
+                )
             elif entry.name.endswith(".ipynb") or entry.name.lower().endswith(ARCHIVES):
                 found.append(path)
                 if reason := check_file(path, limits):
@@ -168,8 +175,13 @@ def archive_inside(name: str) -> str:
     return f"an archive inside the submissions ({intake.printable(name)}): unzip it and give its notebooks"
 
 
-def name_submissions(files: list[pathlib.Path], name=student_id, refused: dict | None = None,
-                     limits: intake.IntakeLimits = intake.DEFAULT, notes: list | None = None) -> list[Submission]:
+def name_submissions(
+    files: list[pathlib.Path],
+    name=student_id,
+    refused: dict | None = None,
+    limits: intake.IntakeLimits = intake.DEFAULT,
+    notes: list | None = None,
+) -> list[Submission]:
     """A Submission per file (each file once), its student `name(path)`, made unique where two files claim one
     (said in `notes`); a file in `refused` or whose name gives no student gets its reason."""
     refused = refused or {}
@@ -185,8 +197,10 @@ def name_submissions(files: list[pathlib.Path], name=student_id, refused: dict |
             wanted = _safe(path.name) or "student"
         student = _unique(wanted, path, taken)
         if student != wanted and notes is not None:
-            notes.append(f"{wanted}: two files give this student id: {intake.printable(str(taken[wanted]), 200)} "
-                         f"(graded as {wanted}) and {intake.printable(str(path), 200)} (graded as {student})")
+            notes.append(
+                f"{wanted}: two files give this student id: {intake.printable(str(taken[wanted]), 200)} "
+                f"(graded as {wanted}) and {intake.printable(str(path), 200)} (graded as {student})"
+            )
         taken.setdefault(wanted, path)
         taken[student] = path
         submissions.append(Submission(student, path, reason, limits.notebook_bytes))

@@ -5,6 +5,7 @@ In: a folder. Out: the template course in it: made there (``build_template``), o
 one made there before when it was made from this release and this code (the Gradescope image makes it once, in
 setup.sh), else made again.
 """
+
 import hashlib
 import json
 import os
@@ -14,9 +15,9 @@ import shutil
 from autograder.judging import verdicts
 from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, run_nbgrader
 
-EXPECTED = "expected.pickle"      # in the template course: the reference's answers to every check
+EXPECTED = "expected.pickle"  # in the template course: the reference's answers to every check
 
-TEMPLATE_KEY = "template-key.json"       # in a prepared template: what it was made from (template_key())
+TEMPLATE_KEY = "template-key.json"  # in a prepared template: what it was made from (template_key())
 
 
 def build_template(folder: pathlib.Path) -> pathlib.Path:
@@ -31,9 +32,12 @@ def build_template(folder: pathlib.Path) -> pathlib.Path:
 def template_key() -> str:
     """A SHA-256 of what a template course is made from: the release notebook and the code of the project."""
     digest = hashlib.sha256(RELEASE_NOTEBOOK.read_bytes())
-    for path in sorted(path for package in ("autograder", "lesson", "data", "solutions")
-                       for path in (REPO_ROOT / package).rglob("*") if path.suffix in (".py", ".ipynb", ".toml", ".json")
-                       and "__pycache__" not in path.parts):
+    for path in sorted(
+        path
+        for package in ("autograder", "lesson", "data", "solutions")
+        for path in (REPO_ROOT / package).rglob("*")
+        if path.suffix in (".py", ".ipynb", ".toml", ".json") and "__pycache__" not in path.parts
+    ):
         digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -6,6 +6,7 @@ without taking the batch down). It runs nbgrader's own ``autograde`` and ``gener
 submission's ``Result`` (``reports/result.py``) as ``result.json`` beside the job: scores, status (which cells hit the
 grader's limits), sandbox, feedback page and the time each stage took.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,24 +21,39 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI  # noqa: E402
 from nbgrader.coursedir import CourseDirectory  # noqa: E402
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec,
-                                    SaveAutoGrades)
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 from traitlets.config import Config
-
-from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import assignment
 from autograder.grading.options import MODES, GradingOptions
-from autograder.options import nbgrader_settings
-from autograder.sandbox import kernel as sandbox, processes
-from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK
-from autograder.reports.feedback import (FeedbackReport, LeaveOutCarriedCode, ShrinkFigures, carried_cells,
-                                        exporter_config, report_header)
 from autograder.grading.plugins import KERNEL_DIED, NOT_RUN, TIMEOUT, GradingExecute, HideTestCode, mistakes_found
+from autograder.options import nbgrader_settings
+from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK
+from autograder.reports.feedback import (
+    FeedbackReport,
+    LeaveOutCarriedCode,
+    ShrinkFigures,
+    carried_cells,
+    exporter_config,
+    report_header,
+)
 from autograder.reports.result import Result, status
+from autograder.sandbox import kernel as sandbox
+from autograder.sandbox import processes
 
 # Anything a test cell prints on stderr (PyTorch's warnings, logging, tqdm) is dropped before scoring: a
 # test's verdict is its asserts. nbgrader's default scores any stderr output as a failure.
@@ -54,28 +70,44 @@ def nbgrader_config(job: dict) -> Config:
     # nbgrader's sanitizing steps without OverwriteCells: the notebook arrives rebuilt on the release (normalise.py),
     # every locked and test cell as released, once, which OverwriteCells cannot promise for stripped metadata
     c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, CheckCellMetadata]
-    c.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    c.Autograde.autograde_preprocessors = [
+        GradingExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
     for (configurable, trait), value in nbgrader_settings(GradingOptions(**job["options"])).items():
-        c[configurable][trait] = value                  # the timeout, the mode (the training check's bar), ...
+        c[configurable][trait] = value  # the timeout, the mode (the training check's bar), ...
     c.GradingExecute.cell_timeouts = job["cell_timeouts"]
-    c.GradingExecute.skip_cells_with_tag = job["skip_tag"]          # unguessable: no tag skips a cell
+    c.GradingExecute.skip_cells_with_tag = job["skip_tag"]  # unguessable: no tag skips a cell
     c.GradingExecute.force_raise_errors = False
     c.GradingExecute.stages = STAGES
     c.GradingExecute.expected_path = job.get("expected", "")
     c.GradingExecute.timings_path = str(pathlib.Path(job["course"]) / "timings.json")
-    c.GradingExecute.extra_arguments = ["--HistoryManager.hist_file=:memory:",
-                                        f"--InteractiveShellApp.exec_lines={job['preamble']}"]
+    c.GradingExecute.extra_arguments = [
+        "--HistoryManager.hist_file=:memory:",
+        f"--InteractiveShellApp.exec_lines={job['preamble']}",
+    ]
     c.IgnorePattern.enabled = True
     c.IgnorePattern.pattern = STDERR_PATTERN
     c.LimitOutput.max_lines = 1000
     c.LimitOutput.max_traceback = 100
-    c.ClearHiddenTests.enforce_metadata = False          # a student's own "BEGIN HIDDEN TESTS" must not crash it
-    c.GenerateFeedback.preprocessors = [GetGrades, HideTestCode, ClearHiddenTests, LeaveOutCarriedCode, ShrinkFigures,
-                                        FeedbackReport, CSSHTMLHeaderPreprocessor]
-    c.merge(exporter_config())                           # the page's template, in reports/templates/feedback/
+    c.ClearHiddenTests.enforce_metadata = False  # a student's own "BEGIN HIDDEN TESTS" must not crash it
+    c.GenerateFeedback.preprocessors = [
+        GetGrades,
+        HideTestCode,
+        ClearHiddenTests,
+        LeaveOutCarriedCode,
+        ShrinkFigures,
+        FeedbackReport,
+        CSSHTMLHeaderPreprocessor,
+    ]
+    c.merge(exporter_config())  # the page's template, in reports/templates/feedback/
     c.LeaveOutCarriedCode.carried = carried_cells(nbformat.read(RELEASE_NOTEBOOK, as_version=4))
-    if job.get("sandbox"):                               # the kernel of autograder.sandbox.kernel, over Unix sockets
+    if job.get("sandbox"):  # the kernel of autograder.sandbox.kernel, over Unix sockets
         runtime = pathlib.Path(job["sandbox"]["runtime"])
         c.GradingExecute.kernel_name = job["sandbox"]["kernel_name"]
         c.GradingExecute.sandbox_uid = job["sandbox"]["uid"]
@@ -165,10 +197,13 @@ def grade_job(job_path: str) -> int:
     timings = {"worker start": time.time() - job["launched_at"]} if "launched_at" in job else {}
     started = time.monotonic()
     NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).autograde(
-        ASSIGNMENT, job["student"], force=True, create=True)
+        ASSIGNMENT, job["student"], force=True, create=True
+    )
     autograde = time.monotonic() - started
     timings.update(_kernel_timings(course / "timings.json"))
-    timings["nbgrader autograde, other"] = autograde - sum(value for name, value in timings.items() if name != "worker start")
+    timings["nbgrader autograde, other"] = autograde - sum(
+        value for name, value in timings.items() if name != "worker start"
+    )
     autograded = course / "autograded" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     started = time.monotonic()
     if autograded.exists():
@@ -185,23 +220,38 @@ def grade_job(job_path: str) -> int:
     else:
         problem = "grading error: nbgrader autograde failed"
     held = ""
-    if job.get("sandbox"):                               # the disk quota, if reached; which limits held
+    if job.get("sandbox"):  # the disk quota, if reached; which limits held
         held = sandbox.disk_note(job["sandbox"], hits["disk_full"] if hits else []) + f"; {job['sandbox']['limits']}"
     row_status = status(problem, needs_manual, job["sandbox_reason"], held)
     feedback = None
     if notebook is not None:
         config.FeedbackReport.header = report_header(
-            notebook, scores, mode=MODES[job["options"]["mode"]].name,
-            description=MODES[job["options"]["mode"]].description, sandboxed=bool(job.get("sandbox")),
-            status=row_status, notes=job["notes"], manual=job.get("manual_scores", {}))
+            notebook,
+            scores,
+            mode=MODES[job["options"]["mode"]].name,
+            description=MODES[job["options"]["mode"]].description,
+            sandboxed=bool(job.get("sandbox")),
+            status=row_status,
+            notes=job["notes"],
+            manual=job.get("manual_scores", {}),
+        )
         started = time.monotonic()
         NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).generate_feedback(
-            ASSIGNMENT, job["student"], force=True)
+            ASSIGNMENT, job["student"], force=True
+        )
         timings["feedback"] = time.monotonic() - started
         feedback = course / "feedback" / job["student"] / ASSIGNMENT / f"{ASSIGNMENT}.html"
-    Result(job["student_id"], {test: scores.get(test, 0.0) for test in points}, dict(points), job["options"]["mode"],
-           row_status, sandbox=job["sandbox_label"], feedback=feedback, timings=timings,
-           mistakes=found).write(course / "result.json")
+    Result(
+        job["student_id"],
+        {test: scores.get(test, 0.0) for test in points},
+        dict(points),
+        job["options"]["mode"],
+        row_status,
+        sandbox=job["sandbox_label"],
+        feedback=feedback,
+        timings=timings,
+        mistakes=found,
+    ).write(course / "result.json")
     return 0
 
 

@@ -27,6 +27,7 @@ notebook too large gets a zero with the reason), then writes ``/autograder/resul
 ``AUTOGRADER_ROOT`` stands for ``/autograder`` (the tests unpack the bundle into a temporary folder).
 ``python -m autograder.integrations.gradescope run`` is what ``run_autograder`` calls.
 """
+
 from __future__ import annotations
 
 import io
@@ -46,10 +47,10 @@ from autograder.reports.templating import render
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 CARRIED = ("autograder", "lesson", "data", "solutions", "UNet_Assignment.ipynb", "requirements.txt")
 DATA_FOLDER = "isbi2012"
-TEMPLATE_FOLDER = "course-template"      # made once by setup.sh (setup()), copied for each submission
-TEMPLATES = pathlib.Path(__file__).parent / "templates" / "gradescope"       # setup.sh.j2, run_autograder.j2
+TEMPLATE_FOLDER = "course-template"  # made once by setup.sh (setup()), copied for each submission
+TEMPLATES = pathlib.Path(__file__).parent / "templates" / "gradescope"  # setup.sh.j2, run_autograder.j2
 SCRIPTS = ("setup.sh", "run_autograder")
-TORCH_INDEX = "https://download.pytorch.org/whl/cpu"                        # PyTorch's CPU builds
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # PyTorch's CPU builds
 # results.json as Gradescope's specification documents it (the fields this grader writes, and the others, typed).
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -64,38 +65,59 @@ SCHEMA = {
         "visibility": {"enum": list(VISIBILITIES)},
         "stdout_visibility": {"enum": list(VISIBILITIES)},
         "extra_data": {"type": "object"},
-        "tests": {"type": "array", "items": {
-            "type": "object",
-            "properties": {
-                "score": {"type": "number"}, "max_score": {"type": "number"},
-                "status": {"enum": ["passed", "failed"]}, "name": {"type": "string"},
-                "name_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
-                "number": {"type": "string"}, "output": {"type": "string"},
-                "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
-                "tags": {"type": "array", "items": {"type": "string"}},
-                "visibility": {"enum": list(VISIBILITIES)}, "extra_data": {"type": "object"}},
-            "required": ["max_score"]}},
-        "leaderboard": {"type": "array", "items": {
-            "type": "object", "properties": {"name": {"type": "string"}, "value": {"type": ["number", "string"]},
-                                             "order": {"enum": ["asc", "desc"]}},
-            "required": ["name", "value"]}},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "score": {"type": "number"},
+                    "max_score": {"type": "number"},
+                    "status": {"enum": ["passed", "failed"]},
+                    "name": {"type": "string"},
+                    "name_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+                    "number": {"type": "string"},
+                    "output": {"type": "string"},
+                    "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "visibility": {"enum": list(VISIBILITIES)},
+                    "extra_data": {"type": "object"},
+                },
+                "required": ["max_score"],
+            },
+        },
+        "leaderboard": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "value": {"type": ["number", "string"]},
+                    "order": {"enum": ["asc", "desc"]},
+                },
+                "required": ["name", "value"],
+            },
+        },
     },
-    "anyOf": [{"required": ["score"]},
-              {"required": ["tests"], "properties": {"tests": {"items": {"required": ["score"]}}}}],
+    "anyOf": [
+        {"required": ["score"]},
+        {"required": ["tests"], "properties": {"tests": {"items": {"required": ["score"]}}}},
+    ],
 }
 
 
 def validate(results: dict) -> None:
     """Raise jsonschema.ValidationError unless `results` is a results.json Gradescope's specification allows."""
     import jsonschema
+
     jsonschema.validate(results, SCHEMA)
 
 
-def results_from(out: pathlib.Path, student: str, training_visibility: str = "visible",
-                 execution_time: float | None = None) -> dict:
+def results_from(
+    out: pathlib.Path, student: str, training_visibility: str = "visible", execution_time: float | None = None
+) -> dict:
     """results.json of `student` from a graded batch folder `out` (grades.csv, mistakes.csv)."""
     out = pathlib.Path(out)
-    row, = read_rows(out / "grades.csv", student)
+    (row,) = read_rows(out / "grades.csv", student)
     mistakes = read_rows(out / "mistakes.csv", student)
     tests = []
     for number, (grade_id, test) in enumerate(assignment.tests().items(), start=1):
@@ -109,13 +131,27 @@ def results_from(out: pathlib.Path, student: str, training_visibility: str = "vi
             words.append("Your results match a known mistake: " + "; ".join(named))
         if score < test.points and located:
             words.append("Where it goes wrong: " + "; ".join(located) + " (the report says more)")
-        tests.append({"name": grade_id, "number": str(number), "score": score, "max_score": float(test.points),
-                      "status": "passed" if score >= test.points else "failed", "output": "\n".join(words),
-                      "tags": [part.name if part else "training"],
-                      "visibility": training_visibility if grade_id == assignment.TRAINING.grade_id else "visible"})
-    results = {"score": float(row["total"]), "output": report_text(row, tests), "output_format": "text",
-               "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
-               "extra_data": {"mode": row["mode"], "status": row["status"]}}
+        tests.append(
+            {
+                "name": grade_id,
+                "number": str(number),
+                "score": score,
+                "max_score": float(test.points),
+                "status": "passed" if score >= test.points else "failed",
+                "output": "\n".join(words),
+                "tags": [part.name if part else "training"],
+                "visibility": training_visibility if grade_id == assignment.TRAINING.grade_id else "visible",
+            }
+        )
+    results = {
+        "score": float(row["total"]),
+        "output": report_text(row, tests),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {"mode": row["mode"], "status": row["status"]},
+    }
     if execution_time is not None:
         results["execution_time"] = round(execution_time)
     return results
@@ -124,9 +160,14 @@ def results_from(out: pathlib.Path, student: str, training_visibility: str = "vi
 def report_text(row: dict, tests: list[dict]) -> str:
     """The report's first lines: mode (no GPU here), status, and points per part."""
     from autograder.grading.grade import MODES
-    lines = [f"{row['total']}/{row['max_total']} points, graded in {row['mode']} mode: Gradescope's machines have "
-             f"no GPU, so the training test runs the short CPU recipe.", MODES[row["mode"]].description,
-             f"Status: {row['status']}.", ""]
+
+    lines = [
+        f"{row['total']}/{row['max_total']} points, graded in {row['mode']} mode: Gradescope's machines have "
+        f"no GPU, so the training test runs the short CPU recipe.",
+        MODES[row["mode"]].description,
+        f"Status: {row['status']}.",
+        "",
+    ]
     for part in [*assignment.PARTS, None]:
         ids = [test.grade_id for test in part.tests] if part else [assignment.TRAINING.grade_id]
         got = sum(test["score"] for test in tests if test["name"] in ids)
@@ -135,8 +176,9 @@ def report_text(row: dict, tests: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def make_bundle(out: pathlib.Path, mode: str = "quick", training_visibility: str = "visible",
-                data_dir: pathlib.Path | None = None) -> list[str]:
+def make_bundle(
+    out: pathlib.Path, mode: str = "quick", training_visibility: str = "visible", data_dir: pathlib.Path | None = None
+) -> list[str]:
     """Write the bundle zip `out` (atomically); returns what it holds, in words."""
     out = pathlib.Path(out)
     files = _tracked(CARRIED)
@@ -152,34 +194,52 @@ def make_bundle(out: pathlib.Path, mode: str = "quick", training_visibility: str
             bundle.write(path, f"{DATA_FOLDER}/{path.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(out, buffer.getvalue())
-    return [f"{len(files)} files of the grader", f"the data ({len(carried)} volumes)" if carried else
-            "no data (setup.sh downloads and verifies it)", f"{mode} mode, training test {training_visibility}"]
+    return [
+        f"{len(files)} files of the grader",
+        f"the data ({len(carried)} volumes)" if carried else "no data (setup.sh downloads and verifies it)",
+        f"{mode} mode, training test {training_visibility}",
+    ]
 
 
 def script_text(name: str) -> str:
     """The bundle's script `name` (setup.sh, run_autograder), rendered from its template in templates/gradescope/."""
-    return render(TEMPLATES, f"{name}.j2", data_folder=DATA_FOLDER, torch_index=TORCH_INDEX,
-                  requirements="requirements.txt", module="autograder.integrations.gradescope")
+    return render(
+        TEMPLATES,
+        f"{name}.j2",
+        data_folder=DATA_FOLDER,
+        torch_index=TORCH_INDEX,
+        requirements="requirements.txt",
+        module="autograder.integrations.gradescope",
+    )
 
 
 def _tracked(paths) -> list[str]:
-    listed = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "--cached", "--others", "--exclude-standard", *paths], capture_output=True, text=True)
+    listed = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "ls-files", "--cached", "--others", "--exclude-standard", *paths],
+        capture_output=True,
+        text=True,
+    )
     if listed.returncode == 0 and listed.stdout.strip():
         return [line for line in listed.stdout.splitlines() if (REPO_ROOT / line).is_file()]
-    return sorted(str(path.relative_to(REPO_ROOT)) for name in paths for path in
-                  ([REPO_ROOT / name] if (REPO_ROOT / name).is_file() else (REPO_ROOT / name).rglob("*"))
-                  if path.is_file() and "__pycache__" not in path.parts)
+    return sorted(
+        str(path.relative_to(REPO_ROOT))
+        for name in paths
+        for path in ([REPO_ROOT / name] if (REPO_ROOT / name).is_file() else (REPO_ROOT / name).rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    )
 
 
 def _data_files(data_dir) -> list[pathlib.Path]:
     """The three volumes of `data_dir` or UNET_DATA_DIR when their pixels are the real data's, else []."""
     from data.isbi2012 import VOLUMES
+
     for folder in [data_dir, os.environ.get("UNET_DATA_DIR")]:
         if folder and all((pathlib.Path(folder) / f"{name}.tif").exists() for name in VOLUMES):
             try:
                 from data.isbi2012 import load_isbi2012
-                load_isbi2012(data_dir=pathlib.Path(folder))         # verified, else not carried
-            except Exception:                                      # a synthetic stand-in, or damaged files
+
+                load_isbi2012(data_dir=pathlib.Path(folder))  # verified, else not carried
+            except Exception:  # a synthetic stand-in, or damaged files
                 return []
             return [pathlib.Path(folder) / f"{name}.tif" for name in VOLUMES]
     return []
@@ -195,29 +255,52 @@ def _add(bundle, name, text, mode):
 def run(root: pathlib.Path) -> int:
     """Grade the submission under `root`/submission into `root`/results/results.json (what run_autograder does)."""
     import time
+
     started = time.monotonic()
     settings = json.loads((root / "source" / "settings.json").read_text())
     results_folder = root / "results"
     results_folder.mkdir(parents=True, exist_ok=True)
     notebooks = sorted(submitted_notebooks(root / "submission"), key=lambda path: (path.lstat().st_mtime, path.name))
     if not notebooks:
-        results = {"score": 0.0, "output": "No .ipynb file was submitted: upload your notebook (in Colab: File > "
-                   "Download > Download .ipynb).", "visibility": "visible"}
+        results = {
+            "score": 0.0,
+            "output": "No .ipynb file was submitted: upload your notebook (in Colab: File > "
+            "Download > Download .ipynb).",
+            "visibility": "visible",
+        }
     else:
         with tempfile.TemporaryDirectory(prefix="gradescope-") as scratch:
-            graded = subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebooks[-1]), "--out", scratch,
-                                     "--mode", settings["mode"], "--template", str(root / "source" / TEMPLATE_FOLDER)],
-                                    text=True)
+            graded = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "autograder",
+                    "grade",
+                    str(notebooks[-1]),
+                    "--out",
+                    scratch,
+                    "--mode",
+                    settings["mode"],
+                    "--template",
+                    str(root / "source" / TEMPLATE_FOLDER),
+                ],
+                text=True,
+            )
             if graded.returncode != 0:
-                results = {"score": 0.0, "output": "The grader could not run; your instructor has its log.",
-                           "visibility": "visible"}
+                results = {
+                    "score": 0.0,
+                    "output": "The grader could not run; your instructor has its log.",
+                    "visibility": "visible",
+                }
             else:
                 student = read_rows(pathlib.Path(scratch) / "grades.csv")[0]["student"]
-                results = results_from(pathlib.Path(scratch), student, settings["training_visibility"],
-                                       time.monotonic() - started)
+                results = results_from(
+                    pathlib.Path(scratch), student, settings["training_visibility"], time.monotonic() - started
+                )
                 if len(notebooks) > 1:
-                    results["output"] += (f"\n\n{len(notebooks)} notebooks were submitted; the newest was graded: "
-                                          f"{notebooks[-1].name}.")
+                    results["output"] += (
+                        f"\n\n{len(notebooks)} notebooks were submitted; the newest was graded: {notebooks[-1].name}."
+                    )
     validate(results)
     write_atomically(results_folder / "results.json", json.dumps(results, indent=1))
     return 0
@@ -227,9 +310,10 @@ def submitted_notebooks(folder: pathlib.Path) -> list[pathlib.Path]:
     """The .ipynb files of a Gradescope submission, found within the limits of ``grading/limits.py`` (a folder
     full of files is not looked into; links and special files are found, and the grader refuses them)."""
     from autograder.grading.submissions import UsageError, find_files
+
     try:
         found, _ = find_files([folder])
-    except UsageError:                                   # no notebook, or no folder
+    except UsageError:  # no notebook, or no folder
         return []
     return [path for path in found if path.name.endswith(".ipynb") and os.path.lexists(path)]
 
@@ -239,15 +323,17 @@ def setup(root: pathlib.Path) -> int:
     (template.prepared_template) and the kernels' precision and layout, measured and cached."""
     from autograder.grading import grade
     from autograder.grading.template import prepared_template
+
     settings = json.loads((root / "source" / "settings.json").read_text())
     prepared_template(root / "source" / TEMPLATE_FOLDER)
-    print(grade.Session(settings["mode"], os.cpu_count() or 1).precision().reason)     # as `grade` at one worker
+    print(grade.Session(settings["mode"], os.cpu_count() or 1).precision().reason)  # as `grade` at one worker
     return 0
 
 
 if __name__ == "__main__":
     actions = {"run": run, "setup": setup}
     if sys.argv[1:2] not in ([name] for name in actions) or len(sys.argv) != 2:
-        sys.exit("usage: python -m autograder.integrations.gradescope run|setup  (what run_autograder and setup.sh "
-                 "call)")
+        sys.exit(
+            "usage: python -m autograder.integrations.gradescope run|setup  (what run_autograder and setup.sh call)"
+        )
     sys.exit(actions[sys.argv[1]](pathlib.Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))))

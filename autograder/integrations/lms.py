@@ -37,6 +37,7 @@ https://canvas.instructure.com/doc/api/file.sis_csv.html), Moodle's assignment "
 (``downloadasfolders``: a folder per participant, mod/assign/lang/en/assign.php) and offline grading worksheet
 (https://docs.moodle.org/en/Assignment_settings#Feedback_types, https://docs.moodle.org/en/Grade_import).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,22 +57,26 @@ from autograder.integrations import lms_zip
 from autograder.release.course import ASSIGNMENT
 from autograder.reports.report import read_rows, write_atomically
 
-CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<number>\d+)_(?P<file_id>\d+)_(?P<file>.+?)"
-                    r"(?:-(?P<attempt>\d+))?\.(?:ipynb|zip)$")       # .zip: a refused zip inside, its row named
+CANVAS = re.compile(
+    r"^(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<number>\d+)_(?P<file_id>\d+)_(?P<file>.+?)"
+    r"(?:-(?P<attempt>\d+))?\.(?:ipynb|zip)$"
+)  # .zip: a refused zip inside, its row named
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<number>\d+)_assignsubmission_(?:file|onlinetext)_$")
 MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<number>\d+)_assignsubmission_file_(?P<file>.+)\.(?:ipynb|zip)$")
-LMS_STUDENT = re.compile(r"^(?P<name>.+)_(?P<number>\d+)$")          # how the ids above end
-TIE_RULE = ("at equal times a LATE file first (handed in after the due date), then the higher resubmission "
-            "number, then the last name in sorted order")
+LMS_STUDENT = re.compile(r"^(?P<name>.+)_(?P<number>\d+)$")  # how the ids above end
+TIE_RULE = (
+    "at equal times a LATE file first (handed in after the due date), then the higher resubmission "
+    "number, then the last name in sorted order"
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Identity:
-    lms: str            # "canvas" or "moodle"
-    name: str           # as the LMS wrote it: "smithjane", "Jane Smith"
-    number: str         # Canvas's user id, Moodle's participant number
+    lms: str  # "canvas" or "moodle"
+    name: str  # as the LMS wrote it: "smithjane", "Jane Smith"
+    number: str  # Canvas's user id, Moodle's participant number
     late: bool = False
-    attempt: int = 0    # Canvas's resubmission suffix (-1, -2 ...)
+    attempt: int = 0  # Canvas's resubmission suffix (-1, -2 ...)
 
     @property
     def student(self) -> str:
@@ -95,8 +100,9 @@ def lms_student_id(path: pathlib.Path, within: pathlib.Path | None = None) -> st
     return identity.student if identity else student_id(path, within)
 
 
-def collect(paths: list, scratch: contextlib.ExitStack, limits: intake.IntakeLimits = intake.DEFAULT
-            ) -> tuple[list[Submission], list[str]]:
+def collect(
+    paths: list, scratch: contextlib.ExitStack, limits: intake.IntakeLimits = intake.DEFAULT
+) -> tuple[list[Submission], list[str]]:
     """(the submissions under `paths`, one per student, what was left out and why); zips are extracted into
     folders that live as long as `scratch`. A file or zip entry past a limit (``grading/limits.py``) is a
     submission with its reason, never opened; so is a whole zip past a limit, under the zip's name.
@@ -125,6 +131,7 @@ def collect(paths: list, scratch: contextlib.ExitStack, limits: intake.IntakeLim
     def name(path):
         within = next((root for root in roots if path.resolve().is_relative_to(root)), None)
         return lms_student_id(path, within)
+
     return name_submissions(chosen, name, refused, limits, notes), notes
 
 
@@ -135,8 +142,9 @@ def find_files(paths, limits, refused) -> list[pathlib.Path]:
     return found
 
 
-def extract(archive: pathlib.Path, folder: pathlib.Path, limits: intake.IntakeLimits = intake.DEFAULT
-            ) -> dict[pathlib.Path, str]:
+def extract(
+    archive: pathlib.Path, folder: pathlib.Path, limits: intake.IntakeLimits = intake.DEFAULT
+) -> dict[pathlib.Path, str]:
     """Extract the notebooks of the zip `archive` into `folder` (``lms_zip.extract``); {entry: why refused}."""
     return lms_zip.extract(archive, folder, limits)[0]
 
@@ -158,7 +166,7 @@ def newest_per_student(files: list[pathlib.Path], times: dict | None = None) -> 
         chosen.append(newest)
         for older in ranked[:-1]:
             same_time = recency[older][0] == recency[newest][0]
-            why = (f"the same time as the one graded; the rule: {TIE_RULE}" if same_time else "an older file")
+            why = f"the same time as the one graded; the rule: {TIE_RULE}" if same_time else "an older file"
             notes.append(f"{student}: graded {newest.name}, left out {older.name} ({why})")
     order = {path: index for index, path in enumerate(files)}
     return sorted(chosen, key=order.get), notes
@@ -198,18 +206,44 @@ def export(kind: str, out: pathlib.Path, log=print) -> pathlib.Path:
 def _canvas_table(students) -> list[list]:
     column = os.environ.get("UNET_CANVAS_COLUMN", ASSIGNMENT)
     maximum = students[0][0]["max_total"] if students else str(sum(assignment.points().values()))
-    table = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
-             ["    Points Possible", "", "", "", "", maximum]]
+    table = [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
+        ["    Points Possible", "", "", "", "", maximum],
+    ]
     table += [[match["name"], match["number"], "", "", "", row["total"]] for row, match in students]
     return table
 
 
 def _moodle_table(students) -> list[list]:
-    table = [["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed",
-              "Last modified (submission)", "Last modified (grade)", "Feedback comments"]]
-    table += [[f"Participant {match['number']}", match["name"], "", "", row["total"], row["max_total"], "Yes", "", "",
-               f"{row['total']}/{row['max_total']} ({row['mode']} mode): {row['status']}"]
-              for row, match in students]
+    table = [
+        [
+            "Identifier",
+            "Full name",
+            "Email address",
+            "Status",
+            "Grade",
+            "Maximum Grade",
+            "Grade can be changed",
+            "Last modified (submission)",
+            "Last modified (grade)",
+            "Feedback comments",
+        ]
+    ]
+    table += [
+        [
+            f"Participant {match['number']}",
+            match["name"],
+            "",
+            "",
+            row["total"],
+            row["max_total"],
+            "Yes",
+            "",
+            "",
+            f"{row['total']}/{row['max_total']} ({row['mode']} mode): {row['status']}",
+        ]
+        for row, match in students
+    ]
     return table
 
 

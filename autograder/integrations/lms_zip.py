@@ -18,6 +18,7 @@ Out: the extracted notebooks, with their entries' times, and for each refused en
 (never written) with its reason and time, so that the LMS's rules (the newest file counts) and its student ids
 apply to it as to any file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,8 +36,8 @@ from autograder.grading.submissions import ARCHIVES, UsageError, archive_inside
 
 UTF8_FLAG = 0x800
 ENCRYPTED_FLAG = 0x1
-DIRECTORY_ENTRY_BYTES = 46 + 4 * 255 + 64      # a directory record: fixed part, a long name, some extra fields
-UNIX = 3                                       # ZipInfo.create_system of a zip made on Unix (its mode is real)
+DIRECTORY_ENTRY_BYTES = 46 + 4 * 255 + 64  # a directory record: fixed part, a long name, some extra fields
+UNIX = 3  # ZipInfo.create_system of a zip made on Unix (its mode is real)
 CHUNK = 2**20
 
 
@@ -44,8 +45,9 @@ class ZipRefused(intake.Refused):
     """The whole zip is past a limit; str() is the reason, for the row under the zip's name."""
 
 
-def extract(archive: pathlib.Path, folder: pathlib.Path, limits: intake.IntakeLimits = intake.DEFAULT
-            ) -> tuple[dict[pathlib.Path, str], dict[pathlib.Path, float]]:
+def extract(
+    archive: pathlib.Path, folder: pathlib.Path, limits: intake.IntakeLimits = intake.DEFAULT
+) -> tuple[dict[pathlib.Path, str], dict[pathlib.Path, float]]:
     """Extract the notebooks of the zip `archive` into `folder` (module docstring); returns ({entry's path:
     why it is refused}, {entry's path: its time}) for the refused entries.
 
@@ -68,14 +70,22 @@ def extract(archive: pathlib.Path, folder: pathlib.Path, limits: intake.IntakeLi
             plan, refused = _plan(entries, folder, limits)
             total = sum(entry.file_size for entry, _ in plan)
             if total > limits.zip_bytes:
-                raise ZipRefused(f"a zip of {intake.size(total)} of notebooks, the limit is "
-                                 f"{intake.size(limits.zip_bytes)}")
+                raise ZipRefused(
+                    f"a zip of {intake.size(total)} of notebooks, the limit is {intake.size(limits.zip_bytes)}"
+                )
             budget = limits.zip_bytes
             for entry, target in plan:
                 try:
                     budget -= stream(bundle, entry, target, min(entry.file_size, limits.notebook_bytes, budget))
-                except (intake.Refused, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
-                        OSError) as error:
+                except (
+                    intake.Refused,
+                    zipfile.BadZipFile,
+                    zlib.error,
+                    EOFError,
+                    RuntimeError,
+                    NotImplementedError,
+                    OSError,
+                ) as error:
                     with contextlib.suppress(OSError):
                         target.unlink()
                     refused[target] = (damaged(error), _time(entry))
@@ -93,8 +103,10 @@ def check_end_record(handle, limits: intake.IntakeLimits) -> None:
     if entries > limits.zip_entries:
         raise ZipRefused(too_many(entries, limits))
     if directory_bytes > limits.zip_entries * DIRECTORY_ENTRY_BYTES:
-        raise ZipRefused(f"a zip whose directory is {intake.size(directory_bytes)}, more than "
-                         f"{limits.zip_entries} entries need (the limit)")
+        raise ZipRefused(
+            f"a zip whose directory is {intake.size(directory_bytes)}, more than "
+            f"{limits.zip_entries} entries need (the limit)"
+        )
 
 
 def end_record(handle) -> tuple[int, int]:
@@ -107,10 +119,10 @@ def end_record(handle) -> tuple[int, int]:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) < at + 22:
         return 0, 0
-    entries, directory_bytes = struct.unpack("<HI", tail[at + 10:at + 16])
+    entries, directory_bytes = struct.unpack("<HI", tail[at + 10 : at + 16])
     locator = tail.rfind(b"PK\x06\x07", 0, at)
     if (entries == 0xFFFF or directory_bytes == 0xFFFFFFFF) and locator >= 0 and locator + 16 <= at:
-        handle.seek(struct.unpack("<Q", tail[locator + 8:locator + 16])[0])
+        handle.seek(struct.unpack("<Q", tail[locator + 8 : locator + 16])[0])
         record = handle.read(56)
         if record[:4] == b"PK\x06\x06" and len(record) == 56:
             entries, directory_bytes = struct.unpack("<QQ", record[32:48])
@@ -120,11 +132,17 @@ def end_record(handle) -> tuple[int, int]:
 def _check_paths(archive, folder, entries):
     for entry in entries:
         target = (folder / entry.filename).resolve()
-        if (entry.filename.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", entry.filename)
-                or not target.is_relative_to(folder.resolve()) or ".." in re.split(r"[/\\]", entry.filename)):
-            raise UsageError(f"the zip {archive} holds an entry whose path climbs out of its folder: "
-                             f"{entry.filename!r}; nothing of it was extracted or graded (download the "
-                             f"submissions again from the LMS, or unzip the files you trust yourself)")
+        if (
+            entry.filename.startswith(("/", "\\"))
+            or re.match(r"^[A-Za-z]:", entry.filename)
+            or not target.is_relative_to(folder.resolve())
+            or ".." in re.split(r"[/\\]", entry.filename)
+        ):
+            raise UsageError(
+                f"the zip {archive} holds an entry whose path climbs out of its folder: "
+                f"{entry.filename!r}; nothing of it was extracted or graded (download the "
+                f"submissions again from the LMS, or unzip the files you trust yourself)"
+            )
 
 
 def _plan(entries, folder, limits):
@@ -136,10 +154,10 @@ def _plan(entries, folder, limits):
         if entry.is_dir() or not parts or any(part.startswith(".") for part in parts):
             continue
         if not parts[-1].endswith(".ipynb") and not parts[-1].lower().endswith(ARCHIVES):
-            continue                                     # not a submission: never extracted
+            continue  # not a submission: never extracted
         target = folder.joinpath(*parts)
         reason = name_reason or entry_problem(entry, parts, limits)
-        if target in taken:                              # a second entry of one name: its row stands apart
+        if target in taken:  # a second entry of one name: its row stands apart
             reason, target = reason or "the zip holds this name twice", folder.joinpath(f".entry-{index}", *parts)
         taken.add(target)
         if reason:
@@ -159,7 +177,7 @@ def entry_name(entry: zipfile.ZipInfo) -> tuple[str, str]:
     bytes are (what zip tools write), else refused."""
     if entry.flag_bits & UTF8_FLAG:
         return entry.filename, ""
-    raw = entry.filename.encode("cp437")                 # zipfile decoded the bytes as cp437: undo it
+    raw = entry.filename.encode("cp437")  # zipfile decoded the bytes as cp437: undo it
     try:
         return raw.decode("utf-8"), ""
     except UnicodeDecodeError:
@@ -183,8 +201,10 @@ def entry_problem(entry: zipfile.ZipInfo, parts: list[str], limits: intake.Intak
         return intake.too_large(entry.file_size, limits.notebook_bytes)
     ratio = entry.file_size / max(entry.compress_size, 1)
     if entry.file_size >= intake.RATIO_FROM and ratio > limits.zip_ratio:
-        return (f"compressed {ratio:.0f}:1 in the zip, the limit is {limits.zip_ratio}:1 "
-                f"({intake.size(entry.file_size)} from {intake.size(entry.compress_size)}: a zip bomb?)")
+        return (
+            f"compressed {ratio:.0f}:1 in the zip, the limit is {limits.zip_ratio}:1 "
+            f"({intake.size(entry.file_size)} from {intake.size(entry.compress_size)}: a zip bomb?)"
+        )
     return ""
 
 
@@ -198,8 +218,9 @@ def stream(bundle: zipfile.ZipFile, entry: zipfile.ZipInfo, target: pathlib.Path
         while chunk := source.read(CHUNK):
             written += len(chunk)
             if written > most:
-                raise intake.Refused(f"{intake.too_large(written, most)} (more than its zip entry declares "
-                                     f"or the zip's limit leaves)")
+                raise intake.Refused(
+                    f"{intake.too_large(written, most)} (more than its zip entry declares or the zip's limit leaves)"
+                )
             sink.write(chunk)
     stamp = _time(entry)
     os.utime(target, (stamp, stamp))
@@ -217,5 +238,5 @@ def damaged(error: BaseException) -> str:
 def _time(entry: zipfile.ZipInfo) -> float:
     try:
         return datetime.datetime(*entry.date_time).timestamp()
-    except ValueError:                                    # a date a zip tool got wrong (month 0, ...)
+    except ValueError:  # a date a zip tool got wrong (month 0, ...)
         return 0.0

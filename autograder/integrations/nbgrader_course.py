@@ -40,6 +40,7 @@ makes each report, ``grades.csv`` and the class view show the total the gradeboo
 A gradebook locked by a running formgrader is waited for (``UNET_GRADEBOOK_WAIT`` seconds, default 60), then
 the command stops with a message and the gradebook as it was; the batch's ``grades.csv`` and reports are kept.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,16 +61,16 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import assignment
+from autograder.grading import limits as intake
+from autograder.grading.submissions import Submission, UsageError, check_file, listing
 from autograder.release import generate as release
 from autograder.release.course import ASSIGNMENT, SOURCE_NOTEBOOK, put_tools_on_path, run_nbgrader
 from autograder.reports.report import write_atomically
 from autograder.reports.result import Result
-from autograder.grading import limits as intake
-from autograder.grading.submissions import Submission, UsageError, check_file, listing
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 WAIT_VARIABLE = "UNET_GRADEBOOK_WAIT"
-DEFAULT_EXCHANGE = Exchange.root.default_value      # nbgrader's own: /usr/local/share/nbgrader/exchange
+DEFAULT_EXCHANGE = Exchange.root.default_value  # nbgrader's own: /usr/local/share/nbgrader/exchange
 STUDENT_CONFIG = pathlib.Path("for_students") / "nbgrader_config.py"
 
 
@@ -101,8 +102,13 @@ def course_source(source: nbformat.NotebookNode, url: str) -> nbformat.NotebookN
     return notebook
 
 
-def release_into(root: pathlib.Path, name: str = ASSIGNMENT, repo: str | None = None,
-                 branch: str | None = None, exchange: str | None = None) -> list[str]:
+def release_into(
+    root: pathlib.Path,
+    name: str = ASSIGNMENT,
+    repo: str | None = None,
+    branch: str | None = None,
+    exchange: str | None = None,
+) -> list[str]:
     """Release the assignment into the nbgrader course at `root` as `name`, handed out through the exchange
     folder `exchange` (None: the course's own setting, else nbgrader's default); returns what was done, in words."""
     root = pathlib.Path(root).resolve()
@@ -123,13 +129,17 @@ def release_into(root: pathlib.Path, name: str = ASSIGNMENT, repo: str | None = 
     said.append(f"nbgrader generate_assignment {name}: the gradebook knows the assignment")
     release_path = root / "release" / name / NOTEBOOK
     if same_notebook(release_path, student):
-        said.append(f"the release {release_path} is the project's release as it is; `nbgrader release_assignment "
-                    f"{name}` hands it out, and `nbgrader generate_assignment {name}` rewrites it unchanged")
+        said.append(
+            f"the release {release_path} is the project's release as it is; `nbgrader release_assignment "
+            f"{name}` hands it out, and `nbgrader generate_assignment {name}` rewrites it unchanged"
+        )
     else:
         release.write_atomically(release_path, student)
-        said.append(f"wrote the project's release over nbgrader's in {release_path}: this course's nbgrader "
-                    f"configuration makes a different release, so after a change run `unet-course "
-                    f"release --course {root}` rather than `nbgrader generate_assignment {name}`")
+        said.append(
+            f"wrote the project's release over nbgrader's in {release_path}: this course's nbgrader "
+            f"configuration makes a different release, so after a change run `unet-course "
+            f"release --course {root}` rather than `nbgrader generate_assignment {name}`"
+        )
     return said
 
 
@@ -150,16 +160,22 @@ def configure(root: pathlib.Path, exchange: str | None = None) -> list[str]:
     lines += [f"c.Exchange.root = {exchange!r}"] * (current != exchange)
     if lines:
         text = config_path.read_text(encoding="utf-8").rstrip("\n")
-        write_atomically(config_path, text + "\n# the course id and the exchange, set by `unet-course release "
-                                             "--course`\n" + "\n".join(lines) + "\n")
+        write_atomically(
+            config_path,
+            text + "\n# the course id and the exchange, set by `unet-course release "
+            "--course`\n" + "\n".join(lines) + "\n",
+        )
     said.append(f"the course id is {course_id!r} and the exchange {exchange} ({config_path})")
     said.append(make_exchange(pathlib.Path(exchange)))
     students = root / STUDENT_CONFIG
     students.parent.mkdir(exist_ok=True)
-    write_atomically(students, f"c = get_config()\nc.CourseDirectory.course_id = {course_id!r}\n"
-                               f"c.Exchange.root = {exchange!r}\n")
-    said.append(f"wrote {students}: each student's nbgrader needs it (in ~/.jupyter/, or /etc/jupyter/ for a "
-                f"whole JupyterHub) to fetch and submit")
+    write_atomically(
+        students, f"c = get_config()\nc.CourseDirectory.course_id = {course_id!r}\nc.Exchange.root = {exchange!r}\n"
+    )
+    said.append(
+        f"wrote {students}: each student's nbgrader needs it (in ~/.jupyter/, or /etc/jupyter/ for a "
+        f"whole JupyterHub) to fetch and submit"
+    )
     return said
 
 
@@ -172,8 +188,10 @@ def make_exchange(folder: pathlib.Path) -> str:
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o1777)
     except OSError as error:
-        raise CourseError(f"cannot make the exchange {folder} ({error.strerror}): run `sudo mkdir -p {folder} && "
-                          f"sudo chmod 1777 {folder}`, or give another with --exchange DIR") from None
+        raise CourseError(
+            f"cannot make the exchange {folder} ({error.strerror}): run `sudo mkdir -p {folder} && "
+            f"sudo chmod 1777 {folder}`, or give another with --exchange DIR"
+        ) from None
     return f"made the exchange {folder} (writable by everyone, as nbgrader asks)"
 
 
@@ -183,14 +201,14 @@ class Course:
     def __init__(self, root: pathlib.Path, name: str = ASSIGNMENT, limits: intake.IntakeLimits = intake.DEFAULT):
         self.root = pathlib.Path(root).resolve()
         self.name = name
-        self.limits = limits                         # what a submission may be (grading/limits.py)
-        self.refused = set()                         # the students whose submission was refused (submissions())
+        self.limits = limits  # what a submission may be (grading/limits.py)
+        self.refused = set()  # the students whose submission was refused (submissions())
         if not self.root.is_dir():
             raise CourseError(f"no such course folder: {root}")
         self.config = course_config(self.root)
         self.coursedir = CourseDirectory(config=self.config)
         self.db_url = self.coursedir.db_url
-        self.stage = None                            # where each graded submission's notebook waits (attach())
+        self.stage = None  # where each graded submission's notebook waits (attach())
 
     def folder(self, step: str, student: str = ".") -> pathlib.Path:
         """A folder of the course in nbgrader's layout: `step` is e.g. ``submitted_directory``."""
@@ -198,9 +216,12 @@ class Course:
 
     def check(self) -> None:
         """Raise CourseError unless the gradebook knows the assignment with the declared tests and points."""
-        hint = (f"run `unet-course release --course {self.root}"
-                + (f" --assignment {self.name}`" if self.name != ASSIGNMENT else "`") + " first")
-        if self.db_url.startswith("sqlite:///") and not pathlib.Path(self.db_url[len("sqlite:///"):]).exists():
+        hint = (
+            f"run `unet-course release --course {self.root}"
+            + (f" --assignment {self.name}`" if self.name != ASSIGNMENT else "`")
+            + " first"
+        )
+        if self.db_url.startswith("sqlite:///") and not pathlib.Path(self.db_url[len("sqlite:///") :]).exists():
             raise CourseError(f"the course {self.root} has no gradebook yet: {hint}")
         put_tools_on_path()
         try:
@@ -208,12 +229,16 @@ class Course:
                 notebook = gb.find_notebook(ASSIGNMENT, self.name)
                 cells = {cell.name: cell.max_score for cell in notebook.grade_cells}
         except MissingEntry:
-            raise CourseError(f"the course's gradebook does not know the assignment {self.name} (with the notebook "
-                              f"{NOTEBOOK}): {hint}") from None
+            raise CourseError(
+                f"the course's gradebook does not know the assignment {self.name} (with the notebook "
+                f"{NOTEBOOK}): {hint}"
+            ) from None
         declared = {test: float(points) for test, points in assignment.points().items()}
         if cells != declared:
-            raise CourseError(f"the assignment {self.name} in the course's gradebook has other tests or points than "
-                              f"this grader ({sorted(cells)} against {sorted(declared)}): {hint}")
+            raise CourseError(
+                f"the assignment {self.name} in the course's gradebook has other tests or points than "
+                f"this grader ({sorted(cells)} against {sorted(declared)}): {hint}"
+            )
 
     def submissions(self) -> list[Submission]:
         """Each student's submitted notebook, in student order, checked as it comes in (``grading/limits.py``:
@@ -223,8 +248,10 @@ class Course:
         submitted = self.root / self.coursedir.submitted_directory
         students = listing(submitted, self.limits.folder_files)
         if students is None:
-            raise CourseError(f"{submitted} holds more than {self.limits.folder_files} folders: raise the limit of "
-                              f"files a folder to grade them all")
+            raise CourseError(
+                f"{submitted} holds more than {self.limits.folder_files} folders: raise the limit of "
+                f"files a folder to grade them all"
+            )
         found = []
         for student in sorted(students, key=lambda entry: entry.name):
             path = pathlib.Path(student.path) / self.name / NOTEBOOK
@@ -232,13 +259,15 @@ class Course:
                 found.append(Submission(student.name, path, self._refused(path), self.limits.notebook_bytes))
         self.refused = {submission.student for submission in found if submission.refused}
         if not found:
-            raise CourseError(f"no submission in {self.folder('submitted_directory', '<student>')}: run `nbgrader "
-                              f"collect {self.name}` (or the exchange's collect) first")
+            raise CourseError(
+                f"no submission in {self.folder('submitted_directory', '<student>')}: run `nbgrader "
+                f"collect {self.name}` (or the exchange's collect) first"
+            )
         return found
 
     def _refused(self, path: pathlib.Path) -> str:
         """Why the submitted notebook at `path` (submitted/<student>/NAME/UNet_Assignment.ipynb) is refused."""
-        for folder in (path.parent.parent, path.parent):                  # never through a linked folder
+        for folder in (path.parent.parent, path.parent):  # never through a linked folder
             kind = intake.special_kind(os.lstat(folder).st_mode) if os.path.lexists(folder) else "a folder"
             if kind != "a folder":
                 return intake.not_a_file(f"{kind}: {intake.printable(folder.name)}")
@@ -263,13 +292,19 @@ class Course:
                 submissions = gb.assignment_submissions(self.name)
             except MissingEntry:
                 return {}
-            return {submission.student_id: {grade.name: grade.manual_score for notebook in submission.notebooks
-                                            for grade in notebook.grades if grade.manual_score is not None}
-                    for submission in submissions}
+            return {
+                submission.student_id: {
+                    grade.name: grade.manual_score
+                    for notebook in submission.notebooks
+                    for grade in notebook.grades
+                    if grade.manual_score is not None
+                }
+                for submission in submissions
+            }
 
     def _harvest(self, submission: Submission, result: Result, course: pathlib.Path) -> None:
         kept = self.stage / submission.student
-        shutil.rmtree(kept, ignore_errors=True)              # an earlier grading's, when the stage is kept
+        shutil.rmtree(kept, ignore_errors=True)  # an earlier grading's, when the stage is kept
         kept.mkdir(parents=True, exist_ok=True)
         for graded in course.glob(f"autograded/*/{ASSIGNMENT}/{NOTEBOOK}"):
             shutil.copyfile(graded, kept / NOTEBOOK)
@@ -286,15 +321,17 @@ class Course:
             try:
                 self._write_gradebook(results)
                 break
-            except (sqlite3.OperationalError, sqlalchemy.exc.OperationalError) as error:   # locked in between
+            except (sqlite3.OperationalError, sqlalchemy.exc.OperationalError) as error:  # locked in between
                 if "locked" not in str(error):
                     raise
                 if time.monotonic() > deadline:
                     raise GradebookLocked(self._locked_message(wait)) from None
         for result in results:
             self._place_files(result)
-        log(f"recorded {len(results)} submission(s) in {self.db_url} and {self.folder('autograded_directory', '*')}, "
-            f"{self.folder('feedback_directory', '*')}")
+        log(
+            f"recorded {len(results)} submission(s) in {self.db_url} and {self.folder('autograded_directory', '*')}, "
+            f"{self.folder('feedback_directory', '*')}"
+        )
 
     def ensure_writable(self) -> None:
         """Raise GradebookLocked now, before any grading, when the gradebook stays locked past the wait."""
@@ -303,13 +340,15 @@ class Course:
 
     def _locked_message(self, wait: float, graded: bool = True) -> str:
         kept = "the grades and reports of this batch are kept in --out; " if graded else "nothing was graded; "
-        return (f"the course's gradebook {self.db_url} stayed locked for {wait:g} s (a formgrader saving a grade, or "
-                f"another autograde?): nothing was written into the course; {kept}run the same command again when "
-                f"it is free ({WAIT_VARIABLE} sets the wait)")
+        return (
+            f"the course's gradebook {self.db_url} stayed locked for {wait:g} s (a formgrader saving a grade, or "
+            f"another autograde?): nothing was written into the course; {kept}run the same command again when "
+            f"it is free ({WAIT_VARIABLE} sets the wait)"
+        )
 
     def _wait_until_writable(self, wait: float, said: float, graded: bool = True) -> None:
         """Return once the sqlite gradebook takes a write lock; GradebookLocked after `wait` seconds (of `said`)."""
-        path = self.db_url[len("sqlite:///"):]
+        path = self.db_url[len("sqlite:///") :]
         if not self.db_url.startswith("sqlite:///") or not os.path.exists(path):
             return
         deadline = time.monotonic() + wait
@@ -330,22 +369,29 @@ class Course:
 
     def _write_gradebook(self, results: list[Result]) -> None:
         from nbgrader.preprocessors import AssignLatePenalties
+
         with Gradebook(self.db_url) as gb:
             for result in results:
                 self._write_submission(gb, result)
-        for result in results:                               # nbgrader's own late penalty, with the course's plugin
-            resources = {"nbgrader": {"notebook": ASSIGNMENT, "assignment": self.name, "student": result.student,
-                                      "db_url": self.db_url}}
+        for result in results:  # nbgrader's own late penalty, with the course's plugin
+            resources = {
+                "nbgrader": {
+                    "notebook": ASSIGNMENT,
+                    "assignment": self.name,
+                    "student": result.student,
+                    "db_url": self.db_url,
+                }
+            }
             AssignLatePenalties(config=self.config).preprocess(nbformat.v4.new_notebook(), resources)
 
     def _write_submission(self, gb: Gradebook, result: Result) -> None:
         auto_scores, manual, comments = staged_marks(self.stage / result.student / "gradebook.db")
-        if not auto_scores:                                  # not a notebook, invalid JSON: zero, as nbgrader does
+        if not auto_scores:  # not a notebook, invalid JSON: zero, as nbgrader does
             auto_scores = {test: result.scores.get(test, 0.0) for test in result.max_scores}
         gb.update_or_create_student(result.student)
         timestamp = self.coursedir.get_existing_timestamp(str(self.folder("submitted_directory", result.student)))
         extra = {"timestamp": timestamp} if timestamp else {}
-        with gb.db.no_autoflush:                     # nbgrader's add_submission, flushed half-made, warns
+        with gb.db.no_autoflush:  # nbgrader's add_submission, flushed half-made, warns
             submission = gb.update_or_create_submission(self.name, result.student, **extra)
         for notebook in submission.notebooks:
             for grade in notebook.grades:
@@ -359,12 +405,16 @@ class Course:
         """autograded/<student>/NAME/ and feedback/<student>/NAME/, each replaced as a whole (as --force does)."""
         submitted = self.folder("submitted_directory", result.student)
         listed = [] if result.student in self.refused else listing(submitted, self.limits.folder_files) or []
-        others = [pathlib.Path(entry.path) for entry in listed
-                  if entry.is_file(follow_symlinks=False) and not entry.name.endswith(".ipynb")]   # never a link
+        others = [
+            pathlib.Path(entry.path)
+            for entry in listed
+            if entry.is_file(follow_symlinks=False) and not entry.name.endswith(".ipynb")
+        ]  # never a link
         others.sort()
         graded = self.stage / result.student / NOTEBOOK
-        self._replace(self.folder("autograded_directory", result.student),
-                      [*others, *([graded] if graded.exists() else [])])
+        self._replace(
+            self.folder("autograded_directory", result.student), [*others, *([graded] if graded.exists() else [])]
+        )
         if result.feedback is not None and pathlib.Path(result.feedback).exists():
             with tempfile.TemporaryDirectory(dir=self.stage) as scratch:
                 page = pathlib.Path(scratch) / f"{ASSIGNMENT}.html"
@@ -398,6 +448,8 @@ def staged_marks(gradebook: pathlib.Path) -> tuple[dict[str, float | None], set[
         if not submissions:
             return {}, set(), {}
         notebook = submissions[0].notebooks[0]
-        return ({grade.name: grade.auto_score for grade in notebook.grades},
-                {grade.name for grade in notebook.grades if grade.needs_manual_grade},
-                {comment.name: comment.auto_comment for comment in notebook.comments})
+        return (
+            {grade.name: grade.auto_score for grade in notebook.grades},
+            {grade.name for grade in notebook.grades if grade.needs_manual_grade},
+            {comment.name: comment.auto_comment for comment in notebook.comments},
+        )

@@ -21,6 +21,7 @@ error it raised (``lesson/fingerprint.py``'s, which the notebook's visible tests
 ``python -m autograder release`` writes the store (``compute``, ``render``); ``stale`` and ``collisions`` serve
 both kinds.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -68,6 +69,7 @@ def same(one: dict, other: dict) -> bool:
 
 # ---- the reference, and the reference with a mistake made ---------------------------------------------------
 
+
 def solutions_code(mistake: mistakes.Mistake | None = None) -> str:
     """The reference solution's code, every part in one text, with `mistake` (if any) made in its part."""
     solutions = dict(verdicts.solutions())
@@ -84,8 +86,9 @@ def mistaken_namespace(mistake: mistakes.Mistake) -> dict:
     return namespace
 
 
-def namespace(mistake: mistakes.Mistake | None = None, rounding: tuple[int, int] | None = None,
-              prints: bool = True) -> dict:
+def namespace(
+    mistake: mistakes.Mistake | None = None, rounding: tuple[int, int] | None = None, prints: bool = True
+) -> dict:
     """The self-checks' helpers (comparing with the stored visible prints, unless not `prints`) and the reference
     solution (with `mistake` made, and `crop` taking the middle offsets `rounding` on odd margins), as the test
     cells see them in a notebook."""
@@ -102,19 +105,23 @@ def namespace(mistake: mistakes.Mistake | None = None, rounding: tuple[int, int]
 
 # ---- the hidden checks' answers -------------------------------------------------------------------------------
 
+
 def compute_hidden() -> dict:
     """{grade_id: {"specification": [print, ...], "mistakes": {name: print}}} for every part's check."""
     tests = {}
     for grade_id in assignment.PART_TESTS:
         part = assignment.part_of(grade_id)
         specification = [of_answer(grade_id, answer) for answer in verdicts.expected(grade_id)]
-        found = {mistake.name: of_answer(grade_id, verdicts.answer_of(grade_id, mistaken_namespace(mistake)))
-                 for mistake in mistakes.of_part(part.name)}
+        found = {
+            mistake.name: of_answer(grade_id, verdicts.answer_of(grade_id, mistaken_namespace(mistake)))
+            for mistake in mistakes.of_part(part.name)
+        }
         tests[grade_id] = {"specification": specification, "mistakes": dict(sorted(found.items()))}
     return tests
 
 
 # ---- the visible tests' answers -------------------------------------------------------------------------------
+
 
 class _Recorded(Exception):
     """Raised by the stand-in for compare_with_specification: the cell's results are recorded."""
@@ -123,8 +130,11 @@ class _Recorded(Exception):
 def part_test_cells(notebook: nbformat.NotebookNode | None = None) -> dict[str, str]:
     """{grade_id: source} of the source notebook's graded test cells of the parts."""
     notebook = notebook or nbformat.read(SOURCE_NOTEBOOK, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-            if cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.PART_TESTS}
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.PART_TESTS
+    }
 
 
 def answer(source: str, scope: dict, traces: list | None = None) -> dict | str | None:
@@ -139,11 +149,15 @@ def answer(source: str, scope: dict, traces: list | None = None) -> dict | str |
         try:
             with scope["layer_trace"](tolerance is not None) as trace:
                 yield results
-        except Exception as error:                   # noqa: BLE001 (a mistaken part may raise anything)
+        except Exception as error:  # noqa: BLE001 (a mistaken part may raise anything)
             recorded.append(scope["error_text"](error))
             raise _Recorded from None
-        recorded.append({key: _rounded(scope["fingerprint"](value, tolerance is not None), tolerance)
-                         for key, value in results.items()})
+        recorded.append(
+            {
+                key: _rounded(scope["fingerprint"](value, tolerance is not None), tolerance)
+                for key, value in results.items()
+            }
+        )
         if traces is not None:
             traces.append(_rounded_trace(trace, tolerance))
         raise _Recorded
@@ -153,7 +167,7 @@ def answer(source: str, scope: dict, traces: list | None = None) -> dict | str |
         exec(source, scope)
     except _Recorded:
         return recorded[0]
-    except Exception:                                # noqa: BLE001
+    except Exception:  # noqa: BLE001
         return None
     raise RuntimeError("the test cell has no `with compare_with_specification(...)` block")
 
@@ -174,13 +188,14 @@ def _rounded(print_: list, tolerance: float | None) -> list:
 
 def _rounded_trace(trace: dict, tolerance: float | None) -> dict:
     """A ``layer_trace`` record with its fingerprints rounded as ``_rounded`` does."""
-    calls = [[name, [_rounded(one, tolerance) for one in inputs], output and _rounded(output, tolerance)]
-             for name, inputs, output in trace["calls"]]
+    calls = [
+        [name, [_rounded(one, tolerance) for one in inputs], output and _rounded(output, tolerance)]
+        for name, inputs, output in trace["calls"]
+    ]
     return {"layers": trace["layers"], "input": [_rounded(one, tolerance) for one in trace["input"]], "calls": calls}
 
 
-def _answers(source: str, mistake: mistakes.Mistake | None, roundings: tuple,
-             traces: list | None = None) -> list[dict]:
+def _answers(source: str, mistake: mistakes.Mistake | None, roundings: tuple, traces: list | None = None) -> list[dict]:
     """The distinct answers of the cell over the crop's roundings (None: the reference's own crop), and their
     layer traces appended to `traces` (one per answer)."""
     found = []
@@ -209,20 +224,28 @@ def compute_visible() -> dict:
         found, tolerance = {}, tolerance_of(grade_id)
         for mistake in mistakes.of_part(part.name):
             answers = _answers(source, mistake, (None,) if part.name == "crop" else roundings)
-            answers = [one for one in answers
-                       if not any(fingerprint.agree(one, spec, tolerance) for spec in specification)]
+            answers = [
+                one for one in answers if not any(fingerprint.agree(one, spec, tolerance) for spec in specification)
+            ]
             if answers:
                 found[mistake.name] = answers
                 named[mistake.name] = mistake.instead
         uses = {name: [test.grade_id for test in assignment.part(name).tests] for name in part.depends_on}
-        for trace in traces[1:]:                     # the layers' settings are the same: kept once
+        for trace in traces[1:]:  # the layers' settings are the same: kept once
             trace["layers"] = {}
-        tests[grade_id] = {"part": part.name, "tolerance": tolerance, "uses": uses, "specification": specification,
-                           "traces": traces if part.name != "crop" else [], "mistakes": found}
+        tests[grade_id] = {
+            "part": part.name,
+            "tolerance": tolerance,
+            "uses": uses,
+            "specification": specification,
+            "traces": traces if part.name != "crop" else [],
+            "mistakes": found,
+        }
     return {"mistakes": named, "tests": tests}
 
 
 # ---- the store: made by the release, read by the grader and carried by the notebook ---------------------------
+
 
 def digest() -> str:
     """A digest of what the fingerprints are made from: the checks, the mistakes, the test cells, the solutions,
@@ -311,9 +334,13 @@ def diagnose(grade_id: str, answer: dict | str) -> list[mistakes.Mistake]:
     student = of_answer(grade_id, answer)
     entry = hidden()[grade_id]
     by_name = {mistake.name: mistake for mistake in mistakes.MISTAKES}
-    return [by_name[name] for name, print_ in entry["mistakes"].items()
-            if name in by_name and same(student, print_)
-            and not any(same(print_, specification) for specification in entry["specification"])]
+    return [
+        by_name[name]
+        for name, print_ in entry["mistakes"].items()
+        if name in by_name
+        and same(student, print_)
+        and not any(same(print_, specification) for specification in entry["specification"])
+    ]
 
 
 def collisions() -> list[tuple[str, str, str]]:
@@ -331,10 +358,16 @@ def collisions() -> list[tuple[str, str, str]]:
 def _hidden_collisions(part: assignment.Part, names: list[str]) -> list[tuple[str, str]]:
     """A mistake's answer agrees with one of the specification's, or with another mistake's, on every check."""
     entries = [hidden()[test.grade_id] for test in part.tests]
-    found = [(one, "the specification") for one in names
-             if all(any(same(entry["mistakes"][one], spec) for spec in entry["specification"]) for entry in entries)]
-    return found + [(one, other) for one, other in itertools.combinations(names, 2)
-                    if all(same(entry["mistakes"][one], entry["mistakes"][other]) for entry in entries)]
+    found = [
+        (one, "the specification")
+        for one in names
+        if all(any(same(entry["mistakes"][one], spec) for spec in entry["specification"]) for entry in entries)
+    ]
+    return found + [
+        (one, other)
+        for one, other in itertools.combinations(names, 2)
+        if all(same(entry["mistakes"][one], entry["mistakes"][other]) for entry in entries)
+    ]
 
 
 def _visible_collisions(part: assignment.Part, names: list[str]) -> list[tuple[str, str]]:
@@ -343,8 +376,11 @@ def _visible_collisions(part: assignment.Part, names: list[str]) -> list[tuple[s
     entries = [visible()["tests"][test.grade_id] for test in part.tests]
     found = [(name, "the specification") for name in names if not any(name in e["mistakes"] for e in entries)]
     for one, other in itertools.combinations(names, 2):
-        if all(one in e["mistakes"] and other in e["mistakes"] and _agreeing(e, one, other)
-               for e in entries if one in e["mistakes"] or other in e["mistakes"]):
+        if all(
+            one in e["mistakes"] and other in e["mistakes"] and _agreeing(e, one, other)
+            for e in entries
+            if one in e["mistakes"] or other in e["mistakes"]
+        ):
             found.append((one, other))
     return found
 

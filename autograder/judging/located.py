@@ -1,6 +1,7 @@
 """The second stage of diagnosis: where a wrong part goes wrong, when its numbers match no known mistake.
 
-Computed here, outside the student's process, from what the hidden check sends back (``autograder/authoring/checks.py``):
+Computed here, outside the student's process, from what the hidden check sends back
+(``autograder/authoring/checks.py``):
 * crop: the result's shape, rank and dtype, and, for the check whose input is a numbered image (pixel (r, c)
   holds 1000 r + c), where its window sits in that image (``locate.locate_crop``);
 * the blocks and the U-Net: the trace the kernel recorded with forward hooks while the check ran the part
@@ -16,6 +17,7 @@ The sentences are ``lesson/locate.py``'s, so the notebook's visible tests say th
 description is (category, sentence): the category is short and stable ("crop: window off by one row"), for the
 class view to count; the sentence is the detail the student reads.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,14 +38,14 @@ def describe(grade_id: str, answer: dict | str | None, trace: dict | None) -> tu
         return None
     try:
         tolerance = fingerprint.TOLERANCE if assignment.tests()[grade_id].kind != "shape" else None
-        if isinstance(answer, str):                  # it raised: the trace says where, up to the error
+        if isinstance(answer, str):  # it raised: the trace says where, up to the error
             if part.name == "crop":
                 return raising.locate_crop_raised(trace.get("raised") if trace else None)
             return raising.locate_raised(trace, reference_traces(grade_id), tolerance)
         if part.name == "crop":
             return _crop(grade_id, answer)
         return locate.locate_layers(trace, reference_traces(grade_id), tolerance)
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError):   # a trace the student's code garbled
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):  # a trace the student's code garbled
         return None
 
 
@@ -54,8 +56,9 @@ def _crop(grade_id, answer):
         got = answer.get(key)
         if got is not None and all(verdicts._difference(kind, got, one[key]) for one in candidates):
             plane = locate.first_plane(np.asarray(got)) if kind != "shape" else None
-            return locate.locate_crop(key, fingerprints.of_result(want, False), fingerprints.of_result(got, False),
-                                         plane)
+            return locate.locate_crop(
+                key, fingerprints.of_result(want, False), fingerprints.of_result(got, False), plane
+            )
     return None
 
 
@@ -63,6 +66,7 @@ def _crop(grade_id, answer):
 def reference_traces(grade_id: str) -> list[dict]:
     """The reference solution's layer trace for the check `grade_id`, computed once per process."""
     import torch
+
     test = assignment.tests()[grade_id]
     with torch.no_grad(), locate.layer_trace(test.kind != "shape") as trace:
         test.function(dict(vars(verdicts._reference())))

@@ -21,6 +21,7 @@ computes what the student's does, that is when every part passed its check; othe
 fails too, with a message saying why (the one place where a broken part costs more than its own tests: the
 alternative, trusting the kernel's word on training, would let any submission take those points).
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,24 +31,26 @@ import itertools
 import json
 import pathlib
 import pickle
+from typing import TYPE_CHECKING
 
 import nbformat
 import numpy as np
-from typing import TYPE_CHECKING
 
 from autograder import assignment
 from lesson.carried import carried_text
 from solutions.reference import PRELUDE, SOURCE_NOTEBOOK, load_reference, solution_cells
 
-if TYPE_CHECKING:                                      # annotations only
+if TYPE_CHECKING:  # annotations only
     from lesson.config import TrainingConfig
 
 MIME = "application/x-unet-grader-check+json"
 CHECKS_FILE = assignment.checks_file()
 CHECK_FAILED = "GraderCheckFailed"
-CHECK_PREAMBLE = ("the hidden tests failed: the grader's own check of this part (run after the test, with its own "
-                  "weights and inputs, judged outside your notebook) says: ")
-ATOL = RTOL = 1e-4            # the one tolerance of every check that compares values
+CHECK_PREAMBLE = (
+    "the hidden tests failed: the grader's own check of this part (run after the test, with its own "
+    "weights and inputs, judged outside your notebook) says: "
+)
+ATOL = RTOL = 1e-4  # the one tolerance of every check that compares values
 
 # Kernel side: this module's source, executed in a scope of its own, answers the check. Its globals are the
 # checks module's; nothing is left in the student's namespace.
@@ -74,7 +77,7 @@ def _grader_swap():
 _grader_swap()
 del _grader_swap
 """
-SWAPPED = "_grader_swapped_dependencies"     # what swap_in replaced, kept in the kernel until the check is done
+SWAPPED = "_grader_swapped_dependencies"  # what swap_in replaced, kept in the kernel until the check is done
 
 
 def has_check(grade_id: str) -> bool:
@@ -102,9 +105,15 @@ def kernel_code(grade_id: str) -> str:
     """The code GradingExecute runs in the kernel after the test cell `grade_id`."""
     test = assignment.tests()[grade_id]
     names = list(dependencies(grade_id))
-    return KERNEL_TEMPLATE.format(source=_checks_source(), tracer=_tracer_source(), check=test.check,
-                                  dependencies=_dependency_code(names), names=names,
-                                  shapes_only=test.kind == "shape", mime=MIME)
+    return KERNEL_TEMPLATE.format(
+        source=_checks_source(),
+        tracer=_tracer_source(),
+        check=test.check,
+        dependencies=_dependency_code(names),
+        names=names,
+        shapes_only=test.kind == "shape",
+        mime=MIME,
+    )
 
 
 def swap_code(grade_id: str) -> str:
@@ -127,8 +136,11 @@ def restore_code(grade_id: str) -> str:
 
 def _message_texts(outputs: list) -> list[str]:
     """The texts of the check's messages among the probe cell's outputs."""
-    return [output["data"][MIME] for output in outputs
-            if output.get("output_type") == "display_data" and MIME in output.get("data", {})]
+    return [
+        output["data"][MIME]
+        for output in outputs
+        if output.get("output_type") == "display_data" and MIME in output.get("data", {})
+    ]
 
 
 def read_trace(outputs: list) -> dict | None:
@@ -184,7 +196,7 @@ def typed(array: np.ndarray, dtype_name: str = "", device: str = "") -> Answer:
 
 def _array(entry):
     shape = tuple(int(side) for side in entry["shape"])
-    if entry["data"] == "":                          # a shape-only answer
+    if entry["data"] == "":  # a shape-only answer
         array = np.broadcast_to(np.float32(0), shape)
     else:
         array = np.frombuffer(base64.b64decode(entry["data"], validate=True), dtype=np.float32)
@@ -202,13 +214,18 @@ def expected(grade_id: str) -> list[dict[str, Answer]]:
     return _expected[grade_id]
 
 
-_expected = {}                                       # grade_id -> the reference's answers, in this process
+_expected = {}  # grade_id -> the reference's answers, in this process
 
 
 def save_expected(path: pathlib.Path) -> None:
     """Compute the reference's answers to every check once (a batch's grader does) and save them to `path`."""
-    plain = {grade_id: [{key: (np.asarray(value), value.dtype_name, value.device) for key, value in answer.items()}
-                        for answer in expected(grade_id)] for grade_id in assignment.PART_TESTS}
+    plain = {
+        grade_id: [
+            {key: (np.asarray(value), value.dtype_name, value.device) for key, value in answer.items()}
+            for answer in expected(grade_id)
+        ]
+        for grade_id in assignment.PART_TESTS
+    }
     with open(path, "wb") as handle:
         pickle.dump(plain, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -217,8 +234,12 @@ def load_expected(path: pathlib.Path) -> None:
     """Use the answers `save_expected` wrote (each grading worker does, instead of computing them again)."""
     with open(path, "rb") as handle:
         plain = pickle.load(handle)
-    _expected.update({grade_id: [{key: typed(*value) for key, value in answer.items()} for answer in answers]
-                      for grade_id, answers in plain.items()})
+    _expected.update(
+        {
+            grade_id: [{key: typed(*value) for key, value in answer.items()} for answer in answers]
+            for grade_id, answers in plain.items()
+        }
+    )
 
 
 def _compute_expected(grade_id: str) -> list[dict[str, Answer]]:
@@ -236,31 +257,36 @@ def _compute_expected(grade_id: str) -> list[dict[str, Answer]]:
 def answer_of(grade_id: str, namespace: dict) -> dict[str, Answer] | str:
     """The check's answer on `namespace`, computed here: {key: Answer}, or the error it raised ("Type: message",
     as the kernel reports it)."""
-    import torch                                     # here, not above: the worker imports it while the kernel starts
+    import torch  # here, not above: the worker imports it while the kernel starts
+
     test = assignment.tests()[grade_id]
     try:
         with torch.no_grad():
             results = {str(key): torch.as_tensor(value) for key, value in test.function(namespace).items()}
-    except Exception as error:                       # noqa: BLE001 (a mistaken part may raise anything)
+    except Exception as error:  # noqa: BLE001 (a mistaken part may raise anything)
         return f"{type(error).__name__}: {error}"[:500]
-    return {key: typed(value.detach().float().numpy(), str(value.dtype), value.device.type)
-            for key, value in results.items()}
+    return {
+        key: typed(value.detach().float().numpy(), str(value.dtype), value.device.type)
+        for key, value in results.items()
+    }
 
 
-CROP_ROUNDINGS = tuple(itertools.product((0, 1), repeat=2))   # (top, left): every correct crop's middle offsets
+CROP_ROUNDINGS = tuple(itertools.product((0, 1), repeat=2))  # (top, left): every correct crop's middle offsets
 
 
 def crop_at(round_top: int, round_left: int):
     """A correct crop taking the lower (0) or upper (1) middle offset when a margin is odd."""
+
     def crop(image, new_shape):
         top = (image.shape[2] - new_shape[2] + round_top) // 2
         left = (image.shape[3] - new_shape[3] + round_left) // 2
-        return image[:, :, top:top + new_shape[2], left:left + new_shape[3]]
+        return image[:, :, top : top + new_shape[2], left : left + new_shape[3]]
+
     return crop
 
 
 def compare(grade_id: str, actual: dict, candidates: list[dict]) -> str:
-    """"" when `actual` agrees with one of the candidates for every key, else what differs (for the student)."""
+    """ "" when `actual` agrees with one of the candidates for every key, else what differs (for the student)."""
     kind = assignment.tests()[grade_id].kind
     problems = []
     for key in candidates[0]:
@@ -295,22 +321,30 @@ def _difference(kind, got, want):
 def training_shortfall(weights: dict, config: TrainingConfig, mode: str) -> str:
     """The trained weights {name: array} in the reference U-Net, judged on the held-out slices here."""
     import torch
+
+    from autograder.authoring.policy import MODES_WITH_A_BAR
+    from autograder.authoring.policy import training_shortfall as shortfall
     from data.isbi2012 import split_holdout
-    from data.source import load_dataset as load_isbi2012           # the real data (data/source.py: which loader)
-    from autograder.authoring.policy import MODES_WITH_A_BAR, training_shortfall as shortfall
+    from data.source import load_dataset as load_isbi2012  # the real data (data/source.py: which loader)
     from lesson.training import pick_device, predict_slices
-    settings = {name: int(weights.pop(f"config.{name}")) for name in ("epochs", "hidden_channels", "input_size")
-                if f"config.{name}" in weights}
+
+    settings = {
+        name: int(weights.pop(f"config.{name}"))
+        for name in ("epochs", "hidden_channels", "input_size")
+        if f"config.{name}" in weights
+    }
     changed = {name: value for name, value in settings.items() if value != getattr(config, name)}
     if changed:
-        return (f"the run's settings (config) were changed after the settings cell: {changed}, where the grading "
-                f"mode sets {({name: getattr(config, name) for name in changed})}; they must stay as they were set")
+        return (
+            f"the run's settings (config) were changed after the settings cell: {changed}, where the grading "
+            f"mode sets { ({name: getattr(config, name) for name in changed}) }; they must stay as they were set"
+        )
     model = _reference().UNet(1, 1, hidden_channels=config.hidden_channels)
     state = model.state_dict()
     if set(weights) != set(state) or any(tuple(weights[name].shape) != tuple(state[name].shape) for name in state):
         return "the trained model's weights do not fit the U-Net of the specification"
     if mode not in MODES_WITH_A_BAR:
-        return ""                                    # nothing to ask of the run: skip the prediction
+        return ""  # nothing to ask of the run: skip the prediction
     model.load_state_dict({name: torch.from_numpy(np.array(weights[name], dtype=np.float32)) for name in state})
     device = pick_device(config.device)
     model.to(device)
@@ -328,8 +362,8 @@ def _checks_source():
 
 
 LESSON = pathlib.Path(__file__).resolve().parents[2] / "lesson"
-TRACER_MODULES = (LESSON / "fingerprint.py", LESSON / "locate.py")   # the kernel's layer_trace and what it calls
-SELFCHECK_MODULES = (*TRACER_MODULES, LESSON / "raising.py", LESSON / "selfcheck.py")   # the notebook's self-checks
+TRACER_MODULES = (LESSON / "fingerprint.py", LESSON / "locate.py")  # the kernel's layer_trace and what it calls
+SELFCHECK_MODULES = (*TRACER_MODULES, LESSON / "raising.py", LESSON / "selfcheck.py")  # the notebook's self-checks
 
 
 def selfcheck_text() -> str:

@@ -1,4 +1,5 @@
 """Where the assignment's files live, and a throwaway nbgrader course folder to run nbgrader's own apps in."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,8 @@ def make_course(root: pathlib.Path, source_notebook: pathlib.Path = SOURCE_NOTEB
     (root / "nbgrader_config.py").write_text(
         "c = get_config()\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.CourseDirectory.db_assignments = [dict(name={ASSIGNMENT!r})]\n")
+        f"c.CourseDirectory.db_assignments = [dict(name={ASSIGNMENT!r})]\n"
+    )
     return root
 
 
@@ -43,5 +45,7 @@ def run_nbgrader(course_root: pathlib.Path, *args: str) -> subprocess.CompletedP
     command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course_root}"]
     result = subprocess.run(command, cwd=course_root, capture_output=True, text=True)
     if result.returncode != 0:
-        raise NbgraderError(f"{' '.join(command[2:])} failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+        raise NbgraderError(
+            f"{' '.join(command[2:])} failed (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     return result

@@ -20,9 +20,9 @@ instructor's own GitHub repository: ``--repo OWNER/NAME`` and ``--branch``, by d
 clone's ``origin`` remote (https or ssh) and its default branch, else ``unet-course/unet-isbi2012`` and ``main``.
 ``--check`` compares with the same setting.
 """
+
 from __future__ import annotations
 
-import ast
 import copy
 import os
 import pathlib
@@ -34,7 +34,14 @@ import nbformat
 
 from autograder import assignment
 from autograder.judging import fingerprints
-from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, SOURCE_NOTEBOOK, make_course, run_nbgrader
+from autograder.release.course import (
+    ASSIGNMENT,
+    RELEASE_NOTEBOOK,
+    REPO_ROOT,
+    SOURCE_NOTEBOOK,
+    make_course,
+    run_nbgrader,
+)
 from autograder.reports.report import write_atomically as write_text_atomically
 from lesson.carried import carried_text
 
@@ -42,10 +49,14 @@ INLINE_KEY = "unet_course"
 DEFAULT_REPO, DEFAULT_BRANCH = "unet-course/unet-isbi2012", "main"
 REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 # https://github.com/OWNER/NAME(.git), https://user@github.com/..., ssh://git@github.com(:22)/..., git@github.com:...
-GITHUB_REMOTE = re.compile(r"(?:https?://(?:[^@/\s]+@)?github\.com/|ssh://git@github\.com(?::\d+)?/|git@github\.com:)"
-                           r"(?P<repo>[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+?)(?:\.git)?/?")
-COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s\"'<>()]+?/blob/[^\s\"'<>()]+?/"
-                        + re.escape(RELEASE_NOTEBOOK.name))
+GITHUB_REMOTE = re.compile(
+    r"(?:https?://(?:[^@/\s]+@)?github\.com/|ssh://git@github\.com(?::\d+)?/|git@github\.com:)"
+    r"(?P<repo>[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+?)(?:\.git)?/?"
+)
+COLAB_LINK = re.compile(
+    r"https://colab\.research\.google\.com/github/[^\s\"'<>()]+?/blob/[^\s\"'<>()]+?/"
+    + re.escape(RELEASE_NOTEBOOK.name)
+)
 COLAB_METADATA = {"provenance": [], "gpuType": "T4", "toc_visible": True}
 NOTEBOOK_METADATA = {
     "accelerator": "GPU",
@@ -55,9 +66,9 @@ NOTEBOOK_METADATA = {
 }
 
 
-STORE = "autograder/judging/fingerprints.json"   # a cell that names it carries the visible tests' prints, packed
+STORE = "autograder/judging/fingerprints.json"  # a cell that names it carries the visible tests' prints, packed
 TITLE_PREFIX = "#@title "
-SETUP_CELL = "setup"                        # the cell id of the set-up cell (pip and imports): machinery too
+SETUP_CELL = "setup"  # the cell id of the set-up cell (pip and imports): machinery too
 
 
 def inlined_module(cell: dict) -> str | None:
@@ -79,9 +90,12 @@ def is_hidden_by_default(cell: dict) -> bool:
     """True when both Colab and Jupyter show the cell collapsed: a ``#@title`` line, Colab's form view and
     Jupyter's hidden source."""
     metadata = cell.get("metadata", {})
-    return (cell.get("source", "").startswith(TITLE_PREFIX) and metadata.get("cellView") == "form"
-            and metadata.get("colab", {}).get("cellView") == "form"
-            and metadata.get("jupyter", {}).get("source_hidden") is True)
+    return (
+        cell.get("source", "").startswith(TITLE_PREFIX)
+        and metadata.get("cellView") == "form"
+        and metadata.get("colab", {}).get("cellView") == "form"
+        and metadata.get("jupyter", {}).get("source_hidden") is True
+    )
 
 
 def collapse(cell: dict, title: str) -> None:
@@ -195,7 +209,7 @@ def write_atomically(path: str | os.PathLike, notebook: nbformat.NotebookNode) -
 
 
 README = REPO_ROOT / "README.md"
-PARTS_PAGE = REPO_ROOT / "docs" / "instructors.md"       # the parts table's one place
+PARTS_PAGE = REPO_ROOT / "docs" / "instructors.md"  # the parts table's one place
 TABLE_START = "<!-- parts table: written by `unet-course release` from autograder/assignment.py -->"
 TABLE_END = "<!-- end of the parts table -->"
 
@@ -218,9 +232,15 @@ def sync_parts_table(check: bool = False, page: pathlib.Path = PARTS_PAGE) -> li
     return [f"{_label(page)}: parts table"]
 
 
-def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
-            release_path: pathlib.Path = RELEASE_NOTEBOOK, repo: str | None = None, branch: str | None = None,
-            readme_path: pathlib.Path | None = README, parts_page: pathlib.Path | None = PARTS_PAGE) -> list[str]:
+def release(
+    check: bool = False,
+    source_path: pathlib.Path = SOURCE_NOTEBOOK,
+    release_path: pathlib.Path = RELEASE_NOTEBOOK,
+    repo: str | None = None,
+    branch: str | None = None,
+    readme_path: pathlib.Path | None = README,
+    parts_page: pathlib.Path | None = PARTS_PAGE,
+) -> list[str]:
     """Sync the source and regenerate the release; returns the list of stale files (written unless check).
 
     `repo` and `branch` set the Colab link of the release and of the README at `readme_path` (None: no README);
@@ -229,7 +249,7 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
     default_repo, default_branch = remote_setting()
     url = colab_url(repo or default_repo, branch or default_branch)
     stale = []
-    if release_path == RELEASE_NOTEBOOK and fingerprints.stale():   # the hidden checks' and the visible tests'
+    if release_path == RELEASE_NOTEBOOK and fingerprints.stale():  # the hidden checks' and the visible tests'
         stale.append(f"{_label(fingerprints.PATH)}: fingerprints")
         if not check:
             write_text_atomically(fingerprints.PATH, fingerprints.render(fingerprints.compute()))
@@ -255,7 +275,9 @@ def release(check: bool = False, source_path: pathlib.Path = SOURCE_NOTEBOOK,
     return stale
 
 
-def release_notebooks(source_path: pathlib.Path, url: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode, list[str]]:
+def release_notebooks(
+    source_path: pathlib.Path, url: str
+) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode, list[str]]:
     """(the synced source, the student release with its Colab links set to `url`, what syncing changed)."""
     source = nbformat.read(source_path, as_version=4)
     changes = sync_inlined_cells(source)

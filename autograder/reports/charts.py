@@ -6,19 +6,29 @@ In: a graded batch's Results and the test ids. Out: inline SVG text (matplotlib'
 * ``totals_chart``: how many submissions reached each band of total points;
 * ``pass_rates_chart``: the share of the submissions that passed each test (full points), one bar per test.
 """
+
 from __future__ import annotations
 
 import io
 
 BAR, EDGE, TEXT = "#4c72b0", "#2f4b7c", "#333333"
-STYLE = {"svg.fonttype": "none", "svg.hashsalt": "unet-course", "font.size": 9, "axes.spines.top": False,
-         "axes.spines.right": False, "axes.edgecolor": TEXT, "axes.labelcolor": TEXT, "xtick.color": TEXT,
-         "ytick.color": TEXT}
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "unet-course",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": TEXT,
+    "axes.labelcolor": TEXT,
+    "xtick.color": TEXT,
+    "ytick.color": TEXT,
+}
 
 
 def totals_chart(results: list, bands: int = 10) -> str:
     """A histogram of the submissions' totals, in `bands` equal bands from 0 to the most points possible."""
     import matplotlib
+
     with matplotlib.rc_context(STYLE):
         return _totals(results, bands)
 
@@ -26,12 +36,14 @@ def totals_chart(results: list, bands: int = 10) -> str:
 def pass_rates_chart(results: list, test_ids: list[str]) -> str:
     """A horizontal bar per test: the percentage of the submissions that earned its full points."""
     import matplotlib
+
     with matplotlib.rc_context(STYLE):
         return _pass_rates(results, test_ids)
 
 
 def _totals(results, bands):
     import numpy as np
+
     top = max((result.max_total for result in results), default=0) or 1
     figure, axes = _figure(4.6, 2.6)
     edges = np.linspace(0, top, bands + 1)
@@ -47,15 +59,25 @@ def _totals(results, bands):
 
 
 def _pass_rates(results, test_ids):
-    rates = [100 * sum(result.scores.get(test, 0) >= result.max_scores.get(test, 0) > 0 for result in results)
-             / max(len(results), 1) for test in test_ids]
+    rates = [
+        100
+        * sum(result.scores.get(test, 0) >= result.max_scores.get(test, 0) > 0 for result in results)
+        / max(len(results), 1)
+        for test in test_ids
+    ]
     figure, axes = _figure(4.6, 0.8 + 0.2 * len(test_ids))
-    places = list(range(len(test_ids)))[::-1]                        # the first test at the top
+    places = list(range(len(test_ids)))[::-1]  # the first test at the top
     axes.barh(places, rates, color=BAR, edgecolor=EDGE, height=0.7)
-    for place, rate in zip(places, rates):                           # the figure inside a long bar, else beside it
+    for place, rate in zip(places, rates):  # the figure inside a long bar, else beside it
         inside = rate > 85
-        axes.text(rate + (-1.5 if inside else 1.5), place, f"{rate:.0f}%", va="center",
-                  ha="right" if inside else "left", color="white" if inside else TEXT)
+        axes.text(
+            rate + (-1.5 if inside else 1.5),
+            place,
+            f"{rate:.0f}%",
+            va="center",
+            ha="right" if inside else "left",
+            color="white" if inside else TEXT,
+        )
     axes.set_yticks(places)
     axes.set_yticklabels(test_ids)
     axes.set_xlim(0, 100)
@@ -66,6 +88,7 @@ def _pass_rates(results, test_ids):
 
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height), layout="constrained")
     return figure, figure.add_subplot()
 
@@ -75,4 +98,4 @@ def _svg(figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]

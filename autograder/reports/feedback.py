@@ -15,6 +15,7 @@ first, the course's carried code left out, figures made small. The page and the 
 * ``ShrinkFigures`` (a feedback preprocessor): figures re-encoded as small JPEGs, so that a complete
   submission's page stays well under 500 kB.
 """
+
 from __future__ import annotations
 
 import base64
@@ -74,10 +75,10 @@ def _without_repeat(message: str, earlier: str) -> str:
         if at < 0 or before < 0:
             continue
         shared = os.path.commonprefix([message[at:], earlier[before:]]).rstrip()
-        ends = shared.endswith(".") and message[at + len(shared):at + len(shared) + 1] in ("", " ")
-        shared = shared if ends else shared[:shared.rfind(". ") + 1]           # whole sentences only
+        ends = shared.endswith(".") and message[at + len(shared) : at + len(shared) + 1] in ("", " ")
+        shared = shared if ends else shared[: shared.rfind(". ") + 1]  # whole sentences only
         if shared:
-            message = (message[:at] + message[at + len(shared):].lstrip()).strip()
+            message = (message[:at] + message[at + len(shared) :].lstrip()).strip()
     return message
 
 
@@ -93,10 +94,23 @@ def score_parts(notebook: NotebookNode, scores: dict[str, float]) -> list[dict]:
             got = scores.get(test.grade_id, 0)
             verdict = "passed" if got >= test.points else "failed"
             found = messages(cells[test.grade_id]) if test.grade_id in cells and verdict == "failed" else []
-            rows.append({"grade_id": test.grade_id, "verdict": verdict, "got": number(got),
-                         "points": number(test.points), "messages": said_once(found)})
-        parts.append({"title": title, "tests": rows, "earned": number(sum(scores.get(t.grade_id, 0) for t in tests)),
-                      "possible": number(sum(test.points for test in tests))})
+            rows.append(
+                {
+                    "grade_id": test.grade_id,
+                    "verdict": verdict,
+                    "got": number(got),
+                    "points": number(test.points),
+                    "messages": said_once(found),
+                }
+            )
+        parts.append(
+            {
+                "title": title,
+                "tests": rows,
+                "earned": number(sum(scores.get(t.grade_id, 0) for t in tests)),
+                "possible": number(sum(test.points for test in tests)),
+            }
+        )
     return parts
 
 
@@ -105,13 +119,31 @@ def score_table(notebook: NotebookNode, scores: dict[str, float]) -> str:
     return render(TEMPLATES, "score_table.html.j2", parts=score_parts(notebook, scores))
 
 
-def report_header(notebook: NotebookNode, scores: dict[str, float], *, mode: str, description: str,
-                  sandboxed: bool, status: str, notes: list[str], manual: dict[str, float] | None = None) -> str:
+def report_header(
+    notebook: NotebookNode,
+    scores: dict[str, float],
+    *,
+    mode: str,
+    description: str,
+    sandboxed: bool,
+    status: str,
+    notes: list[str],
+    manual: dict[str, float] | None = None,
+) -> str:
     """The report above the feedback page's notebook: how it was graded, the scores an instructor gave by hand
     (`manual`, {test: points}), what was repaired, the score table."""
     given = [(test, number(points)) for test, points in sorted((manual or {}).items())]
-    return render(TEMPLATES, "report_header.html.j2", mode=mode, description=description, sandboxed=sandboxed,
-                  status=status, notes=notes, manual=given, parts=score_parts(notebook, scores))
+    return render(
+        TEMPLATES,
+        "report_header.html.j2",
+        mode=mode,
+        description=description,
+        sandboxed=sandboxed,
+        status=status,
+        notes=notes,
+        manual=given,
+        parts=score_parts(notebook, scores),
+    )
 
 
 class FeedbackReport(NbGraderPreprocessor):
@@ -128,6 +160,7 @@ def exporter_config() -> Config:
     """nbgrader's HTMLExporter settings for the feedback page: templates/feedback/ on nbgrader's own feedback
     template, and the Bootstrap style sheet that generate_feedback also gives it."""
     import nbgrader
+
     formgrader = pathlib.Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
     c = Config()
     c.HTMLExporter.template_name = PAGE_TEMPLATE
@@ -166,6 +199,7 @@ class ShrinkFigures(NbGraderPreprocessor):
 
     def _shrunk(self, png: str) -> str:
         from PIL import Image
+
         image = Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB")
         if image.width > self.max_width:
             image = image.resize((self.max_width, round(image.height * self.max_width / image.width)))
@@ -176,5 +210,8 @@ class ShrinkFigures(NbGraderPreprocessor):
 
 def carried_cells(release: NotebookNode) -> list[str]:
     """The grade_ids of the release's cells that carry course modules (metadata ``unet_course.inline``)."""
-    return [cell.metadata["nbgrader"]["grade_id"] for cell in release.cells
-            if cell.metadata.get("unet_course", {}).get("inline") and "nbgrader" in cell.metadata]
+    return [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in release.cells
+        if cell.metadata.get("unet_course", {}).get("inline") and "nbgrader" in cell.metadata
+    ]

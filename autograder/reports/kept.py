@@ -9,6 +9,7 @@ dict of named digests (``autograder.grading.batch.grading_key``: the submission'
 grader's code, the policy, the mode, the data and the settings); a record is reused only when every entry matches.
 ``grades.csv``, ``mistakes.csv`` and ``summary.html`` are rebuilt from the records (``report.write_batch``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,7 +44,7 @@ def path_of(out: pathlib.Path, student: str) -> pathlib.Path:
 def keep(out: pathlib.Path, result: Result, key: dict) -> Record:
     """Write `result`'s record under `key` atomically (its feedback page must already be in OUT/feedback/)."""
     data = result.to_dict()
-    if result.feedback is not None:                       # relative where it can be: the output folder may move
+    if result.feedback is not None:  # relative where it can be: the output folder may move
         page = pathlib.Path(result.feedback).resolve()
         if page.is_relative_to(pathlib.Path(out).resolve()):
             data["feedback"] = str(page.relative_to(pathlib.Path(out).resolve()))
@@ -83,8 +84,9 @@ def remove_partials(out: pathlib.Path) -> list[pathlib.Path]:
     """Remove the partial files a run killed mid-write left (``.NAME.*.partial``, see ``write_atomically``) in
     `out`, its records and its feedback pages; returns them. Run only while holding the output folder's lock."""
     out = pathlib.Path(out)
-    found = [path for place in (out, folder(out), out / "feedback") for path in place.glob(".*.partial")
-             if path.is_file()]
+    found = [
+        path for place in (out, folder(out), out / "feedback") for path in place.glob(".*.partial") if path.is_file()
+    ]
     for path in found:
         path.unlink(missing_ok=True)
     return found

@@ -2,6 +2,7 @@
 feedback page per student. The pages are Jinja2 templates in ``templates/`` beside this module: ``summary.html.j2``
 (the class view, with the charts of ``charts.py``) and ``not_graded.html.j2`` (the page of a submission that could
 not be graded)."""
+
 from __future__ import annotations
 
 import collections
@@ -51,6 +52,7 @@ def read_rows(path: pathlib.Path, student: str | None = None) -> list[dict[str, 
 def mistakes_of(result: Result) -> list[tuple[str, str, str]]:
     """[(part, mistake, kind)] found in a result, each once, in the order the tests found them."""
     from autograder import assignment
+
     found = []
     for test, mistake, kind in result.mistakes:
         part = assignment.part_of(test)
@@ -74,20 +76,41 @@ def summary_values(results: list) -> dict:
 
     from autograder import assignment
     from autograder.reports import charts
+
     groups = [(part.name, [test.grade_id for test in part.tests]) for part in assignment.PARTS]
     groups.append(("training", [assignment.TRAINING.grade_id]))
-    students = [{"name": result.student, "total": f"{number(result.total)} / {number(result.max_total)}",
-                 "status": result.status,
-                 "parts": [f"{number(sum(result.scores.get(t, 0) for t in tests))} / "
-                           f"{number(sum(result.max_scores.get(t, 0) for t in tests))}" for _, tests in groups]}
-                for result in results]
+    students = [
+        {
+            "name": result.student,
+            "total": f"{number(result.total)} / {number(result.max_total)}",
+            "status": result.status,
+            "parts": [
+                f"{number(sum(result.scores.get(t, 0) for t in tests))} / "
+                f"{number(sum(result.max_scores.get(t, 0) for t in tests))}"
+                for _, tests in groups
+            ],
+        }
+        for result in results
+    ]
     counts = collections.Counter(found for result in results for found in mistakes_of(result))
-    mistakes = [{"part": part, "words": mistake, "located": kind == "located", "count": count}
-                for (part, mistake, kind), count in counts.most_common()]
-    shown = [("totals", charts.totals_chart(results)),
-             ("pass-rates", charts.pass_rates_chart(results, list(assignment.points())))] if results else []
-    return {"parts": [name for name, _ in groups], "students": students, "mistakes": mistakes,
-            "charts": [{"id": name, "svg": Markup(svg)} for name, svg in shown]}
+    mistakes = [
+        {"part": part, "words": mistake, "located": kind == "located", "count": count}
+        for (part, mistake, kind), count in counts.most_common()
+    ]
+    shown = (
+        [
+            ("totals", charts.totals_chart(results)),
+            ("pass-rates", charts.pass_rates_chart(results, list(assignment.points()))),
+        ]
+        if results
+        else []
+    )
+    return {
+        "parts": [name for name, _ in groups],
+        "students": students,
+        "mistakes": mistakes,
+        "charts": [{"id": name, "svg": Markup(svg)} for name, svg in shown],
+    }
 
 
 def write_batch(out: pathlib.Path, results: list, test_ids: list[str], note: str = "") -> None:
@@ -103,14 +126,15 @@ def write_atomically(path: pathlib.Path, text: str | bytes) -> None:
     path = pathlib.Path(path)
     fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes)
-              else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
+        with (
+            os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8", newline="")
+        ) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(partial, 0o666 & ~umask)              # mkstemp makes 0600; give the usual permissions
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(partial, path)
     except BaseException:
         pathlib.Path(partial).unlink(missing_ok=True)
@@ -126,6 +150,16 @@ def write_feedback(folder: pathlib.Path, result: Result, nbgrader_html: pathlib.
     if nbgrader_html is not None and pathlib.Path(nbgrader_html).exists():
         write_atomically(target, pathlib.Path(nbgrader_html).read_bytes())
         return target
-    write_atomically(target, render(TEMPLATES, "not_graded.html.j2", student=result.student, status=result.status,
-                             total=number(result.total), max_total=number(result.max_total), mode=result.mode))
+    write_atomically(
+        target,
+        render(
+            TEMPLATES,
+            "not_graded.html.j2",
+            student=result.student,
+            status=result.status,
+            total=number(result.total),
+            max_total=number(result.max_total),
+            mode=result.mode,
+        ),
+    )
     return target

@@ -14,6 +14,7 @@ Chosen at run time (``find()``), in this order:
 ``find()`` really makes and removes a test cgroup: a hierarchy that is mounted but not writable by us
 (a delegated or read-only cgroupfs) counts as unavailable.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,9 +33,9 @@ SELF_CGROUP = "/proc/self/cgroup"
 class Layout:
     """Where this machine's memory and pids controllers are, and in which cgroup version."""
 
-    version: int                 # 2 or 1
-    memory: pathlib.Path         # the folder new cgroups are made in, for the memory controller
-    pids: pathlib.Path           # the same for the pids controller (the same folder in v2)
+    version: int  # 2 or 1
+    memory: pathlib.Path  # the folder new cgroups are made in, for the memory controller
+    pids: pathlib.Path  # the same for the pids controller (the same folder in v2)
 
 
 def limit_files(version: int, memory_bytes: int, tasks: int) -> dict[str, str]:
@@ -42,11 +43,14 @@ def limit_files(version: int, memory_bytes: int, tasks: int) -> dict[str, str]:
     if version == 2:
         return {"memory.max": str(memory_bytes), "memory.swap.max": "0", "pids.max": str(tasks)}
     # v1: the memory+swap limit must not be below the memory limit, so it comes second
-    return {"memory.limit_in_bytes": str(memory_bytes), "memory.memsw.limit_in_bytes": str(memory_bytes),
-            "pids.max": str(tasks)}
+    return {
+        "memory.limit_in_bytes": str(memory_bytes),
+        "memory.memsw.limit_in_bytes": str(memory_bytes),
+        "pids.max": str(tasks),
+    }
 
 
-OPTIONAL = {"memory.swap.max", "memory.memsw.limit_in_bytes"}    # absent where swap is not accounted
+OPTIONAL = {"memory.swap.max", "memory.memsw.limit_in_bytes"}  # absent where swap is not accounted
 
 
 def _mounts(mountinfo):
@@ -68,10 +72,10 @@ def layout(mountinfo: str, self_cgroup: str) -> tuple:
     from the mount); v1 when each controller has a hierarchy of its own. New v1 cgroups go under this
     process's own cgroup (in a container, the only part of the hierarchy that is ours).
     """
-    own = {}                                          # controller (or "" for v2) -> this process's cgroup path
+    own = {}  # controller (or "" for v2) -> this process's cgroup path
     for line in self_cgroup.splitlines():
         number, controllers, path = line.split(":", 2)
-        for name in (controllers.split(",") if controllers else [""]):
+        for name in controllers.split(",") if controllers else [""]:
             own[name] = path
     v1 = {}
     for point, fstype, options in _mounts(mountinfo):

@@ -24,6 +24,7 @@ the only channel across the sandbox's walls. Requirements: Linux, the `bwrap`, `
 programs, and root (to switch to the sandbox user and mount the scratch); `probe()` says what is missing,
 and the grader refuses to pretend.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -42,12 +43,18 @@ from traitlets import Integer
 
 from autograder.sandbox import cgroup
 
-SANDBOX_UID_BASE = 61000                 # sandbox n runs as uid 61000 + n: no such user owns any file
+SANDBOX_UID_BASE = 61000  # sandbox n runs as uid 61000 + n: no such user owns any file
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 KERNEL_NAME = "unet-sandbox"
-GPU_DEVICES = ("/dev/nvidiactl", "/dev/nvidia[0-9]*", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
-               "/dev/nvidia-modeset", "/dev/nvidia-caps/*")
-GPU_LIBRARIES = re.compile(r"^lib(cuda|nvidia-[\w-]+|nvcuvid|nvoptix)\.so")   # the driver's, not the toolkit's
+GPU_DEVICES = (
+    "/dev/nvidiactl",
+    "/dev/nvidia[0-9]*",
+    "/dev/nvidia-uvm",
+    "/dev/nvidia-uvm-tools",
+    "/dev/nvidia-modeset",
+    "/dev/nvidia-caps/*",
+)
+GPU_LIBRARIES = re.compile(r"^lib(cuda|nvidia-[\w-]+|nvcuvid|nvoptix)\.so")  # the driver's, not the toolkit's
 ENOSPC_TEXT = ("[Errno 28]", "No space left on device")
 
 
@@ -55,12 +62,12 @@ ENOSPC_TEXT = ("[Errno 28]", "No space left on device")
 class Limits:
     """Resource ceilings for one sandboxed kernel."""
 
-    memory_bytes: int = 4 * 2**30        # RLIMIT_DATA of each process (CPU modes); with a cgroup, all of them (+ disk)
-    processes: int = 64                  # RLIMIT_NPROC for the sandbox's own uid; with a cgroup, pids.max
-    file_bytes: int = 2 * 2**30          # RLIMIT_FSIZE: the largest file it may write
-    disk_bytes: int = 2 * 2**30          # the scratch folder's size: everything the kernel can write
-    inodes: int = 100_000                # files and folders the scratch folder may hold
-    use_cgroup: bool = True              # False: rlimits only, even where a cgroup could be made
+    memory_bytes: int = 4 * 2**30  # RLIMIT_DATA of each process (CPU modes); with a cgroup, all of them (+ disk)
+    processes: int = 64  # RLIMIT_NPROC for the sandbox's own uid; with a cgroup, pids.max
+    file_bytes: int = 2 * 2**30  # RLIMIT_FSIZE: the largest file it may write
+    disk_bytes: int = 2 * 2**30  # the scratch folder's size: everything the kernel can write
+    inodes: int = 100_000  # files and folders the scratch folder may hold
+    use_cgroup: bool = True  # False: rlimits only, even where a cgroup could be made
 
     def cgroup_memory_bytes(self):
         """The cgroup's memory limit: the processes' memory and the scratch's files, which are memory."""
@@ -87,8 +94,10 @@ def describe(limits: Limits, layout, gpu: bool = False, no_cgroup: str = "") -> 
     rlimits = f"{data}, {limits.processes} processes, {gib(limits.file_bytes)} files"
     if layout is None:
         return f"sandbox: rlimits only{f' ({no_cgroup})' if no_cgroup else ''}: {rlimits}; {disk}"
-    return (f"sandbox: cgroup v{layout.version} memory {gib(limits.cgroup_memory_bytes())}, {limits.processes} tasks; "
-            f"{disk}; rlimits {rlimits}")
+    return (
+        f"sandbox: cgroup v{layout.version} memory {gib(limits.cgroup_memory_bytes())}, {limits.processes} tasks; "
+        f"{disk}; rlimits {rlimits}"
+    )
 
 
 def cgroup_layout(limits: Limits) -> tuple:
@@ -111,13 +120,21 @@ def probe(limits: Limits | None = None, gpu: bool = False) -> Status:
         return Status(False, "sandbox needs root to run each kernel as a separate unprivileged user")
     scratch = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"unet-sandbox-probe-{os.getpid()}"
     try:
-        box = Sandbox(scratch, slot=0, limits=dataclasses.replace(limits, disk_bytes=2**20, inodes=64),
-                      name=f"unet-probe-{os.getpid()}")
+        box = Sandbox(
+            scratch,
+            slot=0,
+            limits=dataclasses.replace(limits, disk_bytes=2**20, inodes=64),
+            name=f"unet-probe-{os.getpid()}",
+        )
     except OSError as error:
         return Status(False, f"cannot set up a sandbox's scratch folder or cgroup: {error}")
     try:
-        result = subprocess.run(box.command([sys.executable, "-c", "import os; print(os.getuid())"]),
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            box.command([sys.executable, "-c", "import os; print(os.getuid())"]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         box.close()
     if result.returncode != 0 or result.stdout.strip() != str(SANDBOX_UID_BASE):
@@ -160,8 +177,12 @@ def unmount_scratch(path: pathlib.Path) -> None:
 def scratch_usage(path: pathlib.Path) -> tuple[int, int, int, int]:
     """(bytes used, bytes in all, files used, files in all) of the scratch's file system."""
     stat = os.statvfs(path)
-    return ((stat.f_blocks - stat.f_bfree) * stat.f_frsize, stat.f_blocks * stat.f_frsize,
-            stat.f_files - stat.f_ffree, stat.f_files)
+    return (
+        (stat.f_blocks - stat.f_bfree) * stat.f_frsize,
+        stat.f_blocks * stat.f_frsize,
+        stat.f_files - stat.f_ffree,
+        stat.f_files,
+    )
 
 
 def quota_full(path: pathlib.Path, slack: int = 2**20) -> bool:
@@ -177,11 +198,11 @@ def is_out_of_space(output: dict) -> bool:
 
 
 def disk_note(job_sandbox: dict, cells: list[str]) -> str:
-    """"; disk quota (SIZE) reached in CELL" when the kernel's scratch is full or `cells` (their names, in
+    """ "; disk quota (SIZE) reached in CELL" when the kernel's scratch is full or `cells` (their names, in
     order) report ENOSPC; else "". `job_sandbox` is the job's "sandbox" entry (Sandbox.job_entry())."""
     try:
         full = quota_full(job_sandbox["scratch"])
-    except OSError:                             # already gone: judge by the cells alone
+    except OSError:  # already gone: judge by the cells alone
         full = False
     if not (full or cells):
         return ""
@@ -190,6 +211,7 @@ def disk_note(job_sandbox: dict, cells: list[str]) -> str:
 
 
 # ---- the GPU: device nodes and the driver's libraries -----------------------------------------------------
+
 
 def gpu_devices(patterns: tuple = GPU_DEVICES, dri: str = "/dev/dri/*", drm_class: str = "/sys/class/drm") -> list[str]:
     """The NVIDIA device nodes present here, and the /dev/dri nodes whose driver is NVIDIA's."""
@@ -233,8 +255,10 @@ def gpu_mounts(devices: list[str], libraries: list[str], shown: tuple = SYSTEM_P
 
 # Enter the cgroup (the grader's root shell writes its own pid into each cgroup.procs, then becomes bwrap):
 # everything the sandbox starts is born inside it.
-ENTER_CGROUP = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; ' \
-               'while [ "$1" != -- ]; do shift; done; shift; exec "$@"'
+ENTER_CGROUP = (
+    'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; '
+    'while [ "$1" != -- ]; do shift; done; shift; exec "$@"'
+)
 
 
 def python_paths() -> list[tuple[str, str]]:
@@ -244,8 +268,16 @@ def python_paths() -> list[tuple[str, str]]:
     return sorted({(os.path.realpath(p), path) for p in prefixes for path in (os.path.abspath(p), os.path.realpath(p))})
 
 
-def wrap(argv: list[str], scratch: pathlib.Path, slot: int, readonly=(), limits: Limits = Limits(), env: dict | None = None,
-         gpu=None, cgroup_procs=()) -> list[str]:
+def wrap(
+    argv: list[str],
+    scratch: pathlib.Path,
+    slot: int,
+    readonly=(),
+    limits: Limits = Limits(),
+    env: dict | None = None,
+    gpu=None,
+    cgroup_procs=(),
+) -> list[str]:
     """The command that runs `argv` inside a sandbox whose only writable folder is `scratch`.
 
     Args:
@@ -274,18 +306,39 @@ def wrap(argv: list[str], scratch: pathlib.Path, slot: int, readonly=(), limits:
     enter = ["/bin/sh", "-c", ENTER_CGROUP, "enter-cgroup", *cgroup_procs, "--"] if cgroup_procs else []
     return [
         *enter,
-        "bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-        "--die-with-parent", "--new-session",
+        "bwrap",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
         *[arg for path in shown for arg in ("--ro-bind", path, path)],
-        "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",   # before the binds, which may lie under /tmp
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",  # before the binds, which may lie under /tmp
         *(gpu or []),
         *mounts,
-        "--chdir", scratch, "--clearenv",
+        "--chdir",
+        scratch,
+        "--clearenv",
         *[arg for name, value in environment.items() for arg in ("--setenv", name, str(value))],
-        "--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
-        "--bounding-set=-all", "--no-new-privs",
-        "prlimit", *rlimits,
-        "--", *argv,
+        "--",
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "prlimit",
+        *rlimits,
+        "--",
+        *argv,
     ]
 
 
@@ -316,10 +369,14 @@ class Sandbox:
         self.layout, self.no_cgroup = cgroup_layout(limits)
         self.cgroup = None
         mount_scratch(self.scratch, limits, self.uid)
-        try:                                     # where cgroups work, a failure here is an error, not a fallback
+        try:  # where cgroups work, a failure here is an error, not a fallback
             if self.layout is not None:
-                self.cgroup = cgroup.Cgroup.create(self.layout, name or f"unet-sandbox-{os.getpid()}-{slot}",
-                                                   limits.cgroup_memory_bytes(), limits.processes)
+                self.cgroup = cgroup.Cgroup.create(
+                    self.layout,
+                    name or f"unet-sandbox-{os.getpid()}-{slot}",
+                    limits.cgroup_memory_bytes(),
+                    limits.processes,
+                )
         except OSError:
             unmount_scratch(self.scratch)
             raise
@@ -329,8 +386,16 @@ class Sandbox:
         return describe(self.limits, self.layout, gpu=self.gpu is not None, no_cgroup=self.no_cgroup)
 
     def command(self, argv: list[str]) -> list[str]:
-        return wrap(argv, self.scratch, self.slot, self.readonly, self.limits, self.env, gpu=self.gpu,
-                    cgroup_procs=self.cgroup.procs_files() if self.cgroup else ())
+        return wrap(
+            argv,
+            self.scratch,
+            self.slot,
+            self.readonly,
+            self.limits,
+            self.env,
+            gpu=self.gpu,
+            cgroup_procs=self.cgroup.procs_files() if self.cgroup else (),
+        )
 
     def write_kernelspec(self, folder: pathlib.Path) -> pathlib.Path:
         """A Jupyter kernelspec `unet-sandbox` in `folder`/kernels whose kernel starts inside the sandbox.
@@ -340,23 +405,36 @@ class Sandbox:
         argv = self.command([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
         spec_dir = pathlib.Path(folder) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True, exist_ok=True)
-        spec = {"argv": argv, "display_name": "Python 3 (sandboxed)", "language": "python",
-                "interrupt_mode": "message"}        # a signal cannot reach into the sandbox's own session
+        spec = {
+            "argv": argv,
+            "display_name": "Python 3 (sandboxed)",
+            "language": "python",
+            "interrupt_mode": "message",
+        }  # a signal cannot reach into the sandbox's own session
         (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
         return spec_dir
 
     def job_entry(self) -> dict:
         """What the grading worker needs to know of this sandbox (json)."""
-        return {"uid": self.uid, "kernel_name": KERNEL_NAME, "scratch": str(self.scratch),
-                "runtime": str(self.scratch / "runtime"),                # the kernel's sockets and connection file
-                "disk_bytes": self.limits.disk_bytes, "inodes": self.limits.inodes, "limits": self.description}
+        return {
+            "uid": self.uid,
+            "kernel_name": KERNEL_NAME,
+            "scratch": str(self.scratch),
+            "runtime": str(self.scratch / "runtime"),  # the kernel's sockets and connection file
+            "disk_bytes": self.limits.disk_bytes,
+            "inodes": self.limits.inodes,
+            "limits": self.description,
+        }
 
     def close(self) -> None:
         """Kill every process left in the sandbox's cgroup, unmount the scratch (its files go with it) and
         remove the cgroup; each step runs whatever happened before. Raises the first failure."""
         errors = []
-        for step in (self.cgroup.kill if self.cgroup else None, lambda: unmount_scratch(self.scratch),
-                     self.cgroup.close if self.cgroup else None):
+        for step in (
+            self.cgroup.kill if self.cgroup else None,
+            lambda: unmount_scratch(self.scratch),
+            self.cgroup.close if self.cgroup else None,
+        ):
             try:
                 if step:
                     step()

@@ -11,6 +11,7 @@ into a course folder while the grader removes it.
 In: a process id. Out: its descendants (from /proc), stopped and killed. Elsewhere than Linux, only the
 process group is killed (``kill_tree``), as before.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,7 +22,7 @@ import signal
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
-ROUNDS = 50                       # scans while freezing a tree that forks: each round stops what it finds
+ROUNDS = 50  # scans while freezing a tree that forks: each round stops what it finds
 
 
 def become_subreaper() -> bool:
@@ -38,9 +39,9 @@ def parents() -> dict[int, int]:
     for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
-        except OSError:                                   # gone since listed
+        except OSError:  # gone since listed
             continue
-        fields = text[text.rfind(")") + 2:].split()       # the command name, in (), may hold spaces
+        fields = text[text.rfind(")") + 2 :].split()  # the command name, in (), may hold spaces
         found[int(stat.parent.name)] = int(fields[1])
     return found
 

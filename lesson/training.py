@@ -8,7 +8,6 @@ and returns logits (N, 1, H - 139, W - 139). The target is 1.0 for cell interior
 import os
 import pathlib
 import time
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,10 +15,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from lesson.config import TrainingConfig
 from lesson.speed import AUTOCAST_DTYPES, MEMORY_FORMATS, choose_precision_and_layout, in_layout, to_layout
-
-if TYPE_CHECKING:  # annotations only (in the notebook, the config cell defines it)
-    from lesson.config import TrainingConfig
 
 
 def pick_device(requested: str = "auto") -> torch.device:

@@ -11,7 +11,7 @@ How one submission is graded (``Session.grade_one``):
    ``submitted/<student>/UNet_Assignment/UNet_Assignment.ipynb``.
 3. ``python -m autograder.grading.worker`` runs nbgrader's ``autograde`` and ``generate_feedback`` there, in a
    process of its own with a hard time limit, and the kernel gets a fresh checkpoint folder, seeded
-   random generators and an output cap (``PREAMBLE``) and the mode's UNET_* settings.
+   random generators and an output cap (``preamble.py``) and the mode's UNET_* settings.
 4. The worker reads the scores back from that course's gradebook with nbgrader's ``Gradebook`` API and
    writes the submission's one ``Result`` (``reports/result.py``) beside the job.
 
@@ -22,7 +22,6 @@ them (what to grade, the results kept, a clean stop) is ``batch.py``'s ``Grader`
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import pathlib
@@ -40,6 +39,7 @@ import nbformat
 from autograder import assignment
 from autograder.grading import normalise
 from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
+from autograder.grading.preamble import PREAMBLE, preamble  # noqa: F401 (grade.PREAMBLE)
 from autograder.grading.submissions import Submission
 from autograder.grading.template import EXPECTED, build_template, prepared_template
 from autograder.release.course import (
@@ -57,46 +57,6 @@ from lesson.config import environment_for
 if TYPE_CHECKING:  # annotations only: the sandbox is imported when used
     from autograder.sandbox import kernel as sandbox
     from lesson.speed import RunSettings
-
-# Run in every kernel before the notebook's first cell (see preamble()): seeds, so that a submission's row never
-# changes, and a cap on what each cell may print, applied inside the kernel so that 200 MB of print() never
-# travels to the grader as one message (the grader's own cap in GradingExecute is the second line of defence).
-PREAMBLE = """
-import random, sys
-import numpy, torch
-random.seed(0); numpy.random.seed(0); torch.manual_seed(0)
-
-def _grader_output_cap(limit):
-    left = [limit, True]                   # bytes this cell may still print; whether to say so when it stops
-    def capped(write):
-        def write_at_most(text):
-            room = left[0]
-            left[0] -= len(text)
-            if left[0] >= 0:
-                return write(text)
-            if left[1]:
-                left[1] = False
-                write(text[:max(room, 0)] + "\\n... output truncated by the grader ...\\n")
-            return len(text)
-        write_at_most.grader_cap = True
-        return write_at_most
-    def before_each_cell(*args):           # IPython wraps write() itself: wrap whatever is there now
-        left[:] = [limit, True]
-        for stream in (sys.stdout, sys.stderr):
-            if not getattr(stream.write, "grader_cap", False):
-                stream.write = capped(stream.write)
-    get_ipython().events.register("pre_run_cell", before_each_cell)
-
-_grader_output_cap({limit})
-del _grader_output_cap
-"""
-
-
-def preamble(max_output_bytes: int) -> str:
-    """The preamble as one line for IPython's exec_lines (a kernel command-line argument)."""
-    code = PREAMBLE.replace("{limit}", str(max(0, int(max_output_bytes) - 1000)))  # room for the notice
-    return f"import base64; exec(base64.b64decode({base64.b64encode(code.encode()).decode()!r}).decode())"
-
 
 # The locked cells that train and evaluate get the mode's long time limit; every other cell gets --timeout.
 LONG_CELLS = ("train", "evaluate", "predict_test")

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from autograder.integrations import nbgrader_course
+from autograder.integrations import nbgrader_course, nbgrader_settings
 from autograder.integrations.nbgrader_course import CourseError, configure, course_config
 
 
@@ -51,7 +51,7 @@ def test_an_exchange_that_cannot_be_made_stops_with_the_commands_to_run(tmp_path
 
 
 def test_without_exchange_the_course_says_nbgraders_own(tmp_path, monkeypatch):
-    monkeypatch.setattr(nbgrader_course, "make_exchange", lambda folder: f"(made {folder})")
+    monkeypatch.setattr(nbgrader_settings, "make_exchange", lambda folder: f"(made {folder})")
     said = configure(tmp_path / "unet101")
     assert said[1].startswith("the course id is 'unet101' and the exchange /usr/local/share/nbgrader/exchange (")
 

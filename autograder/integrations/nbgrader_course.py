@@ -3,11 +3,11 @@
     unet-course release --course COURSE_DIR [--exchange DIR] [--assignment NAME]
     unet-course grade --course COURSE_DIR [--assignment NAME] [--out DIR] [--workers N] ...
 
-``release --course`` first makes sure of the course's ``nbgrader_config.py``: its course id (the folder's name,
-unless the file says another) and its exchange (``--exchange``, else what the file says, else nbgrader's default,
-``/usr/local/share/nbgrader/exchange``), both written into it and said, the exchange folder made writable by
-everyone as nbgrader asks, and ``COURSE/for_students/nbgrader_config.py`` written: the two settings each student's
-nbgrader needs (in ``~/.jupyter/``, or ``/etc/jupyter/`` for a whole JupyterHub) to fetch and submit.
+``release --course`` first makes sure of the course's ``nbgrader_config.py`` (``nbgrader_settings.py``): its course
+id (the folder's name, unless the file says another) and its exchange (``--exchange``, else what the file says, else
+nbgrader's default, ``/usr/local/share/nbgrader/exchange``), both written into it and said, the exchange folder made
+writable by everyone as nbgrader asks, and ``COURSE/for_students/nbgrader_config.py`` written: the two settings each
+student's nbgrader needs (in ``~/.jupyter/``, or ``/etc/jupyter/`` for a whole JupyterHub) to fetch and submit.
 
 ``release --course`` writes the course's ``source/NAME/UNet_Assignment.ipynb`` (the synced source, with the
 release's Colab metadata and links, so that nbgrader's own ``generate_assignment`` makes the very release this
@@ -56,13 +56,18 @@ import nbformat
 import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.exchange.default.exchange import Exchange
-from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import assignment
 from autograder.grading import limits as intake
-from autograder.grading.submissions import Submission, UsageError, check_file, listing
+from autograder.grading.submissions import Submission, check_file, listing
+from autograder.integrations.nbgrader_settings import (  # noqa: F401 (nbgrader_course.make_exchange...)
+    DEFAULT_EXCHANGE,
+    STUDENT_CONFIG,
+    CourseError,
+    configure,
+    course_config,
+    make_exchange,
+)
 from autograder.release import generate as release
 from autograder.release.course import ASSIGNMENT, SOURCE_NOTEBOOK, put_tools_on_path, run_nbgrader
 from autograder.reports.report import write_atomically
@@ -70,25 +75,10 @@ from autograder.reports.result import Result
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 WAIT_VARIABLE = "UNET_GRADEBOOK_WAIT"
-DEFAULT_EXCHANGE = Exchange.root.default_value  # nbgrader's own: /usr/local/share/nbgrader/exchange
-STUDENT_CONFIG = pathlib.Path("for_students") / "nbgrader_config.py"
-
-
-class CourseError(UsageError):
-    """The course cannot be released into or graded as asked; the message says why and what to run."""
 
 
 class GradebookLocked(RuntimeError):
     """The course's gradebook stayed locked (a formgrader saving, another autograde) past the wait."""
-
-
-def course_config(root: pathlib.Path) -> Config:
-    """The course's nbgrader configuration (its ``nbgrader_config.py``, if any) with its root set to `root`."""
-    config = Config()
-    if (root / "nbgrader_config.py").exists():
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
-    return config
 
 
 def course_source(source: nbformat.NotebookNode, url: str) -> nbformat.NotebookNode:
@@ -141,58 +131,6 @@ def release_into(
             f"release --course {root}` rather than `nbgrader generate_assignment {name}`"
         )
     return said
-
-
-def configure(root: pathlib.Path, exchange: str | None = None) -> list[str]:
-    """Make sure the course's nbgrader_config.py says its course id and exchange (adding only what it lacks or
-    what `exchange` changes), make the exchange folder, write for_students/nbgrader_config.py; what was done."""
-    said = []
-    config_path = root / "nbgrader_config.py"
-    if not config_path.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        write_atomically(config_path, "c = get_config()\n")
-        said.append(f"made an nbgrader course in {root} (nbgrader_config.py)")
-    config = course_config(root)
-    course_id = config.CourseDirectory.get("course_id") or root.name
-    current = config.Exchange.get("root")
-    exchange = str(pathlib.Path(exchange or current or DEFAULT_EXCHANGE).expanduser().resolve())
-    lines = [f"c.CourseDirectory.course_id = {course_id!r}"] * (not config.CourseDirectory.get("course_id"))
-    lines += [f"c.Exchange.root = {exchange!r}"] * (current != exchange)
-    if lines:
-        text = config_path.read_text(encoding="utf-8").rstrip("\n")
-        write_atomically(
-            config_path,
-            text + "\n# the course id and the exchange, set by `unet-course release "
-            "--course`\n" + "\n".join(lines) + "\n",
-        )
-    said.append(f"the course id is {course_id!r} and the exchange {exchange} ({config_path})")
-    said.append(make_exchange(pathlib.Path(exchange)))
-    students = root / STUDENT_CONFIG
-    students.parent.mkdir(exist_ok=True)
-    write_atomically(
-        students, f"c = get_config()\nc.CourseDirectory.course_id = {course_id!r}\nc.Exchange.root = {exchange!r}\n"
-    )
-    said.append(
-        f"wrote {students}: each student's nbgrader needs it (in ~/.jupyter/, or /etc/jupyter/ for a "
-        f"whole JupyterHub) to fetch and submit"
-    )
-    return said
-
-
-def make_exchange(folder: pathlib.Path) -> str:
-    """Make the exchange folder, writable by everyone with the sticky bit, as nbgrader asks; what was done.
-    CourseError with the commands to run when this user may not make it."""
-    if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
-        return f"the exchange {folder} is there"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o1777)
-    except OSError as error:
-        raise CourseError(
-            f"cannot make the exchange {folder} ({error.strerror}): run `sudo mkdir -p {folder} && "
-            f"sudo chmod 1777 {folder}`, or give another with --exchange DIR"
-        ) from None
-    return f"made the exchange {folder} (writable by everyone, as nbgrader asks)"
 
 
 class Course:

@@ -122,12 +122,12 @@ def test_failing_tasks_become_error_rows_and_the_others_land(client, tmp_path):
         client, submissions, tmp_path / "out", GradingOptions("smoke", sandbox="off"), task=flaky_task, log=said.append
     )
     assert (
-        said[0] == "3 of 5 submission(s) to grade (3 new); 2 kept result(s) reused (the same file, release, "
+        said[0] == "3 of 6 submission(s) to grade (3 new); 3 kept result(s) reused (the same file, release, "
         "grader's code, policy, mode, data and settings)"
     )
     assert [result.status.split(":")[0] for result in again] == [rows[name]["status"].split(":")[0] for name in names]
-    assert {name: read_rows(tmp_path / "out")[name] for name in ("not_a_notebook", "empty_file")} == {
-        name: rows[name] for name in ("not_a_notebook", "empty_file")
+    assert {name: read_rows(tmp_path / "out")[name] for name in ("not_a_notebook", "empty_file", "too_large")} == {
+        name: rows[name] for name in ("not_a_notebook", "empty_file", "too_large")
     }
 
 

@@ -1,5 +1,5 @@
 """What recording a part's layers costs the grader's checks: the kernel side of every part check, run on the
-reference solution with and without ``locate.layer_trace`` (the forward hooks whose fingerprints say where a
+reference solution with and without ``trace.layer_trace`` (the forward hooks whose fingerprints say where a
 wrong part goes wrong), alternating, in one process; plus the extra kernel code each check now executes (the
 notebook's self-check module, for its ``layer_trace``).
 
@@ -17,7 +17,7 @@ import torch
 from autograder import assignment
 from autograder.authoring import checks
 from autograder.judging import verdicts
-from lesson import locate
+from lesson.trace import layer_trace
 
 
 def one_round(namespace: dict, trace) -> float:
@@ -39,11 +39,11 @@ def main() -> None:
     torch.set_num_threads(1)
     namespace = dict(vars(verdicts._reference()))
     one_round(namespace, None)  # warm up both ways
-    one_round(namespace, locate.layer_trace)
+    one_round(namespace, layer_trace)
     without, with_trace = [], []
     for _ in range(rounds):
         without.append(one_round(namespace, None))
-        with_trace.append(one_round(namespace, locate.layer_trace))
+        with_trace.append(one_round(namespace, layer_trace))
     best_without, best_with = min(without), min(with_trace)
     print(
         f"all {len(assignment.PART_TESTS)} part checks, best of {rounds} rounds: {best_without:.3f} s without the "

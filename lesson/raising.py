@@ -1,7 +1,7 @@
 """Where a part that raised goes wrong (the grader says the same words): most often a RuntimeError deep inside
 PyTorch, when channels or sizes do not fit.
 
-``layer_trace`` (``lesson/locate.py``) keeps its record up to the failure and adds what it saw of it, as
+``layer_trace`` (``lesson/trace.py``) keeps its record up to the failure and adds what it saw of it, as
 "raised": the call of a layer in progress when the error came (its name and the fingerprints of its inputs), the
 line of your part's code that raised, and, for a crop, the tensors it was given. From that record:
 

@@ -21,8 +21,9 @@ import lzma
 
 # in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
 from lesson.fingerprint import agree, differences, error_text, fingerprint
-from lesson.locate import first_plane, layer_trace, locate_crop, locate_layers
+from lesson.locate import first_plane, locate_crop, locate_layers
 from lesson.raising import locate_crop_raised, locate_raised
+from lesson.trace import layer_trace
 
 FINGERPRINTS, KNOWN_MISTAKES = {}, {}  # {test: its prints}, {mistake: what the specification asks instead}
 PACKED_WIDTH = 100  # characters per line of packed prints

@@ -19,7 +19,7 @@ import ast
 import re
 
 # in the notebook, the cells above define these names (lesson/carried.py leaves these lines out)
-from lesson.locate import part_frames, tracebacks
+from lesson.trace import part_frames, tracebacks
 
 _stopped = {}  # name -> why the cell that sets it stopped, in words
 

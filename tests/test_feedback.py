@@ -113,6 +113,7 @@ def test_the_carried_modules_are_left_out_and_the_students_cells_kept():
         "config_module",
         "data_module",
         "fingerprint_module",
+        "trace_module",
         "locate_module",
         "raising_module",
         "stopped_module",

@@ -1,6 +1,6 @@
-"""The second stage of diagnosis (autograder/judging/located.py, lesson/locate.py): a wrong part that matches no known
-mistake is told where it goes wrong, by the grader and by the notebook's visible tests alike; a correct part is
-told nothing, and a known mistake keeps its name.
+"""The second stage of diagnosis (autograder/judging/located.py, lesson/locate.py, lesson/trace.py): a wrong part
+that matches no known mistake is told where it goes wrong, by the grader and by the notebook's visible tests alike;
+a correct part is told nothing, and a known mistake keeps its name.
 
 The wrong parts below are NOT in autograder/authoring/mistakes.toml: each is an edit of the reference solution that a
 student could make, so that a located description is shown not to depend on the list."""
@@ -12,6 +12,7 @@ from autograder.authoring import checks, mistakes
 from autograder.grading.plugins import diagnosis
 from autograder.judging import fingerprints, located, verdicts
 from lesson import fingerprint, locate
+from lesson.trace import layer_trace
 from tests.catalogue import CATALOGUE, module_code
 from tests.test_verdicts import kernel  # noqa: F401 (a fixture)
 
@@ -175,7 +176,7 @@ def hidden(namespace: dict, grade_id: str) -> tuple[str, list, tuple | None]:
     test = assignment.tests()[grade_id]
     names = list(verdicts.dependencies(grade_id))
     message = checks.answer(
-        namespace, test.check, verdicts._dependency_code(names), names, test.kind == "shape", locate.layer_trace
+        namespace, test.check, verdicts._dependency_code(names), names, test.kind == "shape", layer_trace
     )
     outputs = [{"output_type": "display_data", "data": {verdicts.MIME: message}}]
     try:
@@ -263,7 +264,7 @@ def test_a_hook_that_fails_stops_the_record_not_the_part():
         def forward(self, x):
             return 2 * x
 
-    with locate.layer_trace() as trace:
+    with layer_trace() as trace:
         result = torch.nn.Sequential(Odd())(torch.ones(1, 1, 2, 2))
     assert torch.equal(result, torch.full((1, 1, 2, 2), 2.0)) and trace["calls"] == []
 

@@ -14,7 +14,8 @@ from autograder import assignment
 from autograder.grading.plugins import diagnosis
 from autograder.judging import fingerprints, located, verdicts
 from autograder.release.course import SOURCE_NOTEBOOK
-from lesson import locate, stopped
+from lesson import stopped
+from lesson.trace import PARTS
 from tests.test_located import CROP_RETURN, hidden, visible, wrong
 from tests.test_verdicts import kernel  # noqa: F401 (a fixture)
 
@@ -346,7 +347,7 @@ def test_names_a_cell_sets():
 
 
 def test_the_notebook_knows_the_parts_students_write():
-    assert locate.PARTS == tuple(part.name for part in assignment.PARTS)
+    assert PARTS == tuple(part.name for part in assignment.PARTS)
 
 
 def test_a_cell_stopped_for_want_of_a_name_passes_the_first_cause_on(notebook):

@@ -87,7 +87,10 @@ def test_release_is_colab_ready(student):
 
 def test_the_self_check_cells_are_light_and_their_generated_data_apart(student):
     cells = {cell.id: cell.source for cell in student.cells}
-    carried = {cell_id: cells[cell_id] for cell_id in ("fingerprint-module", "locate-module", "selfcheck-module")}
+    carried = {
+        cell_id: cells[cell_id]
+        for cell_id in ("fingerprint-module", "trace-module", "locate-module", "selfcheck-module")
+    }
     assert len(cells["selfcheck-module"].encode()) <= 30_000
     assert cells["selfcheck-prints"].splitlines()[-1] == '"""))' and "use_prints(unpack(" in cells["selfcheck-prints"]
     packed = cells["selfcheck-prints"].split('"""')[3].split()
@@ -120,6 +123,7 @@ def test_carried_modules_and_set_up_open_collapsed_in_colab_and_jupyter(source, 
             "config-module",
             "data-module",
             "fingerprint-module",
+            "trace-module",
             "locate-module",
             "raising-module",
             "stopped-module",

@@ -23,6 +23,7 @@ BUGS = [variant for variant in (*CATALOGUE, *ATTACKS) if variant.mistakes]
 
 SELFCHECK_CELLS = (
     "fingerprint-module",
+    "trace-module",
     "locate-module",
     "raising-module",
     "stopped-module",

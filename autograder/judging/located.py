@@ -5,7 +5,7 @@ Computed here, outside the student's process, from what the hidden check sends b
 * crop: the result's shape, rank and dtype, and, for the check whose input is a numbered image (pixel (r, c)
   holds 1000 r + c), where its window sits in that image (``locate.locate_crop``);
 * the blocks and the U-Net: the trace the kernel recorded with forward hooks while the check ran the part
-  (``locate.layer_trace``: each layer's settings, and the fingerprints of the inputs and output of each
+  (``trace.layer_trace``: each layer's settings, and the fingerprints of the inputs and output of each
   attribute called), compared with the same trace of the reference solution, run here: the first layer whose
   settings differ from the table's and the first recorded result that differs (``locate.locate_layers``);
 * a part that raised: the same trace, kept up to the error, with the call in progress and the line of the part
@@ -27,6 +27,7 @@ import numpy as np
 from autograder import assignment
 from autograder.judging import fingerprints, verdicts
 from lesson import fingerprint, locate, raising
+from lesson.trace import layer_trace
 
 
 def describe(grade_id: str, answer: dict | str | None, trace: dict | None) -> tuple[str, str] | None:
@@ -68,6 +69,6 @@ def reference_traces(grade_id: str) -> list[dict]:
     import torch
 
     test = assignment.tests()[grade_id]
-    with torch.no_grad(), locate.layer_trace(test.kind != "shape") as trace:
+    with torch.no_grad(), layer_trace(test.kind != "shape") as trace:
         test.function(dict(vars(verdicts._reference())))
     return [trace]

@@ -362,8 +362,13 @@ def _checks_source():
 
 
 LESSON = pathlib.Path(__file__).resolve().parents[2] / "lesson"
-TRACER_MODULES = (LESSON / "fingerprint.py", LESSON / "locate.py")  # the kernel's layer_trace and what it calls
-SELFCHECK_MODULES = (*TRACER_MODULES, LESSON / "raising.py", LESSON / "selfcheck.py")  # the notebook's self-checks
+TRACER_MODULES = (LESSON / "fingerprint.py", LESSON / "trace.py")  # the kernel's layer_trace and what it calls
+SELFCHECK_MODULES = (
+    *TRACER_MODULES,
+    LESSON / "locate.py",
+    LESSON / "raising.py",
+    LESSON / "selfcheck.py",
+)  # the notebook's self-checks
 
 
 def selfcheck_text() -> str:
@@ -373,7 +378,7 @@ def selfcheck_text() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _tracer_source():
-    """lesson/fingerprint.py and lesson/locate.py, one after the other: the kernel records a part's layers with
+    """lesson/fingerprint.py and lesson/trace.py, one after the other: the kernel records a part's layers with
     their ``layer_trace``, as the notebook's own tests do."""
     return "\n\n".join(carried_text(path) for path in TRACER_MODULES)
 

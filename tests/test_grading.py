@@ -471,7 +471,7 @@ def test_complete_reports_are_small_and_show_the_carried_code_as_released(quick)
         carried = [cell for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells if inlined_module(cell)]
         assert (
             "The training run" in text
-            and text.count("The course's own code, as released, runs here") == len(carried) == 11
+            and text.count("The course's own code, as released, runs here") == len(carried) == 12
         )
 
 

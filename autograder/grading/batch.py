@@ -48,7 +48,7 @@ class Batch:
         self.results: list[Result | None] = [None] * len(submissions)
         self.keys, self.todo, self.reused, reasons = [], [], [], {}
         for index, submission in enumerate(submissions):
-            wanted = {"submission": keys.file_digest(submission.path), **key}
+            wanted = {"submission": keys.submission_digest(submission), **key}
             self.keys.append(wanted)
             why = self._why(records.get(submission.student), wanted, force)
             if why:

@@ -44,6 +44,23 @@ def file_digest(path: pathlib.Path) -> str:
     return digest.hexdigest()
 
 
+def submission_digest(submission) -> str:
+    """The key's part for one submission: the sha256 of its bytes, read at most to its limit (one byte more tells
+    a file that grew past it); for a file refused as it came in, of the reason, never of the file (a refused zip
+    entry was never written, and a refused file may be a bomb, a link or a FIFO)."""
+    if submission.refused:
+        return hashlib.sha256(f"refused: {submission.refused}".encode()).hexdigest()
+    digest, left = hashlib.sha256(), submission.max_bytes + 1
+    try:
+        with open(submission.path, "rb") as handle:
+            while left > 0 and (block := handle.read(min(left, 1 << 20))):
+                digest.update(block)
+                left -= len(block)
+    except OSError as error:  # gone or unreadable since it was found: grading says so in its row
+        return hashlib.sha256(f"unreadable: {error.strerror}".encode()).hexdigest()
+    return digest.hexdigest()
+
+
 def files_digest(paths: list[pathlib.Path], root: pathlib.Path) -> str:
     """One sha256 over the files' names (relative to `root`) and bytes."""
     digest = hashlib.sha256()

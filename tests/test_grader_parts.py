@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.grading import batch, grade, normalise, submissions, template, worker
+from autograder.grading import batch, grade, keys, normalise, submissions, template, worker
 from autograder.grading.options import GradingOptions
 from autograder.grading.plugins import GradingExecute, _scrub
 from autograder.release.course import RELEASE_NOTEBOOK
@@ -542,7 +542,7 @@ def test_the_template_key_changes_with_the_code(tmp_path, monkeypatch):
         (root / package).mkdir(parents=True)
     release = root / "UNet_Assignment.ipynb"
     release.write_text("{}")
-    monkeypatch.setattr(template, "REPO_ROOT", root)
+    monkeypatch.setattr(keys, "REPO_ROOT", root)  # the code digest the template key shares with kept results
     monkeypatch.setattr(template, "RELEASE_NOTEBOOK", release)
     before = template.template_key()
     (root / "autograder" / "checks.py").write_text("x = 1\n")

@@ -12,8 +12,9 @@ import os
 import pathlib
 import shutil
 
+from autograder.grading import keys
 from autograder.judging import verdicts
-from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, REPO_ROOT, make_course, run_nbgrader
+from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, make_course, run_nbgrader
 
 EXPECTED = "expected.pickle"  # in the template course: the reference's answers to every check
 
@@ -30,16 +31,9 @@ def build_template(folder: pathlib.Path) -> pathlib.Path:
 
 
 def template_key() -> str:
-    """A SHA-256 of what a template course is made from: the release notebook and the code of the project."""
-    digest = hashlib.sha256(RELEASE_NOTEBOOK.read_bytes())
-    for path in sorted(
-        path
-        for package in ("autograder", "lesson", "data", "solutions")
-        for path in (REPO_ROOT / package).rglob("*")
-        if path.suffix in (".py", ".ipynb", ".toml", ".json") and "__pycache__" not in path.parts
-    ):
-        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    """A SHA-256 of what a template course is made from: the release notebook and the code of the project (the
+    same code digest as a kept result's key, ``keys.grader_digest``)."""
+    return hashlib.sha256((keys.file_digest(RELEASE_NOTEBOOK) + keys.grader_digest()).encode()).hexdigest()
 
 
 def prepared_template(folder: pathlib.Path) -> pathlib.Path:

@@ -12,7 +12,7 @@ import pytest
 from autograder.grading import batch, grade, keys, normalise, submissions, template, worker
 from autograder.grading.options import GradingOptions
 from autograder.grading.plugins import GradingExecute, _scrub
-from autograder.release.course import RELEASE_NOTEBOOK
+from autograder.release.course import RELEASE_NOTEBOOK, REPO_ROOT
 from autograder.reports import report
 from autograder.reports.result import Result, status
 from tests.catalogue import (
@@ -364,25 +364,35 @@ def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tm
 
 
 def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, monkeypatch):
-    from lesson.speed import RunSettings
+    asked = []
 
-    chosen = []
+    def measure(hidden_channels, threads):
+        asked.append((hidden_channels, threads))
+        return "bf16", "contiguous", "measured"
 
-    def choose(model, device, precision="auto", layout="auto", **kwargs):
-        chosen.append(sum(p.numel() for p in model.parameters()))
-        return RunSettings(
-            "bf16" if precision == "auto" else precision, "contiguous" if layout == "auto" else layout, "measured"
-        )
-
-    monkeypatch.setattr("lesson.speed.choose_precision_and_layout", choose)
+    monkeypatch.setattr("autograder.grading.preparation.precision_and_layout", measure)
     grader = batch.Grader(tmp_path, "quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
     assert [(env["UNET_PRECISION"], env["UNET_LAYOUT"]) for env in envs] == [("bf16", "contiguous")] * 3
-    assert len(chosen) == 1, "measured once for the batch, not once per kernel"
+    assert asked == [(grade.MODES["quick"].settings["hidden_channels"], grader.session.threads)], (
+        "measured once for the batch, for the mode's U-Net at the kernels' threads, not once per kernel"
+    )
+
+
+def test_the_precision_is_measured_in_a_child_where_the_graders_settings_win(tmp_path, monkeypatch):
+    """preparation.py's child, for real: UNET_PRECISION and UNET_LAYOUT of the grader's environment are what the
+    kernels get, and the grader's own process has not imported torch for it."""
     monkeypatch.setenv("UNET_PRECISION", "fp32")
     monkeypatch.setenv("UNET_LAYOUT", "channels_last")
-    assert grade.Session("quick").kernel_environment(tmp_path / "c")["UNET_LAYOUT"] == "channels_last"
-    assert grade.Session("quick").kernel_environment(tmp_path / "c")["UNET_PRECISION"] == "fp32"
+    env = grade.Session("quick").kernel_environment(tmp_path / "c")
+    assert (env["UNET_PRECISION"], env["UNET_LAYOUT"]) == ("fp32", "channels_last")
+    asked = "from autograder.grading import grade; import sys; print(grade.Session('quick').precision()[2]); "
+    ran = subprocess.run(
+        [sys.executable, "-c", asked + "print('torch' in sys.modules)"], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    why, imported = ran.stdout.strip().splitlines()[-2:]
+    assert why.startswith("precision fp32"), why
+    assert imported == "False", "the grader's own process imported torch"
 
 
 def test_cell_time_limits_come_from_the_cells_grade_id():

@@ -7,6 +7,7 @@ in a throwaway nbgrader course by a worker process of its own (``grade.py`` ->
 configured by ``plugins.py`` (time limits, output caps, each test judged by ``judging/``) and its kernel in
 ``sandbox/``; or one Dask task per submission (``cluster.py``). A batch (``batch.py``) grades only the submissions
 without a kept result under the same key (``keys.py``), keeps each result as it finishes, holds the output folder's
-lock (``lock.py``) and stops cleanly on Ctrl-C or SIGTERM (``stopping.py``). Out: one ``Result`` per submission.
+lock (``lock.py``) and stops cleanly on Ctrl-C or SIGTERM (``stopping.py``); its torch work (the reference's answers,
+the precision measurement) runs in a child process (``preparation.py``). Out: one ``Result`` per submission.
 Next: ``reports/`` writes grades.csv and the feedback pages.
 """

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import nbformat
 
 from autograder import assignment
-from autograder.grading import normalise
+from autograder.grading import normalise, preparation
 from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
 from autograder.grading.preamble import PREAMBLE, preamble  # noqa: F401 (grade.PREAMBLE)
 from autograder.grading.submissions import Submission
@@ -52,11 +52,10 @@ from autograder.reports import report
 from autograder.reports.result import Result, status
 from autograder.sandbox import processes
 from data.source import LOADER_ENV
-from lesson.config import environment_for
+from lesson.config import TrainingConfig, environment_for
 
 if TYPE_CHECKING:  # annotations only: the sandbox is imported when used
     from autograder.sandbox import kernel as sandbox
-    from lesson.speed import RunSettings
 
 # The locked cells that train and evaluate get the mode's long time limit; every other cell gets --timeout.
 LONG_CELLS = ("train", "evaluate", "predict_test")
@@ -239,33 +238,18 @@ class Session:
             settings["UNET_DATA_DIR"] = os.environ["UNET_DATA_DIR"]
         return settings
 
-    def precision(self) -> "RunSettings":
-        """The precision and memory layout every kernel trains in: chosen once, here, so that the same submission
-        gets the same run.
+    def precision(self) -> tuple[str, str, str]:
+        """(precision, layout, why) every kernel trains in: chosen once, here, so that the same submission gets
+        the same run.
 
-        lesson.speed.choose_precision_and_layout for the mode's U-Net at the kernels' thread count
-        (UNET_PRECISION and UNET_LAYOUT of the grader's own environment win); each kernel measuring for itself
-        could choose differently on a busy machine, and the sandbox gives each kernel a fresh home, so no cache.
+        lesson.speed.choose_precision_and_layout for the mode's U-Net at the kernels' thread count, measured in a
+        process of its own (``preparation.py``: the grader never imports torch); UNET_PRECISION and UNET_LAYOUT of
+        the grader's own environment win. Each kernel measuring for itself could choose differently on a busy
+        machine, and the sandbox gives each kernel a fresh home, so no cache.
         """
         if self._precision is None:
-            import torch
-
-            from lesson.config import TrainingConfig, read_config
-            from lesson.speed import choose_precision_and_layout
-            from lesson.training import pick_device
-            from solutions.reference import load_reference
-
             width = self.mode.settings.get("hidden_channels", TrainingConfig.hidden_channels)
-            threads = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
-            try:
-                model = load_reference().UNet(1, 1, hidden_channels=width)
-                config = read_config()
-                self._precision = choose_precision_and_layout(
-                    model, pick_device("auto"), config.precision, config.layout
-                )
-            finally:
-                torch.set_num_threads(threads)
+            self._precision = preparation.precision_and_layout(width, self.threads)
         return self._precision
 
     def kernel_environment(self, course: pathlib.Path) -> dict[str, str]:

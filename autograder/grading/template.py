@@ -12,8 +12,7 @@ import os
 import pathlib
 import shutil
 
-from autograder.grading import keys
-from autograder.judging import verdicts
+from autograder.grading import keys, preparation
 from autograder.release.course import ASSIGNMENT, RELEASE_NOTEBOOK, make_course, run_nbgrader
 
 EXPECTED = "expected.pickle"  # in the template course: the reference's answers to every check
@@ -26,7 +25,7 @@ def build_template(folder: pathlib.Path) -> pathlib.Path:
     every test) and the reference's answers to every check (EXPECTED)."""
     make_course(folder)
     run_nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
-    verdicts.save_expected(folder / EXPECTED)
+    preparation.save_expected(folder / EXPECTED)  # in a process of its own: torch's memory goes with it
     return folder
 
 

@@ -326,7 +326,7 @@ def setup(root: pathlib.Path) -> int:
 
     settings = json.loads((root / "source" / "settings.json").read_text())
     prepared_template(root / "source" / TEMPLATE_FOLDER)
-    print(grade.Session(settings["mode"], os.cpu_count() or 1).precision().reason)  # as `grade` at one worker
+    print(grade.Session(settings["mode"], os.cpu_count() or 1).precision()[2])  # why: as `grade` at one worker
     return 0
 
 

@@ -1,0 +1,79 @@
+"""A batch's torch work, each piece in a Python process of its own: the reference's answers to every check
+(``verdicts.save_expected``, for the template course) and the kernels' precision and layout (``lesson.speed``).
+
+The grader's own process reads the submissions, runs the workers and writes the reports; none of that needs torch,
+whose import alone holds about 500 MB of resident memory, and the measured U-Net step some 250 MB more, for as
+long as the process lives. Done in a child that exits when it is done, that memory goes back to the kernels, and
+the grader's own process stays near 150 MB for the whole batch, whatever comes in (docs/security.md).
+
+In: what to compute. Out: the file of answers written, or (precision, layout, why): ``lesson.speed``'s RunSettings
+as plain strings, which the child prints as JSON.
+A failed child raises RuntimeError with the last lines it wrote; a stop (Ctrl-C, SIGTERM) kills it.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+from autograder.release.course import REPO_ROOT
+
+
+def save_expected(path: pathlib.Path) -> None:
+    """The reference's answers to every check, computed in a child and written to `path`."""
+    _child("expected", path)
+
+
+def precision_and_layout(hidden_channels: int, threads: int) -> tuple[str, str, str]:
+    """(precision, layout, why) the kernels train the mode's U-Net in (`hidden_channels` wide) at `threads`
+    threads, measured in a child (UNET_PRECISION and UNET_LAYOUT of this environment win)."""
+    precision, layout, why = json.loads(_child("precision", hidden_channels, threads))
+    return precision, layout, why
+
+
+def _child(*arguments) -> str:
+    """``python -m autograder.grading.preparation ARGUMENTS``: what it printed."""
+    command = [sys.executable, "-m", __name__, *map(str, arguments)]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        printed, errors = process.communicate()
+    except BaseException:  # a stop: the child goes with the batch
+        process.kill()
+        process.wait()
+        raise
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"preparing the batch ({arguments[0]}) failed (exit {process.returncode}):\n{errors[-2000:]}"
+        )
+    return printed
+
+
+def _measure(hidden_channels: int, threads: int) -> list:
+    import torch
+
+    from lesson.config import read_config
+    from lesson.speed import choose_precision_and_layout
+    from lesson.training import pick_device
+    from solutions.reference import load_reference
+
+    torch.set_num_threads(threads)
+    model = load_reference().UNet(1, 1, hidden_channels=hidden_channels)
+    config = read_config()
+    return list(choose_precision_and_layout(model, pick_device("auto"), config.precision, config.layout))
+
+
+def main(argv: list[str]) -> None:
+    if argv[0] == "expected":
+        from autograder.judging import verdicts
+
+        verdicts.save_expected(pathlib.Path(argv[1]))
+    elif argv[0] == "precision":
+        print(json.dumps(_measure(int(argv[1]), int(argv[2]))))
+    else:
+        raise SystemExit(f"usage: python -m {__name__} expected PATH | precision HIDDEN_CHANNELS THREADS")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -144,6 +144,7 @@ def batch(scratch, count, workers, mode):
     """Grade `count` complete submissions at `workers` at once; print where the batch's time goes."""
     from autograder import assignment
     from autograder.grading import grade
+    from autograder.grading.batch import Grader
     from autograder.grading.submissions import find_submissions
     from tests.catalogue import expected_scores
 
@@ -157,7 +158,7 @@ def batch(scratch, count, workers, mode):
         machine_busy_seconds(),
     )
     lines = []
-    results = grade.Grader(
+    results = Grader(
         pathlib.Path(scratch) / "out-batch",
         mode,
         workers=workers,

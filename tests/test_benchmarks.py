@@ -1,9 +1,13 @@
 """Smoke tests of the benchmark scripts: tiny settings, only that they run and report every field."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
+from autograder.release.course import REPO_ROOT
 from benchmarks import training_speed
 
 
@@ -181,3 +185,39 @@ def test_cpu_budget_reports_held_out_metrics(tmp_path, small_volumes):
     assert result["steps"] == 2 and result["train_seconds"] > 0
     for part in ("holdout", "holdout_test_time_flips", "all_interior"):
         assert {"pixel_accuracy", "v_rand", "v_info"} <= set(result[part])
+
+
+# ---- the grading benchmarks (scripts/), run as their docs say, on two submissions in smoke mode ---------------------
+
+GRADING_SCRIPTS = {
+    "benchmark_grading.py": (
+        ["--batch", "2", "--workers", "2", "--mode", "smoke"],
+        ["per submission", "extrapolated from these 2", "training check", "totals as tests/catalogue.py expects: 2/2"],
+    ),
+    "benchmark_regrade.py": (
+        ["--submissions", "2", "--changed", "1", "--workers", "2"],
+        ["run 3 / run 1", "run 3 / run 4", "run 2 / run 1"],
+    ),
+    "benchmark_gradescope.py": (
+        ["--mode", "smoke", "--runs", "1"],
+        ["set-up (what setup.sh ends with", "run_autograder 1, one complete submission in smoke mode", "score 100"],
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.stand_in_ci
+@pytest.mark.parametrize("script", GRADING_SCRIPTS)
+def test_the_grading_benchmarks_run_and_report_every_figure(script, data_env):
+    """Each grading benchmark runs as its docstring says and prints each figure docs/benchmarks.md quotes."""
+    arguments, figures = GRADING_SCRIPTS[script]
+    ran = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / script), *arguments],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **data_env},
+        timeout=900,
+    )
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    missing = [figure for figure in figures if figure not in ran.stdout]
+    assert missing == [], f"{script} did not print {missing}:\n{ran.stdout[-3000:]}"

@@ -31,6 +31,7 @@ from autograder.sandbox.kernel import (
     gpu_libraries,
     gpu_mounts,
     is_out_of_space,
+    scratch_folder,
     wrap,
 )
 from tests.catalogue import processes_named
@@ -63,10 +64,14 @@ def test_the_sandbox_is_available_here(sandbox_status):
 def run_sandboxed(sandbox, tmp_path, monkeypatch):
     """Run code cells in a sandboxed kernel; returns each cell's text output (or error name)."""
 
-    def run(*sources, readonly=(), limits=Limits(), keep=None):
+    def run(*sources, readonly=(), limits=Limits(), keep=None, scratch=None):
         slot = next(SLOTS)
         box = Sandbox(
-            tmp_path / "scratch", slot=slot, limits=limits, readonly=readonly, name=f"unet-test-{os.getpid()}-{slot}"
+            scratch or tmp_path / "scratch",
+            slot=slot,
+            limits=limits,
+            readonly=readonly,
+            name=f"unet-test-{os.getpid()}-{slot}",
         )
         try:
             runtime = box.scratch / "runtime"
@@ -92,6 +97,29 @@ def run_sandboxed(sandbox, tmp_path, monkeypatch):
         ]
 
     return run
+
+
+def test_the_scratch_moves_to_tmp_only_where_its_socket_paths_would_be_too_long(tmp_path):
+    short = tmp_path / "kernel"
+    assert scratch_folder(short) == short and not short.exists(), "a short path is used as it is, made by the sandbox"
+    long = tmp_path / ("x" * 80) / "kernel"
+    moved = scratch_folder(long)
+    try:
+        assert moved.parent == pathlib.Path("/tmp") and moved.name.startswith("unet-kernel-") and moved.is_dir()
+        assert len(os.fsencode(moved / "runtime" / "kernel-65535")) <= 107
+    finally:
+        moved.rmdir()
+
+
+def test_a_kernel_under_a_long_tmpdir_gets_its_sockets(run_sandboxed, tmp_path):
+    """Under a TMPDIR of 80 characters and more the kernel's sockets would have a path longer than a Unix socket's
+    (jupyter_client: "ZMQError: File name too long", and every submission a grading error); its scratch moves to
+    /tmp, and the kernel runs there, then goes with it."""
+    long = tmp_path / ("x" * 80)
+    long.mkdir()
+    scratch = scratch_folder(long / "kernel")
+    assert run_sandboxed("print(1 + 1)", scratch=scratch) == ["2"]
+    assert not scratch.exists(), "the scratch's mount point goes with the sandbox"
 
 
 def run_command(code, limits=Limits(), tmp_path=None, slot=None):

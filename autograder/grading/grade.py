@@ -180,6 +180,8 @@ class Session:
             )
         result = Result.read(course / "result.json")
         result.timings["course and sandbox set-up"] = prepared
+        if result.status.startswith("grading error"):  # the grader's own failure: say why, from the worker's log
+            self.log(f"{student}: {result.status}:\n{(course / 'worker.log').read_text(errors='replace')[-2000:]}")
         return result
 
     def prepare_job(
@@ -269,12 +271,13 @@ class Session:
         """Set up the sandboxed kernel of one submission; returns its sandbox.Sandbox (close it when done).
 
         The kernel runs in autograder.sandbox.kernel as uid SANDBOX_UID_BASE + slot, sees the Python environment and
-        the data read-only (and in full mode the GPU) and writes only `course`/kernel, a tmpfs of the disk
-        quota; only the settings of kernel_settings() reach it.
+        the data read-only (and in full mode the GPU) and writes only `course`/kernel (or, under a long TMPDIR, a
+        folder in /tmp: ``sandbox.scratch_folder``), a tmpfs of the disk quota; only the settings of
+        kernel_settings() reach it.
         """
         from autograder.sandbox import kernel as sandbox
 
-        scratch = course / "kernel"
+        scratch = sandbox.scratch_folder(course / "kernel")  # course/kernel, unless its socket paths are too long
         settings = self.kernel_settings(scratch / "checkpoints")
         settings["MPLCONFIGDIR"] = str(scratch / ".matplotlib")
         box = sandbox.Sandbox(
@@ -287,7 +290,7 @@ class Session:
             name=f"{course.parent.name}-{slot}",
         )
         try:
-            runtime = scratch / "runtime"
+            runtime = scratch / sandbox.RUNTIME
             runtime.mkdir()
             _matplotlib_cache(scratch / ".matplotlib")
             box.write_kernelspec(course / "jupyter")

@@ -196,9 +196,11 @@ def grade_job(job_path: str) -> int:
     config = nbgrader_config(job)
     timings = {"worker start": time.time() - job["launched_at"]} if "launched_at" in job else {}
     started = time.monotonic()
-    NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).autograde(
+    ran = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).autograde(
         ASSIGNMENT, job["student"], force=True, create=True
     )
+    if not ran.get("success"):  # nbgrader's own log and traceback, for the grader's log (worker.log)
+        print(f"nbgrader autograde failed:\n{ran.get('log', '')}\n{ran.get('error', '')}", flush=True)
     autograde = time.monotonic() - started
     timings.update(_kernel_timings(course / "timings.json"))
     timings["nbgrader autograde, other"] = autograde - sum(

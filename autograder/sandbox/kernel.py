@@ -37,6 +37,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 from jupyter_client.manager import KernelManager
 from traitlets import Integer
@@ -100,6 +101,20 @@ def probe(limits: Limits | None = None, gpu: bool = False) -> Status:
 _libc = ctypes.CDLL(None, use_errno=True)
 MS_NOSUID, MS_NODEV = 2, 4
 MNT_DETACH = 2
+
+
+RUNTIME = "runtime"  # in the scratch: the kernel's connection file and Unix sockets (jupyter_client's "ipc")
+SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path: sun_path's 108 less its closing NUL
+LONGEST_SOCKET = f"/{RUNTIME}/kernel-65535"  # jupyter_client names them after the prefix "kernel": -1, -2, ...
+
+
+def scratch_folder(preferred: pathlib.Path) -> pathlib.Path:
+    """Where a sandbox's scratch is mounted: `preferred`, unless the kernel's sockets there would have a longer path
+    than a Unix socket can (a long TMPDIR: "File name too long"); then a new folder under /tmp. The scratch is a
+    tmpfs of its own, so where its mount point lies costs no disk, and ``unmount_scratch`` removes it either way."""
+    if len(os.fsencode(os.path.realpath(preferred)) + LONGEST_SOCKET.encode()) <= SOCKET_PATH_MAX:
+        return pathlib.Path(preferred)
+    return pathlib.Path(tempfile.mkdtemp(prefix="unet-kernel-", dir="/tmp"))
 
 
 def mount_scratch(path: pathlib.Path, limits: Limits, uid: int) -> None:
@@ -320,7 +335,14 @@ class Sandbox:
         self.gpu = gpu_mounts(gpu_devices(), gpu_libraries()) if gpu else None
         self.layout, self.no_cgroup = cgroup_layout(limits)
         self.cgroup = None
-        mount_scratch(self.scratch, limits, self.uid)
+        try:
+            mount_scratch(self.scratch, limits, self.uid)
+        except OSError:
+            try:
+                self.scratch.rmdir()  # the empty mount point (scratch_folder may have made it under /tmp)
+            except OSError:
+                pass
+            raise
         try:  # where cgroups work, a failure here is an error, not a fallback
             if self.layout is not None:
                 self.cgroup = cgroup.Cgroup.create(
@@ -372,7 +394,7 @@ class Sandbox:
             "uid": self.uid,
             "kernel_name": KERNEL_NAME,
             "scratch": str(self.scratch),
-            "runtime": str(self.scratch / "runtime"),  # the kernel's sockets and connection file
+            "runtime": str(self.scratch / RUNTIME),  # the kernel's sockets and connection file
             "disk_bytes": self.limits.disk_bytes,
             "inodes": self.limits.inodes,
             "limits": self.description,

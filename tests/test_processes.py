@@ -25,6 +25,8 @@ sys.path.insert(0, {root!r})
 from autograder.sandbox import processes
 if {subreaper}:
     processes.become_subreaper()
+if {with_parent}:
+    processes.end_with_parent(os.getppid())
 marker = {reversed!r}[::-1]                  # not in this process's own command line
 kernel = ("import os, sys, time\\n"
           "if os.fork() == 0:\\n"
@@ -75,10 +77,14 @@ def marker(tmp_path):
         os.kill(pid, signal.SIGKILL)
 
 
-def start(marker, subreaper, end):
+def worker_code(marker, subreaper, end, with_parent=False):
     root = str(pathlib.Path(__file__).resolve().parent.parent)
+    return WORKER.format(root=root, reversed=marker[::-1], subreaper=subreaper, end=end, with_parent=with_parent)
+
+
+def start(marker, subreaper, end):
     worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER.format(root=root, reversed=marker[::-1], subreaper=subreaper, end=end)],
+        [sys.executable, "-c", worker_code(marker, subreaper, end)],
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -123,3 +129,44 @@ def test_descendants_are_found_below_a_process():
     finally:
         child.kill()
         child.wait()
+
+
+# The stand-in grader: starts the stand-in worker (a subreaper that ends with its parent), says "ready" with the
+# worker's pid once the worker's kernel and daemon run, then waits to be killed.
+GRADER = """
+import subprocess, sys
+worker = subprocess.Popen([sys.executable, "-c", {worker!r}], stdout=subprocess.PIPE, text=True, start_new_session=True)
+print(worker.stdout.readline().strip(), worker.pid, flush=True)
+worker.wait()
+"""
+
+
+def alive(pid):
+    try:
+        return " Z " not in pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+
+
+def test_a_grader_killed_by_sigkill_takes_its_workers_and_their_kernels_with_it(marker):
+    """SIGKILL leaves the grader no time to stop its workers; each worker ends with its parent (PR_SET_PDEATHSIG)
+    and stops its kernel and the daemon the kernel left."""
+    worker = worker_code(marker, subreaper=True, end=False, with_parent=True)
+    grader = subprocess.Popen(
+        [sys.executable, "-c", GRADER.format(worker=worker)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    ready, worker_pid = grader.stdout.readline().split()
+    worker_pid = int(worker_pid)
+    try:
+        assert ready == "ready" and alive(worker_pid)
+        assert len(marked(marker)) == 2, "the kernel and its daemon must run for the test to mean anything"
+        grader.kill()
+        grader.wait()
+        assert settled(marker) == []
+        deadline = time.monotonic() + 3
+        while alive(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(worker_pid), "the worker outlived its grader"
+    finally:
+        if alive(worker_pid):  # a failed test leaves nothing running
+            os.kill(worker_pid, signal.SIGKILL)

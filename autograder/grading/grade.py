@@ -310,7 +310,7 @@ class Session:
     def run_worker(self, job_path: pathlib.Path, course: pathlib.Path, job: dict, env: dict, tag: object = None) -> str:
         """Run ``python -m autograder.grading.worker`` on the job; "" when it wrote its result, else what went wrong."""
         log_path = course / "worker.log"
-        job["launched_at"] = time.time()
+        job["launched_at"], job["grader_pid"] = time.time(), os.getpid()  # the worker ends with this process
         pathlib.Path(job_path).write_text(json.dumps(job, indent=1))
         with open(log_path, "w") as log:
             process = subprocess.Popen(

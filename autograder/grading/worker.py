@@ -10,6 +10,7 @@ grader's limits), sandbox, feedback page and the time each stage took.
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import sys
 import time
@@ -184,6 +185,7 @@ def main(job_path: str) -> int:
     """Grade the job; whatever happens, no process started for it outlives this one (processes.py)."""
     processes.become_subreaper()
     try:
+        processes.end_with_parent(json.loads(pathlib.Path(job_path).read_text()).get("grader_pid", os.getppid()))
         return grade_job(job_path)
     finally:
         processes.stop_descendants()

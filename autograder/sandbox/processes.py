@@ -6,7 +6,8 @@ submission's code may start more (a double-forked daemon leaves its parent at on
 makes itself a *child subreaper* (Linux's ``PR_SET_CHILD_SUBREAPER``): every orphan below it becomes its child
 instead of init's, and stays in its tree. When the worker is done (``stop_descendants``) or is stopped by the
 grader (``kill_tree``), its whole tree is frozen (SIGSTOP: no more forks) and killed, so no kernel keeps writing
-into a course folder while the grader removes it.
+into a course folder while the grader removes it. A worker whose grader dies, even by SIGKILL, does the same and
+exits (``end_with_parent``).
 
 In: a process id. Out: its descendants (from /proc), stopped and killed. Elsewhere than Linux, only the
 process group is killed (``kill_tree``), as before.
@@ -22,6 +23,7 @@ import signal
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 ROUNDS = 50  # scans while freezing a tree that forks: each round stops what it finds
 
 
@@ -31,6 +33,26 @@ def become_subreaper() -> bool:
         return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def end_with_parent(parent: int) -> bool:
+    """Stop everything below this process (a grading worker) and exit when `parent` (the grader) dies, even by
+    SIGKILL, which leaves the grader no time to stop its workers: Linux's PR_SET_PDEATHSIG sends this process
+    SIGTERM then, and SIGTERM here stops the whole tree below it and exits with 143. If `parent` is gone already,
+    that happens now. False where the system has no PR_SET_PDEATHSIG (SIGTERM still stops the tree)."""
+
+    def end(signum, frame):
+        stop_descendants()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, end)
+    try:
+        armed = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:  # it died before the signal was armed
+        end(signal.SIGTERM, None)
+    return armed
 
 
 def parents() -> dict[int, int]:

@@ -155,6 +155,13 @@ class Command:
     description: str | None = None
 
 
+def grade_command(folder, out, mode: str, workers: int, *more: str) -> list[str]:
+    """``python -m autograder grade FOLDER --out OUT --mode MODE --workers N MORE...`` with this Python: the command
+    line the benchmarks and the GPU check grade with, as a grader would."""
+    return [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out), "--mode", mode, "--workers",
+            str(workers), *more]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -226,6 +226,7 @@ def run_notebook(check, entry, size, data, workdir):
 def grade_three(check, entry, size, data, workdir):
     """Step 5: the reference, one bug and the blank release, graded by the command line; rows as expected."""
     from autograder.assignment import points as graded_points
+    from autograder.cli import grade_command
     from tests.catalogue import CATALOGUE, Variant, expected_scores, write
 
     points = graded_points()
@@ -233,19 +234,7 @@ def grade_three(check, entry, size, data, workdir):
     variants.append(Variant("blank_release", raw=(REPO / "UNet_Assignment.ipynb").read_bytes(), fails="all"))
     folder, out = workdir / "submissions", workdir / "grades"
     students = {write(variant, folder): variant for variant in variants}
-    command = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        str(folder),
-        "--out",
-        str(out),
-        "--workers",
-        str(size["grading_workers"]),
-        "--mode",
-        size["grading_mode"],
-    ]
+    command = grade_command(folder, out, size["grading_mode"], size["grading_workers"])
     with student_environment():
         done = subprocess.run(command, cwd=REPO, env={**os.environ, **data}, capture_output=True, text=True)
     print("      " + "\n      ".join(done.stdout.strip().splitlines()[-5:]), flush=True)

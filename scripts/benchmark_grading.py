@@ -39,26 +39,13 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from autograder.cli import grade_command  # noqa: E402
 from autograder.release.course import RELEASE_NOTEBOOK  # noqa: E402
 from tests.catalogue import Variant, write  # noqa: E402
 
 
 def run(folder, out, workers, mode, sandbox):
-    command = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        str(folder),
-        "--out",
-        str(out),
-        "--workers",
-        str(workers),
-        "--mode",
-        mode,
-        "--sandbox",
-        sandbox,
-    ]
+    command = grade_command(folder, out, mode, workers, "--sandbox", sandbox)
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     wall = time.monotonic() - started

@@ -27,7 +27,8 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.catalogue import CATALOGUE, Variant, write  # noqa: E402 (after the repository is on the path)
+from autograder.cli import grade_command  # noqa: E402 (after the repository is on the path)
+from tests.catalogue import CATALOGUE, Variant, write  # noqa: E402
 
 BUGS = [variant for variant in CATALOGUE if variant.parts and variant.edit is None and variant.raw is None]
 
@@ -51,19 +52,7 @@ def resubmit(path: pathlib.Path) -> None:
 
 def grade(folder, out, mode, workers) -> tuple[float, list[str], str]:
     """(wall seconds, students graded, load averages before/after) of one grade command."""
-    command = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        str(folder),
-        "--out",
-        str(out),
-        "--mode",
-        mode,
-        "--workers",
-        str(workers),
-    ]
+    command = grade_command(folder, out, mode, workers)
     load = os.getloadavg()[0]
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)

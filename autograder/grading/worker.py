@@ -185,15 +185,14 @@ def main(job_path: str) -> int:
     """Grade the job; whatever happens, no process started for it outlives this one (processes.py)."""
     processes.become_subreaper()
     try:
-        processes.end_with_parent(json.loads(pathlib.Path(job_path).read_text()).get("grader_pid", os.getppid()))
-        return grade_job(job_path)
+        job = json.loads(pathlib.Path(job_path).read_text())
+        processes.end_with_parent(job.get("grader_pid", os.getppid()))
+        return grade_job(job)
     finally:
         processes.stop_descendants()
 
 
-def grade_job(job_path: str) -> int:
-    job_path = pathlib.Path(job_path)
-    job = json.loads(job_path.read_text())
+def grade_job(job: dict) -> int:
     course = pathlib.Path(job["course"])
     config = nbgrader_config(job)
     timings = {"worker start": time.time() - job["launched_at"]} if "launched_at" in job else {}

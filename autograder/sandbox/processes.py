@@ -27,12 +27,17 @@ PR_SET_PDEATHSIG = 1
 ROUNDS = 50  # scans while freezing a tree that forks: each round stops what it finds
 
 
-def become_subreaper() -> bool:
-    """Make this process the subreaper of everything it starts; False where the system has none."""
+def _prctl(option: int, value: int) -> bool:
+    """Linux's prctl(option, value) on this process; False where the system has no such call or option."""
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def become_subreaper() -> bool:
+    """Make this process the subreaper of everything it starts; False where the system has none."""
+    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def end_with_parent(parent: int) -> bool:
@@ -46,10 +51,7 @@ def end_with_parent(parent: int) -> bool:
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, end)
-    try:
-        armed = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        armed = False
+    armed = _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # it died before the signal was armed
         end(signal.SIGTERM, None)
     return armed

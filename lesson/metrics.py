@@ -147,6 +147,8 @@ def cells_from_labels(labels: np.ndarray) -> np.ndarray:
 def _segment_slice(interior_prob, threshold):
     """Watershed segmentation of one (H, W) probability map; see segment_cells."""
     markers = skimage.measure.label(interior_prob > threshold, connectivity=1)
+    if markers.all():  # one seed covers the whole slice (say, an all-interior map): nothing is left to flood
+        return markers
     return skimage.segmentation.watershed(1.0 - interior_prob, markers, connectivity=1, watershed_line=True)
 
 
@@ -188,11 +190,12 @@ def _info_of_slice(true_cells, pred_cells):
     """V_info of one slice: 2 I(A;B) / (H(A) + H(B)) on the true cell pixels, in [0, 1].
 
     A = true cells, B = predicted cells (its 0 lines count as one more region). skimage gives the
-    conditional entropies H(B|A) and H(A|B) with the true label 0 ignored; H(A) comes from the
-    true cell pixels. Both partitions a single region (H(A) + H(B) = 0) agree fully: 1.0.
+    conditional entropies H(B|A) and H(A|B) with the true label 0 ignored; H(A) is H(A|one region),
+    from the same function. Both partitions a single region (H(A) + H(B) = 0) agree fully: 1.0.
     """
     split_entropy, merge_entropy = skimage.metrics.variation_of_information(true_cells, pred_cells, ignore_labels=(0,))
-    true_entropy = skimage.measure.shannon_entropy(true_cells[true_cells > 0], base=2)
+    one_region = np.zeros_like(true_cells)
+    true_entropy = skimage.metrics.variation_of_information(true_cells, one_region, ignore_labels=(0,))[1]
     mutual_info = true_entropy - merge_entropy
     pred_entropy = mutual_info + split_entropy
     if true_entropy + pred_entropy <= 0.0:

@@ -135,6 +135,19 @@ def test_segment_cells_of_constant_map(threshold):
     assert np.unique(cells).tolist() == ([0] if threshold == 1.0 else [1])
 
 
+@pytest.mark.parametrize("threshold", [0.0, 0.3, 0.7])
+def test_segment_cells_gives_skimages_watershed_of_the_membrane_map(threshold):
+    """At 0.0 the seeds cover every pixel of this map and are returned unflooded: the same cells as the watershed."""
+    import skimage.measure
+    import skimage.segmentation
+
+    prob = np.random.default_rng(3).uniform(0.01, 1.0, (2, 40, 50))
+    for one_slice, cells in zip(prob, segment_cells(prob, threshold)):
+        markers = skimage.measure.label(one_slice > threshold, connectivity=1)
+        watershed = skimage.segmentation.watershed(1.0 - one_slice, markers, connectivity=1, watershed_line=True)
+        assert np.array_equal(cells, watershed), f"threshold {threshold}: cells differ from skimage's watershed"
+
+
 # ---------------------------------------------------------------- V_rand and V_info
 
 

@@ -25,6 +25,7 @@ expects, and 100 submissions extrapolated from N.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -115,9 +116,23 @@ def complete_variants(count):
 
 
 def cpu_seconds():
-    """CPU seconds (user + system) of this process and of every child process it has waited for."""
+    """CPU seconds (user + system) of this process, of every child process it has waited for, and of its live
+    children and the processes they waited for (the workers' fork server and its workers: grading/forked.py)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + live_children_seconds()
+
+
+def live_children_seconds():
+    """CPU seconds of this process's live children and of the children they have waited for (/proc/PID/stat)."""
+    from autograder.sandbox import processes
+
+    ticks = 0
+    for pid, parent in processes.parents().items():
+        if parent == os.getpid():
+            with contextlib.suppress(OSError):
+                fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds():

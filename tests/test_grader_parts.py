@@ -1,6 +1,7 @@
 """The grader's pieces, without running a kernel: naming submissions, reading and rebuilding them, the CSV,
 the nbgrader configuration and the feedback's traceback filter."""
 
+import functools
 import json
 import os
 import subprocess
@@ -9,12 +10,13 @@ import sys
 import nbformat
 import pytest
 
-from autograder.grading import batch, grade, keys, normalise, submissions, template, worker
+from autograder.grading import batch, forked, grade, keys, normalise, submissions, template, worker
 from autograder.grading.options import GradingOptions
 from autograder.grading.plugins import GradingExecute, _scrub
 from autograder.release.course import RELEASE_NOTEBOOK, REPO_ROOT
 from autograder.reports import report
 from autograder.reports.result import Result, status
+from tests import forked_stand_ins
 from tests.catalogue import (
     CROP_SQUARE_ONLY,
     Variant,
@@ -431,7 +433,10 @@ def test_catalogue_variants_are_valid_notebooks_and_distinct():
     assert not any("raise NotImplementedError()" in source for source in code), "a stub is left unfilled"
 
 
-def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monkeypatch):
+@pytest.mark.parametrize("way", ["forked", "subprocess"])
+def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monkeypatch, way):
+    if way == "subprocess":  # where no fork server can be used (forked.py)
+        monkeypatch.setattr(forked, "available", lambda: False)
     session = grade.Session("smoke", log=lambda message: None)
     course = tmp_path / "course"
     course.mkdir()
@@ -439,7 +444,9 @@ def test_a_worker_that_fails_or_hangs_gives_a_status_not_a_crash(tmp_path, monke
     job_path.write_text("{}")  # the worker cannot run this job
     env = session.kernel_environment(course)
     assert session.run_worker(job_path, course, {"student_id": "s"}, env) == "grading error (worker exit 1)"
-    monkeypatch.setattr(session, "hard_limit", lambda: 0.2)  # stopped long before it could finish
+    monkeypatch.setattr(session, "hard_limit", lambda: 0.2)  # stopped long before it could finish:
+    if way == "forked":  # a forked worker fails that job within 0.2 s; this one hangs (a subprocess starts slower)
+        monkeypatch.setattr(forked, "start", functools.partial(forked.start, main=forked_stand_ins.wait_for_the_end))
     assert session.run_worker(job_path, course, {"student_id": "s"}, env) == "grading stopped after 0.2 s"
     assert (
         status("grading stopped after 0.2 s", (), "--sandbox off")

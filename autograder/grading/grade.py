@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import nbformat
 
 from autograder import assignment
-from autograder.grading import normalise, preparation
+from autograder.grading import forked, normalise, preparation
 from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
 from autograder.grading.preamble import PREAMBLE, preamble  # noqa: F401 (grade.PREAMBLE)
 from autograder.grading.submissions import Submission
@@ -112,6 +112,7 @@ class Session:
         """Make the template course in `work` (its gradebook knows the assignment; copied for each submission)
         and choose the data folder the kernels read (`data`, else ``data_folder(work)``). With `template`, the
         course prepared there before is used (``prepared_template``): the Gradescope image makes it once."""
+        forked.prepare()  # the workers' fork server imports what they use meanwhile
         self.template = prepared_template(template) if template else build_template(pathlib.Path(work) / "template")
         self.precision()  # and the kernels' precision and layout, measured once
         self.data = data or data_folder(work)
@@ -308,19 +309,23 @@ class Session:
         return len(LONG_CELLS) * max(timeout, self.mode.long_cell_timeout) + other_cells * timeout + 300
 
     def run_worker(self, job_path: pathlib.Path, course: pathlib.Path, job: dict, env: dict, tag: object = None) -> str:
-        """Run ``python -m autograder.grading.worker`` on the job; "" when it wrote its result, else what went wrong."""
+        """Run the grading worker on the job, forked from the fork server where there is one (``forked.py``), else
+        as ``python -m autograder.grading.worker``; "" when it wrote its result, else what went wrong."""
         log_path = course / "worker.log"
         job["launched_at"], job["grader_pid"] = time.time(), os.getpid()  # the worker ends with this process
         pathlib.Path(job_path).write_text(json.dumps(job, indent=1))
         with open(log_path, "w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "autograder.grading.worker", str(job_path)],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            if forked.available():  # from a process that has imported what it needs (forked.py)
+                process = forked.start(job_path, env, log_path, REPO_ROOT)
+            else:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "autograder.grading.worker", str(job_path)],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             with self._lock:
                 self._running.setdefault(tag, set()).add(process)
             try:

@@ -181,12 +181,13 @@ def _kernel_timings(path: pathlib.Path) -> dict[str, float]:
         return {}
 
 
-def main(job_path: str) -> int:
-    """Grade the job; whatever happens, no process started for it outlives this one (processes.py)."""
+def main(job_path: str, parent: int | None = None) -> int:
+    """Grade the job; whatever happens, no process started for it outlives this one (processes.py), nor outlives
+    `parent` (default: the grader named in the job; a forked worker's is the fork server, which ends with it)."""
     processes.become_subreaper()
     try:
         job = json.loads(pathlib.Path(job_path).read_text())
-        processes.end_with_parent(job.get("grader_pid", os.getppid()))
+        processes.end_with_parent(parent or job.get("grader_pid", os.getppid()))
         return grade_job(job)
     finally:
         processes.stop_descendants()

@@ -85,6 +85,7 @@ def nbgrader_config(job: dict) -> Config:
     c.GradingExecute.cell_timeouts = job["cell_timeouts"]
     c.GradingExecute.skip_cells_with_tag = job["skip_tag"]  # unguessable: no tag skips a cell
     c.GradingExecute.force_raise_errors = False
+    c.GradingExecute.shutdown_kernel = "immediate"  # killed, not asked to exit: nothing in it is kept (0.9 s saved)
     c.GradingExecute.stages = STAGES
     c.GradingExecute.expected_path = job.get("expected", "")
     c.GradingExecute.timings_path = str(pathlib.Path(job["course"]) / "timings.json")

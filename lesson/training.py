@@ -132,6 +132,35 @@ def save_checkpoint(path: pathlib.Path, state: dict) -> None:
     os.replace(partial, path)
 
 
+# The U-Net's convolutions in the order the specification's UNet builds them (upfeature, contract1..4,
+# expand1..4, downfeature; each block's convolutions in turn).
+SPEC_CONVS = (
+    "upfeature.conv",
+    *(f"contract{i}.conv{j}" for i in range(1, 5) for j in (1, 2)),
+    *(f"expand{i}.conv{j}" for i in range(1, 5) for j in (1, 2, 3)),
+    "downfeature.conv",
+)
+
+
+def draw_weights(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Draw the U-Net's starting weights again from `seed`, convolution by convolution in the specification's order
+    (SPEC_CONVS), as PyTorch drew them when the specification's UNet was built after ``torch.manual_seed(seed)``.
+
+    A short run's result depends on its starting weights, and those depend on the order ``__init__`` built the
+    layers in. Drawn here in one order, every U-Net that matches the specification starts, and trains, exactly as
+    the course's does. A convolution the model does not have is skipped. Returns the model.
+    """
+    torch.manual_seed(seed)
+    for name in SPEC_CONVS:
+        try:
+            layer = model.get_submodule(name)
+        except AttributeError:
+            continue
+        if isinstance(layer, torch.nn.Conv2d):
+            layer.reset_parameters()
+    return model
+
+
 def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.Optimizer:
     """Adam (the course's optimizer) with all weights updated in one fused kernel, on GPU and CPU alike.
 

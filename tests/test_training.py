@@ -355,3 +355,39 @@ def test_too_slow_message_is_friendly_and_exact():
         'import os; os.environ["UNET_DEVICE"] = "cpu"), or choose a shorter run with fewer UNET_EPOCHS '
         "or a smaller UNET_HIDDEN_CHANNELS or UNET_INPUT_SIZE."
     )
+
+
+def test_the_specifications_convolutions_are_listed_in_the_order_the_reference_builds_them():
+    """SPEC_CONVS, the order draw_weights draws in, is the reference UNet's own and the grader's checks' list."""
+    from autograder.authoring.checks import UNET_CONVS
+
+    model = load_reference().UNet(1, 1, hidden_channels=2)
+    built = [name for name, layer in model.named_modules() if isinstance(layer, torch.nn.Conv2d)]
+    assert list(training.SPEC_CONVS) == built == UNET_CONVS
+
+
+def test_draw_weights_starts_a_unet_built_in_any_order_as_the_specifications():
+    """After draw_weights(model, 3), a U-Net whose layers were built in another order (and from another seed) holds
+    the weights of the specification's UNet built after torch.manual_seed(3)."""
+    reference = load_reference()
+    torch.manual_seed(3)
+    course = reference.UNet(1, 1, hidden_channels=4).state_dict()
+    torch.manual_seed(99)
+    model = reference.UNet(1, 1, hidden_channels=4)
+    model._modules = dict(reversed(model._modules.items()))  # as if __init__ built downfeature first
+    assert not torch.equal(model.state_dict()["upfeature.conv.weight"], course["upfeature.conv.weight"])
+    assert training.draw_weights(model, 3) is model
+    drawn = model.state_dict()
+    different = [name for name in course if not torch.equal(drawn[name], course[name])]
+    assert different == [], f"these weights differ from the specification's start: {different}"
+
+
+def test_draw_weights_skips_a_convolution_the_model_lacks():
+    """A U-Net without a downfeature block still gets its other convolutions drawn, and no error."""
+    reference = load_reference()
+    torch.manual_seed(3)
+    course = reference.UNet(1, 1, hidden_channels=4).state_dict()
+    model = reference.UNet(1, 1, hidden_channels=4)
+    del model.downfeature
+    training.draw_weights(model, 3)
+    assert torch.equal(model.state_dict()["expand4.conv3.weight"], course["expand4.conv3.weight"])

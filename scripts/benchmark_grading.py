@@ -17,21 +17,17 @@ blank's). Set UNET_DATA_DIR as for the tests.
 grades a batch of N complete submissions in one run, in this process, as `grade` does: the smoke batch's
 correct and buggy ones (tests/catalogue.py: every variant that runs to its end, hangs, crashes, broken files
 and attacks left out), then copies of the reference up to N. It prints the aggregate seconds per submission
-(the batch's wall time, course set-up included, / N), the per-stage sums over the batch, the CPU share used
-(the CPU seconds of the grader and every process it waited for / (wall time x cores), and how busy the
-whole machine's cores were, from /proc/stat: two busy cores is 100%), the load average before and after, each
-submission's total against the one tests/catalogue.py
-expects, and 100 submissions extrapolated from N.
+(the batch's wall time, course set-up included, / N), the per-stage sums over the batch, how busy the
+machine's cores were (from /proc/stat: two busy cores is 100%), the load average before and after, each
+submission's total against the one tests/catalogue.py expects, and 100 submissions extrapolated from N.
 """
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
 import pathlib
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -115,26 +111,6 @@ def complete_variants(count):
     return (kept + copies)[:count]
 
 
-def cpu_seconds():
-    """CPU seconds (user + system) of this process, of every child process it has waited for, and of its live
-    children and the processes they waited for (the workers' fork server and its workers: grading/forked.py)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + live_children_seconds()
-
-
-def live_children_seconds():
-    """CPU seconds of this process's live children and of the children they have waited for (/proc/PID/stat)."""
-    from autograder.sandbox import processes
-
-    ticks = 0
-    for pid, parent in processes.parents().items():
-        if parent == os.getpid():
-            with contextlib.suppress(OSError):
-                fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def machine_busy_seconds():
     """CPU seconds every process on the machine has used (all cores, /proc/stat), and the seconds all cores had."""
     fields = [int(value) for value in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -153,12 +129,7 @@ def batch(scratch, count, workers, mode):
     folder = pathlib.Path(scratch) / "batch"
     variants = {write(variant, folder): variant for variant in complete_variants(count)}
     sandboxed, reason = grade.use_sandbox("auto", mode)
-    load_before, cpu_before, started, busy_before = (
-        os.getloadavg(),
-        cpu_seconds(),
-        time.monotonic(),
-        machine_busy_seconds(),
-    )
+    load_before, started, busy_before = os.getloadavg(), time.monotonic(), machine_busy_seconds()
     lines = []
     results = Grader(
         pathlib.Path(scratch) / "out-batch",
@@ -168,7 +139,7 @@ def batch(scratch, count, workers, mode):
         sandbox_reason=reason,
         log=lines.append,
     ).grade(find_submissions([folder]))
-    wall, used, load_after = time.monotonic() - started, cpu_seconds() - cpu_before, os.getloadavg()
+    wall, load_after = time.monotonic() - started, os.getloadavg()
     busy, available = (after - before for after, before in zip(machine_busy_seconds(), busy_before))
     cores = os.cpu_count()
     print(
@@ -178,11 +149,9 @@ def batch(scratch, count, workers, mode):
         f"{load_before[0]:.2f}, after {load_after[0]:.2f}"
     )
     print(f"{lines[0]}; the batch {wall:.1f} s in all, {wall / len(results):.2f} s per submission")
-    print(
-        f"CPU used by the grader and the processes it waited for (sandboxed kernels, run under their own users, "
-        f"are not all among them): {used:.1f} CPU seconds in {wall:.1f} s on {cores} cores, "
-        f"{used / (wall * cores):.0%} of them; the whole machine (this batch and every other process): "
-        f"{busy / available:.0%} busy"
+    print(  # the kernels, killed at the end and run under users of their own, are in no rusage of this process
+        f"the {cores} cores were {busy / available:.0%} busy over the batch ({busy:.1f} CPU seconds in {wall:.1f} s; "
+        f"/proc/stat: this batch and anything else running)"
     )
     print(f"100 submissions, extrapolated from these {len(results)}: {100 * wall / len(results) / 60:.1f} min")
     sums = {stage: sum(result.timings.get(stage, 0.0) for result in results) for stage in STAGES}

@@ -111,3 +111,30 @@ def test_the_subprocess_worker_grades_as_the_forked_one(tmp_path, monkeypatch, d
         (result,) = grader.grade(find_submissions([tmp_path / "in"]))
         rows[way] = (result.scores, result.status, result.total)
     assert rows["forked"] == rows["subprocess"] and rows["forked"][2] == 100, rows
+
+
+EXITING_GRADER = """
+from autograder.grading import forked
+from tests import forked_stand_ins
+forked.start({job!r}, {{"PATH": "/usr/bin:/bin"}}, {log!r}, {cwd!r}, main=forked_stand_ins.report).wait(120)
+"""
+
+
+def test_a_grader_that_exits_leaves_no_fork_server_behind(tmp_path):
+    """At its exit the grader stops the fork server and multiprocessing's resource tracker and waits for them: none
+    of its processes is left once it has gone (the lifecycle tests look for them at once)."""
+    marker = f"unet-forked-test-{os.getpid()}-{time.monotonic_ns()}"
+    code = EXITING_GRADER.format(job=str(tmp_path / "job"), log=str(tmp_path / "log"), cwd=str(tmp_path))
+    finished = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env={**os.environ, "FORKED_TEST_MARKER": marker}, timeout=300
+    )
+    assert finished.returncode == 0 and (tmp_path / "job").exists(), "the worker should have run"
+    left = []
+    for proc in pathlib.Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (proc / "environ").read_bytes():
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")[:100]
+                left.append(f"{proc.name}: {command!r}")
+        except OSError:
+            pass
+    assert left == [], f"processes of the grader outlived it: {left}"

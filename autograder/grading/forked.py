@@ -19,8 +19,10 @@ imports the script's main module first.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
 import subprocess
 import sys
@@ -69,7 +71,18 @@ def _fork_server() -> multiprocessing.context.BaseContext:
         if _context is None:
             _context = multiprocessing.get_context("forkserver")
             _context.set_forkserver_preload(PRELOAD)
+            atexit.register(stop)
         return _context
+
+
+def stop() -> None:
+    """Stop the fork server and multiprocessing's resource tracker, where this process started them, and wait for
+    both to end, so that a grader leaves no process behind it (run at exit; without it they end a moment after the
+    grader, on their own). multiprocessing's own way to stop them: close the pipe each lives on, then wait."""
+    for helper in (multiprocessing.forkserver._forkserver, multiprocessing.resource_tracker._resource_tracker):
+        stop_helper = getattr(helper, "_stop", None)
+        if stop_helper is not None:
+            stop_helper()
 
 
 class ForkedWorker:

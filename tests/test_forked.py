@@ -103,6 +103,8 @@ def test_no_fork_server_in_a_daemonic_process(monkeypatch):
 @pytest.mark.slow
 def test_the_subprocess_worker_grades_as_the_forked_one(tmp_path, monkeypatch, data_env):
     """Where no fork server can be used, ``python -m autograder.grading.worker`` gives the same row."""
+    for name, value in data_env.items():  # the real data, or the stand-in (whose loader conftest.py names)
+        monkeypatch.setenv(name, value)
     write(Variant("reference"), tmp_path / "in")
     rows = {}
     for way, can_fork in (("forked", True), ("subprocess", False)):

@@ -17,17 +17,10 @@ from autograder.grading import batch, forked, grade
 from autograder.grading.submissions import find_submissions
 from tests import forked_stand_ins
 from tests.catalogue import Variant, write
+from tests.test_lifecycle import left_behind
+from tests.test_processes import alive
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def gone(pid: int) -> bool:
-    """True when `pid` has exited (a zombie has)."""
-    try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
 
 
 def test_a_forked_worker_has_the_jobs_environment_its_own_session_and_its_log(tmp_path, monkeypatch):
@@ -57,7 +50,7 @@ def test_a_forked_worker_is_waited_for_and_killed_as_a_subprocess(tmp_path):
     with pytest.raises(subprocess.TimeoutExpired):
         process.wait(timeout=0.5)
     grade._kill(process)
-    assert process.returncode == -signal.SIGKILL and gone(process.pid)
+    assert process.returncode == -signal.SIGKILL and not alive(process.pid)
 
 
 GRADER = """
@@ -81,15 +74,15 @@ def test_a_forked_worker_ends_with_its_grader_killed_by_sigkill(tmp_path):
     ready, worker_pid = grader.stdout.readline().split()
     worker_pid = int(worker_pid)
     try:
-        assert ready == "ready" and not gone(worker_pid)
+        assert ready == "ready" and alive(worker_pid)
         grader.kill()
         grader.wait()
         deadline = time.monotonic() + 10
-        while not gone(worker_pid) and time.monotonic() < deadline:
+        while alive(worker_pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert gone(worker_pid), "the forked worker outlived its grader"
+        assert not alive(worker_pid), "the forked worker outlived its grader"
     finally:
-        if not gone(worker_pid):  # a failed test leaves nothing running
+        if alive(worker_pid):  # a failed test leaves nothing running
             os.kill(worker_pid, signal.SIGKILL)
 
 
@@ -124,19 +117,12 @@ forked.start({job!r}, {{"PATH": "/usr/bin:/bin"}}, {log!r}, {cwd!r}, main=forked
 
 def test_a_grader_that_exits_leaves_no_fork_server_behind(tmp_path):
     """At its exit the grader stops the fork server and multiprocessing's resource tracker and waits for them: none
-    of its processes is left once it has gone (the lifecycle tests look for them at once)."""
-    marker = f"unet-forked-test-{os.getpid()}-{time.monotonic_ns()}"
+    of its processes, and nothing in its TMPDIR, is left once it has gone (the lifecycle tests look at once)."""
+    work = tmp_path / "w"  # the grader's TMPDIR, which the fork server and the resource tracker inherit
+    work.mkdir()
     code = EXITING_GRADER.format(job=str(tmp_path / "job"), log=str(tmp_path / "log"), cwd=str(tmp_path))
     finished = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, env={**os.environ, "FORKED_TEST_MARKER": marker}, timeout=300
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env={**os.environ, "TMPDIR": str(work)}, timeout=300
     )
     assert finished.returncode == 0 and (tmp_path / "job").exists(), "the worker should have run"
-    left = []
-    for proc in pathlib.Path("/proc").glob("[0-9]*"):
-        try:
-            if marker.encode() in (proc / "environ").read_bytes():
-                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")[:100]
-                left.append(f"{proc.name}: {command!r}")
-        except OSError:
-            pass
-    assert left == [], f"processes of the grader outlived it: {left}"
+    assert left_behind(work) == {"files": [], "mounts": [], "processes": []}

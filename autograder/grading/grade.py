@@ -309,35 +309,23 @@ class Session:
         return len(LONG_CELLS) * max(timeout, self.mode.long_cell_timeout) + other_cells * timeout + 300
 
     def run_worker(self, job_path: pathlib.Path, course: pathlib.Path, job: dict, env: dict, tag: object = None) -> str:
-        """Run the grading worker on the job, forked from the fork server where there is one (``forked.py``), else
-        as ``python -m autograder.grading.worker``; "" when it wrote its result, else what went wrong."""
+        """Run the grading worker on the job (``_start_worker``); "" when it wrote its result, else what went wrong."""
         log_path = course / "worker.log"
         job["launched_at"], job["grader_pid"] = time.time(), os.getpid()  # the worker ends with this process
         pathlib.Path(job_path).write_text(json.dumps(job, indent=1))
-        with open(log_path, "w") as log:
-            if forked.available():  # from a process that has imported what it needs (forked.py)
-                process = forked.start(job_path, env, log_path, REPO_ROOT)
-            else:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "autograder.grading.worker", str(job_path)],
-                    cwd=REPO_ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            with self._lock:
-                self._running.setdefault(tag, set()).add(process)
-            try:
-                if self.stopped(tag):  # stopped while it started
-                    _kill(process)
-                process.wait(timeout=self.hard_limit())
-            except subprocess.TimeoutExpired:
+        process = _start_worker(job_path, env, log_path)
+        with self._lock:
+            self._running.setdefault(tag, set()).add(process)
+        try:
+            if self.stopped(tag):  # stopped while it started
                 _kill(process)
-                return f"grading stopped after {self.hard_limit()} s"
-            finally:
-                with self._lock:
-                    self._running[tag].discard(process)
+            process.wait(timeout=self.hard_limit())
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            return f"grading stopped after {self.hard_limit()} s"
+        finally:
+            with self._lock:
+                self._running[tag].discard(process)
         if self.stopped(tag):
             return "stopped"
         if process.returncode != 0 or not (course / "result.json").exists():
@@ -369,6 +357,22 @@ def _matplotlib_cache(folder):
     for font_list in home_cache.glob("fontlist-*.json"):
         shutil.copyfile(font_list, folder / font_list.name)
     return folder
+
+
+def _start_worker(job_path: pathlib.Path, env: dict, log_path: pathlib.Path):
+    """The grading worker on the job, started: forked from the fork server where there is one (``forked.py``), else
+    ``python -m autograder.grading.worker`` in a session of its own; its output goes to `log_path`."""
+    with open(log_path, "w") as log:  # made here, so that a worker that dies at once leaves it, empty
+        if forked.available():
+            return forked.start(job_path, env, log_path, REPO_ROOT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "autograder.grading.worker", str(job_path)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _kill(process):

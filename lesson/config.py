@@ -7,6 +7,8 @@ The defaults are the real run (200 epochs of the full-width U-Net on whole 512 x
 
 import dataclasses
 import os
+import pathlib
+import platform
 from collections.abc import Mapping
 
 ENV_PREFIX = "UNET_"
@@ -150,3 +152,20 @@ def _parse(field, raw):
         raise ValueError(
             f"{env_name(field.name)}={raw!r} is not a valid {kind.__name__} (default {field.default!r})"
         ) from None
+
+
+def cache_folder() -> pathlib.Path:
+    """Where measurements of this machine are kept: $XDG_CACHE_HOME/unet-isbi2012, else ~/.cache/unet-isbi2012
+    (expanduser never raises, unlike Path.home)."""
+    return pathlib.Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "unet-isbi2012"
+
+
+def cpu_model() -> str:
+    """The CPU's model name, e.g. 'AMD EPYC 9654 96-Core Processor' (Linux), else platform's best guess."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

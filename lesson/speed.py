@@ -24,12 +24,13 @@ import hashlib
 import json
 import os
 import pathlib
-import platform
 import time
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import torch
+
+from lesson.config import cache_folder, cpu_model
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 LAYOUTS = ("contiguous", "channels_last")  # NCHW (PyTorch's default, the course's) and NHWC
@@ -111,7 +112,7 @@ def _measured(model, precision, layout, cache_dir, timer, clock, load):
         for p in (["fp32", "bf16"] if precision == "auto" else [precision])
         for lay in (LAYOUTS if layout == "auto" else [layout])
     ]
-    cache = pathlib.Path(cache_dir or _default_cache_dir()) / "precision.json"
+    cache = pathlib.Path(cache_dir or cache_folder()) / "precision.json"
     key = cache_key(model, candidates)
     entry, now = _read_cache(cache).get(key), clock()
     cached = entry is not None and is_fresh(entry, now)
@@ -215,25 +216,9 @@ def _model_key(model):
     and threads, and the model's shape."""
     shapes = ",".join("x".join(map(str, p.shape)) for p in model.parameters())
     return (
-        f"{_cpu_model()} ({torch.backends.cpu.get_cpu_capability()}) | torch {torch.__version__} | "
+        f"{cpu_model()} ({torch.backends.cpu.get_cpu_capability()}) | torch {torch.__version__} | "
         f"{torch.get_num_threads()} threads | {type(model).__name__} {hashlib.sha1(shapes.encode()).hexdigest()[:12]}"
     )
-
-
-def _cpu_model():
-    """The CPU's model name, e.g. 'AMD EPYC 9654 96-Core Processor' (Linux), else platform's best guess."""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _default_cache_dir():
-    """$XDG_CACHE_HOME/unet-isbi2012, else ~/.cache/unet-isbi2012 (expanduser never raises, unlike Path.home)."""
-    return pathlib.Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "unet-isbi2012"
 
 
 def _read_cache(path):

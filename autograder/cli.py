@@ -310,6 +310,7 @@ def grade_here(options: GradeOptions, submissions: list, out: pathlib.Path, cour
     """Grade on this machine (into the nbgrader `course` too, when given); the exit code."""
     from autograder.grading import grade as grading  # imports nbgrader and PyTorch: only when grading
     from autograder.grading.batch import Grader
+    from autograder.grading.calibration import ReferenceRunFails
     from autograder.reports import kept
     from autograder.sandbox.kernel import Limits
 
@@ -343,7 +344,11 @@ def grade_here(options: GradeOptions, submissions: list, out: pathlib.Path, cour
     )
     if course is not None:  # the graded notebooks wait beside the kept results, for a later run too
         course.attach(grader.session, out / kept.FOLDER / "nbgrader")
-    results = grader.grade(submissions)
+    try:
+        results = grader.grade(submissions)
+    except ReferenceRunFails as unfair:
+        error(str(unfair))
+        return 2
     if course is not None:
         from autograder.integrations.nbgrader_course import GradebookLocked
 

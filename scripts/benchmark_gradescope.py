@@ -50,7 +50,7 @@ def main():
         unpack(scratch / "autograder.zip", root)
         write(named("reference"), root / "submission")
         setup, load = timed([python, "-m", "autograder.integrations.gradescope", "setup"], root / "source", env)
-        once = "what setup.sh ends with: the template and the precision, once per image"
+        once = "what setup.sh ends with: the template, the precision and the reference's quick run, once per image"
         print(f"set-up ({once}): {setup:.1f} s; {load}")
         for run in range(1, args.runs + 1):
             wall, load = timed([str(root / "run_autograder")], root, env)

@@ -352,6 +352,8 @@ def test_each_job_gets_its_own_unguessable_skip_tag(tmp_path):
 
 
 def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tmp_path, monkeypatch):
+    monkeypatch.setattr("autograder.grading.preparation.reference_run", lambda settings, threads: "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("UNET_EPOCHS", "1")
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
     env = batch.Grader(tmp_path, "quick", workers=2).session.kernel_environment(tmp_path / "course")
@@ -373,6 +375,8 @@ def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, mo
         return "bf16", "contiguous", "measured"
 
     monkeypatch.setattr("autograder.grading.preparation.precision_and_layout", measure)
+    monkeypatch.setattr("autograder.grading.preparation.reference_run", lambda settings, threads: "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     grader = batch.Grader(tmp_path, "quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
     assert [(env["UNET_PRECISION"], env["UNET_LAYOUT"]) for env in envs] == [("bf16", "contiguous")] * 3
@@ -386,9 +390,9 @@ def test_the_precision_is_measured_in_a_child_where_the_graders_settings_win(tmp
     kernels get, and the grader's own process has not imported torch for it."""
     monkeypatch.setenv("UNET_PRECISION", "fp32")
     monkeypatch.setenv("UNET_LAYOUT", "channels_last")
-    env = grade.Session("quick").kernel_environment(tmp_path / "c")
+    env = grade.Session("smoke").kernel_environment(tmp_path / "c")
     assert (env["UNET_PRECISION"], env["UNET_LAYOUT"]) == ("fp32", "channels_last")
-    asked = "from autograder.grading import grade; import sys; print(grade.Session('quick').precision()[2]); "
+    asked = "from autograder.grading import grade; import sys; print(grade.Session('smoke').precision()[2]); "
     ran = subprocess.run(
         [sys.executable, "-c", asked + "print('torch' in sys.modules)"], capture_output=True, text=True, cwd=REPO_ROOT
     )

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import nbformat
 
 from autograder import assignment
-from autograder.grading import forked, normalise, preparation
+from autograder.grading import calibration, forked, normalise, preparation
 from autograder.grading.options import MODES, GradingOptions, Mode, describe, resolve_mode  # noqa: F401 (grade.MODES...)
 from autograder.grading.preamble import PREAMBLE, preamble  # noqa: F401 (grade.PREAMBLE)
 from autograder.grading.submissions import Submission
@@ -114,8 +114,8 @@ class Session:
         course prepared there before is used (``prepared_template``): the Gradescope image makes it once."""
         forked.prepare()  # the workers' fork server imports what they use meanwhile
         self.template = prepared_template(template) if template else build_template(pathlib.Path(work) / "template")
-        self.precision()  # and the kernels' precision and layout, measured once
         self.data = data or data_folder(work)
+        self.precision()  # and the kernels' precision and layout, measured once, the reference's run checked in it
 
     def grade_one(
         self,
@@ -224,17 +224,21 @@ class Session:
 
     def kernel_settings(self, checkpoints: pathlib.Path) -> dict[str, str]:
         """What the kernel's environment must hold: the mode's run settings, seeds and thread counts."""
+        settings = {**self._run_settings(), "UNET_CHECKPOINT_DIR": str(checkpoints)}
+        settings["UNET_PRECISION"], settings["UNET_LAYOUT"] = self.precision()[:2]
+        return settings
+
+    def _run_settings(self) -> dict[str, str]:
+        """The kernel's settings but its checkpoint folder, precision and layout."""
         settings = environment_for(self.mode.settings)
         settings.update(
             {
                 "UNET_GRADING_MODE": self.mode.name,
-                "UNET_CHECKPOINT_DIR": str(checkpoints),
                 "PYTHONHASHSEED": "0",
                 "OMP_NUM_THREADS": str(self.threads),
                 "MKL_NUM_THREADS": str(self.threads),
             }
         )
-        settings["UNET_PRECISION"], settings["UNET_LAYOUT"] = self.precision()[:2]
         if self.data is not None:
             settings["UNET_DATA_DIR"] = str(self.data)
         elif os.environ.get("UNET_DATA_DIR"):
@@ -248,11 +252,15 @@ class Session:
         lesson.speed.choose_precision_and_layout for the mode's U-Net at the kernels' thread count, measured in a
         process of its own (``preparation.py``: the grader never imports torch); UNET_PRECISION and UNET_LAYOUT of
         the grader's own environment win. Each kernel measuring for itself could choose differently on a busy
-        machine, and the sandbox gives each kernel a fresh home, so no cache.
+        machine, and the sandbox gives each kernel a fresh home, so no cache. In quick mode, the reference's own run
+        must pass the training test's bar in it, else the course's setting is taken (``calibration.py``).
         """
         if self._precision is None:
             width = self.mode.settings.get("hidden_channels", TrainingConfig.hidden_channels)
-            self._precision = preparation.precision_and_layout(width, self.threads)
+            chosen = preparation.precision_and_layout(width, self.threads)
+            self._precision = calibration.checked_settings(
+                self.mode.name, chosen, self._run_settings(), self.threads, self.log
+            )
         return self._precision
 
     def kernel_environment(self, course: pathlib.Path) -> dict[str, str]:

@@ -10,7 +10,8 @@
                  limits, the nbgrader course that keeps the graded notebooks, ...
 
 Not in the key: the machine's CPU, the kernels' thread count and the precision chosen by timing (they change how
-fast a run goes, and at most the last digits of its training numbers, never what the grader asks of it).
+fast a run goes and its training numbers, never what the grader asks of it; in quick mode the reference's own run
+must pass the bar in the chosen setting, ``calibration.py``).
 """
 
 from __future__ import annotations

@@ -1,19 +1,22 @@
 """A batch's torch work, each piece in a Python process of its own: the reference's answers to every check
-(``verdicts.save_expected``, for the template course) and the kernels' precision and layout (``lesson.speed``).
+(``verdicts.save_expected``, for the template course), the kernels' precision and layout (``lesson.speed``) and the
+grader's training check on the reference's own run in the kernels' settings (``calibration.py``).
 
 The grader's own process reads the submissions, runs the workers and writes the reports; none of that needs torch,
 whose import alone holds about 500 MB of resident memory, and the measured U-Net step some 250 MB more, for as
 long as the process lives. Done in a child that exits when it is done, that memory goes back to the kernels, and
 the grader's own process stays near 150 MB for the whole batch, whatever comes in (docs/security.md).
 
-In: what to compute. Out: the file of answers written, or (precision, layout, why): ``lesson.speed``'s RunSettings
-as plain strings, which the child prints as JSON.
+In: what to compute. Out: the file of answers written; (precision, layout, why): ``lesson.speed``'s RunSettings
+as plain strings; or the training check's verdict on the reference's run: each printed by the child as JSON.
 A failed child raises RuntimeError with the last lines it wrote; a stop (Ctrl-C, SIGTERM) kills it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -33,10 +36,37 @@ def precision_and_layout(hidden_channels: int, threads: int) -> tuple[str, str, 
     return precision, layout, why
 
 
-def _child(*arguments) -> str:
+def reference_run(settings: dict[str, str], threads: int) -> str:
+    """The grader's training check on the reference U-Net's own run, trained in a child whose environment has
+    `settings` (the kernels' UNET_* settings) at `threads` threads: "" when the run passes, else what fell short."""
+    return json.loads(_child("reference-run", threads, env={**os.environ, **settings}))
+
+
+def train_reference(config):
+    """The reference U-Net trained as the notebook's training cell trains a submission's: the same slices, the same
+    start (``draw_weights``) and the same run (``fit``), without its figures or checkpoint. Returns the model."""
+    import torch
+
+    from data.isbi2012 import split_holdout
+    from data.source import load_dataset
+    from lesson.training import draw_weights, fit
+    from solutions.reference import load_reference
+
+    train_images, train_labels, _ = load_dataset()
+    fit_images = split_holdout(train_images, config.holdout_slices)[0]
+    fit_labels = split_holdout(train_labels, config.holdout_slices)[0]
+    torch.manual_seed(config.seed)
+    model = draw_weights(load_reference().UNet(1, 1, hidden_channels=config.hidden_channels), config.seed)
+    fit(model, fit_images, fit_labels, config, checkpoint=None, show_figures=False)
+    return model
+
+
+def _child(*arguments, env: dict[str, str] | None = None) -> str:
     """``python -m autograder.grading.preparation ARGUMENTS``: what it printed."""
     command = [sys.executable, "-m", __name__, *map(str, arguments)]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         printed, errors = process.communicate()
     except BaseException:  # a stop: the child goes with the batch
@@ -64,6 +94,20 @@ def _measure(hidden_channels: int, threads: int) -> list:
     return list(choose_precision_and_layout(model, pick_device("auto"), config.precision, config.layout))
 
 
+def _judge_reference_run(threads: int) -> str:
+    import torch
+
+    from autograder.judging import verdicts
+    from lesson.config import read_config
+
+    torch.set_num_threads(threads)
+    config = read_config()
+    with contextlib.redirect_stdout(sys.stderr):  # what fit and the loader print; stdout carries the verdict
+        model = train_reference(config)
+        weights = {name: tensor.detach().cpu().numpy() for name, tensor in model.state_dict().items()}
+        return verdicts.training_shortfall(weights, config, os.environ["UNET_GRADING_MODE"])
+
+
 def main(argv: list[str]) -> None:
     if argv[0] == "expected":
         from autograder.judging import verdicts
@@ -71,8 +115,12 @@ def main(argv: list[str]) -> None:
         verdicts.save_expected(pathlib.Path(argv[1]))
     elif argv[0] == "precision":
         print(json.dumps(_measure(int(argv[1]), int(argv[2]))))
+    elif argv[0] == "reference-run":
+        print(json.dumps(_judge_reference_run(int(argv[1]))))
     else:
-        raise SystemExit(f"usage: python -m {__name__} expected PATH | precision HIDDEN_CHANNELS THREADS")
+        raise SystemExit(
+            f"usage: python -m {__name__} expected PATH | precision HIDDEN_CHANNELS THREADS | reference-run THREADS"
+        )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ correct and buggy ones (tests/catalogue.py: every variant that runs to its end, 
 and attacks left out), then copies of the reference up to N. It prints the aggregate seconds per submission
 (the batch's wall time, course set-up included, / N), the per-stage sums over the batch, how busy the
 machine's cores were (from /proc/stat: two busy cores is 100%), the load average before and after, each
-submission's total against the one tests/catalogue.py expects, and 100 submissions extrapolated from N.
+submission's total against the one tests/catalogue.py expects, and 100 submissions extrapolated from N: the batch's
+set-up (the course template, the precision and the reference's quick run, ``grade``'s "course template ready in" line)
+once, and 100 times the rest of the wall time / N.
 """
 
 import argparse
@@ -153,7 +155,14 @@ def batch(scratch, count, workers, mode):
         f"the {cores} cores were {busy / available:.0%} busy over the batch ({busy:.1f} CPU seconds in {wall:.1f} s; "
         f"/proc/stat: this batch and anything else running)"
     )
-    print(f"100 submissions, extrapolated from these {len(results)}: {100 * wall / len(results) / 60:.1f} min")
+    ready = [re.search(r"course template ready in ([\d.]+) s", line) for line in lines]
+    setup = next(float(found[1]) for found in ready if found)
+    each = (wall - setup) / len(results)
+    print(
+        f"100 submissions, extrapolated from these {len(results)}: {(setup + 100 * each) / 60:.1f} min (the batch's "
+        f"set-up, {setup:.1f} s, once, then {each:.2f} s per submission; {100 * wall / len(results) / 60:.1f} min "
+        f"with the set-up counted in each submission's share)"
+    )
     sums = {stage: sum(result.timings.get(stage, 0.0) for result in results) for stage in STAGES}
     print(
         f"per-stage sums over the batch (seconds; {workers} at a time, so they add up to about {workers}x the "

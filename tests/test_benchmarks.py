@@ -221,3 +221,31 @@ def test_the_grading_benchmarks_run_and_report_every_figure(script, data_env):
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     missing = [figure for figure in figures if figure not in ran.stdout]
     assert missing == [], f"{script} did not print {missing}:\n{ran.stdout[-3000:]}"
+
+
+def test_notebook_size_cuts_comments_and_docstrings_and_keeps_the_code():
+    """benchmarks.notebook_size.compact: comments gone, a module's docstring cut to its first paragraph and a
+    function's to its first sentence, the code itself unchanged."""
+    from benchmarks.notebook_size import compact
+
+    module = (
+        '"""What it is.\n\nMore words.\n"""\n\n'
+        "X = 1  # a comment\n\n\n"
+        "def f(a):\n"
+        '    """Add one. Then more\n    words.\n    """\n'
+        "    # why\n"
+        "    return a + X\n"
+    )
+    cut = compact(module, comments=False, docstrings=True)
+    assert cut == '"""What it is."""\n\nX = 1\n\n\ndef f(a):\n    """Add one."""\n\n    return a + X', cut
+    compile(cut, "cut", "exec")
+    assert compact(module, comments=True, docstrings=False).count("#") == 2, "comments kept when asked"
+
+
+def test_notebook_size_reports_the_release_and_every_variant():
+    ran = subprocess.run(
+        [sys.executable, "-m", "benchmarks.notebook_size"], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    assert ran.returncode == 0, ran.stderr
+    sizes = [int(line.split()[-2].replace(",", "")) for line in ran.stdout.splitlines()[-5:]]
+    assert len(sizes) == 5 and sizes == sorted(sizes, reverse=True), ran.stdout

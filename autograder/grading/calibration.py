@@ -29,6 +29,7 @@ import platform
 
 from autograder.grading import keys, preparation
 from autograder.grading.template import template_key
+from autograder.reports.report import write_atomically
 from lesson.config import cache_folder, cpu_model
 
 CHECKED_MODES = ("quick",)  # full mode's run is the real one, on a GPU; smoke mode has no bar
@@ -129,11 +130,9 @@ def _read(path: pathlib.Path) -> dict[str, str]:
 
 
 def _write(path: pathlib.Path, kept: dict[str, str]) -> None:
-    """Write atomically (a temporary file renamed into place); a cache that cannot be written is no error."""
+    """Write the kept verdicts (``report.write_atomically``); a cache that cannot be written is no error."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_text(json.dumps(kept, indent=1, sort_keys=True))
-        os.replace(partial, path)
+        write_atomically(path, json.dumps(kept, indent=1, sort_keys=True))
     except OSError:
         pass

@@ -249,3 +249,22 @@ def test_notebook_size_reports_the_release_and_every_variant():
     assert ran.returncode == 0, ran.stderr
     sizes = [int(line.split()[-2].replace(",", "")) for line in ran.stdout.splitlines()[-5:]]
     assert len(sizes) == 5 and sizes == sorted(sizes, reverse=True), ran.stdout
+
+
+def test_quick_bar_trains_the_catalogues_correct_unets_from_the_notebooks_start():
+    """benchmarks.quick_bar measures the reference and the catalogue's correct quick-mode U-Nets, each drawn as the
+    notebook's training cell draws it; the untrained U-Net fails the bar, and a forced setting is the one trained in."""
+    from benchmarks import quick_bar
+    from data.synthetic import make_em_volume
+    from tests.catalogue import QUICK
+
+    unets = quick_bar.correct_variants()
+    assert list(unets) == ["reference", QUICK[0].name], "the faked run of QUICK is no U-Net to measure"
+    volumes = make_em_volume(n_slices=6, size=256, seed=1)
+    untrained = quick_bar.one_run(0, 0, volumes, unet=unets[QUICK[0].name])
+    assert untrained["loss_fall"] == 0.0 and not untrained["passes"] and untrained["shortfall"]
+    trained = quick_bar.one_run(1, 0, volumes, "fp32", "contiguous", unets["reference"])
+    assert (trained["precision"], trained["layout"], trained["epochs"]) == ("fp32", "contiguous", 1)
+    assert trained["training_seconds"] > 0 and trained["passes"] == (
+        trained["loss_fall"] > 0.1 and not trained["shortfall"]
+    )

@@ -108,7 +108,7 @@ def test_the_batch_trains_its_kernels_in_the_setting_the_reference_passed_in(tmp
     """Session.precision() is the checked setting: every kernel's UNET_PRECISION and UNET_LAYOUT."""
     asked, failing, _ = runs
     failing.add(("bf16", "channels_last"))
-    monkeypatch.setattr(preparation, "precision_and_layout", lambda width, threads: CHOSEN)
+    monkeypatch.setattr(preparation, "precision_and_layout", lambda width, threads, device: CHOSEN)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     session = batch.Grader(tmp_path / "out", "quick", workers=2).session
     env = session.kernel_environment(tmp_path / "course")

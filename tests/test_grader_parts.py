@@ -367,11 +367,21 @@ def test_kernel_environment_has_the_modes_settings_and_nothing_of_the_graders(tm
     assert "UNET_EPOCHS" not in full and full["UNET_GRADING_MODE"] == "full"
 
 
+@pytest.mark.parametrize("mode", ["quick", "smoke"])
+def test_the_cpu_modes_train_on_the_cpu_even_where_a_gpu_is_in_sight(mode, monkeypatch):
+    """Quick mode's bar and the reference's run checked against it are the CPU's: without the sandbox (which hides the
+    GPU outside full mode) a kernel would otherwise train on a GPU the grader can see, in another run."""
+    monkeypatch.delenv("UNET_DEVICE", raising=False)
+    settings = grade.Session(mode)._run_settings()
+    assert settings["UNET_DEVICE"] == "cpu", settings
+    assert "UNET_DEVICE" not in grade.Session("full")._run_settings()
+
+
 def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, monkeypatch):
     asked = []
 
-    def measure(hidden_channels, threads):
-        asked.append((hidden_channels, threads))
+    def measure(hidden_channels, threads, device):
+        asked.append((hidden_channels, threads, device))
         return "bf16", "contiguous", "measured"
 
     monkeypatch.setattr("autograder.grading.preparation.precision_and_layout", measure)
@@ -380,8 +390,8 @@ def test_every_kernel_trains_in_the_precision_the_grader_chose_once(tmp_path, mo
     grader = batch.Grader(tmp_path, "quick", workers=2)
     envs = [grader.session.kernel_environment(tmp_path / f"course-{n}") for n in range(3)]
     assert [(env["UNET_PRECISION"], env["UNET_LAYOUT"]) for env in envs] == [("bf16", "contiguous")] * 3
-    assert asked == [(grade.MODES["quick"].settings["hidden_channels"], grader.session.threads)], (
-        "measured once for the batch, for the mode's U-Net at the kernels' threads, not once per kernel"
+    assert asked == [(grade.MODES["quick"].settings["hidden_channels"], grader.session.threads, "cpu")], (
+        "measured once for the batch, for the mode's U-Net at the kernels' threads on the CPU, not once per kernel"
     )
 
 

@@ -14,7 +14,7 @@ from lesson.metrics import best_rand_and_info, cross_entropy, evaluate
 
 # The autograder's quick mode (no GPU): a short run that visibly learns (the loss falls and the held-out
 # cells are found), so that a complete submission is graded in about 30 s on 2 CPU cores.
-QUICK_GRADING: dict[str, float | int] = {
+QUICK_GRADING: dict[str, float | int | str] = {
     "epochs": 10,
     "learning_rate": 3e-3,
     "hidden_channels": 8,
@@ -22,9 +22,10 @@ QUICK_GRADING: dict[str, float | int] = {
     "figure_every": 20,
     "holdout_slices": 2,
     "test_slices": 1,
+    "device": "cpu",  # wherever it is graded, a GPU in sight or not: its bar, and the reference's run, are the CPU's
 }
 # Only for testing the autograder itself (its "smoke" mode): a tiny run, just to check that the notebook runs.
-SMOKE_GRADING: dict[str, float | int] = {
+SMOKE_GRADING: dict[str, float | int | str] = {
     "epochs": 2,
     "learning_rate": 3e-3,
     "hidden_channels": 4,
@@ -32,6 +33,7 @@ SMOKE_GRADING: dict[str, float | int] = {
     "figure_every": 2,
     "holdout_slices": 1,
     "test_slices": 1,
+    "device": "cpu",
 }
 
 # The held-out quality the autograder asks of a training run, by grading mode.

@@ -257,7 +257,8 @@ class Session:
         """
         if self._precision is None:
             width = self.mode.settings.get("hidden_channels", TrainingConfig.hidden_channels)
-            chosen = preparation.precision_and_layout(width, self.threads)
+            device = self.mode.settings.get("device", TrainingConfig.device)
+            chosen = preparation.precision_and_layout(width, self.threads, device)
             self._precision = calibration.checked_settings(
                 self.mode.name, chosen, self._run_settings(), self.threads, self.log
             )

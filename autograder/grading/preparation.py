@@ -29,10 +29,11 @@ def save_expected(path: pathlib.Path) -> None:
     _child("expected", path)
 
 
-def precision_and_layout(hidden_channels: int, threads: int) -> tuple[str, str, str]:
+def precision_and_layout(hidden_channels: int, threads: int, device: str = "auto") -> tuple[str, str, str]:
     """(precision, layout, why) the kernels train the mode's U-Net in (`hidden_channels` wide) at `threads`
-    threads, measured in a child (UNET_PRECISION and UNET_LAYOUT of this environment win)."""
-    precision, layout, why = json.loads(_child("precision", hidden_channels, threads))
+    threads on `device` (as UNET_DEVICE), measured in a child (UNET_PRECISION and UNET_LAYOUT of this environment
+    win)."""
+    precision, layout, why = json.loads(_child("precision", hidden_channels, threads, device))
     return precision, layout, why
 
 
@@ -80,7 +81,7 @@ def _child(*arguments, env: dict[str, str] | None = None) -> str:
     return printed
 
 
-def _measure(hidden_channels: int, threads: int) -> list:
+def _measure(hidden_channels: int, threads: int, device: str) -> list:
     import torch
 
     from lesson.config import read_config
@@ -91,7 +92,7 @@ def _measure(hidden_channels: int, threads: int) -> list:
     torch.set_num_threads(threads)
     model = load_reference().UNet(1, 1, hidden_channels=hidden_channels)
     config = read_config()
-    return list(choose_precision_and_layout(model, pick_device("auto"), config.precision, config.layout))
+    return list(choose_precision_and_layout(model, pick_device(device), config.precision, config.layout))
 
 
 def _judge_reference_run(threads: int) -> str:
@@ -114,12 +115,13 @@ def main(argv: list[str]) -> None:
 
         verdicts.save_expected(pathlib.Path(argv[1]))
     elif argv[0] == "precision":
-        print(json.dumps(_measure(int(argv[1]), int(argv[2]))))
+        print(json.dumps(_measure(int(argv[1]), int(argv[2]), argv[3])))
     elif argv[0] == "reference-run":
         print(json.dumps(_judge_reference_run(int(argv[1]))))
     else:
         raise SystemExit(
-            f"usage: python -m {__name__} expected PATH | precision HIDDEN_CHANNELS THREADS | reference-run THREADS"
+            f"usage: python -m {__name__} expected PATH | precision HIDDEN_CHANNELS THREADS DEVICE "
+            "| reference-run THREADS"
         )
 
 

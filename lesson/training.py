@@ -147,8 +147,9 @@ def draw_weights(model: torch.nn.Module, seed: int) -> torch.nn.Module:
     (SPEC_CONVS), as PyTorch drew them when the specification's UNet was built after ``torch.manual_seed(seed)``.
 
     A short run's result depends on its starting weights, and those depend on the order ``__init__`` built the
-    layers in. Drawn here in one order, every U-Net that matches the specification starts, and trains, exactly as
-    the course's does. A convolution the model does not have is skipped. Returns the model.
+    layers in. Drawn here in one order, every U-Net that matches the specification starts exactly as the course's
+    does, and one that computes as the course's does trains exactly as it does. A convolution the model does not have
+    is skipped. Returns the model.
     """
     torch.manual_seed(seed)
     for name in SPEC_CONVS:

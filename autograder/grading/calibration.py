@@ -3,8 +3,8 @@
 Quick mode's bar (``authoring/policy.py``) is absolute, and where a 10-epoch run ends depends on the CPU's numbers:
 the reference U-Net trained from one start in bf16 or fp32, NHWC or NCHW, follows another path, and from a few
 starts it misses the bar (``benchmarks/results/quick-bar-seeds-amd-epyc.txt``: 2 of 24 at 10 epochs). A correct
-submission trains exactly as the reference does (``lesson.training.draw_weights``), so where the reference's run
-missed the bar, every correct submission would lose the training test.
+submission starts as the reference does (``lesson.training.draw_weights``) and, computing as it does, trains exactly
+its run, so where the reference's run missed the bar, every correct submission would lose the training test.
 
 So before a quick batch grades anything, the reference trains once in the kernels' own settings (the mode's run,
 their precision, layout and threads), and the grader's own training check judges it (``preparation.reference_run``,

@@ -20,7 +20,7 @@ from lesson.config import read_config
 from solutions.reference import load_reference
 
 CHOSEN = ("bf16", "channels_last", "measured: bf16 in channels_last 1.9x")
-SHORT = "held-out v_rand 0.0000 should beat calling every pixel interior by 0.3"
+SHORT = "the reference's own quick run fell short here: held-out v_rand 0.0000 should beat calling every pixel interior"
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_the_reference_trains_as_the_notebooks_training_cell_trains_a_submission
     config = read_config(
         {}, epochs=2, hidden_channels=2, input_size=144, holdout_slices=2, device="cpu", learning_rate=3e-3
     )
-    ours = preparation.train_reference(config).state_dict()
+    ours = preparation.train_reference(config)[0].state_dict()
 
     import nbformat
 
@@ -188,3 +188,77 @@ def test_the_graders_own_process_never_imports_torch_to_check_the_reference(tmp_
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300, env=env
     )
     assert ran.stdout.strip().splitlines()[-1] == "False", ran.stdout + ran.stderr
+
+
+class _Trained:
+    def state_dict(self):
+        return {}
+
+
+@pytest.fixture
+def judged(monkeypatch):
+    """_judge_reference_run with the training and the grader's check stood in for: which crops were trained, and the
+    losses and check verdict each run gets by its crop (None: the reference's own)."""
+    trained, losses, checks = [], {}, {}
+
+    def train_reference(config, crop=None):
+        trained.append(crop)
+        return _Trained(), losses.get(None if crop is None else "other", [0.7] * 7 + [0.5] * 7)
+
+    def training_shortfall(weights, config, mode):
+        return checks.get(None if len(trained) == 1 else "other", "")
+
+    monkeypatch.setattr(preparation, "train_reference", train_reference)
+    monkeypatch.setattr("autograder.judging.verdicts.training_shortfall", training_shortfall)
+    monkeypatch.setenv("UNET_GRADING_MODE", "quick")
+    monkeypatch.setenv("UNET_EPOCHS", "2")
+    return trained, losses, checks
+
+
+def test_the_reference_run_is_judged_with_both_correct_crops_and_by_its_losses_too(judged):
+    """Both runs pass: "". The reference's own crop first, then the crop taking the other middle offsets."""
+    trained, _, _ = judged
+    assert preparation._judge_reference_run(1) == ""
+    assert trained[0] is None and callable(trained[1]) and len(trained) == 2
+
+
+def test_a_correct_crops_run_whose_loss_falls_too_little_is_a_shortfall(judged):
+    """The other crop's loss falls 5%: the notebook's test would fail such a student, so the verdict says so."""
+    _, losses, _ = judged
+    losses["other"] = [0.7] * 7 + [0.665] * 7
+    said = preparation._judge_reference_run(1)
+    assert said.startswith("the reference's run with its crop's upper middle offsets (as correct), its quick run fell")
+    assert "the mean loss should fall by more than 10% from the first epoch to the last, it fell 5.0%" in said, said
+
+
+def test_the_references_own_shortfall_is_said_first_and_the_other_crop_not_trained(judged):
+    trained, _, checks = judged
+    checks[None] = "held-out cross-entropy 0.650 should be below 0.6"
+    said = preparation._judge_reference_run(1)
+    assert said == "the reference's own quick run fell short here: held-out cross-entropy 0.650 should be below 0.6"
+    assert trained == [None]
+
+
+def test_the_other_correct_crop_changes_the_run_of_the_reference(tmp_path, monkeypatch):
+    """The second checked run is not the first again: the crop taking the upper middle offsets, as correct as the
+    reference's, ends with other weights (odd margins at 144 px, as at 256; at width 2 the
+    output of a U-Net this size is nearly constant, so width 4)."""
+    from autograder.judging import verdicts
+
+    folder = write_synthetic_dataset(tmp_path / "data", n_slices=6, size=160, seed=1)
+    monkeypatch.setenv("UNET_DATA_DIR", str(folder))
+    monkeypatch.setenv(LOADER_ENV, "data.synthetic:load_dataset")
+    config = read_config(
+        {},
+        epochs=2,
+        hidden_channels=4,
+        input_size=144,
+        holdout_slices=2,
+        device="cpu",
+        precision="fp32",
+        layout="contiguous",
+    )
+    own, own_losses = preparation.train_reference(config)
+    other, other_losses = preparation.train_reference(config, verdicts.crop_at(*preparation.CHECKED_CROPS[1]))
+    assert len(own_losses) == len(other_losses) == 2 and own_losses != other_losses
+    assert not torch.equal(own.state_dict()["downfeature.conv.weight"], other.state_dict()["downfeature.conv.weight"])

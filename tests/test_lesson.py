@@ -92,4 +92,4 @@ def test_training_test_states_the_quick_bar_of_the_grader():
     assert f"baseline[name] + {policy.QUICK_RUN_MARGIN}" in source
     assert f'held_out["cross_entropy"] < {policy.QUICK_RUN_MAX_CROSS_ENTROPY}' in source
     assert f"np.quantile(holdout_probability, {list(policy.QUICK_RUN_QUANTILES)})" in source
-    assert "last_epoch < 0.9 * first_epoch" in source
+    assert f"last_epoch < {1 - policy.QUICK_RUN_LOSS_FALL} * first_epoch" in source

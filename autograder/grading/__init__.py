@@ -9,7 +9,7 @@ configured by ``plugins.py`` (time limits, output caps, each test judged by ``ju
 ``sandbox/``; or one Dask task per submission (``cluster.py``). A batch (``batch.py``) grades only the submissions
 without a kept result under the same key (``keys.py``), keeps each result as it finishes, holds the output folder's
 lock (``lock.py``) and stops cleanly on Ctrl-C or SIGTERM (``stopping.py``); its torch work (the reference's answers,
-the precision measurement, the reference's own quick run: ``calibration.py``) runs in a child process
+the precision measurement, the reference's quick runs: ``calibration.py``) runs in a child process
 (``preparation.py``). Out: one ``Result`` per submission.
 Next: ``reports/`` writes grades.csv and the feedback pages.
 """

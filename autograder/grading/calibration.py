@@ -1,14 +1,18 @@
-"""The reference's own quick run on this machine: can quick mode tell a correct U-Net from a broken one here?
+"""The reference's quick runs on this machine: can quick mode tell a correct U-Net from a broken one here?
 
 Quick mode's bar (``authoring/policy.py``) is absolute, and where a 10-epoch run ends depends on the CPU's numbers:
 the reference U-Net trained from one start in bf16 or fp32, NHWC or NCHW, follows another path, and from a few
 starts it misses the bar (``benchmarks/results/quick-bar-seeds-amd-epyc.txt``: 2 of 24 at 10 epochs). A correct
 submission starts as the reference does (``lesson.training.draw_weights``) and, computing as it does, trains exactly
-its run, so where the reference's run missed the bar, every correct submission would lose the training test.
+its run, so where the reference's run missed the bar, every correct submission would lose the training test. One
+that computes the same function another way (a crop taking the other middle offset where a margin is odd) trains a
+run near it, not on it, and such a run misses the bar first (``benchmarks/results/quick-bar-correct-variants-*.txt``).
 
-So before a quick batch grades anything, the reference trains once in the kernels' own settings (the mode's run,
-their precision, layout and threads), and the grader's own training check judges it (``preparation.reference_run``,
-about one submission's training time). When it falls short in the precision and layout chosen for speed, the
+So before a quick batch grades anything, the reference trains in the kernels' own settings (the mode's run, their
+precision, layout and threads) twice, with its own crop and with the crop taking the upper middle offsets, and each
+run is judged as the training test judges a student's: its losses as the notebook's test cell does, its weights by
+the grader's own training check (``preparation.reference_run``, about two submissions' training time). When either
+falls short in the precision and layout chosen for speed, the
 course's own setting (fp32, NCHW) is tried; the kernels train in the first that passes, and when none does, the
 batch stops before grading with ``ReferenceRunFails``: what fell short, and what to do.
 
@@ -66,11 +70,14 @@ def checked_settings(
     for precision, layout in tried:
         shortfall = _verdict({**settings, "UNET_PRECISION": precision, "UNET_LAYOUT": layout}, threads, cache_dir)
         if not shortfall:
-            log(f"the reference's own {mode} run passes the training test's bar in {precision}, {layout}")
+            log(
+                f"the reference's {mode} runs (its own crop and the other correct rounding) pass the training test's "
+                f"bar in {precision}, {layout}"
+            )
             if not misses:
                 return chosen
             return precision, layout, f"{_setting(precision, layout)}: the course's setting, since {misses[0]}"
-        misses.append(f"in {_setting(precision, layout)} the reference's own {mode} run fell short here: {shortfall}")
+        misses.append(f"in {_setting(precision, layout)} {shortfall}")
     raise ReferenceRunFails(
         f"{mode} mode cannot grade fairly on this machine: "
         + "; ".join(misses)

@@ -320,8 +320,8 @@ def submitted_notebooks(folder: pathlib.Path) -> list[pathlib.Path]:
 
 def setup(root: pathlib.Path) -> int:
     """What setup.sh does once, for every submission after: the course template in `root`/source/TEMPLATE_FOLDER
-    (template.prepared_template) and the kernels' precision and layout, measured, with the reference's own quick
-    run judged in them (``grading/calibration.py``), both kept in the image's cache."""
+    (template.prepared_template) and the kernels' precision and layout, measured, with the reference's quick
+    runs judged in them (``grading/calibration.py``), both kept in the image's cache."""
     from autograder.grading import grade
     from autograder.grading.template import prepared_template
 

@@ -262,3 +262,17 @@ def test_the_other_correct_crop_changes_the_run_of_the_reference(tmp_path, monke
     other, other_losses = preparation.train_reference(config, verdicts.crop_at(*preparation.CHECKED_CROPS[1]))
     assert len(own_losses) == len(other_losses) == 2 and own_losses != other_losses
     assert not torch.equal(own.state_dict()["downfeature.conv.weight"], other.state_dict()["downfeature.conv.weight"])
+
+
+def test_what_the_training_and_the_check_print_stays_off_the_childs_verdict(judged, monkeypatch, capsys):
+    """The child's stdout carries only its JSON verdict: the loader prints (the synthetic stand-in says so), and so may
+    the check, while the runs are judged."""
+
+    def noisy_shortfall(weights, config, mode):
+        print("Using SYNTHETIC data, not ISBI 2012")
+        return ""
+
+    monkeypatch.setattr("autograder.judging.verdicts.training_shortfall", noisy_shortfall)
+    assert preparation._judge_reference_run(1) == ""
+    printed = capsys.readouterr()
+    assert printed.out == "" and "Using SYNTHETIC data" in printed.err

@@ -117,17 +117,17 @@ def _judge_reference_run(threads: int) -> str:
     torch.set_num_threads(threads)
     config = read_config()
     mode = os.environ["UNET_GRADING_MODE"]
-    for crop in CHECKED_CROPS:
-        with contextlib.redirect_stdout(sys.stderr):  # what fit and the loader print; stdout carries the verdict
+    with contextlib.redirect_stdout(sys.stderr):  # what fit, the loader and the check print; stdout carries the verdict
+        for crop in CHECKED_CROPS:
             model, losses = train_reference(config, crop and verdicts.crop_at(*crop))
-        weights = {name: tensor.detach().cpu().numpy() for name, tensor in model.state_dict().items()}
-        missed = [verdicts.training_shortfall(weights, config, mode)]
-        if mode in MODES_WITH_A_BAR:
-            missed.insert(0, loss_shortfall(losses, len(losses) // config.epochs))
-        shortfall = "; ".join(filter(None, missed))
-        if shortfall:
-            which = "own" if crop is None else "run with its crop's upper middle offsets (as correct), its"
-            return f"the reference's {which} {mode} run fell short here: {shortfall}"
+            weights = {name: tensor.detach().cpu().numpy() for name, tensor in model.state_dict().items()}
+            missed = [verdicts.training_shortfall(weights, config, mode)]
+            if mode in MODES_WITH_A_BAR:
+                missed.insert(0, loss_shortfall(losses, len(losses) // config.epochs))
+            shortfall = "; ".join(filter(None, missed))
+            if shortfall:
+                which = "own" if crop is None else "run with its crop's upper middle offsets (as correct), its"
+                return f"the reference's {which} {mode} run fell short here: {shortfall}"
     return ""
 
 

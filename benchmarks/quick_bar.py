@@ -10,10 +10,10 @@ draws them (lesson.training.draw_weights), with the quick mode's settings
 through lesson.training.fit, at --threads torch threads (1: what each kernel gets at --workers 2 on 2 cores), in
 --precision and --layout (default auto, the measured choice; fp32 and contiguous are the course's own setting),
 predicts the held-out slices and judges them with the grader's own bar (policy.training_shortfall, "quick")
-and the notebook's test_training (the loss falls by more than 10%). It prints, per run, the training seconds, how
-much the mean loss fell from the first epoch to the last,
-V_rand and V_info above the all-interior baseline (the bar: more than QUICK_RUN_MARGIN), the cross-entropy (the
-bar: below QUICK_RUN_MAX_CROSS_ENTROPY) and the verdict; 0 epochs is the untrained U-Net, which must fail.
+and the notebook's test_training (the loss falls by more than 10%: policy.loss_shortfall). It prints, per run, the
+training seconds, how much the mean loss fell from the first epoch to the last, V_rand and V_info above the
+all-interior baseline (the bar: more than QUICK_RUN_MARGIN), the cross-entropy (the bar: below
+QUICK_RUN_MAX_CROSS_ENTROPY) and the verdict; 0 epochs is the untrained U-Net, which must fail.
 Writes benchmarks/results/quick-bar.json (or --out).
 """
 
@@ -33,6 +33,8 @@ from autograder.authoring.policy import (
     QUICK_RUN_MARGIN,
     QUICK_RUN_MAX_CROSS_ENTROPY,
     QUICK_RUN_QUANTILES,
+    loss_fall,
+    loss_shortfall,
     training_shortfall,
 )
 from benchmarks.machine import machine
@@ -78,8 +80,8 @@ def one_run(epochs, seed, volumes, precision="auto", layout="auto", unet=None):
     own = best_rand_and_info(holdout_labels, probability, thresholds=thresholds)
     baseline = best_rand_and_info(holdout_labels, np.ones(holdout_labels.shape), thresholds=[0.5])
     steps = -(-len(fit_images) // config.batch_size)
-    fall = 1 - np.mean(losses[-steps:]) / np.mean(losses[:steps]) if losses else 0.0
-    falls = bool(fall > 0.1)
+    fall = loss_fall(losses, steps) if losses else 0.0
+    falls = bool(losses) and not loss_shortfall(losses, steps)
     shortfall = training_shortfall(holdout_labels, probability, "quick")
     return {
         "epochs": epochs,

@@ -35,7 +35,7 @@ def save_expected(path: pathlib.Path) -> None:
     _child("expected", path)
 
 
-def precision_and_layout(hidden_channels: int, threads: int, device: str = "auto") -> tuple[str, str, str]:
+def precision_and_layout(hidden_channels: int, threads: int, device: str) -> tuple[str, str, str]:
     """(precision, layout, why) the kernels train the mode's U-Net in (`hidden_channels` wide) at `threads`
     threads on `device` (as UNET_DEVICE), measured in a child (UNET_PRECISION and UNET_LAYOUT of this environment
     win)."""
